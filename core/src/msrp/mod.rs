@@ -1,0 +1,38 @@
+//! MSRP (RFC 4975) wire layer.
+//!
+//! Everything in this module is *sans-IO*: it never reads a socket, starts a
+//! thread or looks at a clock. Bytes go in, values come out, and values are
+//! encoded back into bytes.
+//!
+//! * [`Uri`] — `msrp://` and `msrps://` URIs (RFC 4975 §9) with the §6.1
+//!   equality rules.
+//! * [`Headers`] and the typed header values in [`header`] — each header keeps
+//!   its encoded text and is decoded only when read, so one bad value does not
+//!   make a whole chunk unreadable.
+//! * [`Chunk`] — one MSRP request or response: start line, headers, body and
+//!   continuation flag.
+//! * [`Parser`] — an incremental parser that accepts input in slices of any
+//!   size and reports chunk starts, body slices and chunk ends; bodies are
+//!   never buffered, so a multi-gigabyte body streams in constant memory.
+//! * [`make_response`], [`make_report`] and [`ChunkBuilder`] — the transaction
+//!   rules that sessions apply to incoming and outgoing chunks.
+
+mod chunk;
+mod error;
+pub mod header;
+mod parser;
+mod rules;
+mod uri;
+
+pub use chunk::{Chunk, ChunkKind, Flag, Header, Headers};
+pub use error::{HeaderError, HeaderErrorKind, ParseError, ParseErrorKind, UriError};
+pub use header::{
+    ByteRange, ContentDisposition, DigestParams, FailureReport, Status, SuccessReport,
+};
+pub use parser::{parse_chunk, parse_chunk_with, Event, Head, Parser, ParserConfig};
+pub use rules::{make_report, make_response, random_hex, random_id, ChunkBuilder};
+pub use uri::{HostKind, Uri};
+
+/// The port registered for MSRP. Used only where the legacy API fills in a
+/// default; a [`Uri`] without a port keeps `None`.
+pub const DEFAULT_PORT: u16 = 2855;
