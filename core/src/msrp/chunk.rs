@@ -439,7 +439,8 @@ pub(crate) fn check_known_header(name: &str, value: &str) -> Result<(), HeaderEr
     fn check<T: TypedHeader>(value: &str) -> Result<(), HeaderError> {
         T::decode_header(value).map(drop)
     }
-    let checks: [(&str, fn(&str) -> Result<(), HeaderError>); 19] = [
+    type Check = fn(&str) -> Result<(), HeaderError>;
+    let checks: [(&str, Check); 19] = [
         (names::TO_PATH, check::<ToPath>),
         (names::FROM_PATH, check::<FromPath>),
         (names::MESSAGE_ID, check::<MessageId>),

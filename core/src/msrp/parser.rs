@@ -744,6 +744,10 @@ impl Parser {
     ) -> Result<Option<Step>, ParseError> {
         let full = END_PREFIX.len() + self.tid_len() + 3;
         while self.pending.len() < full {
+            if self.pending.is_empty() {
+                // Everything held back was released: back to fast scanning.
+                return Ok(None);
+            }
             let Some(&b) = input.get(*pos) else {
                 return Ok(Some(Step::NeedMore));
             };
