@@ -267,9 +267,32 @@ fn malformed_classes_have_specific_errors() {
         );
         assert!(!e.to_string().is_empty());
     }
-    // Invalid UTF-8 in a header.
+    // Invalid UTF-8 in a header, with and without a body; the next chunk
+    // still parses.
+    for tail in [
+        "-------tx000001$\r\n",
+        "Content-Type: a/b\r\n\r\nxyz\r\n-------tx000001$\r\n",
+    ] {
+        let mut bad = format!("MSRP tx000001 SEND\r\n{HEAD}").into_bytes();
+        bad.extend_from_slice(b"X-Bin: \xff\xfe\r\n");
+        bad.extend_from_slice(tail.as_bytes());
+        bad.extend_from_slice(
+            format!("MSRP tx000002 SEND\r\n{HEAD}-------tx000002$\r\n").as_bytes(),
+        );
+        let evs = default_events(&bad, &[3]);
+        assert_eq!(
+            evs[0],
+            Ev::Error(InvalidUtf8, Some("tx000001".into())),
+            "{evs:?}"
+        );
+        assert!(
+            matches!(&evs[1], Ev::Start(s) if s.starts_with("MSRP tx000002")),
+            "{evs:?}"
+        );
+        assert_eq!(evs.len(), 3);
+    }
     let mut bad = format!("MSRP tx000001 SEND\r\n{HEAD}").into_bytes();
-    bad.extend_from_slice(b"X-Bin: \xff\xfe\r\n");
+    bad.extend_from_slice(b"X-Bin: \xff\xfe\r\n\r\n");
     let e = err_of(&bad);
     assert_eq!(
         (e.kind, e.transaction_id.as_deref()),

@@ -315,18 +315,22 @@ impl TypedHeader for ByteRange {
 }
 
 pub(crate) fn decode_byte_range(value: &str) -> Option<ByteRange> {
-    let (start, rest) = value.split_once('-')?;
-    let (end, total) = rest.split_once('/')?;
-    let start = parse_u64(start)?;
-    let end = if end == "*" {
-        None
-    } else {
-        Some(parse_u64(end)?)
+    decode_byte_range_bytes(value.as_bytes())
+}
+
+/// `start-end/total` with `*` allowed for end and total. Works on bytes:
+/// the parser calls it for every chunk.
+pub(crate) fn decode_byte_range_bytes(value: &[u8]) -> Option<ByteRange> {
+    let dash = value.iter().position(|&b| b == b'-')?;
+    let slash = dash + 1 + value[dash + 1..].iter().position(|&b| b == b'/')?;
+    let start = digits(&value[..dash])?;
+    let end = match &value[dash + 1..slash] {
+        b"*" => None,
+        e => Some(digits(e)?),
     };
-    let total = if total == "*" {
-        None
-    } else {
-        Some(parse_u64(total)?)
+    let total = match &value[slash + 1..] {
+        b"*" => None,
+        t => Some(digits(t)?),
     };
     if start == 0 {
         return None;
@@ -342,6 +346,16 @@ pub(crate) fn decode_byte_range(value: &str) -> Option<ByteRange> {
         }
     }
     Some(ByteRange { start, end, total })
+}
+
+/// Strict decimal on bytes: 1 to 19 digits (always fits u64).
+fn digits(b: &[u8]) -> Option<u64> {
+    if b.is_empty() || b.len() > 19 {
+        return None;
+    }
+    b.iter().try_fold(0u64, |n, &d| {
+        d.is_ascii_digit().then(|| n * 10 + (d - b'0') as u64)
+    })
 }
 
 /// `Status: 000 code [comment]`, carried by REPORT requests.

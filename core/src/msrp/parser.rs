@@ -40,7 +40,7 @@ use memchr::memmem;
 
 use super::chunk::{Chunk, ChunkKind, Flag, Headers};
 use super::error::{ParseError, ParseErrorKind};
-use super::header::{decode_byte_range, names, ByteRange};
+use super::header::{decode_byte_range, decode_byte_range_bytes, names, ByteRange};
 
 /// Limits and leniency switches of a [`Parser`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -564,6 +564,7 @@ impl Parser {
         };
         if text.is_empty() {
             // Blank line: the body follows.
+            self.check_head_utf8(true)?;
             self.has_body = true;
             self.begin_body();
             return Ok(Some(Step::Start));
@@ -575,6 +576,7 @@ impl Parser {
                 if let Some(flag) = Flag::from_byte(tail[tid.len()]) {
                     // Chunk without a body. The end-line is not part of the head.
                     self.head.truncate(start);
+                    self.check_head_utf8(false)?;
                     self.has_body = false;
                     self.state = State::EmitEnd(flag);
                     return Ok(Some(Step::Start));
@@ -595,25 +597,26 @@ impl Parser {
             self.enter_skip(true);
             return Err(e);
         }
-        let Ok(text) = std::str::from_utf8(text) else {
+        // The name is a token ending at ':'; one pass over it.
+        let colon = text
+            .iter()
+            .position(|&b| !is_token_byte(b))
+            .unwrap_or(text.len());
+        if colon == 0 || text.get(colon) != Some(&b':') {
             self.enter_skip(true);
-            return Err(ParseError::new(ParseErrorKind::InvalidUtf8, self.tid_str()));
-        };
-        let colon = match text.find(':') {
-            Some(c) if super::uri::is_token(&text[..c]) => c,
-            _ => {
-                self.enter_skip(true);
-                return Err(ParseError::new(
-                    ParseErrorKind::BadHeaderLine,
-                    self.tid_str(),
-                ));
-            }
-        };
-        let name = &text[..colon];
-        let value_off = colon + 1 + (text.len() - colon - 1 - text[colon + 1..].trim_start().len());
-        let value = &text[value_off..];
-        if name.eq_ignore_ascii_case(names::BYTE_RANGE) {
-            let Some(range) = decode_byte_range(value) else {
+            return Err(ParseError::new(
+                ParseErrorKind::BadHeaderLine,
+                self.tid_str(),
+            ));
+        }
+        let spaces = text[colon + 1..]
+            .iter()
+            .take_while(|&&b| b == b' ' || b == b'\t')
+            .count();
+        let value_off = colon + 1 + spaces;
+        if text[..colon].eq_ignore_ascii_case(names::BYTE_RANGE.as_bytes()) {
+            let range = decode_byte_range_bytes(&text[value_off..]);
+            let Some(range) = range else {
                 self.enter_skip(true);
                 return Err(ParseError::new(
                     ParseErrorKind::BadByteRange,
@@ -642,6 +645,24 @@ impl Parser {
         Ok(None)
     }
 
+    /// Header lines are checked for UTF-8 once, when the head is complete.
+    /// On failure the chunk is skipped (`in_body`: its body follows).
+    fn check_head_utf8(&mut self, in_body: bool) -> Result<(), ParseError> {
+        if std::str::from_utf8(&self.head).is_ok() {
+            return Ok(());
+        }
+        let e = ParseError::new(ParseErrorKind::InvalidUtf8, self.tid_str());
+        if in_body {
+            self.state = State::Skip;
+            self.pending.clear();
+            self.pending_emitted = 0;
+        } else {
+            self.state = State::StartLine;
+            self.clear_chunk();
+        }
+        Err(e)
+    }
+
     // ----- body -----
 
     fn begin_body(&mut self) {
@@ -662,7 +683,7 @@ impl Parser {
         let hay = &input[start..];
         let tid_len = self.tid_len();
         let mut from = 0;
-        while let Some(h) = self.finder.find(&hay[from..]) {
+        while let Some(h) = self.find_end_prefix(&hay[from..]) {
             let at = from + h;
             let tail = &hay[at + END_PREFIX.len()..];
             if tail.len() >= tid_len + 3 {
@@ -685,6 +706,26 @@ impl Parser {
             .find(|&i| hay[i] == b'\r' && END_PREFIX.starts_with(&hay[i..]))
             .unwrap_or(hay.len());
         self.hold_back(input, start, start + split, pos, discard)
+    }
+
+    /// Position of the first complete `CRLF -------` in `hay`. Chat bodies
+    /// are short, and for them a byte search for CR beats setting up the
+    /// memmem searcher; longer bodies go to memmem after a short window.
+    fn find_end_prefix(&self, hay: &[u8]) -> Option<usize> {
+        const WINDOW: usize = 96;
+        let window = hay.len().min(WINDOW);
+        let mut i = 0;
+        while let Some(r) = memchr::memchr(b'\r', &hay[i..window]) {
+            let at = i + r;
+            if hay[at..].starts_with(END_PREFIX) {
+                return Some(at);
+            }
+            i = at + 1;
+        }
+        if window == hay.len() {
+            return None;
+        }
+        self.finder.find(&hay[window..]).map(|p| p + window)
     }
 
     /// Data `input[start..data_end]` ends the body; the end-line is consumed.
@@ -983,6 +1024,26 @@ impl Parser {
         }
     }
 }
+
+/// RFC 3261 token characters (header names, as MSRP uses them).
+fn is_token_byte(b: u8) -> bool {
+    TOKEN[b as usize]
+}
+
+static TOKEN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
+            );
+        i += 1;
+    }
+    t
+};
 
 /// RFC 4975 `transact-id = ident`, `ident = ALPHANUM 3*31ident-char`,
 /// `ident-char = ALPHANUM / "." / "-" / "+" / "%" / "="`.
