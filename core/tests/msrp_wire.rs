@@ -453,6 +453,12 @@ fn huge_body_streams_without_buffering() {
 }
 
 #[test]
+fn parser_alignment_fits_foreign_allocations() {
+    // Python objects and C allocations guarantee 16 bytes, not 32.
+    assert!(std::mem::align_of::<Parser>() <= 16);
+}
+
+#[test]
 fn events_expose_head_fields() {
     let input = b"MSRP tid12345 403 Forbidden here\r\nTo-Path: msrp://a:1/t;tcp\r\nFrom-Path: msrp://b:1/s;tcp\r\n-------tid12345$\r\n";
     let mut parser = Parser::new();
@@ -472,4 +478,37 @@ fn events_expose_head_fields() {
     let (used2, r) = parser.parse(&input[used..]);
     assert_eq!(r.unwrap(), Some(Event::End(Flag::End)));
     assert_eq!(used + used2, input.len());
+}
+
+/// Bytes up to a body limit are reported, then the error, however the input
+/// is sliced (found by fuzzing: the error used to come earlier for one big
+/// slice than for small ones).
+#[test]
+fn limit_errors_do_not_depend_on_slicing() {
+    let probe = format!("MSRP probe001 SEND\r\n{HEAD}-------probe001$\r\n");
+    let range = format!(
+        "MSRP mal00006 SEND\r\n{HEAD}Byte-Range: 1-4/4\r\nContent-Type: text/plain\r\n\r\nabcd\r\n-------d\u{da}\u{da}\u{da}\r\n\u{da}x\r\n{probe}"
+    );
+    let big = format!("MSRP big00001 SEND\r\n{HEAD}Content-Type: text/plain\r\n\r\n0123456789abcdef\r\n-------big00001$\r\n{probe}");
+    let small = ParserConfig {
+        max_body_len: 10,
+        ..ParserConfig::default()
+    };
+    for (input, config) in [
+        (range.as_bytes(), ParserConfig::default()),
+        (big.as_bytes(), small),
+    ] {
+        let whole = events(input, &[usize::MAX], &config);
+        for sizes in [&[1usize][..], &[2], &[3, 5], &[7], &[13, 1]] {
+            assert_eq!(events(input, sizes, &config), whole, "sizes {sizes:?}");
+        }
+        assert!(
+            whole.iter().any(|e| matches!(e, Ev::Error(..))),
+            "{whole:?}"
+        );
+        assert!(
+            matches!(whole.last(), Some(Ev::End(Flag::End))),
+            "{whole:?}"
+        );
+    }
 }

@@ -2,7 +2,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::error::HeaderError;
+use super::error::{EncodeError, HeaderError};
 use super::header::{self, names, TypedHeader};
 use super::header::{ByteRange, FailureReport, FromPath, Status, SuccessReport, ToPath};
 use super::uri::Uri;
@@ -354,6 +354,28 @@ impl Chunk {
         Ok(())
     }
 
+    /// Checks that the chunk can be framed: a valid transaction id, a method
+    /// of upper-case letters (or `_`) or a code up to 999, token header
+    /// names, and no CR or LF in header values or the comment. Encoding does
+    /// not check; callers that take these from untrusted input (user
+    /// nicknames, file names) call this first.
+    pub fn validate(&self) -> Result<(), EncodeError> {
+        check_transaction_id(&self.transaction_id)?;
+        match &self.kind {
+            ChunkKind::Request { method } => check_method(method)?,
+            ChunkKind::Response { code, comment } => {
+                check_status_code(*code)?;
+                if let Some(c) = comment {
+                    check_text("the comment", c)?;
+                }
+            }
+        }
+        for h in &self.headers {
+            check_header(&h.name, &h.value)?;
+        }
+        Ok(())
+    }
+
     /// Whether the encoded chunk has a body part (a blank line after the
     /// headers): when it carries data or a Content-Type.
     pub fn has_body(&self) -> bool {
@@ -431,6 +453,51 @@ impl Chunk {
             }
         }
     }
+}
+
+/// RFC 4975 transaction id: 4 to 32 letters, digits or `.-+%=`, starting
+/// with a letter or digit.
+pub fn check_transaction_id(tid: &str) -> Result<(), EncodeError> {
+    if super::parser::is_transaction_id(tid.as_bytes()) {
+        Ok(())
+    } else {
+        Err(EncodeError::BadTransactionId(tid.to_string()))
+    }
+}
+
+/// A method the parser accepts: upper-case letters (and `_`).
+pub fn check_method(method: &str) -> Result<(), EncodeError> {
+    if !method.is_empty() && method.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') {
+        Ok(())
+    } else {
+        Err(EncodeError::BadMethod(method.to_string()))
+    }
+}
+
+/// A status code that fits three digits.
+pub fn check_status_code(code: u16) -> Result<(), EncodeError> {
+    if code <= 999 {
+        Ok(())
+    } else {
+        Err(EncodeError::BadStatusCode(code))
+    }
+}
+
+/// Text that must stay on one line (`what` names it in the error).
+pub fn check_text(what: &str, text: &str) -> Result<(), EncodeError> {
+    if text.contains(['\r', '\n']) {
+        Err(EncodeError::LineBreak(what.to_string()))
+    } else {
+        Ok(())
+    }
+}
+
+/// A header that can be written: a token name and a one-line value.
+pub fn check_header(name: &str, value: &str) -> Result<(), EncodeError> {
+    if !super::uri::is_token(name) {
+        return Err(EncodeError::BadHeaderName(name.to_string()));
+    }
+    check_text(&format!("header {name}"), value)
 }
 
 /// Decodes `value` if `name` is a header with a known type.
@@ -516,6 +583,37 @@ mod tests {
             Chunk::response("abcd", 7, None).first_line(),
             "MSRP abcd 007"
         );
+    }
+
+    #[test]
+    fn validate_rejects_unframeable_chunks() {
+        let mut c = Chunk::request("tid00001", "SEND");
+        c.headers.set("To-Path", "msrp://c:1/d;tcp");
+        assert_eq!(c.validate(), Ok(()));
+        c.headers.set("Use-Nickname", "bob\r\nX-Injected: 1");
+        assert_eq!(
+            c.validate(),
+            Err(EncodeError::LineBreak("header Use-Nickname".into()))
+        );
+        c.headers.remove("Use-Nickname");
+        c.headers.set("Bad Name", "x");
+        assert!(matches!(c.validate(), Err(EncodeError::BadHeaderName(_))));
+        assert!(matches!(
+            Chunk::request("ab", "SEND").validate(),
+            Err(EncodeError::BadTransactionId(_))
+        ));
+        assert!(matches!(
+            Chunk::request("abcd", "send").validate(),
+            Err(EncodeError::BadMethod(_))
+        ));
+        assert_eq!(
+            Chunk::response("abcd", 1000, None).validate(),
+            Err(EncodeError::BadStatusCode(1000))
+        );
+        assert!(matches!(
+            Chunk::response("abcd", 200, Some("a\nb")).validate(),
+            Err(EncodeError::LineBreak(_))
+        ));
     }
 
     #[test]

@@ -43,6 +43,29 @@ pub enum UriError {
     BadParameter(String),
 }
 
+/// A chunk cannot be put on the wire as it is (see
+/// [`Chunk::validate`](super::Chunk::validate)). A bug or bad input in the
+/// caller: encoding it anyway would produce a chunk the peer cannot frame,
+/// or let a value inject extra header lines.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EncodeError {
+    /// The transaction id is not 4 to 32 RFC 4975 `ident` characters.
+    #[error("invalid transaction id {0:?}")]
+    BadTransactionId(String),
+    /// The method is empty or not made of upper-case letters (or `_`).
+    #[error("invalid method {0:?}")]
+    BadMethod(String),
+    /// The status code is over 999.
+    #[error("invalid status code {0}")]
+    BadStatusCode(u16),
+    /// A header name is not a token.
+    #[error("invalid header name {0:?}")]
+    BadHeaderName(String),
+    /// A header value or the comment contains CR or LF.
+    #[error("line break in {0}")]
+    LineBreak(String),
+}
+
 /// What was wrong with a header (see [`HeaderError`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HeaderErrorKind {

@@ -24,8 +24,11 @@ mod parser;
 mod rules;
 mod uri;
 
-pub use chunk::{Chunk, ChunkKind, Flag, Header, Headers};
-pub use error::{HeaderError, HeaderErrorKind, ParseError, ParseErrorKind, UriError};
+pub use chunk::{
+    check_header, check_method, check_status_code, check_text, check_transaction_id, Chunk,
+    ChunkKind, Flag, Header, Headers,
+};
+pub use error::{EncodeError, HeaderError, HeaderErrorKind, ParseError, ParseErrorKind, UriError};
 pub use header::{
     ByteRange, ContentDisposition, DigestParams, FailureReport, Status, SuccessReport,
 };

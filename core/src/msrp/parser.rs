@@ -288,7 +288,14 @@ pub struct Parser {
     /// How many leading bytes of `pending` were handed out as data and must
     /// be dropped on the next call.
     pending_emitted: usize,
-    finder: memmem::Finder<'static>,
+    /// A limit error to raise on the next call (see `count_body`).
+    deferred: Option<ParseErrorKind>,
+    /// Whether the last body byte reported was LF (for resynchronising).
+    body_last_lf: bool,
+    /// Boxed: the searcher holds SIMD state aligned to 32 bytes, and a
+    /// parser embedded in a foreign allocation (Python objects, C handles)
+    /// may only get 16-byte alignment.
+    finder: Box<memmem::Finder<'static>>,
 }
 
 impl Default for Parser {
@@ -320,7 +327,9 @@ impl Parser {
             body_len: 0,
             pending: Vec::with_capacity(64),
             pending_emitted: 0,
-            finder: memmem::Finder::new(END_PREFIX).into_owned(),
+            deferred: None,
+            body_last_lf: false,
+            finder: Box::new(memmem::Finder::new(END_PREFIX).into_owned()),
         }
     }
 
@@ -379,6 +388,9 @@ impl Parser {
         if self.pending_emitted > 0 {
             self.pending.drain(..self.pending_emitted);
             self.pending_emitted = 0;
+        }
+        if self.deferred.is_some() {
+            return (0, Err(self.raise_deferred()));
         }
         let mut pos = 0;
         let step = loop {
@@ -668,6 +680,7 @@ impl Parser {
     fn begin_body(&mut self) {
         self.state = State::Body;
         self.body_len = 0;
+        self.body_last_lf = true;
         self.pending.clear();
         self.pending_emitted = 0;
     }
@@ -744,8 +757,11 @@ impl Parser {
             return Ok(None);
         }
         if data_end > start {
-            let line_start = input[data_end - 1] == b'\n';
-            self.count_body(data_end - start, Some(start), pos, line_start)?;
+            let n = data_end - start;
+            let k = self.report_input(input, start, n, pos)?;
+            if k < n {
+                return Ok(Some(Step::DataInput(start, start + k)));
+            }
             self.state = State::EmitEnd(flag);
             return Ok(Some(Step::DataInput(start, data_end)));
         }
@@ -764,8 +780,11 @@ impl Parser {
         discard: bool,
     ) -> Result<Option<Step>, ParseError> {
         if !discard && split > start {
-            let line_start = input[split - 1] == b'\n';
-            self.count_body(split - start, Some(start), pos, line_start)?;
+            let n = split - start;
+            let k = self.report_input(input, start, n, pos)?;
+            if k < n {
+                return Ok(Some(Step::DataInput(start, start + k)));
+            }
         }
         self.pending.extend_from_slice(&input[split..]);
         *pos = input.len();
@@ -773,6 +792,33 @@ impl Parser {
             Ok(Some(Step::NeedMore))
         } else {
             Ok(Some(Step::DataInput(start, split)))
+        }
+    }
+
+    /// Accounts `n` body bytes of the input starting at `start`. Returns how
+    /// many may be reported; fewer than `n` means a limit was reached: input
+    /// is consumed only up to it and the error follows on the next call.
+    fn report_input(
+        &mut self,
+        input: &[u8],
+        start: usize,
+        n: usize,
+        pos: &mut usize,
+    ) -> Result<usize, ParseError> {
+        match self.count_body(n) {
+            Ok(k) => {
+                if k > 0 {
+                    self.body_last_lf = input[start + k - 1] == b'\n';
+                }
+                if k < n {
+                    *pos = start + k;
+                }
+                Ok(k)
+            }
+            Err(e) => {
+                *pos = start;
+                Err(e)
+            }
         }
     }
 
@@ -807,16 +853,10 @@ impl Parser {
                 self.pending.drain(..cut);
                 continue;
             }
-            let line_start = self.pending[cut - 1] == b'\n';
-            if let Err(e) = self.count_body(cut, None, pos, line_start) {
-                if matches!(self.state, State::Skip) {
-                    // Too large: keep a possible end-line start for skipping.
-                    self.pending.drain(..cut);
-                }
-                return Err(e);
-            }
-            self.pending_emitted = cut;
-            return Ok(Some(Step::DataPending(cut)));
+            let k = self.count_body(cut)?;
+            self.body_last_lf = self.pending[k - 1] == b'\n';
+            self.pending_emitted = k;
+            return Ok(Some(Step::DataPending(k)));
         }
         let flag = self
             .end_line_tail(&self.pending[END_PREFIX.len()..])
@@ -832,56 +872,53 @@ impl Parser {
         }
     }
 
-    /// Accounts `n` body bytes about to be reported, which start at
-    /// `input_start` in the input (`None`: they come from `pending`). On a
-    /// limit violation it consumes input only up to the limit, switches to
-    /// recovery and returns the error.
-    fn count_body(
-        &mut self,
-        n: usize,
-        input_start: Option<usize>,
-        pos: &mut usize,
-        ends_at_line_start: bool,
-    ) -> Result<(), ParseError> {
-        let new_len = self.body_len + n as u64;
-        if new_len <= self.body_limit {
-            self.body_len = new_len;
-            return Ok(());
+    /// Accounts `n` body bytes about to be reported and returns how many may
+    /// be: all of them, or the part that still fits under the limit (the
+    /// error is then deferred to the next call, so the bytes up to the limit
+    /// are reported however the input was sliced). When nothing fits the
+    /// error is raised at once.
+    fn count_body(&mut self, n: usize) -> Result<usize, ParseError> {
+        let room = self.body_limit.saturating_sub(self.body_len);
+        if n as u64 <= room {
+            self.body_len += n as u64;
+            return Ok(n);
         }
-        let tid = self.tid_str();
-        if self.body_limit_is_range {
-            let e = ParseError::new(
-                ParseErrorKind::BodyExceedsByteRange {
-                    declared: self.declared_len,
-                },
-                tid,
-            );
-            // Drop what fits, then look for the next start line from there.
-            let allowed = (self.body_limit - self.body_len) as usize;
-            let at_line_start = match input_start {
-                Some(start) => {
-                    *pos = start + allowed;
-                    allowed == n && ends_at_line_start
-                }
-                None => false,
-            };
-            self.pending.clear();
-            self.enter_resync(at_line_start);
-            Err(e)
-        } else {
-            let e = ParseError::new(
-                ParseErrorKind::BodyTooLarge {
-                    limit: self.config.max_body_len,
-                },
-                tid,
-            );
-            // The chunk is still well framed: skip to its end-line.
-            if let Some(start) = input_start {
-                *pos = start;
+        self.deferred = Some(if self.body_limit_is_range {
+            ParseErrorKind::BodyExceedsByteRange {
+                declared: self.declared_len,
             }
-            self.state = State::Skip;
-            Err(e)
+        } else {
+            ParseErrorKind::BodyTooLarge {
+                limit: self.config.max_body_len,
+            }
+        });
+        if room == 0 {
+            return Err(self.raise_deferred());
         }
+        self.body_len += room;
+        Ok(room as usize)
+    }
+
+    /// Raises the error recorded by [`count_body`](Self::count_body) and
+    /// starts recovering: a body over its size limit is still well framed,
+    /// so the chunk is skipped to its end-line; a body past its Byte-Range
+    /// means the end-line is missing or wrong, so input is skipped to the
+    /// next start line, beginning with any held-back bytes.
+    fn raise_deferred(&mut self) -> ParseError {
+        let kind = self
+            .deferred
+            .take()
+            .unwrap_or(ParseErrorKind::UnexpectedEof);
+        let e = ParseError::new(kind.clone(), self.tid_str());
+        if let ParseErrorKind::BodyExceedsByteRange { .. } = kind {
+            let held = std::mem::take(&mut self.pending);
+            self.enter_resync(self.body_last_lf);
+            let mut p = 0;
+            self.step_resync(&held, &mut p);
+        } else {
+            self.state = State::Skip;
+        }
+        e
     }
 
     /// `tail` = tid + flag + CRLF: returns the flag if it matches this chunk.
@@ -989,6 +1026,7 @@ impl Parser {
         self.declared_len = 0;
         self.pending.clear();
         self.pending_emitted = 0;
+        self.deferred = None;
     }
 
     fn tid_bytes(&self) -> &[u8] {
@@ -1047,7 +1085,7 @@ static TOKEN: [bool; 256] = {
 
 /// RFC 4975 `transact-id = ident`, `ident = ALPHANUM 3*31ident-char`,
 /// `ident-char = ALPHANUM / "." / "-" / "+" / "%" / "="`.
-fn is_transaction_id(t: &[u8]) -> bool {
+pub(crate) fn is_transaction_id(t: &[u8]) -> bool {
     (4..=32).contains(&t.len())
         && t[0].is_ascii_alphanumeric()
         && t[1..]

@@ -280,7 +280,11 @@ fn split_host_port(s: &str) -> Result<(&str, Option<u16>), UriError> {
             None => (s, None),
         }
     };
-    if !host.contains(':') {
+    if !s.starts_with('[') {
+        // An IPv6 address must be bracketed in URI text.
+        if host.contains([':', '[', ']']) {
+            return Err(UriError::BadHost(host.to_string()));
+        }
         check_host(host)?;
     }
     let port = match port {
@@ -487,6 +491,12 @@ mod tests {
             ("msrp://[zz::1]/s;tcp", UriError::BadHost("zz::1".into())),
             ("msrp://ho st/s;tcp", UriError::BadHost("ho st".into())),
             ("msrp://u<>@h/s;tcp", UriError::BadUserinfo("u<>".into())),
+            // Found by fuzzing: an unbracketed IPv6-looking host.
+            (
+                "msrps://a8::1]:2855/s;tcp",
+                UriError::BadHost("a8::1]".into()),
+            ),
+            ("msrp://::1/s;tcp", UriError::BadHost(":".into())),
         ];
         for (s, e) in cases {
             assert_eq!(s.parse::<Uri>().unwrap_err(), *e, "{s}");
