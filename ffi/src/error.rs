@@ -1,0 +1,429 @@
+//! Status codes, their texts, and the thread-local last-error message.
+//!
+//! There is one status enum for the whole library. Its numbers come in
+//! blocks, one block per area, and a number once published never changes
+//! meaning: new codes are appended inside their block.
+//!
+//! | block     | area                                          |
+//! |-----------|-----------------------------------------------|
+//! | 0         | success                                       |
+//! | 1-99      | generic: arguments, buffers, panics           |
+//! | 1000-1099 | MSRP URI errors (one per core `UriError`)      |
+//! | 1100-1199 | MSRP header errors (one per `HeaderErrorKind`) |
+//! | 1200-1299 | MSRP parse errors (one per `ParseErrorKind`)   |
+//!
+//! A failing function also stores a message for [`msgwire_last_error`]; the
+//! status says *what* went wrong, the message adds the details (the offending
+//! value, the header name, the transaction id).
+
+use std::cell::RefCell;
+use std::ffi::{c_char, CString};
+
+use msgwire_core::msrp::{HeaderError, HeaderErrorKind, ParseError, ParseErrorKind, UriError};
+
+use crate::guard;
+
+/// cbindgen:prefix-with-name=false
+/// The result of a msgwire function. `MSGWIRE_OK` (0) is success; every other
+/// value is an error whose message `msgwire_last_error()` returns.
+///
+/// The numbers are stable: 1-99 generic errors, 1000-1099 MSRP URI errors,
+/// 1100-1199 MSRP header errors, 1200-1299 MSRP parse errors.
+/// `msgwire_status_text()` names any code.
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum msgwire_status {
+    /// Success.
+    MSGWIRE_OK = 0,
+    /// A required pointer argument was NULL.
+    MSGWIRE_NULL_PARAMETER = 1,
+    /// A string argument is not valid UTF-8.
+    MSGWIRE_INVALID_UTF8 = 2,
+    /// The caller's buffer is too small; the needed length was written to
+    /// `*out_len` (see the function's documentation).
+    MSGWIRE_BUFFER_TOO_SMALL = 3,
+    /// msgwire hit an internal bug (a Rust panic) and gave up on this call.
+    /// The objects passed in may be in an unspecified but safe-to-free state.
+    MSGWIRE_PANIC = 4,
+    /// The thing asked for is absent: a header that is not there, a comment
+    /// on a response without one, a method on a response, ...
+    MSGWIRE_NOT_FOUND = 5,
+    /// An argument has a value the function does not accept (an index past
+    /// the end, an invalid flag character, a header name that is not a token,
+    /// a value containing CR or LF, ...).
+    MSGWIRE_INVALID_ARGUMENT = 6,
+
+    /// MSRP URI: the scheme is not `msrp` or `msrps`.
+    MSGWIRE_MSRP_URI_BAD_SCHEME = 1000,
+    /// MSRP URI: `://` is missing after the scheme.
+    MSGWIRE_MSRP_URI_MISSING_SLASHES = 1001,
+    /// MSRP URI: the authority has no host.
+    MSGWIRE_MSRP_URI_MISSING_HOST = 1002,
+    /// MSRP URI: the host is not a valid name, IPv4 or bracketed IPv6 address.
+    MSGWIRE_MSRP_URI_BAD_HOST = 1003,
+    /// MSRP URI: the port is not a number from 0 to 65535.
+    MSGWIRE_MSRP_URI_BAD_PORT = 1004,
+    /// MSRP URI: the userinfo contains characters RFC 3986 does not allow.
+    MSGWIRE_MSRP_URI_BAD_USERINFO = 1005,
+    /// MSRP URI: the session-id is empty or contains invalid characters.
+    MSGWIRE_MSRP_URI_BAD_SESSION_ID = 1006,
+    /// MSRP URI: the mandatory `;transport` part is missing.
+    MSGWIRE_MSRP_URI_MISSING_TRANSPORT = 1007,
+    /// MSRP URI: the transport is not made of letters and digits.
+    MSGWIRE_MSRP_URI_BAD_TRANSPORT = 1008,
+    /// MSRP URI: a `;name=value` parameter is not made of tokens.
+    MSGWIRE_MSRP_URI_BAD_PARAMETER = 1009,
+
+    /// MSRP header: a header the operation needs is absent.
+    MSGWIRE_MSRP_HEADER_MISSING = 1100,
+    /// MSRP header: a URI in To-Path, From-Path or Use-Path is invalid.
+    MSGWIRE_MSRP_HEADER_URI = 1101,
+    /// MSRP header: a path header holds no URI.
+    MSGWIRE_MSRP_HEADER_EMPTY_PATH = 1102,
+    /// MSRP header: Byte-Range is malformed or inconsistent.
+    MSGWIRE_MSRP_HEADER_BYTE_RANGE = 1103,
+    /// MSRP header: Status is not `000 code [comment]`.
+    MSGWIRE_MSRP_HEADER_STATUS = 1104,
+    /// MSRP header: the value is not one of the allowed words (`yes`, `no`, ...).
+    MSGWIRE_MSRP_HEADER_CHOICE = 1105,
+    /// MSRP header: the value is not an integer that fits 32 bits.
+    MSGWIRE_MSRP_HEADER_INTEGER = 1106,
+    /// MSRP header: a Digest or Authentication-Info parameter list is malformed.
+    MSGWIRE_MSRP_HEADER_PARAMS = 1107,
+    /// MSRP header: Content-Disposition is malformed.
+    MSGWIRE_MSRP_HEADER_DISPOSITION = 1108,
+    /// MSRP header: a value that must not be empty is empty.
+    MSGWIRE_MSRP_HEADER_EMPTY = 1109,
+
+    /// MSRP parse: a start line is not `MSRP <tid> <method>` or
+    /// `MSRP <tid> <code> [comment]` (or bytes follow a complete chunk).
+    MSGWIRE_MSRP_PARSE_BAD_START_LINE = 1200,
+    /// MSRP parse: the transaction id is not 4 to 32 `ident` characters.
+    MSGWIRE_MSRP_PARSE_BAD_TRANSACTION_ID = 1201,
+    /// MSRP parse: the method is not made of upper-case letters.
+    MSGWIRE_MSRP_PARSE_BAD_METHOD = 1202,
+    /// MSRP parse: the status code is not three digits.
+    MSGWIRE_MSRP_PARSE_BAD_STATUS_CODE = 1203,
+    /// MSRP parse: a header line has no `:` or its name is not a token.
+    MSGWIRE_MSRP_PARSE_BAD_HEADER_LINE = 1204,
+    /// MSRP parse: the start line or a header line is not valid UTF-8.
+    MSGWIRE_MSRP_PARSE_INVALID_UTF8 = 1205,
+    /// MSRP parse: a line is longer than the parser's `max_line_len`.
+    MSGWIRE_MSRP_PARSE_LINE_TOO_LONG = 1206,
+    /// MSRP parse: a chunk has more header lines than `max_headers`.
+    MSGWIRE_MSRP_PARSE_TOO_MANY_HEADERS = 1207,
+    /// MSRP parse: the Byte-Range header is malformed.
+    MSGWIRE_MSRP_PARSE_BAD_BYTE_RANGE = 1208,
+    /// MSRP parse: a line of seven dashes is not this chunk's end-line.
+    MSGWIRE_MSRP_PARSE_BAD_END_LINE = 1209,
+    /// MSRP parse: a body is larger than `max_body_len`.
+    MSGWIRE_MSRP_PARSE_BODY_TOO_LARGE = 1210,
+    /// MSRP parse: a body runs past its Byte-Range length without an end-line.
+    MSGWIRE_MSRP_PARSE_BODY_EXCEEDS_BYTE_RANGE = 1211,
+    /// MSRP parse: the input ended inside a chunk.
+    MSGWIRE_MSRP_PARSE_UNEXPECTED_EOF = 1212,
+}
+
+use msgwire_status::*;
+
+impl msgwire_status {
+    /// Every status in numeric order, for turning a number from C back into
+    /// the enum. A status missing here would read as "unknown status"; the
+    /// unit tests check the list against the blocks.
+    const ALL: [msgwire_status; 40] = [
+        MSGWIRE_OK,
+        MSGWIRE_NULL_PARAMETER,
+        MSGWIRE_INVALID_UTF8,
+        MSGWIRE_BUFFER_TOO_SMALL,
+        MSGWIRE_PANIC,
+        MSGWIRE_NOT_FOUND,
+        MSGWIRE_INVALID_ARGUMENT,
+        MSGWIRE_MSRP_URI_BAD_SCHEME,
+        MSGWIRE_MSRP_URI_MISSING_SLASHES,
+        MSGWIRE_MSRP_URI_MISSING_HOST,
+        MSGWIRE_MSRP_URI_BAD_HOST,
+        MSGWIRE_MSRP_URI_BAD_PORT,
+        MSGWIRE_MSRP_URI_BAD_USERINFO,
+        MSGWIRE_MSRP_URI_BAD_SESSION_ID,
+        MSGWIRE_MSRP_URI_MISSING_TRANSPORT,
+        MSGWIRE_MSRP_URI_BAD_TRANSPORT,
+        MSGWIRE_MSRP_URI_BAD_PARAMETER,
+        MSGWIRE_MSRP_HEADER_MISSING,
+        MSGWIRE_MSRP_HEADER_URI,
+        MSGWIRE_MSRP_HEADER_EMPTY_PATH,
+        MSGWIRE_MSRP_HEADER_BYTE_RANGE,
+        MSGWIRE_MSRP_HEADER_STATUS,
+        MSGWIRE_MSRP_HEADER_CHOICE,
+        MSGWIRE_MSRP_HEADER_INTEGER,
+        MSGWIRE_MSRP_HEADER_PARAMS,
+        MSGWIRE_MSRP_HEADER_DISPOSITION,
+        MSGWIRE_MSRP_HEADER_EMPTY,
+        MSGWIRE_MSRP_PARSE_BAD_START_LINE,
+        MSGWIRE_MSRP_PARSE_BAD_TRANSACTION_ID,
+        MSGWIRE_MSRP_PARSE_BAD_METHOD,
+        MSGWIRE_MSRP_PARSE_BAD_STATUS_CODE,
+        MSGWIRE_MSRP_PARSE_BAD_HEADER_LINE,
+        MSGWIRE_MSRP_PARSE_INVALID_UTF8,
+        MSGWIRE_MSRP_PARSE_LINE_TOO_LONG,
+        MSGWIRE_MSRP_PARSE_TOO_MANY_HEADERS,
+        MSGWIRE_MSRP_PARSE_BAD_BYTE_RANGE,
+        MSGWIRE_MSRP_PARSE_BAD_END_LINE,
+        MSGWIRE_MSRP_PARSE_BODY_TOO_LARGE,
+        MSGWIRE_MSRP_PARSE_BODY_EXCEEDS_BYTE_RANGE,
+        MSGWIRE_MSRP_PARSE_UNEXPECTED_EOF,
+    ];
+
+    /// The status with number `n`, if there is one.
+    pub fn from_u32(n: u32) -> Option<msgwire_status> {
+        Self::ALL.iter().copied().find(|s| *s as u32 == n)
+    }
+
+    /// A short fixed description, NUL-terminated for handing to C.
+    fn text_nul(self) -> &'static str {
+        match self {
+            MSGWIRE_OK => "ok\0",
+            MSGWIRE_NULL_PARAMETER => "a required pointer argument is NULL\0",
+            MSGWIRE_INVALID_UTF8 => "a string argument is not valid UTF-8\0",
+            MSGWIRE_BUFFER_TOO_SMALL => "the output buffer is too small\0",
+            MSGWIRE_PANIC => "internal error (panic) in msgwire\0",
+            MSGWIRE_NOT_FOUND => "not found\0",
+            MSGWIRE_INVALID_ARGUMENT => "invalid argument\0",
+            MSGWIRE_MSRP_URI_BAD_SCHEME => "MSRP URI: invalid scheme\0",
+            MSGWIRE_MSRP_URI_MISSING_SLASHES => "MSRP URI: missing '://'\0",
+            MSGWIRE_MSRP_URI_MISSING_HOST => "MSRP URI: missing host\0",
+            MSGWIRE_MSRP_URI_BAD_HOST => "MSRP URI: invalid host\0",
+            MSGWIRE_MSRP_URI_BAD_PORT => "MSRP URI: invalid port\0",
+            MSGWIRE_MSRP_URI_BAD_USERINFO => "MSRP URI: invalid userinfo\0",
+            MSGWIRE_MSRP_URI_BAD_SESSION_ID => "MSRP URI: invalid session-id\0",
+            MSGWIRE_MSRP_URI_MISSING_TRANSPORT => "MSRP URI: missing transport\0",
+            MSGWIRE_MSRP_URI_BAD_TRANSPORT => "MSRP URI: invalid transport\0",
+            MSGWIRE_MSRP_URI_BAD_PARAMETER => "MSRP URI: invalid parameter\0",
+            MSGWIRE_MSRP_HEADER_MISSING => "MSRP header: missing\0",
+            MSGWIRE_MSRP_HEADER_URI => "MSRP header: invalid URI in path\0",
+            MSGWIRE_MSRP_HEADER_EMPTY_PATH => "MSRP header: empty path\0",
+            MSGWIRE_MSRP_HEADER_BYTE_RANGE => "MSRP header: invalid Byte-Range\0",
+            MSGWIRE_MSRP_HEADER_STATUS => "MSRP header: invalid Status\0",
+            MSGWIRE_MSRP_HEADER_CHOICE => "MSRP header: value is not an allowed word\0",
+            MSGWIRE_MSRP_HEADER_INTEGER => "MSRP header: invalid integer\0",
+            MSGWIRE_MSRP_HEADER_PARAMS => "MSRP header: invalid parameter list\0",
+            MSGWIRE_MSRP_HEADER_DISPOSITION => "MSRP header: invalid Content-Disposition\0",
+            MSGWIRE_MSRP_HEADER_EMPTY => "MSRP header: empty value\0",
+            MSGWIRE_MSRP_PARSE_BAD_START_LINE => "MSRP parse: malformed start line\0",
+            MSGWIRE_MSRP_PARSE_BAD_TRANSACTION_ID => "MSRP parse: invalid transaction id\0",
+            MSGWIRE_MSRP_PARSE_BAD_METHOD => "MSRP parse: invalid method\0",
+            MSGWIRE_MSRP_PARSE_BAD_STATUS_CODE => "MSRP parse: invalid status code\0",
+            MSGWIRE_MSRP_PARSE_BAD_HEADER_LINE => "MSRP parse: malformed header line\0",
+            MSGWIRE_MSRP_PARSE_INVALID_UTF8 => "MSRP parse: header line is not valid UTF-8\0",
+            MSGWIRE_MSRP_PARSE_LINE_TOO_LONG => "MSRP parse: line too long\0",
+            MSGWIRE_MSRP_PARSE_TOO_MANY_HEADERS => "MSRP parse: too many header lines\0",
+            MSGWIRE_MSRP_PARSE_BAD_BYTE_RANGE => "MSRP parse: invalid Byte-Range header\0",
+            MSGWIRE_MSRP_PARSE_BAD_END_LINE => "MSRP parse: malformed end-line\0",
+            MSGWIRE_MSRP_PARSE_BODY_TOO_LARGE => "MSRP parse: body too large\0",
+            MSGWIRE_MSRP_PARSE_BODY_EXCEEDS_BYTE_RANGE => {
+                "MSRP parse: body longer than its Byte-Range\0"
+            }
+            MSGWIRE_MSRP_PARSE_UNEXPECTED_EOF => "MSRP parse: input ended inside a chunk\0",
+        }
+    }
+
+    /// The description without its NUL.
+    pub fn text(self) -> &'static str {
+        let t = self.text_nul();
+        &t[..t.len() - 1]
+    }
+}
+
+/// A failure on its way to C: the status to return and the message to store
+/// for `msgwire_last_error()`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    /// The status the C function returns.
+    pub status: msgwire_status,
+    /// The detailed message.
+    pub message: String,
+}
+
+impl Error {
+    /// An error with an explicit message.
+    pub fn new(status: msgwire_status, message: impl Into<String>) -> Self {
+        Error {
+            status,
+            message: message.into(),
+        }
+    }
+
+    /// `MSGWIRE_NULL_PARAMETER` naming the parameter.
+    pub fn null(param: &str) -> Self {
+        Self::new(MSGWIRE_NULL_PARAMETER, format!("{param} is NULL"))
+    }
+
+    /// `MSGWIRE_NOT_FOUND` with a message.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(MSGWIRE_NOT_FOUND, message)
+    }
+
+    /// `MSGWIRE_INVALID_ARGUMENT` with a message.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(MSGWIRE_INVALID_ARGUMENT, message)
+    }
+}
+
+impl From<UriError> for Error {
+    fn from(e: UriError) -> Self {
+        Self::new(uri_status(&e), format!("invalid MSRP URI: {e}"))
+    }
+}
+
+impl From<HeaderError> for Error {
+    fn from(e: HeaderError) -> Self {
+        let status = match &e.kind {
+            HeaderErrorKind::Missing => MSGWIRE_MSRP_HEADER_MISSING,
+            HeaderErrorKind::Uri(_) => MSGWIRE_MSRP_HEADER_URI,
+            HeaderErrorKind::EmptyPath => MSGWIRE_MSRP_HEADER_EMPTY_PATH,
+            HeaderErrorKind::ByteRange => MSGWIRE_MSRP_HEADER_BYTE_RANGE,
+            HeaderErrorKind::Status => MSGWIRE_MSRP_HEADER_STATUS,
+            HeaderErrorKind::Choice => MSGWIRE_MSRP_HEADER_CHOICE,
+            HeaderErrorKind::Integer => MSGWIRE_MSRP_HEADER_INTEGER,
+            HeaderErrorKind::Params => MSGWIRE_MSRP_HEADER_PARAMS,
+            HeaderErrorKind::Disposition => MSGWIRE_MSRP_HEADER_DISPOSITION,
+            HeaderErrorKind::Empty => MSGWIRE_MSRP_HEADER_EMPTY,
+        };
+        Self::new(status, e.to_string())
+    }
+}
+
+impl From<ParseError> for Error {
+    fn from(e: ParseError) -> Self {
+        let status = match e.kind {
+            ParseErrorKind::BadStartLine => MSGWIRE_MSRP_PARSE_BAD_START_LINE,
+            ParseErrorKind::BadTransactionId => MSGWIRE_MSRP_PARSE_BAD_TRANSACTION_ID,
+            ParseErrorKind::BadMethod => MSGWIRE_MSRP_PARSE_BAD_METHOD,
+            ParseErrorKind::BadStatusCode => MSGWIRE_MSRP_PARSE_BAD_STATUS_CODE,
+            ParseErrorKind::BadHeaderLine => MSGWIRE_MSRP_PARSE_BAD_HEADER_LINE,
+            ParseErrorKind::InvalidUtf8 => MSGWIRE_MSRP_PARSE_INVALID_UTF8,
+            ParseErrorKind::LineTooLong { .. } => MSGWIRE_MSRP_PARSE_LINE_TOO_LONG,
+            ParseErrorKind::TooManyHeaders { .. } => MSGWIRE_MSRP_PARSE_TOO_MANY_HEADERS,
+            ParseErrorKind::BadByteRange => MSGWIRE_MSRP_PARSE_BAD_BYTE_RANGE,
+            ParseErrorKind::BadEndLine => MSGWIRE_MSRP_PARSE_BAD_END_LINE,
+            ParseErrorKind::BodyTooLarge { .. } => MSGWIRE_MSRP_PARSE_BODY_TOO_LARGE,
+            ParseErrorKind::BodyExceedsByteRange { .. } => {
+                MSGWIRE_MSRP_PARSE_BODY_EXCEEDS_BYTE_RANGE
+            }
+            ParseErrorKind::UnexpectedEof => MSGWIRE_MSRP_PARSE_UNEXPECTED_EOF,
+        };
+        Self::new(status, e.to_string())
+    }
+}
+
+fn uri_status(e: &UriError) -> msgwire_status {
+    match e {
+        UriError::BadScheme(_) => MSGWIRE_MSRP_URI_BAD_SCHEME,
+        UriError::MissingSlashes => MSGWIRE_MSRP_URI_MISSING_SLASHES,
+        UriError::MissingHost => MSGWIRE_MSRP_URI_MISSING_HOST,
+        UriError::BadHost(_) => MSGWIRE_MSRP_URI_BAD_HOST,
+        UriError::BadPort(_) => MSGWIRE_MSRP_URI_BAD_PORT,
+        UriError::BadUserinfo(_) => MSGWIRE_MSRP_URI_BAD_USERINFO,
+        UriError::BadSessionId(_) => MSGWIRE_MSRP_URI_BAD_SESSION_ID,
+        UriError::MissingTransport => MSGWIRE_MSRP_URI_MISSING_TRANSPORT,
+        UriError::BadTransport(_) => MSGWIRE_MSRP_URI_BAD_TRANSPORT,
+        UriError::BadParameter(_) => MSGWIRE_MSRP_URI_BAD_PARAMETER,
+    }
+}
+
+thread_local! {
+    /// The message of the last failure on this thread ("" before any).
+    static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+}
+
+/// Stores `message` as this thread's last error. Interior NUL bytes (which
+/// can come from parsed input) are replaced so the C string stays whole.
+pub fn set_last_error(message: &str) {
+    let text = CString::new(message.replace('\0', "\\0")).unwrap_or_default();
+    LAST_ERROR.with(|slot| *slot.borrow_mut() = text);
+}
+
+/// A message describing the last failure of a msgwire function on the
+/// calling thread, or an empty string when nothing has failed yet.
+///
+/// Never NULL. The string belongs to msgwire: do not free it. It stays valid
+/// until the next msgwire call on the same thread (copy it to keep it).
+/// Successful calls do not clear it, so check the status first.
+#[unsafe(no_mangle)]
+pub extern "C" fn msgwire_last_error() -> *const c_char {
+    const EMPTY: *const c_char = c"".as_ptr();
+    guard::guard_value(EMPTY, || {
+        // The CString lives in the thread-local slot until the next failure
+        // replaces it, which only a later msgwire call on this thread can do.
+        LAST_ERROR.with(|slot| slot.borrow().as_ptr())
+    })
+}
+
+/// A short fixed description of a status code (e.g. `"not found"`).
+///
+/// Takes the code as an integer so that any value is safe to pass; unknown
+/// codes give `"unknown status"`. Returns a static NUL-terminated string:
+/// never NULL, never freed, valid forever.
+#[unsafe(no_mangle)]
+pub extern "C" fn msgwire_status_text(status: u32) -> *const c_char {
+    const UNKNOWN: &str = "unknown status\0";
+    guard::guard_value(UNKNOWN.as_ptr().cast(), || {
+        msgwire_status::from_u32(status)
+            .map_or(UNKNOWN, msgwire_status::text_nul)
+            .as_ptr()
+            .cast()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+    use std::ffi::CStr;
+
+    #[test]
+    fn all_statuses_listed_once_with_distinct_texts() {
+        let mut numbers = HashSet::new();
+        let mut texts = HashSet::new();
+        for s in msgwire_status::ALL {
+            assert!(numbers.insert(s as u32), "{s:?} listed twice");
+            assert!(texts.insert(s.text()), "{s:?} shares its text");
+            assert_eq!(msgwire_status::from_u32(s as u32), Some(s));
+        }
+        assert_eq!(msgwire_status::from_u32(99), None);
+    }
+
+    #[test]
+    fn blocks() {
+        for s in msgwire_status::ALL {
+            let n = s as u32;
+            let name = format!("{s:?}");
+            let block = match n {
+                0 => "MSGWIRE_OK",
+                1..=99 => "MSGWIRE_",
+                1000..=1099 => "MSGWIRE_MSRP_URI_",
+                1100..=1199 => "MSGWIRE_MSRP_HEADER_",
+                1200..=1299 => "MSGWIRE_MSRP_PARSE_",
+                _ => panic!("{name} = {n} is outside every block"),
+            };
+            assert!(name.starts_with(block), "{name} = {n}");
+        }
+    }
+
+    #[test]
+    fn status_text_is_static_and_total() {
+        // SAFETY: msgwire_status_text always returns a static C string.
+        let t = unsafe { CStr::from_ptr(msgwire_status_text(5)) };
+        assert_eq!(t.to_str().unwrap(), "not found");
+        // SAFETY: as above.
+        let t = unsafe { CStr::from_ptr(msgwire_status_text(123_456)) };
+        assert_eq!(t.to_str().unwrap(), "unknown status");
+    }
+
+    #[test]
+    fn last_error_keeps_nul_free_text() {
+        set_last_error("bad\0value");
+        // SAFETY: the pointer is valid until the next failure on this thread.
+        let t = unsafe { CStr::from_ptr(msgwire_last_error()) };
+        assert_eq!(t.to_str().unwrap(), "bad\\0value");
+    }
+}

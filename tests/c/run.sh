@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Runs the C tests and the parse_chunk example, under $VALGRIND when set
+# (`make c-test` sets it and BUILD). Binaries are expected in $BUILD/c/:
+# test_* from tests/c/*.c and parse_chunk from examples-c/parse_chunk.c.
+#
+# Prints one line per check and a final "N passed, M failed"; exits non-zero
+# when anything failed.
+set -u
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${BUILD:-$root/build}
+VALGRIND=${VALGRIND:-}
+bin=$BUILD/c
+data=$root/core/tests/data/rfc
+example=$bin/parse_chunk
+
+passed=0
+failed=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+pass() { passed=$((passed + 1)); echo "ok   $1"; }
+fail() {
+    failed=$((failed + 1))
+    echo "FAIL $1"
+    shift
+    for f in "$@"; do [ -s "$f" ] && sed 's/^/     | /' "$f"; done
+    return 0
+}
+
+# valgrind reports its own errors with exit status 1 by default, which the
+# example also uses for parse errors; where the example must fail, valgrind
+# errors get a status of their own.
+VALGRIND_EXPECT_FAIL=""
+[ -n "$VALGRIND" ] && VALGRIND_EXPECT_FAIL="$VALGRIND --error-exitcode=99"
+
+shopt -s nullglob
+rfc_files=("$data"/*.msrp)
+quirky_files=("$data"/quirky/*.msrp)
+
+# ---- test programs --------------------------------------------------------
+
+export MSGWIRE_RFC_FILES="${rfc_files[*]}"
+export MSGWIRE_RFC_QUIRKY_FILES="${quirky_files[*]}"
+
+tests=("$bin"/test_*)
+if [ ${#tests[@]} -eq 0 ]; then
+    fail "no test binaries in $bin (run make c-build)"
+fi
+for t in "${tests[@]}"; do
+    name=$(basename "$t")
+    if $VALGRIND "$t" >"$tmp/out" 2>"$tmp/err"; then
+        pass "$name: $(tail -n 1 "$tmp/out")"
+    else
+        fail "$name (exit $?)" "$tmp/out" "$tmp/err"
+    fi
+done
+
+# ---- the example on the RFC samples -----------------------------------------
+
+if [ ! -x "$example" ]; then
+    fail "example $example not built"
+elif [ ${#rfc_files[@]} -eq 0 ]; then
+    fail "no RFC samples in $data"
+else
+    # The transaction id of a sample: the second word of its start line.
+    tid_of() { head -n 1 "$1" | tr -d '\r' | cut -d ' ' -f 2; }
+
+    for f in "${rfc_files[@]}"; do
+        name="parse_chunk < $(basename "$f")"
+        tid=$(tid_of "$f")
+        if ! $VALGRIND "$example" <"$f" >"$tmp/out" 2>"$tmp/err"; then
+            fail "$name (exit status)" "$tmp/out" "$tmp/err"
+        elif ! grep -q "^MSRP $tid " "$tmp/out"; then
+            fail "$name (no start line with transaction $tid)" "$tmp/out"
+        elif ! grep -q '^1 chunk$' "$tmp/out"; then
+            fail "$name (not exactly one chunk)" "$tmp/out"
+        else
+            pass "$name"
+        fi
+    done
+
+    # All samples back to back, as one stream.
+    cat "${rfc_files[@]}" >"$tmp/all.msrp"
+    name="parse_chunk < all ${#rfc_files[@]} samples concatenated"
+    if ! $VALGRIND "$example" <"$tmp/all.msrp" >"$tmp/out" 2>"$tmp/err"; then
+        fail "$name (exit status)" "$tmp/out" "$tmp/err"
+    elif ! grep -q "^${#rfc_files[@]} chunks$" "$tmp/out"; then
+        fail "$name (wrong chunk count)" "$tmp/out"
+    else
+        missing=""
+        for f in "${rfc_files[@]}"; do
+            grep -q "^MSRP $(tid_of "$f") " "$tmp/out" || missing="$missing $(basename "$f")"
+        done
+        if [ -n "$missing" ]; then
+            fail "$name (transaction ids missing for:$missing)" "$tmp/out"
+        else
+            pass "$name"
+        fi
+    fi
+fi
+
+# ---- the example on malformed input ----------------------------------------
+
+# expect_error NAME INPUT [TEXT]: exit status 1, an "error:" line on stderr
+# (containing TEXT when given).
+expect_error() {
+    local name="parse_chunk < $1" input=$2 text=${3:-}
+    printf '%b' "$input" >"$tmp/bad.msrp"
+    $VALGRIND_EXPECT_FAIL "$example" <"$tmp/bad.msrp" >"$tmp/out" 2>"$tmp/err"
+    local status=$?
+    if [ "$status" -ne 1 ]; then
+        fail "$name (exit $status, want 1)" "$tmp/out" "$tmp/err"
+    elif ! grep -q '^error: ' "$tmp/err"; then
+        fail "$name (no error: line)" "$tmp/err"
+    elif [ -n "$text" ] && ! grep -qF -- "$text" "$tmp/err"; then
+        fail "$name (stderr lacks '$text')" "$tmp/err"
+    else
+        pass "$name"
+    fi
+}
+
+if [ -x "$example" ]; then
+    expect_error "bad transaction id" 'MSRP ab SEND\r\n-------ab$\r\n' "transaction id"
+    expect_error "header line without colon" \
+        'MSRP abcd1234 SEND\r\nTo-Path msrp://b:1/s;tcp\r\n-------abcd1234$\r\n' \
+        "in transaction abcd1234"
+    expect_error "input ending inside a chunk" \
+        'MSRP abcd1234 SEND\r\nTo-Path: msrp://b:1/s;tcp\r\n\r\nhalf a bo' \
+        "in transaction abcd1234"
+    expect_error "not MSRP at all" 'GET / HTTP/1.1\r\n\r\n' "start line"
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
