@@ -1,1 +1,64 @@
+//! `msgwire._native`: the pyo3 module under the `msgwire` and `msrplib`
+//! Python packages.
+//!
+//! This crate translates, it does not implement: every parse, decode,
+//! encode and validation is a call into the core crate (`msgwire`), and
+//! values cross the boundary as plain Python data (str, int, bytes, tuples,
+//! lists) that the pure-Python shims wrap in the legacy classes.
+//!
+//! * [`uri`] — `parse_uri`, `format_uri`, `validate_uri`
+//! * [`headers`] — `decode_header`, `encode_header`, `verify_headers`
+//! * [`chunk`] — `encode_chunk*`, `parse_chunk`, `make_response`,
+//!   `make_report`, header ordering
+//! * [`parser`] — the streaming `Parser` class
+//! * [`errors`] — the one conversion from core errors to the Python
+//!   exception classes defined in `msrplib.protocol`
+//!
+//! Nothing here blocks or starts threads, so no call releases the GIL; the
+//! GIL rules for the engine layers are in `python/README.md`.
 
+use pyo3::prelude::*;
+
+mod chunk;
+mod errors;
+mod headers;
+mod parser;
+mod uri;
+
+/// `bytes` random bytes as lower-case hex without leading zeros.
+#[pyfunction]
+fn random_hex(bytes: usize) -> String {
+    msgwire_core::msrp::random_hex(bytes)
+}
+
+/// A random transaction id or Message-ID: 64 random bits in hex.
+#[pyfunction]
+fn random_id() -> String {
+    msgwire_core::msrp::random_id()
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("DEFAULT_PORT", msgwire_core::msrp::DEFAULT_PORT)?;
+    m.add_function(wrap_pyfunction!(random_hex, m)?)?;
+    m.add_function(wrap_pyfunction!(random_id, m)?)?;
+    m.add_function(wrap_pyfunction!(uri::parse_uri, m)?)?;
+    m.add_function(wrap_pyfunction!(uri::format_uri, m)?)?;
+    m.add_function(wrap_pyfunction!(uri::validate_uri, m)?)?;
+    m.add_function(wrap_pyfunction!(headers::is_known_header, m)?)?;
+    m.add_function(wrap_pyfunction!(headers::decode_header, m)?)?;
+    m.add_function(wrap_pyfunction!(headers::encode_header, m)?)?;
+    m.add_function(wrap_pyfunction!(headers::verify_headers, m)?)?;
+    m.add_function(wrap_pyfunction!(chunk::first_line, m)?)?;
+    m.add_function(wrap_pyfunction!(chunk::encode_chunk, m)?)?;
+    m.add_function(wrap_pyfunction!(chunk::encode_chunk_start, m)?)?;
+    m.add_function(wrap_pyfunction!(chunk::encode_chunk_end, m)?)?;
+    m.add_function(wrap_pyfunction!(chunk::parse_chunk, m)?)?;
+    m.add_function(wrap_pyfunction!(chunk::make_response, m)?)?;
+    m.add_function(wrap_pyfunction!(chunk::make_report, m)?)?;
+    m.add_function(wrap_pyfunction!(chunk::wire_order, m)?)?;
+    m.add_function(wrap_pyfunction!(chunk::header_rank, m)?)?;
+    m.add_class::<parser::PyParser>()?;
+    Ok(())
+}

@@ -1,0 +1,15 @@
+"""msgwire: session-messaging protocols on a sans-IO Rust core.
+
+* :mod:`msgwire.msrp` -- the MSRP (RFC 4975) wire layer: parse and encode
+  chunks, stream-parse a connection's bytes, build responses and REPORTs.
+* :mod:`msrplib` (a separate top-level package in the same distribution) --
+  the legacy ``msrplib`` API on the same core.
+
+The native extension is ``msgwire._native``; it is private, its API may
+change between releases.
+"""
+
+from msgwire._native import __version__
+from msgwire import msrp
+
+__all__ = ['__version__', 'msrp']

@@ -1,0 +1,24 @@
+"""msrplib: the MSRP (RFC 4975) library API of python3-msrplib, on msgwire.
+
+This package keeps the module layout, class names and behaviour of the
+legacy AG Projects ``msrplib`` so existing code keeps working, while every
+parse, encode and validation runs in msgwire's Rust core.
+
+Modules available so far:
+
+* :mod:`msrplib.protocol` -- URIs, headers and chunks (``MSRPData``).
+
+``__version__`` is the msgwire version; the API mirrored is that of
+python3-msrplib 0.21.
+"""
+
+__all__ = ['MSRPError', '__version__']
+
+
+class MSRPError(Exception):
+    """Base class of every error raised by msrplib."""
+
+
+# Imported after MSRPError: loading the native module loads msgwire, whose
+# modules import msrplib.protocol, which needs MSRPError.
+from msgwire._native import __version__  # noqa: E402
