@@ -1082,26 +1082,7 @@ pub extern "C" fn msgwire_msrp_make_response(
     comment: *const c_char,
     out: *mut *mut msgwire_msrp_chunk,
 ) -> msgwire_status {
-    guard(|| {
-        // SAFETY: live handle, an optional NUL-terminated string and a
-        // writable out-pointer per the header.
-        let (request, comment, out) = unsafe {
-            (
-                arg_ref(request, "request")?,
-                arg_opt_str(comment, "comment")?,
-                arg_out(out, "out")?,
-            )
-        };
-        checked(msgwire_core::msrp::check_status_code(code))?;
-        if let Some(c) = comment {
-            checked(msgwire_core::msrp::check_text("comment", c))?;
-        }
-        let response = make_response(&request.chunk, code, comment)?;
-        out.set(response.map_or(std::ptr::null_mut(), |c| {
-            new_handle(msgwire_msrp_chunk::new(c))
-        }));
-        Ok(())
-    })
+    answer(request, code, comment, out, make_response)
 }
 
 /// The REPORT a receiver owes for `request` after handling it with `code`
@@ -1123,6 +1104,19 @@ pub extern "C" fn msgwire_msrp_make_report(
     comment: *const c_char,
     out: *mut *mut msgwire_msrp_chunk,
 ) -> msgwire_status {
+    answer(request, code, comment, out, make_report)
+}
+
+/// The common part of `msgwire_msrp_make_response` and
+/// `msgwire_msrp_make_report`: checks the arguments, applies `rule` and
+/// hands out its chunk (or NULL when none is due).
+fn answer(
+    request: *const msgwire_msrp_chunk,
+    code: u16,
+    comment: *const c_char,
+    out: *mut *mut msgwire_msrp_chunk,
+    rule: fn(&Chunk, u16, Option<&str>) -> Result<Option<Chunk>, msgwire_core::msrp::HeaderError>,
+) -> msgwire_status {
     guard(|| {
         // SAFETY: live handle, an optional NUL-terminated string and a
         // writable out-pointer per the header.
@@ -1137,8 +1131,8 @@ pub extern "C" fn msgwire_msrp_make_report(
         if let Some(c) = comment {
             checked(msgwire_core::msrp::check_text("comment", c))?;
         }
-        let report = make_report(&request.chunk, code, comment)?;
-        out.set(report.map_or(std::ptr::null_mut(), |c| {
+        let answer = rule(&request.chunk, code, comment)?;
+        out.set(answer.map_or(std::ptr::null_mut(), |c| {
             new_handle(msgwire_msrp_chunk::new(c))
         }));
         Ok(())

@@ -9,33 +9,7 @@
 
 #include "msgwire.h"
 
-static int passed, failed;
-
-#define CHECK(cond)                                                                  \
-    do {                                                                             \
-        if (cond) {                                                                  \
-            passed++;                                                                \
-        } else {                                                                     \
-            failed++;                                                                \
-            fprintf(stderr, "%s:%d: CHECK(%s) failed (last error: %s)\n", __FILE__,  \
-                    __LINE__, #cond, msgwire_last_error());                          \
-        }                                                                            \
-    } while (0)
-
-#define CHECK_STATUS(call, want)                                                     \
-    do {                                                                             \
-        msgwire_status got_ = (call);                                                \
-        if (got_ == (want)) {                                                        \
-            passed++;                                                                \
-        } else {                                                                     \
-            failed++;                                                                \
-            fprintf(stderr, "%s:%d: %s gave %u (%s), want %s (last error: %s)\n",    \
-                    __FILE__, __LINE__, #call, (unsigned)got_,                       \
-                    msgwire_status_text(got_), #want, msgwire_last_error());         \
-        }                                                                            \
-    } while (0)
-
-#define CHECK_OK(call) CHECK_STATUS(call, MSGWIRE_OK)
+#include "check.h"
 
 /* Three chunks back to back: a SEND with a body, its 200 OK (no body) and
  * a continued SEND ('+' flag) whose body contains a near end-line. */

@@ -7,39 +7,7 @@
 
 #include "msgwire.h"
 
-static int passed, failed;
-
-#define CHECK(cond)                                                                  \
-    do {                                                                             \
-        if (cond) {                                                                  \
-            passed++;                                                                \
-        } else {                                                                     \
-            failed++;                                                                \
-            fprintf(stderr, "%s:%d: CHECK(%s) failed (last error: %s)\n", __FILE__,  \
-                    __LINE__, #cond, msgwire_last_error());                          \
-        }                                                                            \
-    } while (0)
-
-#define CHECK_STATUS(call, want)                                                     \
-    do {                                                                             \
-        msgwire_status got_ = (call);                                                \
-        if (got_ == (want)) {                                                        \
-            passed++;                                                                \
-        } else {                                                                     \
-            failed++;                                                                \
-            fprintf(stderr, "%s:%d: %s gave %u (%s), want %s (last error: %s)\n",    \
-                    __FILE__, __LINE__, #call, (unsigned)got_,                       \
-                    msgwire_status_text(got_), #want, msgwire_last_error());         \
-        }                                                                            \
-    } while (0)
-
-#define CHECK_OK(call) CHECK_STATUS(call, MSGWIRE_OK)
-
-static bool str_is(msgwire_str s, const char *want)
-{
-    return s.ptr != NULL && s.len == strlen(want) && memcmp(s.ptr, want, s.len) == 0 &&
-           s.ptr[s.len] == '\0';
-}
+#include "check.h"
 
 static msgwire_msrp_uri *parse(const char *text)
 {
