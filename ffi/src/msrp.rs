@@ -1107,6 +1107,10 @@ pub extern "C" fn msgwire_msrp_make_report(
     answer(request, code, comment, out, make_report)
 }
 
+/// `make_response` or `make_report` of the core.
+type AnswerRule =
+    fn(&Chunk, u16, Option<&str>) -> Result<Option<Chunk>, msgwire_core::msrp::HeaderError>;
+
 /// The common part of `msgwire_msrp_make_response` and
 /// `msgwire_msrp_make_report`: checks the arguments, applies `rule` and
 /// hands out its chunk (or NULL when none is due).
@@ -1115,7 +1119,7 @@ fn answer(
     code: u16,
     comment: *const c_char,
     out: *mut *mut msgwire_msrp_chunk,
-    rule: fn(&Chunk, u16, Option<&str>) -> Result<Option<Chunk>, msgwire_core::msrp::HeaderError>,
+    rule: AnswerRule,
 ) -> msgwire_status {
     guard(|| {
         // SAFETY: live handle, an optional NUL-terminated string and a
