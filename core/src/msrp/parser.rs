@@ -269,8 +269,10 @@ const MSRP_SP: &[u8] = b"MSRP ";
 pub struct Parser {
     config: ParserConfig,
     state: State,
-    /// Start line and header lines, CRLFs included.
+    /// Start line and header lines, CRLFs included, while being read.
     head: Vec<u8>,
+    /// The same bytes once the head is complete and checked to be UTF-8.
+    head_text: String,
     /// Offset in `head` where the line being read starts.
     line_start: usize,
     tid: Span,
@@ -317,6 +319,7 @@ impl Parser {
             config,
             state: State::StartLine,
             head: Vec::with_capacity(512),
+            head_text: String::new(),
             line_start: 0,
             tid: Span::default(),
             start: StartKind::Method(Span::default()),
@@ -659,9 +662,15 @@ impl Parser {
 
     /// Header lines are checked for UTF-8 once, when the head is complete.
     /// On failure the chunk is skipped (`in_body`: its body follows).
+    /// The validated head moves into `head_text` (no copy), so handing it
+    /// out as `&str` needs no second check.
     fn check_head_utf8(&mut self, in_body: bool) -> Result<(), ParseError> {
-        if std::str::from_utf8(&self.head).is_ok() {
-            return Ok(());
+        match String::from_utf8(std::mem::take(&mut self.head)) {
+            Ok(text) => {
+                self.head_text = text;
+                return Ok(());
+            }
+            Err(e) => self.head = e.into_bytes(),
         }
         let e = ParseError::new(ParseErrorKind::InvalidUtf8, self.tid_str());
         if in_body {
@@ -1015,6 +1024,10 @@ impl Parser {
     }
 
     fn clear_chunk(&mut self) {
+        if self.head_text.capacity() > 0 {
+            // Keep the buffer's capacity for the next chunk.
+            self.head = std::mem::take(&mut self.head_text).into_bytes();
+        }
         self.head.clear();
         self.headers.clear();
         self.line_start = 0;
@@ -1029,8 +1042,17 @@ impl Parser {
         self.deferred = None;
     }
 
+    /// The head bytes, wherever they are kept at this stage.
+    fn head_bytes(&self) -> &[u8] {
+        if self.head_text.is_empty() {
+            &self.head
+        } else {
+            self.head_text.as_bytes()
+        }
+    }
+
     fn tid_bytes(&self) -> &[u8] {
-        self.head
+        self.head_bytes()
             .get(self.tid.0 as usize..self.tid.1 as usize)
             .unwrap_or(b"")
     }
@@ -1046,7 +1068,7 @@ impl Parser {
     }
 
     fn head_view(&self) -> Head<'_> {
-        let raw = std::str::from_utf8(&self.head).unwrap_or("");
+        let raw = self.head_text.as_str();
         let kind = match self.start {
             StartKind::Method(m) => HeadKind::Request(m.of(raw)),
             StartKind::Status(code, comment) => {
