@@ -8,6 +8,7 @@
 //!
 //! * [`msrp`] — the Message Session Relay Protocol (RFC 4975): URIs, typed
 //!   headers, chunks, a streaming parser and the response/report rules.
+//! * [`net`] — the blocking I/O engine: streams, connections, a shared timer.
 //!
 //! # Example
 //!
@@ -33,3 +34,4 @@
 #![deny(missing_docs)]
 
 pub mod msrp;
+pub mod net;

@@ -1,0 +1,570 @@
+//! Connections: a reader thread and a writer thread around one [`Stream`].
+//!
+//! [`Connection::spawn`] splits the stream and starts two threads:
+//!
+//! * the **reader** reads into a reusable buffer and calls the handler with
+//!   [`Incoming::Data`] for every read, then exactly once with
+//!   [`Incoming::Closed`] when the stream ends;
+//! * the **writer** drains a bounded queue of [`Bytes`]. Whatever is queued
+//!   when it wakes up (up to [`Config::max_write_batch`] bytes) goes out in
+//!   one vectored write, so a burst of small messages costs one system call
+//!   and no copying.
+//!
+//! # Back-pressure
+//!
+//! The queue holds at most [`Config::queue_capacity`] messages.
+//! [`Sender::send`] blocks while it is full; [`Sender::try_send`] hands the
+//! message back instead. A peer that stops reading therefore stalls its
+//! senders rather than growing memory without bound.
+//!
+//! # Closing
+//!
+//! * [`Connection::close`] is the graceful path: it stops accepting messages,
+//!   lets the writer flush the queue, half-closes the stream (the peer reads
+//!   end-of-file), then waits for the peer to close its side so that its
+//!   last messages still reach the handler. All of this is bounded by
+//!   [`Config::close_timeout`]; when time runs out the stream is aborted.
+//! * Dropping a `Connection` without `close` aborts: queued messages are
+//!   discarded and both threads stop at once. A destructor must not wait for
+//!   a peer. Call `close` when queued data matters.
+//! * When the peer closes (end-of-file or an error), the connection stops
+//!   accepting messages, the writer still flushes what was queued, and the
+//!   handler receives [`Incoming::Closed`].
+//!
+//! Either way both threads have been joined when `close` returns or the
+//! `Connection` is dropped: no thread outlives its connection. (The one
+//! exception is forced by the platform: when the last reference to a
+//! connection is dropped *by its own handler*, the reader thread cannot join
+//! itself; it is then left to finish, which it does right after the handler
+//! returns.)
+//!
+//! # Why threads, and what a poll driver would change
+//!
+//! Two blocking threads per connection are the simplest correct driver and
+//! fit clients well. Protocol code only sees the handler, [`Sender`] and
+//! `close`, so a future driver that multiplexes many sockets on a few
+//! threads can offer the same three things without protocol code noticing.
+
+use std::io::{self, IoSlice, Read, Write};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle, ThreadId};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use crossbeam_channel as channel;
+use parking_lot::{Mutex, RwLock};
+
+use super::stream::{Closer, ReadHalf, Split, Stream, WriteHalf};
+
+/// Tunables of a [`Connection`]. Start from [`Config::default`] and change
+/// the fields you need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Config {
+    /// Most messages waiting in the send queue; at least 1 is used.
+    /// Default 128: deep enough to absorb a burst of chat messages, shallow
+    /// enough that a stalled peer with 64 KiB file chunks pins at most
+    /// 8 MiB.
+    pub queue_capacity: usize,
+    /// Size of the reader's buffer, and so the largest slice one
+    /// [`Incoming::Data`] carries. Default 64 KiB: a full loopback TCP
+    /// segment batch per read, small enough to stay in cache.
+    pub read_buffer_size: usize,
+    /// Most bytes the writer gathers into one vectored write. Default
+    /// 256 KiB: large enough to amortise a system call over many small
+    /// messages, small enough that one write does not hold up the next
+    /// batch for long.
+    pub max_write_batch: usize,
+    /// How long [`Connection::close`] waits in total for the queue to drain
+    /// and the peer to close before aborting. Default 5 s: plenty for a peer
+    /// on a slow link, short enough for a shutdown path.
+    pub close_timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            queue_capacity: 128,
+            read_buffer_size: 64 * 1024,
+            max_write_batch: 256 * 1024,
+            close_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// What the reader thread reports to the handler.
+#[derive(Debug)]
+pub enum Incoming<'a> {
+    /// Bytes from the peer, in order. The slice is only valid during the
+    /// call; copy what you keep. Message boundaries are not preserved.
+    Data(&'a [u8]),
+    /// The stream has ended; this is the last call. `None`: a clean end (the
+    /// peer closed its side, or this side called [`Connection::close`] or
+    /// dropped the connection). `Some`: an I/O error ended it (reset by the
+    /// peer, a failed write); messages still queued may not have been
+    /// delivered. A handler that panics is not called again, not even with
+    /// `Closed`.
+    Closed(Option<io::Error>),
+}
+
+/// Why a message was not queued. Either way the message is handed back
+/// ([`SendError::into_inner`]) so nothing is lost silently.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// The connection is closed (by [`Connection::close`], by the peer or by
+    /// an I/O error) and will never send again. Not worth retrying on this
+    /// connection; the message can go out on a new one.
+    #[error("the connection is closed")]
+    Closed(Bytes),
+    /// [`Sender::try_send`] only: the queue is full because the peer reads
+    /// more slowly than messages are produced. Retry later, or use
+    /// [`Sender::send`], which waits for space.
+    #[error("the send queue is full")]
+    Full(Bytes),
+}
+
+impl SendError {
+    /// The message that was not queued.
+    pub fn into_inner(self) -> Bytes {
+        match self {
+            SendError::Closed(data) | SendError::Full(data) => data,
+        }
+    }
+}
+
+/// Why [`Connection::close`] could not close cleanly. The connection is
+/// closed and both threads are stopped in every case; the error only says
+/// whether queued data may have been lost.
+#[derive(Debug, thiserror::Error)]
+pub enum CloseError {
+    /// The queue was not flushed within [`Config::close_timeout`] (the peer
+    /// stopped reading); the stream was aborted and queued messages were
+    /// discarded.
+    #[error("the send queue was not flushed within the close timeout")]
+    TimedOut,
+    /// The connection had already failed with this I/O error (or a handler
+    /// panicked); messages queued at that time may not have been delivered.
+    #[error("the connection failed: {0}")]
+    Io(#[source] io::Error),
+}
+
+/// A cheap, cloneable handle that queues messages on a [`Connection`].
+///
+/// A `Sender` does not keep the connection open: once the connection is
+/// closed every send fails with [`SendError::Closed`].
+#[derive(Debug, Clone)]
+pub struct Sender {
+    shared: Arc<Shared>,
+}
+
+impl Sender {
+    /// Queues `data` for the writer thread, waiting while the queue is full.
+    ///
+    /// Returns once the message is queued, not when it is written. Fails
+    /// with [`SendError::Closed`] (handing the message back) if the
+    /// connection is closed or closes while waiting.
+    ///
+    /// Calling this from a handler blocks the reader thread while the queue
+    /// is full; if the peer does the same, both sides wait for each other
+    /// forever. Handlers should prefer [`try_send`](Sender::try_send).
+    pub fn send(&self, data: Bytes) -> Result<(), SendError> {
+        // Clone the channel sender and release the lock before a possibly
+        // blocking send, so `close` is never held up by a waiting sender. The
+        // clone keeps the queue open until this send finishes, so a message
+        // accepted here is always seen by the writer.
+        let Some(tx) = self.shared.queue.read().clone() else {
+            return Err(SendError::Closed(data));
+        };
+        tx.send(data).map_err(|e| SendError::Closed(e.into_inner()))
+    }
+
+    /// Queues `data` if there is room now; never blocks.
+    pub fn try_send(&self, data: Bytes) -> Result<(), SendError> {
+        let Some(tx) = self.shared.queue.read().clone() else {
+            return Err(SendError::Closed(data));
+        };
+        tx.try_send(data).map_err(|e| match e {
+            channel::TrySendError::Full(data) => SendError::Full(data),
+            channel::TrySendError::Disconnected(data) => SendError::Closed(data),
+        })
+    }
+
+    /// Whether the connection has stopped accepting messages.
+    pub fn is_closed(&self) -> bool {
+        self.shared.queue.read().is_none()
+    }
+}
+
+/// A stream driven by a reader thread and a writer thread; see the
+/// [module docs](self).
+///
+/// `Connection` is `Send + Sync`: share it (e.g. in an `Arc`) to send and
+/// close from several threads.
+#[derive(Debug)]
+pub struct Connection {
+    sender: Sender,
+    closer: Closer,
+    close_timeout: Duration,
+    threads: Mutex<Threads>,
+    reader_id: ThreadId,
+}
+
+#[derive(Debug)]
+struct Threads {
+    reader: Option<JoinHandle<()>>,
+    writer: Option<JoinHandle<()>>,
+    /// Disconnected when the thread has finished (the sender is dropped on
+    /// exit, also by a panic); lets `close` wait with a deadline.
+    reader_done: channel::Receiver<()>,
+    writer_done: channel::Receiver<()>,
+}
+
+/// State shared by the connection, its senders and its two threads.
+#[derive(Debug)]
+struct Shared {
+    /// The send queue; `None` once the connection accepts no more messages.
+    queue: RwLock<Option<channel::Sender<Bytes>>>,
+    /// The first I/O error that ended the connection.
+    error: Mutex<Option<(io::ErrorKind, String)>>,
+    /// This side asked to close: a read ending now is not the peer's doing.
+    closing: AtomicBool,
+}
+
+impl Shared {
+    fn stop_accepting(&self) {
+        // Dropped outside the lock: dropping the last channel sender wakes
+        // the writer.
+        let tx = self.queue.write().take();
+        drop(tx);
+    }
+
+    fn record_error(&self, e: &io::Error) {
+        let mut slot = self.error.lock();
+        if slot.is_none() {
+            *slot = Some((e.kind(), e.to_string()));
+        }
+    }
+
+    /// A copy of the recorded error (`io::Error` is not `Clone`).
+    fn error(&self) -> Option<io::Error> {
+        self.error
+            .lock()
+            .as_ref()
+            .map(|(kind, msg)| io::Error::new(*kind, msg.clone()))
+    }
+}
+
+impl Connection {
+    /// Starts driving `stream` with the default [`Config`].
+    ///
+    /// `handler` is called **on the reader thread**, never concurrently with
+    /// itself, with every [`Incoming`] event and a [`Sender`] for replies. It
+    /// must not block: while it runs nothing else is read from this
+    /// connection. Hand long work to another thread.
+    ///
+    /// Fails if the stream cannot be split or a thread cannot be started.
+    pub fn spawn<H>(stream: impl Into<Stream>, handler: H) -> io::Result<Connection>
+    where
+        H: FnMut(Incoming<'_>, &Sender) + Send + 'static,
+    {
+        Connection::spawn_with(stream, Config::default(), handler)
+    }
+
+    /// Like [`spawn`](Connection::spawn) with explicit tunables.
+    pub fn spawn_with<H>(
+        stream: impl Into<Stream>,
+        config: Config,
+        handler: H,
+    ) -> io::Result<Connection>
+    where
+        H: FnMut(Incoming<'_>, &Sender) + Send + 'static,
+    {
+        let Split {
+            reader,
+            writer,
+            closer,
+        } = stream.into().split()?;
+        let (tx, rx) = channel::bounded(config.queue_capacity.max(1));
+        let shared = Arc::new(Shared {
+            queue: RwLock::new(Some(tx)),
+            error: Mutex::new(None),
+            closing: AtomicBool::new(false),
+        });
+        let sender = Sender {
+            shared: shared.clone(),
+        };
+
+        let (writer_done_tx, writer_done) = channel::bounded::<()>(0);
+        let writer_thread = {
+            let shared = shared.clone();
+            let closer = closer.clone();
+            let max_batch = config.max_write_batch.max(1);
+            thread::Builder::new()
+                .name("msgwire-conn-writer".into())
+                .spawn(move || {
+                    let _done = writer_done_tx;
+                    run_writer(writer, rx, &shared, &closer, max_batch);
+                })?
+        };
+
+        let (reader_done_tx, reader_done) = channel::bounded::<()>(0);
+        let reader_thread = {
+            let shared = shared.clone();
+            let closer = closer.clone();
+            let sender = sender.clone();
+            let buf_size = config.read_buffer_size.max(1);
+            thread::Builder::new()
+                .name("msgwire-conn-reader".into())
+                .spawn(move || {
+                    let _done = reader_done_tx;
+                    run_reader(reader, handler, &sender, &shared, &closer, buf_size);
+                })
+        };
+        let reader_thread = match reader_thread {
+            Ok(handle) => handle,
+            Err(e) => {
+                // Undo the writer: it flushes nothing (the queue is empty),
+                // half-closes and exits.
+                shared.stop_accepting();
+                closer.abort();
+                let _ = writer_thread.join();
+                return Err(e);
+            }
+        };
+
+        Ok(Connection {
+            sender,
+            closer,
+            close_timeout: config.close_timeout,
+            reader_id: reader_thread.thread().id(),
+            threads: Mutex::new(Threads {
+                reader: Some(reader_thread),
+                writer: Some(writer_thread),
+                reader_done,
+                writer_done,
+            }),
+        })
+    }
+
+    /// Queues `data`, waiting while the queue is full; see [`Sender::send`].
+    pub fn send(&self, data: Bytes) -> Result<(), SendError> {
+        self.sender.send(data)
+    }
+
+    /// Queues `data` if there is room now; see [`Sender::try_send`].
+    pub fn try_send(&self, data: Bytes) -> Result<(), SendError> {
+        self.sender.try_send(data)
+    }
+
+    /// A cloneable handle for sending from other threads.
+    pub fn sender(&self) -> Sender {
+        self.sender.clone()
+    }
+
+    /// Whether the connection has stopped accepting messages.
+    pub fn is_closed(&self) -> bool {
+        self.sender.is_closed()
+    }
+
+    /// Closes gracefully: flushes the queue, half-closes the stream, waits
+    /// for the peer to close its side, and joins both threads; all within
+    /// [`Config::close_timeout`]. Later sends fail with
+    /// [`SendError::Closed`].
+    ///
+    /// Returns `Ok` when everything queued was written. Calling `close`
+    /// again returns `Ok(())` at once; concurrent calls wait for the first.
+    /// It may be called from the handler (the reader thread is then not
+    /// joined; it ends as soon as the handler returns).
+    pub fn close(&self) -> Result<(), CloseError> {
+        let mut threads = self.threads.lock();
+        if threads.writer.is_none() && threads.reader.is_none() {
+            return Ok(());
+        }
+        self.sender.shared.closing.store(true, Ordering::SeqCst);
+        self.sender.shared.stop_accepting();
+        let deadline = Instant::now() + self.close_timeout;
+        let on_reader = thread::current().id() == self.reader_id;
+
+        let timed_out = !wait_for(&threads.writer_done, deadline);
+        if timed_out {
+            self.closer.abort();
+        }
+        if !on_reader && !wait_for(&threads.reader_done, deadline) {
+            // The peer never closed its side. Our data is out; stop waiting.
+            self.closer.abort();
+        }
+
+        let writer_panicked = threads.writer.take().is_some_and(|h| h.join().is_err());
+        let reader = threads.reader.take();
+        if !on_reader {
+            if let Some(handle) = reader {
+                let _ = handle.join();
+            }
+        }
+        if timed_out {
+            return Err(CloseError::TimedOut);
+        }
+        if writer_panicked {
+            return Err(CloseError::Io(io::Error::other(
+                "the writer thread panicked",
+            )));
+        }
+        match self.sender.shared.error() {
+            Some(e) => Err(CloseError::Io(e)),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        let threads = self.threads.get_mut();
+        if threads.writer.is_none() && threads.reader.is_none() {
+            return;
+        }
+        self.sender.shared.closing.store(true, Ordering::SeqCst);
+        self.sender.shared.stop_accepting();
+        self.closer.abort();
+        if let Some(handle) = threads.writer.take() {
+            let _ = handle.join();
+        }
+        if let Some(handle) = threads.reader.take() {
+            if handle.thread().id() != thread::current().id() {
+                let _ = handle.join();
+            }
+        }
+    }
+}
+
+/// Waits until the thread owning the other end of `done` has exited, or
+/// `deadline` passes. Returns whether it exited.
+fn wait_for(done: &channel::Receiver<()>, deadline: Instant) -> bool {
+    // Nothing is ever sent: the only way the wait ends early is the sender
+    // being dropped when the thread exits.
+    matches!(
+        done.recv_deadline(deadline),
+        Err(channel::RecvTimeoutError::Disconnected) | Ok(())
+    )
+}
+
+/// The reader thread: read, hand to the handler, repeat; then report the end.
+fn run_reader<H>(
+    mut reader: ReadHalf,
+    mut handler: H,
+    sender: &Sender,
+    shared: &Shared,
+    closer: &Closer,
+    buf_size: usize,
+) where
+    H: FnMut(Incoming<'_>, &Sender),
+{
+    let mut buf = vec![0; buf_size];
+    let ended = loop {
+        match reader.read(&mut buf) {
+            Ok(0) => break None,
+            Ok(n) => {
+                let call = catch_unwind(AssertUnwindSafe(|| {
+                    handler(Incoming::Data(&buf[..n]), sender)
+                }));
+                if call.is_err() {
+                    // A broken handler cannot be trusted with more data, and
+                    // the peer must not wait for replies that will never come.
+                    let e = io::Error::other("the connection handler panicked");
+                    shared.record_error(&e);
+                    shared.stop_accepting();
+                    closer.abort();
+                    return;
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => break Some(e),
+        }
+    };
+    // Stop accepting before telling the handler, so a send made after it has
+    // seen `Closed` is refused. The writer still flushes what is queued.
+    shared.stop_accepting();
+    let report = if shared.closing.load(Ordering::SeqCst) {
+        None
+    } else if let Some(e) = ended {
+        shared.record_error(&e);
+        Some(e)
+    } else {
+        // A clean end-of-file may be the echo of our writer failing and
+        // aborting the stream; then the writer's error is the real story.
+        shared.error()
+    };
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        handler(Incoming::Closed(report), sender)
+    }));
+}
+
+/// The writer thread: drain the queue in batches until every sender is gone,
+/// then half-close. On a write error, record it and abort the stream so the
+/// reader stops too.
+fn run_writer(
+    mut writer: WriteHalf,
+    queue: channel::Receiver<Bytes>,
+    shared: &Shared,
+    closer: &Closer,
+    max_batch: usize,
+) {
+    let mut batch: Vec<Bytes> = Vec::with_capacity(MAX_BATCH_BUFFERS);
+    let result = (|| {
+        while let Ok(first) = queue.recv() {
+            let mut total = first.len();
+            batch.push(first);
+            while batch.len() < MAX_BATCH_BUFFERS && total < max_batch {
+                match queue.try_recv() {
+                    Ok(more) => {
+                        total += more.len();
+                        batch.push(more);
+                    }
+                    Err(_) => break,
+                }
+            }
+            let written = write_all_vectored(&mut writer, &batch);
+            batch.clear();
+            written?;
+        }
+        writer.flush()?;
+        writer.shutdown()
+    })();
+    if let Err(e) = result {
+        shared.record_error(&e);
+        shared.stop_accepting();
+        closer.abort();
+    }
+    // Dropping the queue receiver here wakes senders blocked on a full
+    // queue; they get their message back as `SendError::Closed`.
+}
+
+/// Writes every buffer of `batch`, as few system calls as the stream allows.
+fn write_all_vectored(writer: &mut impl Write, batch: &[Bytes]) -> io::Result<()> {
+    let mut slices: Vec<IoSlice<'_>> = batch
+        .iter()
+        .filter(|b| !b.is_empty())
+        .map(|b| IoSlice::new(b))
+        .collect();
+    let mut rest = &mut slices[..];
+    while !rest.is_empty() {
+        match writer.write_vectored(rest) {
+            Ok(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::WriteZero,
+                    "the stream accepted no more bytes",
+                ))
+            }
+            Ok(n) => IoSlice::advance_slices(&mut rest, n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Most buffers in one vectored write. Far below every platform's `IOV_MAX`
+/// (1024 on Linux and macOS) and enough to coalesce a burst of small
+/// messages into one system call.
+const MAX_BATCH_BUFFERS: usize = 64;

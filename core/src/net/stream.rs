@@ -1,0 +1,571 @@
+//! Transports: the byte streams a connection runs over.
+//!
+//! A [`Stream`] is any bidirectional byte transport the engine knows how to
+//! drive. It is an enum rather than a `Read + Write` trait object because the
+//! engine needs more than reading and writing: it must split a stream into
+//! halves usable from two threads, half-close the writing direction, and
+//! unblock a thread stuck in `read` or `write` from outside. Each transport
+//! does those differently (a TCP socket is cloned and `shutdown`, an
+//! in-memory pipe flips flags under a lock), and an enum keeps that logic in
+//! one place with no boxing. The enum is `#[non_exhaustive]` so a TLS
+//! variant (rustls over TCP, its state shared by the two halves) can be added
+//! without breaking callers.
+//!
+//! [`Stream::split`] produces a [`Split`]:
+//!
+//! * [`ReadHalf`] — `Read`; returns end-of-file once the peer has shut its
+//!   writing direction down or the stream was aborted locally.
+//! * [`WriteHalf`] — `Write`; [`WriteHalf::shutdown`] half-closes, so the
+//!   peer reads end-of-file after everything written before it.
+//! * [`Closer`] — cloneable; [`Closer::abort`] shuts both directions down at
+//!   once, waking any thread blocked on either half.
+//!
+//! Dropping every part of a stream closes it.
+//!
+//! # The in-memory pipe
+//!
+//! [`pipe`] returns two connected [`PipeEnd`]s that behave like a loopback
+//! TCP connection with a small, fixed buffer per direction: writes block when
+//! the buffer is full (so back-pressure is testable without sockets), a
+//! half-close delivers end-of-file after the buffered bytes, and writing
+//! towards an end whose reading side is gone fails with `BrokenPipe`. Tests of
+//! protocol code can therefore run two peers in one process, deterministically
+//! and without touching the network.
+
+use std::collections::VecDeque;
+use std::io::{self, IoSlice, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::sync::Arc;
+
+use parking_lot::{Condvar, Mutex};
+
+/// A bidirectional byte transport the engine can drive.
+///
+/// `Stream` itself implements `Read` and `Write`, so it can also be used
+/// directly on one thread; [`split`](Stream::split) is what the engine uses.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Stream {
+    /// A TCP connection, IPv4 or IPv6.
+    Tcp(TcpStream),
+    /// One end of an in-memory [`pipe`].
+    Pipe(PipeEnd),
+}
+
+impl Stream {
+    /// Splits the stream into a reading half, a writing half and a closer.
+    ///
+    /// For TCP this clones the socket handle (so it can fail, e.g. when the
+    /// process is out of file descriptors) and disables Nagle's algorithm
+    /// (`TCP_NODELAY`): the connection's writer already coalesces small
+    /// messages, so Nagle would only add latency to chat messages.
+    pub fn split(self) -> io::Result<Split> {
+        match self {
+            Stream::Tcp(tcp) => {
+                tcp.set_nodelay(true)?;
+                let reader = tcp.try_clone()?;
+                let closer = tcp.try_clone()?;
+                Ok(Split {
+                    reader: ReadHalf(ReadInner::Tcp(reader)),
+                    writer: WriteHalf(WriteInner::Tcp(tcp)),
+                    closer: Closer(CloserInner::Tcp(Arc::new(closer))),
+                })
+            }
+            Stream::Pipe(PipeEnd { reader, writer }) => {
+                let closer = Closer(CloserInner::Pipe {
+                    incoming: reader.0.clone(),
+                    outgoing: writer.0.clone(),
+                });
+                Ok(Split {
+                    reader: ReadHalf(ReadInner::Pipe(reader)),
+                    writer: WriteHalf(WriteInner::Pipe(writer)),
+                    closer,
+                })
+            }
+        }
+    }
+}
+
+impl From<TcpStream> for Stream {
+    fn from(tcp: TcpStream) -> Self {
+        Stream::Tcp(tcp)
+    }
+}
+
+impl From<PipeEnd> for Stream {
+    fn from(end: PipeEnd) -> Self {
+        Stream::Pipe(end)
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(tcp) => tcp.read(buf),
+            Stream::Pipe(end) => end.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(tcp) => tcp.write(buf),
+            Stream::Pipe(end) => end.write(buf),
+        }
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(tcp) => tcp.write_vectored(bufs),
+            Stream::Pipe(end) => end.write_vectored(bufs),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Tcp(tcp) => tcp.flush(),
+            Stream::Pipe(end) => end.flush(),
+        }
+    }
+}
+
+/// The parts of a split [`Stream`]; see [`Stream::split`].
+#[derive(Debug)]
+pub struct Split {
+    /// Reads what the peer sends.
+    pub reader: ReadHalf,
+    /// Writes to the peer.
+    pub writer: WriteHalf,
+    /// Shuts both directions down from any thread.
+    pub closer: Closer,
+}
+
+/// The reading half of a split [`Stream`].
+///
+/// `read` returns `Ok(0)` (end-of-file) once the peer has shut down its
+/// writing direction and everything it sent has been read, or as soon as the
+/// stream is aborted locally with [`Closer::abort`].
+#[derive(Debug)]
+pub struct ReadHalf(ReadInner);
+
+#[derive(Debug)]
+enum ReadInner {
+    Tcp(TcpStream),
+    Pipe(PipeReader),
+}
+
+impl Read for ReadHalf {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match &mut self.0 {
+            ReadInner::Tcp(tcp) => tcp.read(buf),
+            ReadInner::Pipe(pipe) => pipe.read(buf),
+        }
+    }
+}
+
+/// The writing half of a split [`Stream`].
+#[derive(Debug)]
+pub struct WriteHalf(WriteInner);
+
+#[derive(Debug)]
+enum WriteInner {
+    Tcp(TcpStream),
+    Pipe(PipeWriter),
+}
+
+impl WriteHalf {
+    /// Half-closes the stream: the peer reads end-of-file after everything
+    /// written so far, while this side can still read. Later writes fail.
+    ///
+    /// A TCP peer that is already gone (`NotConnected`) is not an error:
+    /// there is nobody left to tell.
+    pub fn shutdown(&mut self) -> io::Result<()> {
+        match &mut self.0 {
+            WriteInner::Tcp(tcp) => match tcp.shutdown(Shutdown::Write) {
+                Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+                other => other,
+            },
+            WriteInner::Pipe(pipe) => {
+                pipe.0.close_writer();
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Write for WriteHalf {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match &mut self.0 {
+            WriteInner::Tcp(tcp) => tcp.write(buf),
+            WriteInner::Pipe(pipe) => pipe.write(buf),
+        }
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        match &mut self.0 {
+            WriteInner::Tcp(tcp) => tcp.write_vectored(bufs),
+            WriteInner::Pipe(pipe) => pipe.write_vectored(bufs),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match &mut self.0 {
+            WriteInner::Tcp(tcp) => tcp.flush(),
+            WriteInner::Pipe(_) => Ok(()),
+        }
+    }
+}
+
+/// Shuts a split stream down from any thread.
+///
+/// Cloning is cheap; every clone acts on the same stream.
+#[derive(Debug, Clone)]
+pub struct Closer(CloserInner);
+
+#[derive(Debug, Clone)]
+enum CloserInner {
+    Tcp(Arc<TcpStream>),
+    Pipe {
+        incoming: Arc<Direction>,
+        outgoing: Arc<Direction>,
+    },
+}
+
+impl Closer {
+    /// Shuts both directions down at once, without flushing anything the
+    /// halves have not written yet.
+    ///
+    /// A `read` blocked on the [`ReadHalf`] returns end-of-file, a `write`
+    /// blocked on the [`WriteHalf`] fails, and the peer reads end-of-file.
+    /// Calling it again, or on a stream the peer already closed, does
+    /// nothing.
+    pub fn abort(&self) {
+        match &self.0 {
+            // Errors only mean the socket is already shut down or was never
+            // connected; either way there is nothing left to unblock.
+            CloserInner::Tcp(tcp) => {
+                let _ = tcp.shutdown(Shutdown::Both);
+            }
+            CloserInner::Pipe { incoming, outgoing } => {
+                incoming.close_reader();
+                outgoing.close_writer();
+            }
+        }
+    }
+}
+
+/// Creates an in-memory duplex pipe: two connected ends, each buffering up
+/// to [`DEFAULT_PIPE_CAPACITY`] bytes in the direction it receives.
+pub fn pipe() -> (PipeEnd, PipeEnd) {
+    pipe_with_capacity(DEFAULT_PIPE_CAPACITY)
+}
+
+/// Like [`pipe`] with `capacity` bytes of buffer per direction (at least 1).
+/// A small capacity makes a writer block early, to test back-pressure.
+pub fn pipe_with_capacity(capacity: usize) -> (PipeEnd, PipeEnd) {
+    let a_to_b = Arc::new(Direction::new(capacity.max(1)));
+    let b_to_a = Arc::new(Direction::new(capacity.max(1)));
+    let a = PipeEnd {
+        reader: PipeReader(b_to_a.clone()),
+        writer: PipeWriter(a_to_b.clone()),
+    };
+    let b = PipeEnd {
+        reader: PipeReader(a_to_b),
+        writer: PipeWriter(b_to_a),
+    };
+    (a, b)
+}
+
+/// One end of an in-memory [`pipe`]. Dropping it closes both directions:
+/// the peer reads end-of-file and its writes fail with `BrokenPipe`.
+#[derive(Debug)]
+pub struct PipeEnd {
+    reader: PipeReader,
+    writer: PipeWriter,
+}
+
+impl PipeEnd {
+    /// Half-closes this end: the peer reads end-of-file after the bytes
+    /// already written. This end can still read.
+    pub fn shutdown_write(&self) {
+        self.writer.0.close_writer();
+    }
+}
+
+impl Read for PipeEnd {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.reader.read(buf)
+    }
+}
+
+impl Write for PipeEnd {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.writer.write(buf)
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.writer.write_vectored(bufs)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The receiving side of one pipe direction; closes it for reading on drop.
+#[derive(Debug)]
+struct PipeReader(Arc<Direction>);
+
+impl PipeReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl Drop for PipeReader {
+    fn drop(&mut self) {
+        self.0.close_reader();
+    }
+}
+
+/// The sending side of one pipe direction; closes it for writing on drop.
+#[derive(Debug)]
+struct PipeWriter(Arc<Direction>);
+
+impl PipeWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(&[IoSlice::new(buf)])
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.0.write(bufs)
+    }
+}
+
+impl Drop for PipeWriter {
+    fn drop(&mut self) {
+        self.0.close_writer();
+    }
+}
+
+/// One direction of a pipe: a bounded byte queue and two "closed" flags.
+/// One condition variable serves both "data arrived" and "space freed":
+/// there is at most one reader and one writer per direction.
+#[derive(Debug)]
+struct Direction {
+    state: Mutex<DirectionState>,
+    changed: Condvar,
+}
+
+#[derive(Debug)]
+struct DirectionState {
+    buf: VecDeque<u8>,
+    capacity: usize,
+    /// The sender shut down: the receiver reads end-of-file once `buf` is
+    /// empty, and further writes fail.
+    writer_closed: bool,
+    /// The receiver is gone: reads return end-of-file at once, buffered
+    /// bytes are discarded and writes fail with `BrokenPipe`.
+    reader_closed: bool,
+}
+
+impl Direction {
+    fn new(capacity: usize) -> Self {
+        Direction {
+            state: Mutex::new(DirectionState {
+                buf: VecDeque::new(),
+                capacity,
+                writer_closed: false,
+                reader_closed: false,
+            }),
+            changed: Condvar::new(),
+        }
+    }
+
+    fn read(&self, out: &mut [u8]) -> io::Result<usize> {
+        if out.is_empty() {
+            return Ok(0);
+        }
+        let mut state = self.state.lock();
+        loop {
+            if state.reader_closed {
+                return Ok(0);
+            }
+            if !state.buf.is_empty() {
+                let n = out.len().min(state.buf.len());
+                for (dst, src) in out.iter_mut().zip(state.buf.drain(..n)) {
+                    *dst = src;
+                }
+                self.changed.notify_all();
+                return Ok(n);
+            }
+            if state.writer_closed {
+                return Ok(0);
+            }
+            self.changed.wait(&mut state);
+        }
+    }
+
+    fn write(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        let wanted: usize = bufs.iter().map(|b| b.len()).sum();
+        if wanted == 0 {
+            return Ok(0);
+        }
+        let mut state = self.state.lock();
+        loop {
+            if state.reader_closed || state.writer_closed {
+                return Err(io::Error::new(
+                    io::ErrorKind::BrokenPipe,
+                    "the pipe is closed",
+                ));
+            }
+            let space = state.capacity.saturating_sub(state.buf.len());
+            if space > 0 {
+                let mut written = 0;
+                for buf in bufs {
+                    let take = buf.len().min(space - written);
+                    state.buf.extend(&buf[..take]);
+                    written += take;
+                    if written == space {
+                        break;
+                    }
+                }
+                self.changed.notify_all();
+                return Ok(written);
+            }
+            self.changed.wait(&mut state);
+        }
+    }
+
+    fn close_writer(&self) {
+        self.state.lock().writer_closed = true;
+        self.changed.notify_all();
+    }
+
+    fn close_reader(&self) {
+        let mut state = self.state.lock();
+        state.reader_closed = true;
+        state.buf = VecDeque::new();
+        drop(state);
+        self.changed.notify_all();
+    }
+}
+
+/// Default buffer per pipe direction: 64 KiB, the size of a Linux pipe, so
+/// pipe-based tests see back-pressure at roughly the same point as with
+/// real pipes, while an 8 MiB transfer still takes only ~128 wake-ups.
+pub const DEFAULT_PIPE_CAPACITY: usize = 64 * 1024;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::thread;
+    use std::time::Duration;
+
+    fn read_all(r: &mut impl Read) -> Vec<u8> {
+        let mut out = Vec::new();
+        r.read_to_end(&mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn pipe_carries_bytes_both_ways() {
+        let (mut a, mut b) = pipe();
+        a.write_all(b"ping").unwrap();
+        b.write_all(b"pong").unwrap();
+        let mut buf = [0; 4];
+        b.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"ping");
+        a.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"pong");
+    }
+
+    #[test]
+    fn shutdown_write_gives_eof_after_buffered_bytes() {
+        let (a, mut b) = pipe();
+        let mut a = Stream::from(a);
+        a.write_all(b"last words").unwrap();
+        if let Stream::Pipe(end) = &a {
+            end.shutdown_write();
+        }
+        assert_eq!(read_all(&mut b), b"last words");
+        // The other direction still works after a half-close.
+        b.write_all(b"reply").unwrap();
+        let mut buf = [0; 5];
+        a.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"reply");
+    }
+
+    #[test]
+    fn dropping_an_end_closes_both_directions() {
+        let (a, mut b) = pipe();
+        drop(a);
+        assert_eq!(read_all(&mut b), b"");
+        let err = b.write_all(b"x").unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
+    }
+
+    #[test]
+    fn full_pipe_blocks_writer_until_read() {
+        let (mut a, mut b) = pipe_with_capacity(4);
+        let writer = thread::spawn(move || {
+            a.write_all(b"0123456789").unwrap();
+            a
+        });
+        let mut buf = [0; 10];
+        b.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"0123456789");
+        drop(writer.join().unwrap());
+    }
+
+    #[test]
+    fn vectored_write_fills_available_space() {
+        let (mut a, mut b) = pipe_with_capacity(5);
+        let n = a
+            .write_vectored(&[IoSlice::new(b"abc"), IoSlice::new(b"def")])
+            .unwrap();
+        assert_eq!(n, 5);
+        let mut buf = [0; 5];
+        b.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"abcde");
+    }
+
+    #[test]
+    fn abort_wakes_blocked_reader_and_writer() {
+        let (a, b) = pipe_with_capacity(1);
+        let Split {
+            mut reader,
+            mut writer,
+            closer,
+        } = Stream::from(a).split().unwrap();
+        let r = thread::spawn(move || read_all(&mut reader));
+        let w = thread::spawn(move || writer.write_all(b"more than one byte"));
+        // Give both threads a moment to block; correctness does not depend
+        // on it, only what is being exercised does.
+        thread::sleep(Duration::from_millis(20));
+        closer.abort();
+        assert_eq!(r.join().unwrap(), b"");
+        assert!(w.join().unwrap().is_err());
+        drop(b);
+    }
+
+    #[test]
+    fn split_halves_work_from_two_threads() {
+        let (a, mut b) = pipe();
+        let Split {
+            mut reader,
+            mut writer,
+            closer: _closer,
+        } = Stream::from(a).split().unwrap();
+        let w = thread::spawn(move || {
+            writer.write_all(b"hello").unwrap();
+            writer.shutdown().unwrap();
+        });
+        assert_eq!(read_all(&mut b), b"hello");
+        w.join().unwrap();
+        b.write_all(b"bye").unwrap();
+        drop(b);
+        assert_eq!(read_all(&mut reader), b"bye");
+    }
+}

@@ -1,0 +1,555 @@
+//! Engine tests: connections over loopback TCP (IPv4 and IPv6) and the
+//! in-memory pipe, and the shared timer.
+//!
+//! Every test body runs under [`within`], a watchdog that fails the test
+//! instead of letting a deadlock hang the suite. Sockets bind port 0, so no
+//! test depends on a particular free port. Behaviour that must hold for
+//! every transport is written once and run over each by [`for_each_pair`].
+
+use std::io::{self, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::panic;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use crossbeam_channel::{self as channel, Receiver, RecvTimeoutError};
+use msgwire::net::{
+    pipe, pipe_with_capacity, CloseError, Config, Connection, Incoming, SendError, Stream, Timer,
+};
+
+/// The longest any test may take.
+const LIMIT: Duration = Duration::from_secs(10);
+
+// ---------------------------------------------------------------- helpers
+
+/// Runs `body` on its own thread and fails if it takes longer than `limit`.
+/// A panic in the body fails the test with the body's own message.
+fn within(limit: Duration, body: impl FnOnce() + Send + 'static) {
+    let (done_tx, done_rx) = channel::bounded::<()>(1);
+    let handle = thread::spawn(move || {
+        body();
+        let _ = done_tx.send(());
+    });
+    match done_rx.recv_timeout(limit) {
+        Ok(()) | Err(RecvTimeoutError::Disconnected) => {
+            if let Err(payload) = handle.join() {
+                panic::resume_unwind(payload);
+            }
+        }
+        Err(RecvTimeoutError::Timeout) => panic!("test body still running after {limit:?}"),
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Transport {
+    Tcp4,
+    Tcp6,
+    Pipe,
+}
+
+/// Two connected streams, or `None` when the transport is unavailable here
+/// (a machine without IPv6 loopback).
+fn pair(transport: Transport) -> Option<(Stream, Stream)> {
+    match transport {
+        Transport::Tcp4 => Some(tcp_pair("127.0.0.1:0").expect("IPv4 loopback")),
+        Transport::Tcp6 => tcp_pair("[::1]:0"),
+        Transport::Pipe => {
+            let (a, b) = pipe();
+            Some((a.into(), b.into()))
+        }
+    }
+}
+
+fn tcp_pair(addr: &str) -> Option<(Stream, Stream)> {
+    let listener = TcpListener::bind(addr).ok()?;
+    let client = TcpStream::connect(listener.local_addr().ok()?).ok()?;
+    let (server, _) = listener.accept().ok()?;
+    Some((client.into(), server.into()))
+}
+
+/// Runs `test` once per transport, each under the watchdog.
+fn for_each_pair(test: fn(Stream, Stream)) {
+    for transport in [Transport::Tcp4, Transport::Tcp6, Transport::Pipe] {
+        match pair(transport) {
+            Some((a, b)) => within(LIMIT, move || test(a, b)),
+            None => eprintln!("skipping {transport:?}: not available on this machine"),
+        }
+    }
+}
+
+/// What a collecting handler saw, owned so it can cross threads.
+#[derive(Debug)]
+enum Event {
+    Data(Vec<u8>),
+    Closed(Option<io::ErrorKind>),
+}
+
+/// A connection whose handler forwards every event to the returned channel.
+fn collecting(stream: Stream, config: Config) -> (Connection, Receiver<Event>) {
+    let (tx, rx) = channel::unbounded();
+    let conn = Connection::spawn_with(stream, config, move |event, _| {
+        let _ = tx.send(match event {
+            Incoming::Data(data) => Event::Data(data.to_vec()),
+            Incoming::Closed(err) => Event::Closed(err.map(|e| e.kind())),
+        });
+    })
+    .unwrap();
+    (conn, rx)
+}
+
+/// A connection that sends back everything it receives.
+fn echoing(stream: Stream) -> Connection {
+    Connection::spawn(stream, |event, sender| {
+        if let Incoming::Data(data) = event {
+            sender.send(Bytes::copy_from_slice(data)).unwrap();
+        }
+    })
+    .unwrap()
+}
+
+/// Collects data events until `n` bytes have arrived.
+fn recv_bytes(rx: &Receiver<Event>, n: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n {
+        match rx.recv_timeout(LIMIT).expect("data did not arrive") {
+            Event::Data(data) => out.extend_from_slice(&data),
+            Event::Closed(err) => panic!("closed ({err:?}) after {} of {n} bytes", out.len()),
+        }
+    }
+    assert_eq!(out.len(), n, "more bytes than expected");
+    out
+}
+
+/// Collects data events until the close; returns the data and the reason.
+fn recv_until_closed(rx: &Receiver<Event>) -> (Vec<u8>, Option<io::ErrorKind>) {
+    let mut out = Vec::new();
+    loop {
+        match rx.recv_timeout(LIMIT).expect("connection did not close") {
+            Event::Data(data) => out.extend_from_slice(&data),
+            Event::Closed(err) => return (out, err),
+        }
+    }
+}
+
+/// Queues `chunk`-sized messages with `try_send` until the queue stays
+/// full, which happens once the peer stops reading and every buffer in
+/// between (kernel socket buffers, pipe buffer) is full. A full queue is
+/// only trusted once it is still full 30 ms later: before that the writer
+/// may merely be behind. Returns how many messages were queued and the
+/// last one, handed back by the refusing `try_send`.
+fn fill(conn: &Connection, chunk: usize) -> (usize, Bytes) {
+    let mut queued = 0;
+    let mut full_since: Option<Instant> = None;
+    let started = Instant::now();
+    while started.elapsed() < LIMIT {
+        let msg = numbered(queued, chunk);
+        match conn.try_send(msg.clone()) {
+            Ok(()) => {
+                queued += 1;
+                full_since = None;
+            }
+            Err(SendError::Full(back)) => {
+                assert_eq!(back, msg, "the refused message is handed back intact");
+                let since = *full_since.get_or_insert_with(Instant::now);
+                if since.elapsed() >= Duration::from_millis(30) {
+                    return (queued, back);
+                }
+                thread::sleep(Duration::from_millis(2));
+            }
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    panic!("the queue never stayed full");
+}
+
+/// A `len`-byte message starting with its number, so order can be checked.
+fn numbered(i: usize, len: usize) -> Bytes {
+    let mut v = vec![(i % 251) as u8; len.max(8)];
+    v[..8].copy_from_slice(&(i as u64).to_be_bytes());
+    Bytes::from(v)
+}
+
+fn small_config() -> Config {
+    let mut config = Config::default();
+    config.queue_capacity = 4;
+    config
+}
+
+// ------------------------------------------------- connection behaviour
+
+#[test]
+fn echo_round_trip() {
+    for_each_pair(|a, b| {
+        let (client, events) = collecting(a, Config::default());
+        let _server = echoing(b);
+        for word in ["hello", " ", "world"] {
+            client.send(Bytes::from_static(word.as_bytes())).unwrap();
+        }
+        assert_eq!(recv_bytes(&events, 11), b"hello world");
+        client.close().unwrap();
+        assert!(matches!(recv_until_closed(&events), (rest, None) if rest.is_empty()));
+    });
+}
+
+#[test]
+fn many_small_sends_arrive_intact_and_in_order() {
+    for_each_pair(|a, b| {
+        let (sender, _) = collecting(a, Config::default());
+        let (_receiver, events) = collecting(b, Config::default());
+        let mut expected = Vec::new();
+        for i in 0..10_000 {
+            let line = format!("message {i:05}\n");
+            expected.extend_from_slice(line.as_bytes());
+            sender.send(Bytes::from(line)).unwrap();
+        }
+        assert_eq!(recv_bytes(&events, expected.len()), expected);
+        sender.close().unwrap();
+    });
+}
+
+#[test]
+fn eight_mib_transfer() {
+    for_each_pair(|a, b| {
+        const TOTAL: usize = 8 * 1024 * 1024;
+        let data: Vec<u8> = (0..TOTAL).map(|i| (i * 7 % 256) as u8).collect();
+        let data = Bytes::from(data);
+        let (sender, _) = collecting(a, Config::default());
+        let (_receiver, events) = collecting(b, Config::default());
+        // Half as file-sized chunks, half as one big buffer.
+        let half = TOTAL / 2;
+        for start in (0..half).step_by(64 * 1024) {
+            sender.send(data.slice(start..start + 64 * 1024)).unwrap();
+        }
+        sender.send(data.slice(half..)).unwrap();
+        let got = recv_bytes(&events, TOTAL);
+        assert!(got == data, "the transfer was corrupted");
+        sender.close().unwrap();
+    });
+}
+
+#[test]
+fn peer_close_is_reported_and_later_sends_hand_the_message_back() {
+    for_each_pair(|a, b| {
+        let (local, events) = collecting(a, Config::default());
+        let (peer, _) = collecting(b, Config::default());
+        peer.close().unwrap();
+        let (rest, reason) = recv_until_closed(&events);
+        assert!(rest.is_empty());
+        assert_eq!(reason, None, "a clean close is not an error");
+        let msg = Bytes::from_static(b"too late");
+        match local.send(msg.clone()) {
+            Err(SendError::Closed(back)) => assert_eq!(back, msg),
+            other => panic!("expected Closed, got {other:?}"),
+        }
+        assert!(local.is_closed());
+        local.close().unwrap();
+    });
+}
+
+#[test]
+fn raw_peer_going_away_is_reported() {
+    for_each_pair(|a, b| {
+        let (_local, events) = collecting(a, Config::default());
+        drop(b);
+        let (rest, _reason) = recv_until_closed(&events);
+        assert!(rest.is_empty());
+    });
+}
+
+#[test]
+fn send_after_close_hands_the_message_back() {
+    for_each_pair(|a, b| {
+        let (conn, _) = collecting(a, Config::default());
+        let _peer = echoing(b);
+        conn.close().unwrap();
+        let msg = Bytes::from_static(b"after close");
+        assert_eq!(conn.send(msg.clone()).unwrap_err().into_inner(), msg);
+        assert!(matches!(conn.try_send(msg.clone()), Err(SendError::Closed(m)) if m == msg));
+        assert!(conn.sender().is_closed());
+        // Closing again is harmless.
+        conn.close().unwrap();
+    });
+}
+
+#[test]
+fn close_flushes_queued_data_before_eof() {
+    for_each_pair(|a, b| {
+        let (sender, _) = collecting(a, Config::default());
+        let (_receiver, events) = collecting(b, Config::default());
+        let mut expected = Vec::new();
+        for i in 0..2_000 {
+            let msg = numbered(i, 1024);
+            expected.extend_from_slice(&msg);
+            sender.send(msg).unwrap();
+        }
+        // Most of it is still queued when close starts.
+        sender.close().unwrap();
+        let (got, reason) = recv_until_closed(&events);
+        assert_eq!(reason, None);
+        assert!(
+            got == expected,
+            "got {} of {} bytes",
+            got.len(),
+            expected.len()
+        );
+    });
+}
+
+#[test]
+fn drop_without_close_does_not_hang_on_a_silent_peer() {
+    for_each_pair(|a, b| {
+        // The peer never reads and never closes.
+        let (conn, _) = collecting(a, small_config());
+        fill(&conn, 64 * 1024);
+        drop(conn);
+        drop(b);
+    });
+}
+
+#[test]
+fn drop_of_an_idle_connection_does_not_hang() {
+    for_each_pair(|a, b| {
+        let (conn, _) = collecting(a, Config::default());
+        drop(conn);
+        drop(b);
+    });
+}
+
+#[test]
+fn close_with_a_stalled_peer_times_out_and_releases_blocked_senders() {
+    for_each_pair(|a, b| {
+        let mut config = small_config();
+        config.close_timeout = Duration::from_millis(200);
+        let (conn, _) = collecting(a, config);
+        let conn = Arc::new(conn);
+        fill(&conn, 64 * 1024);
+        let blocked = {
+            let conn = conn.clone();
+            thread::spawn(move || conn.send(Bytes::from_static(b"stuck")))
+        };
+        let started = Instant::now();
+        let closed = conn.close();
+        assert!(matches!(closed, Err(CloseError::TimedOut)), "{closed:?}");
+        assert!(started.elapsed() < Duration::from_secs(3));
+        match blocked.join().unwrap() {
+            Err(SendError::Closed(back)) => assert_eq!(&back[..], b"stuck"),
+            // The writer freed a slot just before the abort; also fine.
+            Ok(()) => {}
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+        drop(b);
+    });
+}
+
+#[test]
+fn back_pressure_blocks_then_delivers_everything() {
+    for_each_pair(|a, mut b| {
+        let (conn, _) = collecting(a, small_config());
+        let conn = Arc::new(conn);
+        let (queued, refused) = fill(&conn, 64 * 1024);
+
+        // A blocking send waits while the peer is not reading ...
+        let (sent_tx, sent_rx) = channel::bounded(1);
+        let blocked = {
+            let conn = conn.clone();
+            thread::spawn(move || {
+                let result = conn.send(refused);
+                let _ = sent_tx.send(());
+                result
+            })
+        };
+        assert!(
+            sent_rx.recv_timeout(Duration::from_millis(50)).is_err(),
+            "send returned although the queue was full"
+        );
+
+        // ... and completes once the peer reads; nothing is lost.
+        let reader = thread::spawn(move || {
+            let mut all = Vec::new();
+            b.read_to_end(&mut all).unwrap();
+            all
+        });
+        sent_rx.recv_timeout(LIMIT).unwrap();
+        blocked.join().unwrap().unwrap();
+        // The peer's read_to_end only returns after our half-close, so
+        // close concurrently; the peer then hangs up and close returns.
+        let closer = thread::spawn(move || conn.close());
+        let all = reader.join().unwrap();
+        assert_eq!(all.len(), (queued + 1) * 64 * 1024);
+        for (i, msg) in all.chunks(64 * 1024).enumerate() {
+            assert_eq!(msg, &numbered(i, 64 * 1024)[..], "message {i}");
+        }
+        closer.join().unwrap().unwrap();
+    });
+}
+
+#[test]
+fn handler_can_close_its_own_connection() {
+    for_each_pair(|a, mut b| {
+        let slot: Arc<OnceLock<Connection>> = Arc::new(OnceLock::new());
+        let (closed_tx, closed_rx) = channel::bounded(1);
+        let conn = {
+            let slot = slot.clone();
+            Connection::spawn(a, move |event, sender| match event {
+                Incoming::Data(_) => {
+                    sender.try_send(Bytes::from_static(b"bye")).unwrap();
+                    let conn = slot.get().expect("connection stored");
+                    let _ = closed_tx.send(conn.close().is_ok());
+                }
+                Incoming::Closed(_) => {}
+            })
+            .unwrap()
+        };
+        let _ = slot.set(conn);
+        b.write_all(b"please close").unwrap();
+        let mut reply = Vec::new();
+        // The peer reads the reply, then end-of-file.
+        b.read_to_end(&mut reply).unwrap();
+        assert_eq!(reply, b"bye");
+        drop(b);
+        assert!(closed_rx.recv_timeout(LIMIT).unwrap());
+        // Dropping the stored connection now joins nothing that can hang.
+        drop(slot);
+    });
+}
+
+#[test]
+fn pipe_back_pressure_with_a_tiny_buffer() {
+    within(LIMIT, || {
+        let (a, b) = pipe_with_capacity(16);
+        let (conn, _) = collecting(a.into(), small_config());
+        let (_, refused) = fill(&conn, 100);
+        assert_eq!(refused.len(), 100);
+        drop(conn);
+        drop(b);
+    });
+}
+
+#[test]
+fn write_error_reaches_the_handler_and_close() {
+    within(LIMIT, || {
+        // The peer stops reading for good (its read half is dropped) but
+        // keeps its write half open, so only our writer can notice.
+        let (a, b) = pipe();
+        let (conn, events) = collecting(a.into(), Config::default());
+        let peer = Stream::from(b).split().unwrap();
+        drop(peer.reader);
+        conn.send(Bytes::from_static(b"into the void")).unwrap();
+        let (rest, reason) = recv_until_closed(&events);
+        assert!(rest.is_empty());
+        assert_eq!(reason, Some(io::ErrorKind::BrokenPipe));
+        assert!(matches!(conn.send(Bytes::new()), Err(SendError::Closed(_))));
+        match conn.close() {
+            Err(CloseError::Io(e)) => assert_eq!(e.kind(), io::ErrorKind::BrokenPipe),
+            other => panic!("expected the write error, got {other:?}"),
+        }
+        drop(peer.writer);
+    });
+}
+
+#[test]
+fn peer_closing_after_a_reply_still_delivers_it() {
+    for_each_pair(|a, mut b| {
+        let (conn, events) = collecting(a, Config::default());
+        b.write_all(b"last words").unwrap();
+        drop(b);
+        let (got, reason) = recv_until_closed(&events);
+        assert_eq!(got, b"last words");
+        assert_eq!(reason, None);
+        conn.close().unwrap();
+    });
+}
+
+// ---------------------------------------------------------------- timer
+
+#[test]
+fn timer_runs_callbacks_in_deadline_order() {
+    within(LIMIT, || {
+        let timer = Timer::new().unwrap();
+        let (tx, rx) = channel::unbounded();
+        // Everything is scheduled well before the first deadline, so the
+        // order cannot depend on how fast this loop runs.
+        let start = Instant::now() + Duration::from_millis(50);
+        for (label, ms) in [("30", 30), ("10", 10), ("20a", 20), ("20b", 20), ("0", 0)] {
+            let tx = tx.clone();
+            timer.schedule(start + Duration::from_millis(ms), move || {
+                tx.send((label, Instant::now())).unwrap();
+            });
+        }
+        let got: Vec<_> = (0..5).map(|_| rx.recv_timeout(LIMIT).unwrap()).collect();
+        let labels: Vec<_> = got.iter().map(|(l, _)| *l).collect();
+        assert_eq!(labels, ["0", "10", "20a", "20b", "30"]);
+        let (_, last) = got[4];
+        assert!(last >= start + Duration::from_millis(30), "ran early");
+    });
+}
+
+#[test]
+fn timer_cancel() {
+    within(LIMIT, || {
+        let timer = Timer::new().unwrap();
+        let ran = Arc::new(AtomicBool::new(false));
+        let cancelled = {
+            let ran = ran.clone();
+            timer.schedule(Duration::from_millis(10), move || {
+                ran.store(true, Ordering::SeqCst)
+            })
+        };
+        assert!(cancelled.cancel());
+        assert!(!cancelled.cancel(), "a second cancel finds nothing");
+
+        let (tx, rx) = channel::bounded(1);
+        let marker = timer.schedule(Duration::from_millis(30), move || tx.send(()).unwrap());
+        rx.recv_timeout(LIMIT).unwrap();
+        assert!(!ran.load(Ordering::SeqCst), "a cancelled callback ran");
+        assert!(!marker.cancel(), "cannot cancel what already ran");
+    });
+}
+
+#[test]
+fn timer_callbacks_can_schedule_and_survive_panics() {
+    within(LIMIT, || {
+        let timer = Timer::new().unwrap();
+        let (tx, rx) = channel::bounded(1);
+        timer.schedule(Duration::ZERO, || panic!("a broken callback (expected)"));
+        let inner = timer.clone();
+        timer.schedule(Duration::from_millis(1), move || {
+            inner.schedule(Duration::from_millis(1), move || tx.send(()).unwrap());
+        });
+        rx.recv_timeout(LIMIT).unwrap();
+    });
+}
+
+#[test]
+fn dropping_the_last_timer_stops_it_without_running_pending_callbacks() {
+    within(LIMIT, || {
+        struct Flag(Arc<AtomicUsize>);
+        impl Drop for Flag {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let timer = Timer::new().unwrap();
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let ran = Arc::new(AtomicBool::new(false));
+        let handle = {
+            let flag = Flag(dropped.clone());
+            let ran = ran.clone();
+            timer.schedule(Duration::from_secs(3600), move || {
+                let _flag = flag;
+                ran.store(true, Ordering::SeqCst);
+            })
+        };
+        let clone = timer.clone();
+        drop(timer);
+        assert_eq!(dropped.load(Ordering::SeqCst), 0, "a clone still lives");
+        drop(clone);
+        // Joined: the pending callback has been dropped, never run.
+        assert_eq!(dropped.load(Ordering::SeqCst), 1);
+        assert!(!ran.load(Ordering::SeqCst));
+        assert!(!handle.cancel(), "the timer is gone");
+    });
+}
