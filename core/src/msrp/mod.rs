@@ -16,12 +16,15 @@
 //!   never buffered, so a multi-gigabyte body streams in constant memory.
 //! * [`make_response`], [`make_report`] and [`ChunkBuilder`] — the transaction
 //!   rules that sessions apply to incoming and outgoing chunks.
+//! * [`session::Session`] — a bound session as a sans-IO state machine:
+//!   bytes and time in; chunks to send, events and deadlines out.
 
 mod chunk;
 mod error;
 pub mod header;
 mod parser;
 mod rules;
+pub mod session;
 mod uri;
 
 pub use chunk::{

@@ -239,7 +239,7 @@ enum Step {
 const END_PREFIX: &[u8] = b"\r\n-------";
 const MSRP_SP: &[u8] = b"MSRP ";
 
-/// The incremental MSRP parser (see the [module docs](self)).
+/// The incremental MSRP parser (see the module docs of `msrp::parser`).
 ///
 /// ```
 /// use msgwire::msrp::{Event, Flag, Parser};
