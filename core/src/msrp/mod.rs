@@ -1,8 +1,9 @@
-//! MSRP (RFC 4975) wire layer.
+//! MSRP (RFC 4975).
 //!
-//! Everything in this module is *sans-IO*: it never reads a socket, starts a
-//! thread or looks at a clock. Bytes go in, values come out, and values are
-//! encoded back into bytes.
+//! Layered bottom-up. The wire layer and the session state machine are
+//! *sans-IO*: they never read a socket, start a thread or look at a clock —
+//! bytes and time go in, values and bytes come out. Only [`endpoint`] does
+//! I/O, on the [`crate::net`] engine.
 //!
 //! * [`Uri`] — `msrp://` and `msrps://` URIs (RFC 4975 §9) with the §6.1
 //!   equality rules.
@@ -18,13 +19,20 @@
 //!   rules that sessions apply to incoming and outgoing chunks.
 //! * [`session::Session`] — a bound session as a sans-IO state machine:
 //!   bytes and time in; chunks to send, events and deadlines out.
+//! * [`endpoint`] — blocking endpoints on the [`crate::net`] engine: direct
+//!   session binding ([`endpoint::DirectConnector`],
+//!   [`endpoint::DirectAcceptor`]) and [`endpoint::MsrpSession`], which
+//!   drives a session over a connection's threads.
+//! * [`trafficlog`] — the traffic logger interface of the legacy library.
 
 mod chunk;
+pub mod endpoint;
 mod error;
 pub mod header;
 mod parser;
 mod rules;
 pub mod session;
+pub mod trafficlog;
 mod uri;
 
 pub use chunk::{

@@ -361,6 +361,11 @@ impl Session {
         let mut tids: Vec<String> = self.pending.keys().cloned().collect();
         tids.sort();
         for tid in tids {
+            // A keep-alive cut short by the close is not a keep-alive failure.
+            if self.pending.get(&tid).is_some_and(|p| p.keepalive) {
+                self.pending.remove(&tid);
+                continue;
+            }
             self.expire(&tid);
         }
         self.transmit.clear();
@@ -860,6 +865,16 @@ mod tests {
         let err = p.a.send_chunk(m.clone(), true, p.now).unwrap_err();
         assert_eq!(err.into_chunk(), m);
         assert!(p.a.is_closed());
+    }
+
+    #[test]
+    fn close_with_a_keepalive_in_flight_is_not_a_keepalive_failure() {
+        let mut p = Pair::new(SessionConfig::default());
+        p.advance(Duration::from_secs(60));
+        assert_eq!(p.a.pending_transactions(), 1);
+        p.a.handle_close();
+        assert!(events(&mut p.a).is_empty());
+        assert_eq!(p.a.pending_transactions(), 0);
     }
 
     #[test]

@@ -1,0 +1,1265 @@
+//! Blocking MSRP endpoints: direct session binding and a session driver.
+//!
+//! This is the endpoint layer on top of the sans-IO [`Session`] and the
+//! blocking engine in [`crate::net`]. It has two halves:
+//!
+//! * **Binding** (RFC 4975 §5.4, no relays). A [`DirectConnector`] (the
+//!   active side) and a [`DirectAcceptor`] (the passive side) each
+//!   `prepare` a local path to advertise in SDP, then `complete` with the
+//!   peer's path. The connector opens TCP to the peer and sends the empty
+//!   bind SEND (`Byte-Range: 1-0/0`); the acceptor takes one incoming
+//!   connection, checks the bind SEND's To-Path and From-Path (481 on a
+//!   mismatch) and answers 200. Either side returns a [`BoundTransport`].
+//! * **Driving.** [`MsrpSession::start`] runs a [`Session`] over a
+//!   [`Connection`]: bytes the reader thread receives go into the session,
+//!   what the session wants to send goes to the connection's queue, and its
+//!   deadlines are served by one entry in a shared [`Timer`]. Events reach
+//!   the application through one callback.
+//!
+//! # Naming
+//!
+//! The driver is called [`MsrpSession`], the legacy library's name for the
+//! same object, so the Python shim can map one to one; the sans-IO state
+//! machine keeps the name [`Session`]. A connector's result is
+//! [`BoundTransport`] (the legacy `MSRPTransport` after `bind`).
+//!
+//! # Threads and callbacks
+//!
+//! The session callback runs on the connection's reader thread for
+//! incoming data and on the shared timer thread for deadlines (local 408s,
+//! keep-alive failures); events already due when the session starts (data
+//! that arrived with the bind exchange) are delivered by
+//! [`MsrpSession::start`] itself. Calls never overlap and events arrive in the order
+//! the session produced them: events are queued under the session lock and
+//! delivered by whichever thread holds the dispatch lock, never while the
+//! session lock is held, so a callback may call back into the session
+//! (`send_chunk`, `send_response`, `shutdown(false)`). Callbacks must not
+//! block: while one runs, nothing else is read from the connection. In
+//! particular do not call [`MsrpSession::deliver_chunk`] or
+//! `shutdown(true)` from a callback; they wait for the reader thread.
+//!
+//! # Ordering and back-pressure
+//!
+//! Encoded chunks move from the session to the connection's bounded queue
+//! under a write lock, so they go out in the order the session produced
+//! them. Application threads block while the queue is full (back-pressure
+//! on the sender). The reader and timer threads never wait for that lock:
+//! when another thread holds it, that thread sends their output too before
+//! it lets go. This keeps the reader reading while an application thread is
+//! stalled on a full queue, so two sessions flooding each other do not
+//! deadlock.
+//!
+//! # Shutdown
+//!
+//! [`MsrpSession::shutdown`] walks the legacy states
+//! [`Connected`](SessionState::Connected) → [`Flushing`](SessionState::Flushing)
+//! (no new chunks; everything already accepted is handed to the connection)
+//! → [`Closing`](SessionState::Closing) (waits until every sent request has
+//! its response, real or a local timeout) → [`Done`](SessionState::Done)
+//! (the connection is closed gracefully: queue flushed, FIN, peer's FIN).
+//! Incoming requests that arrive while closing are still answered and
+//! delivered (the legacy library dropped them after answering 200).
+//! Dropping the last [`MsrpSession`] handle without `shutdown` aborts the
+//! connection without a final callback.
+//!
+//! # Timeouts while binding
+//!
+//! Each binding step has its own deadline and error variant
+//! ([`BindTimeouts`]; 30 s each by default, like the legacy library):
+//! TCP connect ([`Error::ConnectTimeout`]), waiting for the peer to connect
+//! ([`Error::IncomingConnectTimeout`]) and the bind exchange itself
+//! ([`Error::BindTimeout`]). Waiting for an incoming connection polls a
+//! non-blocking listener with a back-off capped at 1 ms, because `std` has
+//! no accept-with-timeout and the crate forbids `unsafe` (no raw `poll`).
+//!
+//! # No data loss at the hand-over
+//!
+//! The bind exchange is read with the same incremental [`Parser`] the
+//! session uses, which stops exactly at the end-line of the bind chunk.
+//! Any bytes read beyond it (a peer may send its first SEND in the same
+//! segment as the bind 200) travel in the [`BoundTransport`] and are fed to
+//! the session before the connection's reader starts. A bind SEND that
+//! carries a body is delivered to the application as the first incoming
+//! chunk, as the legacy library did.
+
+use std::collections::{HashMap, VecDeque};
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::sync::{Arc, OnceLock, Weak};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use bytes::{Buf, Bytes, BytesMut};
+use parking_lot::{Condvar, Mutex};
+
+use super::chunk::Chunk;
+use super::error::{HeaderError, ParseError};
+use super::header::FailureReport;
+use super::parser::{Event, Parser, ParserConfig};
+use super::rules::{make_response, random_hex, ChunkBuilder};
+use super::session::{Session, SessionConfig, SessionError, SessionEvent, SessionPaths};
+use super::uri::Uri;
+use super::DEFAULT_PORT;
+use crate::net::{self, Connection, Incoming, Sender, Timer, TimerHandle};
+
+/// Everything that can go wrong while binding or driving a session.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The remote path given to `complete` is empty.
+    #[error("the remote path is empty")]
+    EmptyPath,
+    /// The host of the peer's first URI could not be resolved, or every
+    /// address refused the TCP connection.
+    #[error("cannot connect to {target}: {source}")]
+    Connect {
+        /// `host:port` that was tried.
+        target: String,
+        /// The last error seen.
+        #[source]
+        source: io::Error,
+    },
+    /// The TCP connection was not established within
+    /// [`BindTimeouts::connect`].
+    #[error("connecting to the peer timed out after {0:?}")]
+    ConnectTimeout(Duration),
+    /// The listener could not be set up (address in use, bad host, ...).
+    #[error("cannot listen on {target}: {source}")]
+    Listen {
+        /// `host:port` that was asked for.
+        target: String,
+        /// What the operating system said.
+        #[source]
+        source: io::Error,
+    },
+    /// No peer connected within [`BindTimeouts::incoming_connect`].
+    #[error("no incoming connection within {0:?}")]
+    IncomingConnectTimeout(Duration),
+    /// The bind exchange did not finish within [`BindTimeouts::bind`].
+    #[error("binding the session timed out after {0:?}")]
+    BindTimeout(Duration),
+    /// Connector side: the peer answered the bind SEND with a failure
+    /// (481 when it does not recognise our paths).
+    #[error("the peer refused the session binding: {code} {}", .comment.as_deref().unwrap_or(""))]
+    BindRejected {
+        /// The status code of the peer's response.
+        code: u16,
+        /// Its comment.
+        comment: Option<String>,
+    },
+    /// Acceptor side: the bind SEND's paths do not name this session. It
+    /// was answered 481 and the connection dropped.
+    #[error("the bind request does not match this session: {0}")]
+    BindMismatch(String),
+    /// The peer sent something other than the bind exchange while binding
+    /// (a request that is not an empty SEND, or a bind SEND whose headers
+    /// cannot be read; the latter is answered 400).
+    #[error("unexpected chunk while binding: {0}")]
+    BindUnexpected(String),
+    /// The peer's bytes during binding are not MSRP.
+    #[error("protocol error while binding: {0}")]
+    BindProtocol(#[source] ParseError),
+    /// The connection ended during binding (end-of-file).
+    #[error("the peer closed the connection while binding")]
+    BindClosed,
+    /// An I/O error on the socket.
+    #[error("I/O error: {0}")]
+    Io(#[from] io::Error),
+    /// The session is closed or shutting down; nothing more can be sent,
+    /// or a request was still waiting when the connection ended.
+    #[error("the session is closed")]
+    Closed,
+    /// A request with this transaction id is still waiting for its response.
+    #[error("transaction {0} is already in progress")]
+    DuplicateTransaction(String),
+    /// [`MsrpSession::deliver_chunk`]: the request was answered with a
+    /// non-2xx status, by the peer or (`local`) made up after the response
+    /// timeout (408).
+    #[error("request failed: {code} {}", .comment.as_deref().unwrap_or(""))]
+    Response {
+        /// The status code.
+        code: u16,
+        /// The comment of the response.
+        comment: Option<String>,
+        /// `true` when no response came in time and it was made up locally.
+        local: bool,
+    },
+    /// The request's own headers are malformed (e.g. a bad Failure-Report),
+    /// so no response or report can be built for it.
+    #[error("malformed header: {0}")]
+    Header(#[from] HeaderError),
+}
+
+/// Deadlines of the binding steps. Every default is 30 s, like the legacy
+/// `MSRPConnectTimeout`, `MSRPIncomingConnectTimeout` and
+/// `MSRPBindSessionTimeout`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BindTimeouts {
+    /// Establishing the TCP connection (connector).
+    pub connect: Duration,
+    /// Waiting for the peer to connect (acceptor).
+    pub incoming_connect: Duration,
+    /// The bind SEND and its 200, once connected (both sides).
+    pub bind: Duration,
+}
+
+impl Default for BindTimeouts {
+    fn default() -> Self {
+        BindTimeouts {
+            connect: Duration::from_secs(30),
+            incoming_connect: Duration::from_secs(30),
+            bind: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Options of a connector or acceptor.
+#[derive(Debug, Clone, Default)]
+pub struct BindOptions {
+    /// Deadlines of the binding steps.
+    pub timeouts: BindTimeouts,
+    /// Compare only session ids when checking the bind SEND's paths (for
+    /// peers behind address-rewriting middleboxes); also turned on in the
+    /// session's config by [`MsrpSession::start`].
+    pub use_sessmatch: bool,
+}
+
+/// A connected, bound TCP connection, ready for [`MsrpSession::start`].
+#[derive(Debug)]
+pub struct BoundTransport {
+    stream: TcpStream,
+    paths: SessionPaths,
+    /// Bytes read past the bind exchange; they belong to the session.
+    leftover: Bytes,
+    /// A bind SEND that carried a body (acceptor only).
+    first_chunk: Option<Chunk>,
+    use_sessmatch: bool,
+}
+
+impl BoundTransport {
+    /// The paths of the bound session.
+    pub fn paths(&self) -> &SessionPaths {
+        &self.paths
+    }
+
+    /// The peer's socket address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.stream.peer_addr()
+    }
+}
+
+/// Fills in what a local URI leaves out: host 127.0.0.1 (for now; the
+/// legacy library used the default-route address), a random 80-bit session
+/// id, transport `tcp`.
+fn complete_local_uri(local_uri: Option<Uri>) -> Uri {
+    let mut uri = local_uri.unwrap_or_else(|| Uri::new("", None, None));
+    if uri.host.is_empty() {
+        uri.host = "127.0.0.1".to_string();
+    }
+    if uri.session_id.as_deref().is_none_or(str::is_empty) {
+        uri.session_id = Some(random_hex(10));
+    }
+    uri
+}
+
+/// The active side of a direct binding (legacy `DirectConnector`).
+///
+/// ```no_run
+/// use msgwire::msrp::endpoint::{DirectConnector, MsrpSession};
+/// # fn sdp_exchange(_: &[msgwire::msrp::Uri]) -> Vec<msgwire::msrp::Uri> { vec![] }
+/// let mut connector = DirectConnector::new(Default::default());
+/// let local_path = connector.prepare(None);
+/// let remote_path = sdp_exchange(&local_path);
+/// let bound = connector.complete(&remote_path)?;
+/// let session = MsrpSession::start(bound, Default::default(), |event| println!("{event:?}"))?;
+/// session.deliver_chunk(session.make_message("hi", "text/plain", None))?;
+/// session.shutdown(true);
+/// # Ok::<(), msgwire::msrp::endpoint::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct DirectConnector {
+    options: BindOptions,
+    local_uri: Option<Uri>,
+}
+
+impl DirectConnector {
+    /// A connector with the given options.
+    pub fn new(options: BindOptions) -> Self {
+        DirectConnector {
+            options,
+            local_uri: None,
+        }
+    }
+
+    /// The full local path to advertise. A missing port becomes 2855 (the
+    /// connector never listens; the legacy library advertised the same);
+    /// a missing host 127.0.0.1; a missing session id a random one.
+    pub fn prepare(&mut self, local_uri: Option<Uri>) -> Vec<Uri> {
+        let mut uri = complete_local_uri(local_uri);
+        if uri.port.is_none_or(|p| p == 0) {
+            uri.port = Some(DEFAULT_PORT);
+        }
+        self.local_uri = Some(uri.clone());
+        vec![uri]
+    }
+
+    /// Connects to the first URI of `full_remote_path` (the next hop; for a
+    /// direct peer the only one), sends the bind SEND and waits for its
+    /// 200. Calls [`prepare`](Self::prepare) first if it was not.
+    pub fn complete(&mut self, full_remote_path: &[Uri]) -> Result<BoundTransport, Error> {
+        let local_uri = match &self.local_uri {
+            Some(u) => u.clone(),
+            None => self.prepare(None).remove(0),
+        };
+        let paths = SessionPaths::new(local_uri, full_remote_path).ok_or(Error::EmptyPath)?;
+        let hop = &full_remote_path[0];
+        let stream = connect(hop, self.options.timeouts.connect)?;
+        let deadline = Instant::now() + self.options.timeouts.bind;
+        let (stream, leftover) = bind_active(stream, &paths, deadline, self.options.timeouts.bind)?;
+        Ok(BoundTransport {
+            stream,
+            paths,
+            leftover,
+            first_chunk: None,
+            use_sessmatch: self.options.use_sessmatch,
+        })
+    }
+}
+
+/// Opens TCP to `uri` within `timeout`, trying each resolved address.
+fn connect(uri: &Uri, timeout: Duration) -> Result<TcpStream, Error> {
+    let port = uri.port.unwrap_or(DEFAULT_PORT);
+    let target = format!("{}:{}", uri.host, port);
+    let deadline = Instant::now() + timeout;
+    let addrs = (uri.host.as_str(), port)
+        .to_socket_addrs()
+        .map_err(|source| Error::Connect {
+            target: target.clone(),
+            source,
+        })?;
+    let mut last = io::Error::new(io::ErrorKind::NotFound, "the host has no address");
+    for addr in addrs {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(Error::ConnectTimeout(timeout));
+        }
+        match TcpStream::connect_timeout(&addr, left) {
+            Ok(s) => return Ok(s),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+                ) =>
+            {
+                return Err(Error::ConnectTimeout(timeout))
+            }
+            Err(e) => last = e,
+        }
+    }
+    Err(Error::Connect {
+        target,
+        source: last,
+    })
+}
+
+/// The connector's half of the bind exchange.
+fn bind_active(
+    mut stream: TcpStream,
+    paths: &SessionPaths,
+    deadline: Instant,
+    timeout: Duration,
+) -> Result<(TcpStream, Bytes), Error> {
+    let bind =
+        ChunkBuilder::send(Bytes::new()).build(&paths.to_path_value(), &paths.from_path_value());
+    write_before(&mut stream, &bind.encode(), deadline, timeout)?;
+    let mut reader = ChunkReader::new();
+    loop {
+        let chunk = reader.read_chunk(&mut stream, deadline, timeout)?;
+        match chunk.code() {
+            Some(_) if chunk.transaction_id != bind.transaction_id => {
+                // A response to something we did not send: ignore it.
+            }
+            Some(200) => break,
+            Some(code) => {
+                return Err(Error::BindRejected {
+                    code,
+                    comment: chunk.comment().map(str::to_string),
+                })
+            }
+            None if chunk.method() == Some("SEND") && chunk.data.is_empty() => {
+                // Both sides believe they are active (seen with some SDP
+                // implementations): accept the peer's bind too.
+                if let Ok(Some(r)) = make_response(&chunk, 200, Some("OK")) {
+                    write_before(&mut stream, &r.encode(), deadline, timeout)?;
+                }
+            }
+            None => return Err(Error::BindUnexpected(chunk.first_line())),
+        }
+    }
+    Ok((stream, reader.into_leftover()))
+}
+
+/// The passive side of a direct binding (legacy `DirectAcceptor`).
+#[derive(Debug)]
+pub struct DirectAcceptor {
+    options: BindOptions,
+    local_uri: Option<Uri>,
+    listener: Option<TcpListener>,
+}
+
+impl DirectAcceptor {
+    /// An acceptor with the given options.
+    pub fn new(options: BindOptions) -> Self {
+        DirectAcceptor {
+            options,
+            local_uri: None,
+            listener: None,
+        }
+    }
+
+    /// Starts listening on the local URI's host and port (port 0 or none:
+    /// any free port, written back into the returned URI) and returns the
+    /// full local path to advertise. A missing host is 127.0.0.1.
+    pub fn prepare(&mut self, local_uri: Option<Uri>) -> Result<Vec<Uri>, Error> {
+        let mut uri = complete_local_uri(local_uri);
+        let port = uri.port.unwrap_or(0);
+        let target = format!("{}:{}", uri.host, port);
+        let listener =
+            TcpListener::bind((uri.host.as_str(), port)).map_err(|source| Error::Listen {
+                target: target.clone(),
+                source,
+            })?;
+        let listen_err = |source| Error::Listen {
+            target: target.clone(),
+            source,
+        };
+        uri.port = Some(listener.local_addr().map_err(listen_err)?.port());
+        listener.set_nonblocking(true).map_err(listen_err)?;
+        self.listener = Some(listener);
+        self.local_uri = Some(uri.clone());
+        Ok(vec![uri])
+    }
+
+    /// The address the acceptor listens on, after [`prepare`](Self::prepare).
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.listener.as_ref()?.local_addr().ok()
+    }
+
+    /// Accepts one connection, reads its bind SEND, checks that it names
+    /// our URI (To-Path) and `full_remote_path` (From-Path), answers 200,
+    /// and stops listening. A mismatch is answered 481 and fails with
+    /// [`Error::BindMismatch`].
+    pub fn complete(&mut self, full_remote_path: &[Uri]) -> Result<BoundTransport, Error> {
+        let listener = self.listener.take().ok_or(Error::Closed)?;
+        let local_uri = self.local_uri.clone().ok_or(Error::Closed)?;
+        let paths = SessionPaths::new(local_uri, full_remote_path).ok_or(Error::EmptyPath)?;
+        let timeouts = self.options.timeouts;
+        let mut stream = accept_before(&listener, timeouts.incoming_connect)?;
+        drop(listener);
+        let deadline = Instant::now() + timeouts.bind;
+        let mut reader = ChunkReader::new();
+        let chunk = reader.read_chunk(&mut stream, deadline, timeouts.bind)?;
+        if chunk.method() != Some("SEND") {
+            return Err(Error::BindUnexpected(chunk.first_line()));
+        }
+        let verdict = check_bind(&chunk, &paths, self.options.use_sessmatch);
+        let (code, comment) = match &verdict {
+            Ok(()) => (200, "OK"),
+            Err(Error::BindMismatch(c)) => (481, c.as_str()),
+            Err(_) => (400, "Bad request"),
+        };
+        match make_response(&chunk, code, Some(comment)) {
+            Ok(Some(r)) => write_before(&mut stream, &r.encode(), deadline, timeouts.bind)?,
+            Ok(None) => {}
+            Err(e) => return Err(Error::BindUnexpected(e.to_string())),
+        }
+        verdict?;
+        let first_chunk =
+            (!chunk.data.is_empty() || chunk.content_type().is_some()).then_some(chunk);
+        Ok(BoundTransport {
+            stream,
+            paths,
+            leftover: reader.into_leftover(),
+            first_chunk,
+            use_sessmatch: self.options.use_sessmatch,
+        })
+    }
+}
+
+/// Checks the bind SEND's paths against the session's.
+fn check_bind(chunk: &Chunk, paths: &SessionPaths, sessmatch: bool) -> Result<(), Error> {
+    let unreadable = |e: HeaderError| Error::BindUnexpected(e.to_string());
+    let to = chunk.to_path().map_err(unreadable)?.unwrap_or_default();
+    let from = chunk.from_path().map_err(unreadable)?.unwrap_or_default();
+    let expected_from = paths.to_path();
+    let (to_ok, from_ok) = if sessmatch {
+        (
+            to.first().map(|u| &u.session_id) == Some(&paths.local_uri.session_id),
+            from.first().map(|u| &u.session_id) == expected_from.first().map(|u| &u.session_id),
+        )
+    } else {
+        (to == [paths.local_uri.clone()], from == expected_from)
+    };
+    if !to_ok {
+        return Err(Error::BindMismatch("Invalid To-Path".into()));
+    }
+    if !from_ok {
+        return Err(Error::BindMismatch("Invalid From-Path".into()));
+    }
+    Ok(())
+}
+
+/// Waits for one connection on a non-blocking listener.
+fn accept_before(listener: &TcpListener, timeout: Duration) -> Result<TcpStream, Error> {
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_micros(50);
+    loop {
+        match listener.accept() {
+            Ok((stream, _)) => {
+                stream.set_nonblocking(false)?;
+                return Ok(stream);
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+                ) => {}
+            Err(e) => return Err(Error::Io(e)),
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(Error::IncomingConnectTimeout(timeout));
+        }
+        thread::sleep(pause.min(left));
+        pause = (pause * 2).min(Duration::from_millis(1));
+    }
+}
+
+fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
+
+/// Writes all of `data` before `deadline`.
+fn write_before(
+    stream: &mut TcpStream,
+    data: &[u8],
+    deadline: Instant,
+    timeout: Duration,
+) -> Result<(), Error> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(Error::BindTimeout(timeout));
+    }
+    stream.set_write_timeout(Some(left))?;
+    let result = stream.write_all(data);
+    stream.set_write_timeout(None)?;
+    result.map_err(|e| {
+        if is_timeout(&e) {
+            Error::BindTimeout(timeout)
+        } else {
+            Error::Io(e)
+        }
+    })
+}
+
+/// Reads whole chunks from a blocking socket during binding, keeping the
+/// bytes it has read but not parsed.
+struct ChunkReader {
+    parser: Parser,
+    unparsed: BytesMut,
+    current: Option<(Chunk, BytesMut)>,
+}
+
+impl ChunkReader {
+    fn new() -> Self {
+        ChunkReader {
+            // The bind exchange is tiny; a modest body limit keeps a hostile
+            // peer from making us buffer much before the session exists.
+            parser: Parser::with_config(ParserConfig {
+                max_body_len: 1024 * 1024,
+                ..ParserConfig::default()
+            }),
+            unparsed: BytesMut::new(),
+            current: None,
+        }
+    }
+
+    fn read_chunk(
+        &mut self,
+        stream: &mut TcpStream,
+        deadline: Instant,
+        timeout: Duration,
+    ) -> Result<Chunk, Error> {
+        let mut buf = [0u8; 8192];
+        loop {
+            if let Some(chunk) = self.parse_buffered()? {
+                return Ok(chunk);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(Error::BindTimeout(timeout));
+            }
+            stream.set_read_timeout(Some(left))?;
+            let read = stream.read(&mut buf);
+            stream.set_read_timeout(None)?;
+            match read {
+                Ok(0) => return Err(Error::BindClosed),
+                Ok(n) => self.unparsed.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if is_timeout(&e) => return Err(Error::BindTimeout(timeout)),
+                Err(e) => return Err(Error::Io(e)),
+            }
+        }
+    }
+
+    /// Runs the parser over the buffered bytes until a chunk ends or it
+    /// needs more input.
+    fn parse_buffered(&mut self) -> Result<Option<Chunk>, Error> {
+        loop {
+            let (used, result) = self.parser.parse(&self.unparsed);
+            let step = match result {
+                Ok(Some(Event::Start(head))) => {
+                    self.current = Some((head.to_chunk(), BytesMut::new()));
+                    Ok(None)
+                }
+                Ok(Some(Event::Data(d))) => {
+                    if let Some((_, body)) = &mut self.current {
+                        body.extend_from_slice(d);
+                    }
+                    Ok(None)
+                }
+                Ok(Some(Event::End(flag))) => Ok(self.current.take().map(|(mut c, body)| {
+                    c.data = body.freeze();
+                    c.flag = flag;
+                    c
+                })),
+                Ok(None) => {
+                    self.unparsed.advance(used);
+                    return Ok(None);
+                }
+                Err(e) => Err(Error::BindProtocol(e)),
+            };
+            self.unparsed.advance(used);
+            match step {
+                Ok(Some(chunk)) => return Ok(Some(chunk)),
+                Ok(None) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn into_leftover(self) -> Bytes {
+        self.unparsed.freeze()
+    }
+}
+
+// ------------------------------------------------------------------ driver
+
+/// What the session callback receives.
+#[derive(Debug)]
+pub enum EndpointEvent {
+    /// An event of the session: an incoming request, a response to a
+    /// request sent without its own callback, a protocol error, or a
+    /// keep-alive failure (after which the connection is closed).
+    Session(SessionEvent),
+    /// The connection has ended; this is the last event. `None`: a clean
+    /// end (the peer closed, or [`MsrpSession::shutdown`]); `Some`: the I/O
+    /// error that ended it. Requests still waiting have already been
+    /// answered locally (408, or 200 for `Failure-Report: partial`/`no`).
+    Closed(Option<io::Error>),
+}
+
+/// The outcome of one request, handed to its [`ResponseCallback`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransactionOutcome {
+    /// The transaction id of the request.
+    pub transaction_id: String,
+    /// The response, from the peer or made up locally.
+    pub response: Chunk,
+    /// `true` when no response came in time (or the connection closed) and
+    /// the session made this one up.
+    pub local: bool,
+}
+
+/// Called once with the outcome of one request (see
+/// [`MsrpSession::send_chunk`]). Runs on the reader or timer thread and
+/// must not block.
+pub type ResponseCallback = Box<dyn FnOnce(TransactionOutcome) + Send>;
+
+type MainCallback = Box<dyn FnMut(EndpointEvent) + Send>;
+
+/// Where a session is in its life (the legacy library's states).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionState {
+    /// Sending and receiving.
+    Connected,
+    /// `shutdown` was called; chunks already accepted are being handed to
+    /// the connection. New chunks are refused.
+    Flushing,
+    /// Waiting for the responses to requests already sent.
+    Closing,
+    /// The connection is closed.
+    Done,
+}
+
+/// Engine-level tunables of [`MsrpSession::start_with`].
+#[derive(Debug, Clone, Default)]
+pub struct EngineOptions {
+    /// The connection's queue, buffer and close-timeout settings.
+    pub connection: net::Config,
+    /// The timer serving the session's deadlines; `None` uses one
+    /// process-wide timer thread shared by every session.
+    pub timer: Option<Timer>,
+}
+
+/// A bound MSRP session driven by a connection's threads (legacy
+/// `MSRPSession`). Cheap to clone; every clone is the same session.
+#[derive(Clone)]
+pub struct MsrpSession {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for MsrpSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MsrpSession")
+            .field("paths", &self.inner.paths)
+            .field("state", &self.state())
+            .finish()
+    }
+}
+
+enum Routed {
+    Main(EndpointEvent),
+    One(ResponseCallback, TransactionOutcome),
+}
+
+struct State {
+    session: Session,
+    phase: SessionState,
+    /// Encoded chunks not yet handed to the connection.
+    out: VecDeque<Bytes>,
+    /// The armed timer entry and its deadline.
+    armed: Option<(Instant, TimerHandle)>,
+    /// Per-request callbacks by transaction id.
+    waiters: HashMap<String, ResponseCallback>,
+}
+
+struct Inner {
+    state: Mutex<State>,
+    /// Signalled after every change of `state`.
+    changed: Condvar,
+    /// Events in session order, waiting for the dispatcher.
+    queue: Mutex<VecDeque<Routed>>,
+    /// The dispatch lock; `None` once `Closed` was delivered (this also
+    /// drops anything the callback captured, such as session clones).
+    callback: Mutex<Option<MainCallback>>,
+    /// Held while moving `state.out` to the connection (keeps order).
+    write_lock: Mutex<()>,
+    sender: OnceLock<Sender>,
+    conn: OnceLock<Connection>,
+    timer: Timer,
+    paths: SessionPaths,
+}
+
+/// The process-wide timer used when [`EngineOptions::timer`] is `None`.
+fn shared_timer() -> io::Result<Timer> {
+    static SHARED: Mutex<Option<Timer>> = Mutex::new(None);
+    let mut slot = SHARED.lock();
+    if let Some(t) = &*slot {
+        return Ok(t.clone());
+    }
+    let t = Timer::new()?;
+    *slot = Some(t.clone());
+    Ok(t)
+}
+
+impl MsrpSession {
+    /// Starts driving a bound transport with the default engine options.
+    /// `callback` receives every [`EndpointEvent`]; see the
+    /// [module docs](self) for the threads it runs on. It must not block.
+    pub fn start<F>(
+        bound: BoundTransport,
+        config: SessionConfig,
+        callback: F,
+    ) -> Result<Self, Error>
+    where
+        F: FnMut(EndpointEvent) + Send + 'static,
+    {
+        MsrpSession::start_with(bound, config, EngineOptions::default(), callback)
+    }
+
+    /// Like [`start`](Self::start) with explicit engine options.
+    pub fn start_with<F>(
+        bound: BoundTransport,
+        mut config: SessionConfig,
+        options: EngineOptions,
+        callback: F,
+    ) -> Result<Self, Error>
+    where
+        F: FnMut(EndpointEvent) + Send + 'static,
+    {
+        config.use_sessmatch |= bound.use_sessmatch;
+        let timer = match options.timer {
+            Some(t) => t,
+            None => shared_timer()?,
+        };
+        let now = Instant::now();
+        let mut session = Session::new(bound.paths.clone(), config, now);
+        let mut queue = VecDeque::new();
+        if let Some(first) = bound.first_chunk {
+            queue.push_back(Routed::Main(EndpointEvent::Session(
+                SessionEvent::Incoming(first),
+            )));
+        }
+        // Bytes that arrived with the bind exchange go first.
+        session.handle_input(&bound.leftover, now);
+        let inner = Arc::new(Inner {
+            state: Mutex::new(State {
+                session,
+                phase: SessionState::Connected,
+                out: VecDeque::new(),
+                armed: None,
+                waiters: HashMap::new(),
+            }),
+            changed: Condvar::new(),
+            queue: Mutex::new(queue),
+            callback: Mutex::new(Some(Box::new(callback))),
+            write_lock: Mutex::new(()),
+            sender: OnceLock::new(),
+            conn: OnceLock::new(),
+            timer,
+            paths: bound.paths,
+        });
+        inner.after_change(&mut inner.state.lock());
+        let weak = Arc::downgrade(&inner);
+        let conn = Connection::spawn_with(bound.stream, options.connection, move |ev, sender| {
+            if let Some(inner) = weak.upgrade() {
+                inner.on_incoming(ev, sender);
+            }
+        })?;
+        let _ = inner.sender.set(conn.sender());
+        let _ = inner.conn.set(conn);
+        inner.flush(true);
+        inner.dispatch();
+        Ok(MsrpSession { inner })
+    }
+
+    /// The session's paths.
+    pub fn paths(&self) -> &SessionPaths {
+        &self.inner.paths
+    }
+
+    /// Where the session is in its life.
+    pub fn state(&self) -> SessionState {
+        self.inner.state.lock().phase
+    }
+
+    /// A SEND carrying a whole message along the session's paths (random
+    /// transaction id; random Message-ID unless given).
+    pub fn make_message(
+        &self,
+        data: impl Into<Bytes>,
+        content_type: &str,
+        message_id: Option<&str>,
+    ) -> Chunk {
+        self.inner
+            .state
+            .lock()
+            .session
+            .make_message(data, content_type, message_id)
+    }
+
+    /// A request of `method` without a body along the session's paths.
+    pub fn make_request(&self, method: &str) -> Chunk {
+        self.inner.state.lock().session.make_request(method)
+    }
+
+    /// Queues `chunk` for sending; blocks only while the connection's queue
+    /// is full.
+    ///
+    /// For a request that gets a response (Failure-Report `yes`, the
+    /// default, or `partial`), the outcome goes to `on_response` if given,
+    /// else to the session callback as [`SessionEvent::Response`]. With
+    /// `Failure-Report: no` there is no outcome and `on_response` is
+    /// dropped uncalled.
+    pub fn send_chunk(
+        &self,
+        chunk: Chunk,
+        on_response: Option<ResponseCallback>,
+    ) -> Result<(), Error> {
+        let expect = chunk.method().is_some() && chunk.failure_report()? != FailureReport::No;
+        {
+            let mut st = self.inner.state.lock();
+            if st.phase != SessionState::Connected {
+                return Err(Error::Closed);
+            }
+            let tid = chunk.transaction_id.clone();
+            st.session
+                .send_chunk(chunk, expect, Instant::now())
+                .map_err(|e| match e {
+                    SessionError::Closed(_) => Error::Closed,
+                    SessionError::DuplicateTransaction(c) => {
+                        Error::DuplicateTransaction(c.transaction_id)
+                    }
+                })?;
+            if let (true, Some(cb)) = (expect, on_response) {
+                st.waiters.insert(tid, cb);
+            }
+            self.inner.after_change(&mut st);
+        }
+        self.inner.flush(true);
+        Ok(())
+    }
+
+    /// Sends `chunk` and waits for its response.
+    ///
+    /// Returns `Ok(Some(response))` for a 2xx response and `Ok(None)` at
+    /// once for `Failure-Report: no` (the legacy library meant to return
+    /// `None` there). A failure response, or the local 408 after the
+    /// response timeout, is [`Error::Response`]; a connection that ends
+    /// before the response is [`Error::Closed`].
+    ///
+    /// Blocks the calling thread; never call it from a session callback.
+    pub fn deliver_chunk(&self, chunk: Chunk) -> Result<Option<Chunk>, Error> {
+        if chunk.method().is_some() && chunk.failure_report()? == FailureReport::No {
+            self.send_chunk(chunk, None)?;
+            return Ok(None);
+        }
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        self.send_chunk(
+            chunk,
+            Some(Box::new(move |outcome| {
+                let _ = tx.send(outcome);
+            })),
+        )?;
+        let outcome = rx.recv().map_err(|_| Error::Closed)?;
+        let code = outcome.response.code().unwrap_or(0);
+        if (200..300).contains(&code) {
+            return Ok(Some(outcome.response));
+        }
+        if outcome.local && self.state() == SessionState::Done {
+            return Err(Error::Closed);
+        }
+        Err(Error::Response {
+            code,
+            comment: outcome.response.comment().map(str::to_string),
+            local: outcome.local,
+        })
+    }
+
+    /// Sends the REPORT owed for an incoming SEND processed with `code`, if
+    /// its report headers ask for one; returns whether one was sent.
+    pub fn send_report(
+        &self,
+        request: &Chunk,
+        code: u16,
+        comment: Option<&str>,
+    ) -> Result<bool, Error> {
+        self.with_session(|s| s.send_report(request, code, comment))
+    }
+
+    /// Sends the response owed for an incoming request (e.g. a NICKNAME),
+    /// if its Failure-Report asks for one; returns whether one was sent.
+    pub fn send_response(
+        &self,
+        request: &Chunk,
+        code: u16,
+        comment: Option<&str>,
+    ) -> Result<bool, Error> {
+        self.with_session(|s| s.send_response(request, code, comment))
+    }
+
+    fn with_session(
+        &self,
+        f: impl FnOnce(&mut Session) -> Result<bool, HeaderError>,
+    ) -> Result<bool, Error> {
+        let sent = {
+            let mut st = self.inner.state.lock();
+            if st.phase == SessionState::Done {
+                return Err(Error::Closed);
+            }
+            let sent = f(&mut st.session)?;
+            self.inner.after_change(&mut st);
+            sent
+        };
+        self.inner.flush(true);
+        Ok(sent)
+    }
+
+    /// Sends what was already accepted, waits for outstanding responses,
+    /// then closes the connection gracefully (see the [module docs](self)).
+    ///
+    /// With `wait`, returns when the session is [`SessionState::Done`];
+    /// otherwise the work continues on a new thread. A second call only
+    /// waits (with `wait`) for the first to finish. From a callback, use
+    /// `shutdown(false)`.
+    pub fn shutdown(&self, wait: bool) {
+        let first = {
+            let mut st = self.inner.state.lock();
+            if st.phase == SessionState::Connected {
+                st.phase = SessionState::Flushing;
+                true
+            } else {
+                false
+            }
+        };
+        match (first, wait) {
+            (true, true) => self.inner.run_shutdown(),
+            (true, false) => {
+                let inner = self.inner.clone();
+                let spawned = thread::Builder::new()
+                    .name("msgwire-msrp-shutdown".into())
+                    .spawn(move || inner.run_shutdown());
+                if spawned.is_err() {
+                    // No thread to spare: do the work here.
+                    self.inner.run_shutdown();
+                }
+            }
+            (false, true) => {
+                let mut st = self.inner.state.lock();
+                while st.phase != SessionState::Done {
+                    self.inner.changed.wait(&mut st);
+                }
+            }
+            (false, false) => {}
+        }
+    }
+}
+
+impl Inner {
+    /// After any change of the session: route its events, collect its
+    /// output, re-arm the timer, wake waiters. Call with the state locked,
+    /// then [`flush`](Self::flush) and [`dispatch`](Self::dispatch) after
+    /// unlocking. Returns whether a keep-alive failed.
+    fn after_change(self: &Arc<Self>, st: &mut State) -> bool {
+        let mut keepalive_failed = false;
+        {
+            let mut queue = self.queue.lock();
+            while let Some(ev) = st.session.poll_event() {
+                let routed = match ev {
+                    SessionEvent::Response {
+                        transaction_id,
+                        response,
+                        local,
+                    } => {
+                        let outcome = TransactionOutcome {
+                            transaction_id,
+                            response,
+                            local,
+                        };
+                        match st.waiters.remove(&outcome.transaction_id) {
+                            Some(cb) => Routed::One(cb, outcome),
+                            None => Routed::Main(EndpointEvent::Session(SessionEvent::Response {
+                                transaction_id: outcome.transaction_id,
+                                response: outcome.response,
+                                local: outcome.local,
+                            })),
+                        }
+                    }
+                    other => {
+                        keepalive_failed |= other == SessionEvent::KeepaliveTimeout;
+                        Routed::Main(EndpointEvent::Session(other))
+                    }
+                };
+                queue.push_back(routed);
+            }
+        }
+        while let Some(bytes) = st.session.poll_transmit() {
+            st.out.push_back(bytes);
+        }
+        self.rearm(st);
+        self.changed.notify_all();
+        keepalive_failed
+    }
+
+    fn rearm(self: &Arc<Self>, st: &mut State) {
+        let next = if st.phase == SessionState::Done {
+            None
+        } else {
+            st.session.poll_timeout()
+        };
+        if st.armed.as_ref().map(|(at, _)| *at) == next {
+            return;
+        }
+        if let Some((_, handle)) = st.armed.take() {
+            handle.cancel();
+        }
+        if let Some(at) = next {
+            let weak: Weak<Inner> = Arc::downgrade(self);
+            let handle = self.timer.schedule(at, move || {
+                if let Some(inner) = weak.upgrade() {
+                    inner.on_timer(at);
+                }
+            });
+            st.armed = Some((at, handle));
+        }
+    }
+
+    fn on_timer(self: &Arc<Self>, at: Instant) {
+        let keepalive_failed = {
+            let mut st = self.state.lock();
+            if st.armed.as_ref().is_some_and(|(a, _)| *a == at) {
+                st.armed = None;
+            }
+            if st.phase == SessionState::Done {
+                return;
+            }
+            st.session.handle_timeout(Instant::now());
+            self.after_change(&mut st)
+        };
+        self.flush(false);
+        self.dispatch();
+        if keepalive_failed {
+            self.close_in_background();
+        }
+    }
+
+    fn on_incoming(self: &Arc<Self>, ev: Incoming<'_>, sender: &Sender) {
+        match ev {
+            Incoming::Data(data) => {
+                let keepalive_failed = {
+                    let mut st = self.state.lock();
+                    st.session.handle_input(data, Instant::now());
+                    self.after_change(&mut st)
+                };
+                let _ = self.sender.set(sender.clone());
+                self.flush(false);
+                self.dispatch();
+                if keepalive_failed {
+                    self.close_in_background();
+                }
+            }
+            Incoming::Closed(error) => {
+                {
+                    let mut st = self.state.lock();
+                    st.session.handle_close();
+                    st.phase = SessionState::Done;
+                    st.out.clear();
+                    self.after_change(&mut st);
+                    // Requests that never expected a response may still
+                    // have callbacks registered; nothing will call them.
+                    st.waiters.clear();
+                    self.queue
+                        .lock()
+                        .push_back(Routed::Main(EndpointEvent::Closed(error)));
+                }
+                self.dispatch();
+            }
+        }
+    }
+
+    /// Hands `state.out` to the connection, in order. `blocking`: wait for
+    /// the write lock (application threads); otherwise leave the work to
+    /// the thread holding it (reader and timer threads).
+    fn flush(&self, blocking: bool) {
+        let Some(sender) = self.sender.get() else {
+            return;
+        };
+        loop {
+            let guard = if blocking {
+                self.write_lock.lock()
+            } else {
+                match self.write_lock.try_lock() {
+                    Some(g) => g,
+                    None => return,
+                }
+            };
+            loop {
+                let batch: Vec<Bytes> = self.state.lock().out.drain(..).collect();
+                if batch.is_empty() {
+                    break;
+                }
+                for bytes in batch {
+                    if sender.send(bytes).is_err() {
+                        // The connection is gone; nothing more will go out.
+                        self.state.lock().out.clear();
+                        return;
+                    }
+                }
+            }
+            drop(guard);
+            // Output queued by a thread that found the lock taken after our
+            // last look is ours to send.
+            if self.state.lock().out.is_empty() {
+                return;
+            }
+        }
+    }
+
+    /// Delivers queued events, in order, on whichever thread gets the
+    /// dispatch lock first.
+    fn dispatch(&self) {
+        loop {
+            let Some(mut callback) = self.callback.try_lock() else {
+                return;
+            };
+            loop {
+                let Some(next) = self.queue.lock().pop_front() else {
+                    break;
+                };
+                match next {
+                    Routed::One(cb, outcome) => cb(outcome),
+                    Routed::Main(ev) => {
+                        let last = matches!(ev, EndpointEvent::Closed(_));
+                        if let Some(cb) = callback.as_mut() {
+                            cb(ev);
+                        }
+                        if last {
+                            // Release whatever the callback holds (it may
+                            // own clones of this session).
+                            let cb = callback.take();
+                            drop(callback);
+                            drop(cb);
+                            return;
+                        }
+                    }
+                }
+            }
+            drop(callback);
+            if self.queue.lock().is_empty() {
+                return;
+            }
+        }
+    }
+
+    fn close_in_background(self: &Arc<Self>) {
+        let inner = self.clone();
+        let _ = thread::Builder::new()
+            .name("msgwire-msrp-close".into())
+            .spawn(move || {
+                if let Some(c) = inner.conn.get() {
+                    let _ = c.close();
+                }
+            });
+    }
+
+    fn run_shutdown(self: &Arc<Self>) {
+        self.flush(true);
+        {
+            let mut st = self.state.lock();
+            if st.phase == SessionState::Flushing {
+                st.phase = SessionState::Closing;
+            }
+            // Bounded by the response timeout: every pending request gets a
+            // local response when it passes.
+            while st.phase != SessionState::Done && st.session.pending_transactions() > 0 {
+                self.changed.wait(&mut st);
+            }
+        }
+        if let Some(c) = self.conn.get() {
+            let _ = c.close();
+        }
+        let mut st = self.state.lock();
+        if st.phase != SessionState::Done {
+            // `close` joins the reader, which reports the end; this only
+            // runs if `close` was called on the reader thread itself.
+            st.phase = SessionState::Done;
+            if let Some((_, h)) = st.armed.take() {
+                h.cancel();
+            }
+        }
+        self.changed.notify_all();
+    }
+}

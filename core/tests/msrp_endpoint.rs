@@ -1,0 +1,421 @@
+//! Endpoint tests: direct binding and the blocking session driver, over
+//! loopback TCP with port 0. Every test body runs under [`within`], a
+//! watchdog that fails the test instead of hanging the suite.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::panic;
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use crossbeam_channel::{self as channel, Receiver, RecvTimeoutError};
+use msgwire::msrp::endpoint::{
+    BindOptions, BindTimeouts, BoundTransport, DirectAcceptor, DirectConnector, EndpointEvent,
+    Error, MsrpSession, SessionState,
+};
+use msgwire::msrp::session::{SessionConfig, SessionEvent};
+use msgwire::msrp::{parse_chunk, Chunk, Uri};
+use parking_lot::Mutex;
+
+const LIMIT: Duration = Duration::from_secs(10);
+const WAIT: Duration = Duration::from_secs(5);
+
+/// Runs `body` on its own thread and fails if it takes longer than `limit`.
+fn within(limit: Duration, body: impl FnOnce() + Send + 'static) {
+    let (done_tx, done_rx) = channel::bounded::<()>(1);
+    let handle = thread::spawn(move || {
+        body();
+        let _ = done_tx.send(());
+    });
+    match done_rx.recv_timeout(limit) {
+        Ok(()) | Err(RecvTimeoutError::Disconnected) => {
+            if let Err(payload) = handle.join() {
+                panic::resume_unwind(payload);
+            }
+        }
+        Err(RecvTimeoutError::Timeout) => panic!("test body still running after {limit:?}"),
+    }
+}
+
+fn local() -> Option<Uri> {
+    Some(Uri::new("127.0.0.1", Some(0), None))
+}
+
+/// Binds a connector and an acceptor to each other.
+fn bind_pair(
+    connector_options: BindOptions,
+    acceptor_options: BindOptions,
+) -> (BoundTransport, BoundTransport) {
+    let mut acceptor = DirectAcceptor::new(acceptor_options);
+    let acceptor_path = acceptor.prepare(local()).unwrap();
+    assert_ne!(acceptor_path[0].port, Some(0), "real port written back");
+    let mut connector = DirectConnector::new(connector_options);
+    let connector_path = connector.prepare(None);
+    let passive = thread::spawn(move || acceptor.complete(&connector_path));
+    let active = connector.complete(&acceptor_path).unwrap();
+    (active, passive.join().unwrap().unwrap())
+}
+
+/// Starts a session whose events land in a channel.
+fn start(bound: BoundTransport, config: SessionConfig) -> (MsrpSession, Receiver<EndpointEvent>) {
+    let (tx, rx) = channel::unbounded();
+    let session = MsrpSession::start(bound, config, move |ev| {
+        let _ = tx.send(ev);
+    })
+    .unwrap();
+    (session, rx)
+}
+
+fn next_incoming(rx: &Receiver<EndpointEvent>) -> Chunk {
+    loop {
+        match rx.recv_timeout(WAIT).expect("an event") {
+            EndpointEvent::Session(SessionEvent::Incoming(c)) => return c,
+            EndpointEvent::Session(_) => {}
+            EndpointEvent::Closed(e) => panic!("closed early: {e:?}"),
+        }
+    }
+}
+
+#[test]
+fn messages_both_ways_with_success_reports() {
+    within(LIMIT, || {
+        let (a, b) = bind_pair(BindOptions::default(), BindOptions::default());
+        let (alice, alice_rx) = start(a, SessionConfig::default());
+        let (bob, bob_rx) = start(b, SessionConfig::default());
+        assert_eq!(alice.paths().remote_uri, bob.paths().local_uri);
+
+        for (from, to_rx, from_rx, text) in [
+            (&alice, &bob_rx, &alice_rx, "hello bob"),
+            (&bob, &alice_rx, &bob_rx, "hello alice"),
+        ] {
+            let mut msg = from.make_message(text.to_string(), "text/plain", None);
+            msg.headers.set("Success-Report", "yes");
+            let mid = msg.message_id().unwrap().to_string();
+            let (otx, orx) = channel::bounded(1);
+            from.send_chunk(msg, Some(Box::new(move |o| otx.send(o).unwrap())))
+                .unwrap();
+            let got = next_incoming(to_rx);
+            assert_eq!(&got.data[..], text.as_bytes());
+            let outcome = orx.recv_timeout(WAIT).unwrap();
+            assert_eq!((outcome.response.code(), outcome.local), (Some(200), false));
+            let report = next_incoming(from_rx);
+            assert_eq!(report.method(), Some("REPORT"));
+            assert_eq!(report.message_id(), Some(mid.as_str()));
+            assert_eq!(report.status().unwrap().unwrap().code, 200);
+        }
+        alice.shutdown(true);
+        bob.shutdown(true);
+        assert_eq!(alice.state(), SessionState::Done);
+    });
+}
+
+#[test]
+fn deliver_chunk_returns_the_200() {
+    within(LIMIT, || {
+        let (a, b) = bind_pair(BindOptions::default(), BindOptions::default());
+        let (alice, _arx) = start(a, SessionConfig::default());
+        let (_bob, bob_rx) = start(b, SessionConfig::default());
+        let msg = alice.make_message("hi", "text/plain", None);
+        let tid = msg.transaction_id.clone();
+        let response = alice.deliver_chunk(msg).unwrap().unwrap();
+        assert_eq!(response.code(), Some(200));
+        assert_eq!(response.transaction_id, tid);
+        assert_eq!(&next_incoming(&bob_rx).data[..], b"hi");
+        // Failure-Report: no returns at once without a response.
+        let mut quiet = alice.make_message("quiet", "text/plain", None);
+        quiet.headers.set("Failure-Report", "no");
+        assert!(alice.deliver_chunk(quiet).unwrap().is_none());
+        assert_eq!(&next_incoming(&bob_rx).data[..], b"quiet");
+    });
+}
+
+#[test]
+fn unsupported_type_is_refused_with_415() {
+    within(LIMIT, || {
+        let (a, b) = bind_pair(BindOptions::default(), BindOptions::default());
+        let (alice, _arx) = start(a, SessionConfig::default());
+        let bob_config = SessionConfig {
+            accept_types: vec!["text/*".into()],
+            ..SessionConfig::default()
+        };
+        let (_bob, bob_rx) = start(b, bob_config);
+        let err = alice
+            .deliver_chunk(alice.make_message("png", "image/png", None))
+            .unwrap_err();
+        match err {
+            Error::Response {
+                code,
+                comment,
+                local,
+            } => {
+                assert_eq!((code, local), (415, false));
+                assert_eq!(comment.as_deref(), Some("Unsupported media type"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            bob_rx.try_recv().is_err(),
+            "a refused SEND is not delivered"
+        );
+    });
+}
+
+#[test]
+fn bind_with_unexpected_paths_fails_481() {
+    within(LIMIT, || {
+        let mut acceptor = DirectAcceptor::new(BindOptions::default());
+        let acceptor_path = acceptor.prepare(local()).unwrap();
+        let mut connector = DirectConnector::new(BindOptions::default());
+        connector.prepare(None);
+        // The acceptor expects a different peer session.
+        let expected = vec![Uri::new(
+            "127.0.0.1",
+            Some(2855),
+            Some("someoneelse".into()),
+        )];
+        let passive = thread::spawn(move || acceptor.complete(&expected));
+        match connector.complete(&acceptor_path) {
+            Err(Error::BindRejected { code: 481, .. }) => {}
+            other => panic!("{other:?}"),
+        }
+        match passive.join().unwrap() {
+            Err(Error::BindMismatch(c)) => assert_eq!(c, "Invalid From-Path"),
+            other => panic!("{other:?}"),
+        }
+    });
+}
+
+#[test]
+fn sessmatch_ignores_addresses() {
+    within(LIMIT, || {
+        let mut acceptor = DirectAcceptor::new(BindOptions {
+            use_sessmatch: true,
+            ..BindOptions::default()
+        });
+        let acceptor_path = acceptor.prepare(local()).unwrap();
+        let mut connector = DirectConnector::new(BindOptions::default());
+        let mut advertised = connector.prepare(None);
+        // A middlebox rewrote the connector's address in the SDP.
+        advertised[0].host = "10.1.2.3".into();
+        let passive = thread::spawn(move || acceptor.complete(&advertised));
+        connector.complete(&acceptor_path).unwrap();
+        passive.join().unwrap().unwrap();
+    });
+}
+
+/// A raw TCP peer: accepts one connection, answers the bind 200 with
+/// `after_bind` appended in the same write, then runs `then`.
+fn raw_peer(
+    after_bind: impl Fn(&Chunk) -> Vec<u8> + Send + 'static,
+    then: impl FnOnce(std::net::TcpStream) + Send + 'static,
+) -> (Vec<Uri>, thread::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let path = vec![Uri::new("127.0.0.1", Some(port), Some("rawpeer1".into()))];
+    let handle = thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut buf = vec![0; 4096];
+        let n = s.read(&mut buf).unwrap();
+        let bind = parse_chunk(&buf[..n]).unwrap();
+        let mut reply = msgwire::msrp::make_response(&bind, 200, Some("OK"))
+            .unwrap()
+            .unwrap()
+            .encode()
+            .to_vec();
+        reply.extend(after_bind(&bind));
+        s.write_all(&reply).unwrap();
+        then(s);
+    });
+    (path, handle)
+}
+
+#[test]
+fn bytes_after_the_bind_reach_the_session() {
+    within(LIMIT, || {
+        let (path, peer) = raw_peer(
+            |bind| {
+                // A SEND from the peer in the same segment as the 200.
+                let mut send = Chunk::request("early001", "SEND");
+                send.headers
+                    .set("To-Path", bind.headers.get("From-Path").unwrap());
+                send.headers
+                    .set("From-Path", bind.headers.get("To-Path").unwrap());
+                send.headers.set("Message-ID", "m1");
+                send.headers.set("Byte-Range", "1-5/5");
+                send.headers.set("Content-Type", "text/plain");
+                send.data = "early".into();
+                send.encode().to_vec()
+            },
+            |mut s| {
+                let mut buf = vec![0; 4096];
+                let n = s.read(&mut buf).unwrap();
+                let resp = parse_chunk(&buf[..n]).unwrap();
+                assert_eq!(resp.transaction_id, "early001");
+                assert_eq!(resp.code(), Some(200));
+            },
+        );
+        let mut connector = DirectConnector::new(BindOptions::default());
+        connector.prepare(None);
+        let bound = connector.complete(&path).unwrap();
+        let (_s, rx) = start(bound, SessionConfig::default());
+        assert_eq!(&next_incoming(&rx).data[..], b"early");
+        peer.join().unwrap();
+    });
+}
+
+#[test]
+fn silent_peer_gets_a_local_408() {
+    within(LIMIT, || {
+        let (path, peer) = raw_peer(
+            |_| Vec::new(),
+            |mut s| {
+                // Read and never answer, until the other side goes.
+                let mut buf = vec![0; 4096];
+                while matches!(s.read(&mut buf), Ok(n) if n > 0) {}
+            },
+        );
+        let mut connector = DirectConnector::new(BindOptions::default());
+        connector.prepare(None);
+        let bound = connector.complete(&path).unwrap();
+        let config = SessionConfig {
+            response_timeout: Duration::from_millis(100),
+            ..SessionConfig::default()
+        };
+        let (session, _rx) = start(bound, config);
+        let err = session
+            .deliver_chunk(session.make_message("anyone?", "text/plain", None))
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Response {
+                    code: 408,
+                    local: true,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        session.shutdown(true);
+        peer.join().unwrap();
+    });
+}
+
+#[test]
+fn peer_close_is_reported_and_sending_fails() {
+    within(LIMIT, || {
+        let (a, b) = bind_pair(BindOptions::default(), BindOptions::default());
+        let (alice, alice_rx) = start(a, SessionConfig::default());
+        let (bob, _brx) = start(b, SessionConfig::default());
+        bob.shutdown(true);
+        loop {
+            match alice_rx.recv_timeout(WAIT).expect("the close") {
+                EndpointEvent::Closed(e) => {
+                    assert!(e.is_none(), "{e:?}");
+                    break;
+                }
+                EndpointEvent::Session(_) => {}
+            }
+        }
+        assert_eq!(alice.state(), SessionState::Done);
+        let err = alice
+            .deliver_chunk(alice.make_message("late", "text/plain", None))
+            .unwrap_err();
+        assert!(matches!(err, Error::Closed), "{err:?}");
+    });
+}
+
+#[test]
+fn shutdown_flushes_queued_messages() {
+    within(LIMIT, || {
+        let (a, b) = bind_pair(BindOptions::default(), BindOptions::default());
+        let (alice, _arx) = start(a, SessionConfig::default());
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let (closed_tx, closed_rx) = channel::bounded(1);
+        let sink = received.clone();
+        let _bob = MsrpSession::start(b, SessionConfig::default(), move |ev| match ev {
+            EndpointEvent::Session(SessionEvent::Incoming(c)) => sink.lock().push(c.data),
+            EndpointEvent::Closed(_) => closed_tx.send(()).unwrap(),
+            EndpointEvent::Session(_) => {}
+        })
+        .unwrap();
+        let answered = Arc::new(Mutex::new(0));
+        for i in 0..100 {
+            let count = answered.clone();
+            let msg = alice.make_message(format!("message {i}"), "text/plain", None);
+            alice
+                .send_chunk(
+                    msg,
+                    Some(Box::new(move |o| {
+                        if o.response.code() == Some(200) && !o.local {
+                            *count.lock() += 1;
+                        }
+                    })),
+                )
+                .unwrap();
+        }
+        alice.shutdown(true);
+        assert_eq!(alice.state(), SessionState::Done);
+        assert_eq!(*answered.lock(), 100, "every message was answered");
+        closed_rx.recv_timeout(WAIT).unwrap();
+        let got = received.lock();
+        assert_eq!(got.len(), 100);
+        for (i, data) in got.iter().enumerate() {
+            assert_eq!(&data[..], format!("message {i}").as_bytes());
+        }
+        assert!(matches!(
+            alice.send_chunk(alice.make_message("x", "text/plain", None), None),
+            Err(Error::Closed)
+        ));
+    });
+}
+
+#[test]
+fn bind_times_out_against_a_mute_peer() {
+    within(LIMIT, || {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (stop_tx, stop_rx) = channel::bounded::<()>(1);
+        let peer = thread::spawn(move || {
+            let (_s, _) = listener.accept().unwrap();
+            let _ = stop_rx.recv_timeout(WAIT);
+        });
+        let mut connector = DirectConnector::new(BindOptions {
+            timeouts: BindTimeouts {
+                bind: Duration::from_millis(200),
+                ..BindTimeouts::default()
+            },
+            ..BindOptions::default()
+        });
+        connector.prepare(None);
+        let path = vec![Uri::new("127.0.0.1", Some(port), Some("mute".into()))];
+        let started = std::time::Instant::now();
+        match connector.complete(&path) {
+            Err(Error::BindTimeout(t)) => assert_eq!(t, Duration::from_millis(200)),
+            other => panic!("{other:?}"),
+        }
+        assert!(started.elapsed() < Duration::from_secs(2));
+        stop_tx.send(()).unwrap();
+        peer.join().unwrap();
+    });
+}
+
+#[test]
+fn acceptor_times_out_without_a_peer() {
+    within(LIMIT, || {
+        let mut acceptor = DirectAcceptor::new(BindOptions {
+            timeouts: BindTimeouts {
+                incoming_connect: Duration::from_millis(100),
+                ..BindTimeouts::default()
+            },
+            ..BindOptions::default()
+        });
+        acceptor.prepare(local()).unwrap();
+        let peer = vec![Uri::new("127.0.0.1", Some(2855), Some("nobody".into()))];
+        assert!(matches!(
+            acceptor.complete(&peer),
+            Err(Error::IncomingConnectTimeout(_))
+        ));
+    });
+}
