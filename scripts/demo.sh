@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# make demo: the main job for now — parse the RFC 4975 sample messages with
-# the C example and the Python example and print what they found.
+# make demo: the main job for now: two MSRP endpoints on 127.0.0.1 bind a
+# session and chat with success reports (Rust, core/examples/chat_demo.rs);
+# then the C and Python examples parse the RFC 4975 sample messages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+echo "=== chat: acceptor and connector on 127.0.0.1 (core/examples/chat_demo.rs)"
+cargo run --quiet --release -p msgwire --example chat_demo
+echo
 samples=(core/tests/data/rfc/rfc4975_*.msrp core/tests/data/rfc/quirky/rfc4975_*.msrp)
 echo "=== C: build/c/parse_chunk (streaming parser, stdin in 4 KiB reads)"
 for f in "${samples[@]}"; do
