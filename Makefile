@@ -110,6 +110,7 @@ demo: c-build wheel
 
 bench:
 	$(CARGO) bench -p msgwire --bench msrp_parse
+	$(CARGO) bench -p msgwire --bench msrp_session
 
 fuzz:
 	@bash scripts/fuzz.sh $(FUZZ_SECONDS)
