@@ -9,7 +9,9 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use msgwire::msrp::endpoint::{BindOptions, DirectAcceptor, DirectConnector, EndpointEvent, MsrpSession};
+use msgwire::msrp::endpoint::{
+    BindOptions, DirectAcceptor, DirectConnector, EndpointEvent, MsrpSession,
+};
 use msgwire::msrp::session::{SessionConfig, SessionEvent};
 use msgwire::msrp::Uri;
 
@@ -29,7 +31,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let alice_bound = connector.complete(&bob_path)?;
     let bob_bound = accepting.join().map_err(|_| "acceptor thread panicked")??;
-    println!("bound in {:.2} ms (prepare + complete, both sides)\n", t.elapsed().as_secs_f64() * 1e3);
+    println!(
+        "bound in {:.2} ms (prepare + complete, both sides)\n",
+        t.elapsed().as_secs_f64() * 1e3
+    );
 
     let (alice_tx, alice_rx) = mpsc::channel();
     let (bob_tx, bob_rx) = mpsc::channel();
@@ -43,7 +48,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let lines = [
         (&alice, "alice", "Hi Bob, are you there?"),
         (&bob, "bob", "Hi Alice! Yes, over MSRP."),
-        (&alice, "alice", "Reports are on: you will see a REPORT for each message."),
+        (
+            &alice,
+            "alice",
+            "Reports are on: you will see a REPORT for each message.",
+        ),
     ];
     for (session, who, text) in lines {
         let mut msg = session.make_message(text.as_bytes().to_vec(), "text/plain", None);
@@ -52,7 +61,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let response = session.deliver_chunk(msg)?;
         let rtt = start.elapsed();
         let code = response.as_ref().and_then(|r| r.code()).unwrap_or(0);
-        println!("{who:>5} sent {text:?}: {code} in {:.3} ms", rtt.as_secs_f64() * 1e3);
+        println!(
+            "{who:>5} sent {text:?}: {code} in {:.3} ms",
+            rtt.as_secs_f64() * 1e3
+        );
     }
     // Let the REPORTs arrive, then show what each side received.
     thread::sleep(Duration::from_millis(100));
@@ -60,11 +72,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for ev in rx.try_iter() {
             match ev {
                 EndpointEvent::Session(SessionEvent::Incoming(c)) if c.method() == Some("SEND") => {
-                    println!("{who:>5} received SEND {:?} ({})", String::from_utf8_lossy(&c.data), c.content_type().unwrap_or("?"));
+                    println!(
+                        "{who:>5} received SEND {:?} ({})",
+                        String::from_utf8_lossy(&c.data),
+                        c.content_type().unwrap_or("?")
+                    );
                 }
                 EndpointEvent::Session(SessionEvent::Incoming(c)) => {
                     let status = c.status().ok().flatten().map(|s| s.code).unwrap_or(0);
-                    println!("{who:>5} received {} for message {} (status {status})", c.method().unwrap_or("?"), c.message_id().unwrap_or("?"));
+                    println!(
+                        "{who:>5} received {} for message {} (status {status})",
+                        c.method().unwrap_or("?"),
+                        c.message_id().unwrap_or("?")
+                    );
                 }
                 other => println!("{who:>5} event {other:?}"),
             }
@@ -76,18 +96,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|i| {
             let msg = alice.make_message(format!("ping {i}").into_bytes(), "text/plain", None);
             let t = Instant::now();
-            alice.deliver_chunk(msg).map(|_| t.elapsed().as_secs_f64() * 1e6)
+            alice
+                .deliver_chunk(msg)
+                .map(|_| t.elapsed().as_secs_f64() * 1e6)
         })
         .collect::<Result<_, _>>()?;
     rtts.sort_by(f64::total_cmp);
-    println!("\nchat round trip (SEND -> 200), median of 200: {:.0} us", rtts[100]);
+    println!(
+        "\nchat round trip (SEND -> 200), median of 200: {:.0} us",
+        rtts[100]
+    );
 
     alice.shutdown(true);
     bob.shutdown(true);
-    println!("sessions closed: alice {:?}, bob {:?}", alice.state(), bob.state());
+    println!(
+        "sessions closed: alice {:?}, bob {:?}",
+        alice.state(),
+        bob.state()
+    );
     Ok(())
 }
 
 fn join(path: &[Uri]) -> String {
-    path.iter().map(|u| u.to_string()).collect::<Vec<_>>().join(" ")
+    path.iter()
+        .map(|u| u.to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
