@@ -228,9 +228,28 @@ impl ChunkBuilder {
 
 /// A random identifier: 64 random bits in lower-case hex without leading
 /// zeros, the form the legacy library uses for transaction ids and
-/// Message-IDs. With 64 bits, collisions within a session are negligible.
+/// Message-IDs. These only need to be unique, not secret, so they come from
+/// a per-thread generator seeded once from the OS (no system call per id);
+/// session ids, which RFC 4975 wants hard to guess, use [`random_hex`].
 pub fn random_id() -> String {
-    random_hex(8)
+    use std::cell::Cell;
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new({
+            let mut seed = [0u8; 8];
+            fill_random(&mut seed);
+            u64::from_le_bytes(seed) | 1
+        });
+    }
+    let x = STATE.with(|s| {
+        // SplitMix64: a full-period sequence with good mixing.
+        let next = s.get().wrapping_add(0x9E37_79B9_7F4A_7C15);
+        s.set(next);
+        let mut z = next;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    });
+    format!("{x:x}")
 }
 
 /// `bytes` random bytes as lower-case hex without leading zeros (at least

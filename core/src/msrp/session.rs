@@ -189,6 +189,14 @@ pub const TIMEOUT_COMMENT: &str = "Timed out while waiting for transaction respo
 #[derive(Debug)]
 pub struct Session {
     paths: SessionPaths,
+    /// Encoded To-Path of outgoing requests, which is also the From-Path
+    /// incoming SENDs must carry.
+    to_text: String,
+    /// Encoded local URI: From-Path of outgoing requests, To-Path of
+    /// incoming SENDs.
+    from_text: String,
+    /// The first hop towards the peer (To-Path of responses to SENDs).
+    reply_to: String,
     config: SessionConfig,
     parser: Parser,
     /// The incoming chunk being collected.
@@ -203,9 +211,14 @@ pub struct Session {
 impl Session {
     /// A bound session. `now` starts the keep-alive clock.
     pub fn new(paths: SessionPaths, config: SessionConfig, now: Instant) -> Self {
+        let to_text = paths.to_path_value();
+        let reply_to = to_text.split(' ').next().unwrap_or_default().to_string();
         Session {
             parser: Parser::with_config(config.parser.clone()),
             next_keepalive: config.keepalive_interval.map(|i| now + i),
+            from_text: paths.from_path_value(),
+            to_text,
+            reply_to,
             paths,
             config,
             incoming: None,
@@ -246,7 +259,7 @@ impl Session {
     ) -> Chunk {
         let mut b = ChunkBuilder::send(data).content_type(content_type);
         b.message_id = message_id.map(str::to_string);
-        b.build(&self.paths.to_path_value(), &self.paths.from_path_value())
+        b.build(&self.to_text, &self.from_text)
     }
 
     /// A request of `method` (no body) addressed along the session's paths.
@@ -417,12 +430,29 @@ impl Session {
             self.on_response(chunk);
             return;
         }
-        if let Err(e) = chunk.verify_headers() {
+        // Fast path: paths spelled exactly as this session spells them are
+        // valid and match, so they need not be parsed again.
+        let exact_paths = chunk.headers.get(names::TO_PATH) == Some(self.from_text.as_str())
+            && chunk.headers.get(names::FROM_PATH) == Some(self.to_text.as_str());
+        let verified = if exact_paths {
+            chunk.headers.iter().try_for_each(|h| {
+                if h.name.eq_ignore_ascii_case(names::TO_PATH)
+                    || h.name.eq_ignore_ascii_case(names::FROM_PATH)
+                {
+                    Ok(())
+                } else {
+                    super::chunk::check_known_header(&h.name, &h.value)
+                }
+            })
+        } else {
+            chunk.verify_headers()
+        };
+        if let Err(e) = verified {
             self.reject(&chunk, 400, &e.to_string());
             return;
         }
         match chunk.method().unwrap_or("") {
-            "SEND" => self.on_send(chunk),
+            "SEND" => self.on_send(chunk, exact_paths),
             "REPORT" => self.events.push_back(SessionEvent::Incoming(chunk)),
             "NICKNAME" => {
                 let h = &chunk.headers;
@@ -457,13 +487,21 @@ impl Session {
         });
     }
 
-    fn on_send(&mut self, chunk: Chunk) {
-        if let Some((code, comment)) = self.check_send(&chunk) {
+    fn on_send(&mut self, chunk: Chunk, exact_paths: bool) {
+        if let Some((code, comment)) = self.check_send(&chunk, exact_paths) {
             // Rejected SENDs get no REPORT (legacy behaviour for 415).
             self.reject(&chunk, code, comment);
             return;
         }
-        if let Ok(Some(r)) = make_response(&chunk, 200, Some("OK")) {
+        if exact_paths {
+            // The response make_response would build, from cached text.
+            if chunk.failure_report() == Ok(FailureReport::Yes) {
+                let mut r = Chunk::response(chunk.transaction_id.clone(), 200, Some("OK"));
+                r.headers.set(names::TO_PATH, self.reply_to.as_str());
+                r.headers.set(names::FROM_PATH, self.from_text.as_str());
+                self.transmit.push_back(r.encode());
+            }
+        } else if let Ok(Some(r)) = make_response(&chunk, 200, Some("OK")) {
             self.transmit.push_back(r.encode());
         }
         if self.config.automatic_reports {
@@ -480,7 +518,26 @@ impl Session {
     }
 
     /// The rejection owed to an incoming SEND, if any.
-    fn check_send(&self, chunk: &Chunk) -> Option<(u16, &'static str)> {
+    fn check_send(&self, chunk: &Chunk, exact_paths: bool) -> Option<(u16, &'static str)> {
+        if !exact_paths {
+            if let Some(rejection) = self.check_send_paths(chunk) {
+                return Some(rejection);
+            }
+        }
+        if !chunk.data.is_empty() {
+            match chunk.content_type() {
+                None => return Some((415, "Content-Type header missing")),
+                Some(ct) if !accepts(&self.config.accept_types, ct) => {
+                    return Some((415, "Unsupported media type"))
+                }
+                Some(_) => {}
+            }
+        }
+        None
+    }
+
+    /// RFC 4975 §7.3 path checks of an incoming SEND (481 on a mismatch).
+    fn check_send_paths(&self, chunk: &Chunk) -> Option<(u16, &'static str)> {
         // verify_headers passed, so the paths decode.
         let to = chunk.to_path().ok().flatten().unwrap_or_default();
         let from = chunk.from_path().ok().flatten().unwrap_or_default();
@@ -500,15 +557,6 @@ impl Session {
             }
             if from != expected_from {
                 return Some((481, "Invalid From-Path"));
-            }
-        }
-        if !chunk.data.is_empty() {
-            match chunk.content_type() {
-                None => return Some((415, "Content-Type header missing")),
-                Some(ct) if !accepts(&self.config.accept_types, ct) => {
-                    return Some((415, "Unsupported media type"))
-                }
-                Some(_) => {}
             }
         }
         None
