@@ -4,12 +4,14 @@
 //! system. It moves bytes and never parses them:
 //!
 //! * [`stream`] — the transports a connection can run over: TCP (IPv4 and
-//!   IPv6) and an in-memory duplex [`pipe`] for deterministic tests. A
-//!   [`Stream`] splits into a reading half, a writing half and a [`Closer`]
-//!   that can unblock both from any thread.
+//!   IPv6), TLS over TCP, and an in-memory duplex [`pipe`] for
+//!   deterministic tests. A [`Stream`] splits into a reading half, a writing
+//!   half and a [`Closer`] that can unblock both from any thread.
 //! * [`conn`] — a [`Connection`]: one reader thread that hands incoming bytes
 //!   to a callback and one writer thread that drains a bounded send queue,
 //!   coalescing small messages into one vectored write.
+//! * [`tls`] — TLS configuration ([`TlsServerConfig`], [`TlsClientConfig`])
+//!   and the handshake that turns a TCP stream into [`Stream::Tls`].
 //! * [`timer`] — one [`Timer`] thread serving any number of deadlines
 //!   (transaction timeouts, keepalives).
 //!
@@ -22,7 +24,7 @@
 //! polling thousands of sockets (a driver a relay will need later; a Linux
 //! box may allow only ~32k threads in all) is invisible behind that
 //! boundary, so such a driver can be added without touching protocol code.
-//! Likewise a TLS transport is one more [`Stream`] variant.
+//! Likewise TLS is just one more [`Stream`] variant.
 //!
 //! # Example
 //!
@@ -58,7 +60,9 @@
 pub mod conn;
 pub mod stream;
 pub mod timer;
+pub mod tls;
 
 pub use conn::{CloseError, Config, Connection, Incoming, SendError, Sender};
 pub use stream::{pipe, pipe_with_capacity, Closer, PipeEnd, ReadHalf, Split, Stream, WriteHalf};
 pub use timer::{Deadline, Timer, TimerHandle};
+pub use tls::{PemInput, TlsClientConfig, TlsError, TlsServerConfig, TlsStream};

@@ -7,9 +7,9 @@
 //! unblock a thread stuck in `read` or `write` from outside. Each transport
 //! does those differently (a TCP socket is cloned and `shutdown`, an
 //! in-memory pipe flips flags under a lock), and an enum keeps that logic in
-//! one place with no boxing. The enum is `#[non_exhaustive]` so a TLS
-//! variant (rustls over TCP, its state shared by the two halves) can be added
-//! without breaking callers.
+//! one place with no boxing. The enum is `#[non_exhaustive]` so further
+//! transports can be added without breaking callers. TLS is one: see
+//! [`tls`](super::tls) for how its two halves share one rustls session.
 //!
 //! [`Stream::split`] produces a [`Split`]:
 //!
@@ -39,6 +39,8 @@ use std::sync::Arc;
 
 use parking_lot::{Condvar, Mutex};
 
+use super::tls::{TlsCloser, TlsReader, TlsStream, TlsWriter};
+
 /// A bidirectional byte transport the engine can drive.
 ///
 /// `Stream` itself implements `Read` and `Write`, so it can also be used
@@ -50,6 +52,9 @@ pub enum Stream {
     Tcp(TcpStream),
     /// One end of an in-memory [`pipe`].
     Pipe(PipeEnd),
+    /// TLS over TCP, made by [`Stream::tls_connect`] or
+    /// [`Stream::tls_accept`].
+    Tls(TlsStream),
 }
 
 impl Stream {
@@ -82,6 +87,15 @@ impl Stream {
                     closer,
                 })
             }
+            // Nagle is already off: the handshake turned it off.
+            Stream::Tls(tls) => {
+                let (reader, writer, closer) = tls.split();
+                Ok(Split {
+                    reader: ReadHalf(ReadInner::Tls(reader)),
+                    writer: WriteHalf(WriteInner::Tls(writer)),
+                    closer: Closer(CloserInner::Tls(closer)),
+                })
+            }
         }
     }
 }
@@ -103,6 +117,7 @@ impl Read for Stream {
         match self {
             Stream::Tcp(tcp) => tcp.read(buf),
             Stream::Pipe(end) => end.read(buf),
+            Stream::Tls(tls) => tls.read(buf),
         }
     }
 }
@@ -112,6 +127,7 @@ impl Write for Stream {
         match self {
             Stream::Tcp(tcp) => tcp.write(buf),
             Stream::Pipe(end) => end.write(buf),
+            Stream::Tls(tls) => tls.write(buf),
         }
     }
 
@@ -119,6 +135,7 @@ impl Write for Stream {
         match self {
             Stream::Tcp(tcp) => tcp.write_vectored(bufs),
             Stream::Pipe(end) => end.write_vectored(bufs),
+            Stream::Tls(tls) => tls.write_vectored(bufs),
         }
     }
 
@@ -126,6 +143,7 @@ impl Write for Stream {
         match self {
             Stream::Tcp(tcp) => tcp.flush(),
             Stream::Pipe(end) => end.flush(),
+            Stream::Tls(tls) => tls.flush(),
         }
     }
 }
@@ -145,7 +163,9 @@ pub struct Split {
 ///
 /// `read` returns `Ok(0)` (end-of-file) once the peer has shut down its
 /// writing direction and everything it sent has been read, or as soon as the
-/// stream is aborted locally with [`Closer::abort`].
+/// stream is aborted locally with [`Closer::abort`]. Over TLS, a peer that
+/// closes the TCP connection without TLS `close_notify` is an
+/// `UnexpectedEof` error instead (it could be a truncation attack).
 #[derive(Debug)]
 pub struct ReadHalf(ReadInner);
 
@@ -153,6 +173,7 @@ pub struct ReadHalf(ReadInner);
 enum ReadInner {
     Tcp(TcpStream),
     Pipe(PipeReader),
+    Tls(TlsReader),
 }
 
 impl Read for ReadHalf {
@@ -160,6 +181,7 @@ impl Read for ReadHalf {
         match &mut self.0 {
             ReadInner::Tcp(tcp) => tcp.read(buf),
             ReadInner::Pipe(pipe) => pipe.read(buf),
+            ReadInner::Tls(tls) => tls.read(buf),
         }
     }
 }
@@ -172,6 +194,7 @@ pub struct WriteHalf(WriteInner);
 enum WriteInner {
     Tcp(TcpStream),
     Pipe(PipeWriter),
+    Tls(TlsWriter),
 }
 
 impl WriteHalf {
@@ -179,7 +202,8 @@ impl WriteHalf {
     /// written so far, while this side can still read. Later writes fail.
     ///
     /// A TCP peer that is already gone (`NotConnected`) is not an error:
-    /// there is nobody left to tell.
+    /// there is nobody left to tell. Over TLS this first sends
+    /// `close_notify`, so the peer can tell the end from a truncation.
     pub fn shutdown(&mut self) -> io::Result<()> {
         match &mut self.0 {
             WriteInner::Tcp(tcp) => match tcp.shutdown(Shutdown::Write) {
@@ -190,6 +214,7 @@ impl WriteHalf {
                 pipe.0.close_writer();
                 Ok(())
             }
+            WriteInner::Tls(tls) => tls.shutdown(),
         }
     }
 }
@@ -199,6 +224,7 @@ impl Write for WriteHalf {
         match &mut self.0 {
             WriteInner::Tcp(tcp) => tcp.write(buf),
             WriteInner::Pipe(pipe) => pipe.write(buf),
+            WriteInner::Tls(tls) => tls.write(buf),
         }
     }
 
@@ -206,6 +232,7 @@ impl Write for WriteHalf {
         match &mut self.0 {
             WriteInner::Tcp(tcp) => tcp.write_vectored(bufs),
             WriteInner::Pipe(pipe) => pipe.write_vectored(bufs),
+            WriteInner::Tls(tls) => tls.write_vectored(bufs),
         }
     }
 
@@ -213,6 +240,7 @@ impl Write for WriteHalf {
         match &mut self.0 {
             WriteInner::Tcp(tcp) => tcp.flush(),
             WriteInner::Pipe(_) => Ok(()),
+            WriteInner::Tls(tls) => tls.flush(),
         }
     }
 }
@@ -230,6 +258,7 @@ enum CloserInner {
         incoming: Arc<Direction>,
         outgoing: Arc<Direction>,
     },
+    Tls(TlsCloser),
 }
 
 impl Closer {
@@ -237,7 +266,8 @@ impl Closer {
     /// halves have not written yet.
     ///
     /// A `read` blocked on the [`ReadHalf`] returns end-of-file, a `write`
-    /// blocked on the [`WriteHalf`] fails, and the peer reads end-of-file.
+    /// blocked on the [`WriteHalf`] fails, and the peer reads end-of-file
+    /// (over TLS, an `UnexpectedEof` error: no `close_notify` is sent).
     /// Calling it again, or on a stream the peer already closed, does
     /// nothing.
     pub fn abort(&self) {
@@ -251,6 +281,7 @@ impl Closer {
                 incoming.close_reader();
                 outgoing.close_writer();
             }
+            CloserInner::Tls(tls) => tls.abort(),
         }
     }
 }
