@@ -16,6 +16,7 @@ use msgwire::msrp::endpoint::{
 };
 use msgwire::msrp::session::{SessionConfig, SessionEvent};
 use msgwire::msrp::{parse_chunk, Chunk, Uri};
+use msgwire::net::{TlsClientConfig, TlsServerConfig};
 use parking_lot::Mutex;
 
 const LIMIT: Duration = Duration::from_secs(10);
@@ -416,6 +417,84 @@ fn acceptor_times_out_without_a_peer() {
         assert!(matches!(
             acceptor.complete(&peer),
             Err(Error::IncomingConnectTimeout(_))
+        ));
+    });
+}
+
+/// A self-signed certificate for 127.0.0.1, as (cert PEM, key PEM).
+fn self_signed() -> (String, String) {
+    let ck =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+            .unwrap();
+    (ck.cert.pem(), ck.key_pair.serialize_pem())
+}
+
+/// Binds an msrps session; the client trusts `ca_pem` (or anything when
+/// `None`). Returns the connector's result and the acceptor's.
+fn bind_tls(
+    cert: &(String, String),
+    ca_pem: Option<&str>,
+) -> (Result<BoundTransport, Error>, Result<BoundTransport, Error>) {
+    let server = TlsServerConfig::from_pem(cert.0.as_bytes(), cert.1.as_bytes()).unwrap();
+    let client = match ca_pem {
+        Some(ca) => TlsClientConfig::with_ca_pem(ca.as_bytes()).unwrap(),
+        None => TlsClientConfig::danger_accept_any_certificate().unwrap(),
+    };
+    let mut options = BindOptions::default();
+    options.timeouts.bind = Duration::from_secs(3);
+    let mut acceptor = DirectAcceptor::new(options.clone()).with_tls(server);
+    let mut uri = Uri::new("127.0.0.1", Some(0), None);
+    uri.secure = true;
+    let acceptor_path = acceptor.prepare(Some(uri)).unwrap();
+    assert_eq!(acceptor_path[0].scheme(), "msrps");
+    let mut connector = DirectConnector::new(options).with_tls(client);
+    let mut local = Uri::new("127.0.0.1", None, None);
+    local.secure = true;
+    let connector_path = connector.prepare(Some(local));
+    let passive = thread::spawn(move || acceptor.complete(&connector_path));
+    let active = connector.complete(&acceptor_path);
+    (active, passive.join().unwrap())
+}
+
+#[test]
+fn msrps_session_over_verified_tls() {
+    within(LIMIT, || {
+        let cert = self_signed();
+        let (a, b) = bind_tls(&cert, Some(&cert.0));
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert!(a.is_tls() && b.is_tls());
+        let (alice, _arx) = start(a, SessionConfig::default());
+        let (bob, brx) = start(b, SessionConfig::default());
+        let r = alice
+            .deliver_chunk(alice.make_message("secret hello", "text/plain", None))
+            .unwrap();
+        assert_eq!(r.unwrap().code(), Some(200));
+        assert_eq!(&next_incoming(&brx).data[..], b"secret hello");
+        alice.shutdown(true);
+        bob.shutdown(true);
+    });
+}
+
+#[test]
+fn msrps_rejects_an_untrusted_certificate_and_needs_a_config() {
+    within(LIMIT, || {
+        let cert = self_signed();
+        let other = self_signed();
+        // The client trusts another CA: the handshake fails on both sides.
+        let (a, b) = bind_tls(&cert, Some(&other.0));
+        assert!(matches!(a, Err(Error::Tls(_))), "{a:?}");
+        assert!(b.is_err());
+        // The explicit opt-out accepts the self-signed certificate.
+        let (a, b) = bind_tls(&cert, None);
+        assert!(a.is_ok() && b.is_ok());
+        // An msrps peer without a TLS configuration is a setup error.
+        let mut connector = DirectConnector::new(BindOptions::default());
+        connector.prepare(None);
+        let mut peer = Uri::new("127.0.0.1", Some(9), Some("x".into()));
+        peer.secure = true;
+        assert!(matches!(
+            connector.complete(&[peer]),
+            Err(Error::TlsNotConfigured)
         ));
     });
 }

@@ -16,6 +16,14 @@
 //!   deadlines are served by one entry in a shared [`Timer`]. Events reach
 //!   the application through one callback.
 //!
+//! # TLS
+//!
+//! `msrps` URIs run the session over TLS: give the connector a
+//! [`TlsClientConfig`] and the acceptor a [`TlsServerConfig`] with
+//! `with_tls`. The connector verifies the acceptor's certificate against
+//! the configured CAs and the host of the peer's URI (unless the config
+//! explicitly opts out); the bind exchange then runs inside TLS.
+//!
 //! # Naming
 //!
 //! The driver is called [`MsrpSession`], the legacy library's name for the
@@ -100,7 +108,10 @@ use super::rules::{make_response, random_hex, ChunkBuilder};
 use super::session::{Session, SessionConfig, SessionError, SessionEvent, SessionPaths};
 use super::uri::Uri;
 use super::DEFAULT_PORT;
-use crate::net::{self, Connection, Incoming, Sender, Timer, TimerHandle};
+use crate::net::{
+    self, Connection, Incoming, Sender, Stream, Timer, TimerHandle, TlsClientConfig, TlsError,
+    TlsServerConfig,
+};
 
 /// Everything that can go wrong while binding or driving a session.
 #[derive(Debug, thiserror::Error)]
@@ -108,6 +119,14 @@ pub enum Error {
     /// The remote path given to `complete` is empty.
     #[error("the remote path is empty")]
     EmptyPath,
+    /// An `msrps` URI needs TLS, but the connector or acceptor was given no
+    /// TLS configuration (`with_tls`). A setup error: retrying fails again.
+    #[error("msrps needs a TLS configuration (with_tls)")]
+    TlsNotConfigured,
+    /// The TLS handshake failed (untrusted or mismatched certificate, a
+    /// peer that does not speak TLS, timeout). The connection is closed.
+    #[error("TLS: {0}")]
+    Tls(#[from] TlsError),
     /// The host of the peer's first URI could not be resolved, or every
     /// address refused the TCP connection.
     #[error("cannot connect to {target}: {source}")]
@@ -226,7 +245,9 @@ pub struct BindOptions {
 /// A connected, bound TCP connection, ready for [`MsrpSession::start`].
 #[derive(Debug)]
 pub struct BoundTransport {
-    stream: TcpStream,
+    stream: Stream,
+    /// A handle on the TCP socket under `stream` (for its address).
+    tcp: TcpStream,
     paths: SessionPaths,
     /// Bytes read past the bind exchange; they belong to the session.
     leftover: Bytes,
@@ -243,7 +264,12 @@ impl BoundTransport {
 
     /// The peer's socket address.
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.stream.peer_addr()
+        self.tcp.peer_addr()
+    }
+
+    /// Whether the session runs over TLS (`msrps`).
+    pub fn is_tls(&self) -> bool {
+        matches!(self.stream, Stream::Tls(_))
     }
 }
 
@@ -279,6 +305,7 @@ fn complete_local_uri(local_uri: Option<Uri>) -> Uri {
 pub struct DirectConnector {
     options: BindOptions,
     local_uri: Option<Uri>,
+    tls: Option<TlsClientConfig>,
 }
 
 impl DirectConnector {
@@ -287,7 +314,15 @@ impl DirectConnector {
         DirectConnector {
             options,
             local_uri: None,
+            tls: None,
         }
+    }
+
+    /// The TLS client configuration used when the peer's URI is `msrps`
+    /// (certificate verification per the configuration; on by default).
+    pub fn with_tls(mut self, config: TlsClientConfig) -> Self {
+        self.tls = Some(config);
+        self
     }
 
     /// The full local path to advertise. A missing port becomes 2855 (the
@@ -312,11 +347,23 @@ impl DirectConnector {
         };
         let paths = SessionPaths::new(local_uri, full_remote_path).ok_or(Error::EmptyPath)?;
         let hop = &full_remote_path[0];
-        let stream = connect(hop, self.options.timeouts.connect)?;
+        if hop.secure && self.tls.is_none() {
+            return Err(Error::TlsNotConfigured);
+        }
+        let tcp = connect(hop, self.options.timeouts.connect)?;
+        let ctl = tcp.try_clone()?;
+        let stream = if hop.secure {
+            let tls = self.tls.as_ref().ok_or(Error::TlsNotConfigured)?;
+            Stream::tls_connect(tcp, tls, &hop.host, self.options.timeouts.connect)?
+        } else {
+            Stream::Tcp(tcp)
+        };
         let deadline = Instant::now() + self.options.timeouts.bind;
-        let (stream, leftover) = bind_active(stream, &paths, deadline, self.options.timeouts.bind)?;
+        let (stream, leftover) =
+            bind_active(stream, &ctl, &paths, deadline, self.options.timeouts.bind)?;
         Ok(BoundTransport {
             stream,
+            tcp: ctl,
             paths,
             leftover,
             first_chunk: None,
@@ -363,17 +410,18 @@ fn connect(uri: &Uri, timeout: Duration) -> Result<TcpStream, Error> {
 
 /// The connector's half of the bind exchange.
 fn bind_active(
-    mut stream: TcpStream,
+    mut stream: Stream,
+    ctl: &TcpStream,
     paths: &SessionPaths,
     deadline: Instant,
     timeout: Duration,
-) -> Result<(TcpStream, Bytes), Error> {
+) -> Result<(Stream, Bytes), Error> {
     let bind =
         ChunkBuilder::send(Bytes::new()).build(&paths.to_path_value(), &paths.from_path_value());
-    write_before(&mut stream, &bind.encode(), deadline, timeout)?;
+    write_before(&mut stream, ctl, &bind.encode(), deadline, timeout)?;
     let mut reader = ChunkReader::new();
     loop {
-        let chunk = reader.read_chunk(&mut stream, deadline, timeout)?;
+        let chunk = reader.read_chunk(&mut stream, ctl, deadline, timeout)?;
         match chunk.code() {
             Some(_) if chunk.transaction_id != bind.transaction_id => {
                 // A response to something we did not send: ignore it.
@@ -389,7 +437,7 @@ fn bind_active(
                 // Both sides believe they are active (seen with some SDP
                 // implementations): accept the peer's bind too.
                 if let Ok(Some(r)) = make_response(&chunk, 200, Some("OK")) {
-                    write_before(&mut stream, &r.encode(), deadline, timeout)?;
+                    write_before(&mut stream, ctl, &r.encode(), deadline, timeout)?;
                 }
             }
             None => return Err(Error::BindUnexpected(chunk.first_line())),
@@ -404,6 +452,7 @@ pub struct DirectAcceptor {
     options: BindOptions,
     local_uri: Option<Uri>,
     listener: Option<TcpListener>,
+    tls: Option<TlsServerConfig>,
 }
 
 impl DirectAcceptor {
@@ -413,7 +462,15 @@ impl DirectAcceptor {
             options,
             local_uri: None,
             listener: None,
+            tls: None,
         }
+    }
+
+    /// The TLS server configuration (certificate and key) used when the
+    /// local URI is `msrps`.
+    pub fn with_tls(mut self, config: TlsServerConfig) -> Self {
+        self.tls = Some(config);
+        self
     }
 
     /// Starts listening on the local URI's host and port (port 0 or none:
@@ -453,11 +510,19 @@ impl DirectAcceptor {
         let local_uri = self.local_uri.clone().ok_or(Error::Closed)?;
         let paths = SessionPaths::new(local_uri, full_remote_path).ok_or(Error::EmptyPath)?;
         let timeouts = self.options.timeouts;
-        let mut stream = accept_before(&listener, timeouts.incoming_connect)?;
+        if paths.local_uri.secure && self.tls.is_none() {
+            return Err(Error::TlsNotConfigured);
+        }
+        let tcp = accept_before(&listener, timeouts.incoming_connect)?;
         drop(listener);
+        let ctl = tcp.try_clone()?;
+        let mut stream = match (&self.tls, paths.local_uri.secure) {
+            (Some(tls), true) => Stream::tls_accept(tcp, tls, timeouts.bind)?,
+            _ => Stream::Tcp(tcp),
+        };
         let deadline = Instant::now() + timeouts.bind;
         let mut reader = ChunkReader::new();
-        let chunk = reader.read_chunk(&mut stream, deadline, timeouts.bind)?;
+        let chunk = reader.read_chunk(&mut stream, &ctl, deadline, timeouts.bind)?;
         if chunk.method() != Some("SEND") {
             return Err(Error::BindUnexpected(chunk.first_line()));
         }
@@ -468,7 +533,7 @@ impl DirectAcceptor {
             Err(_) => (400, "Bad request"),
         };
         match make_response(&chunk, code, Some(comment)) {
-            Ok(Some(r)) => write_before(&mut stream, &r.encode(), deadline, timeouts.bind)?,
+            Ok(Some(r)) => write_before(&mut stream, &ctl, &r.encode(), deadline, timeouts.bind)?,
             Ok(None) => {}
             Err(e) => return Err(Error::BindUnexpected(e.to_string())),
         }
@@ -477,6 +542,7 @@ impl DirectAcceptor {
             (!chunk.data.is_empty() || chunk.content_type().is_some()).then_some(chunk);
         Ok(BoundTransport {
             stream,
+            tcp: ctl,
             paths,
             leftover: reader.into_leftover(),
             first_chunk,
@@ -541,9 +607,12 @@ fn is_timeout(e: &io::Error) -> bool {
     )
 }
 
-/// Writes all of `data` before `deadline`.
+/// Writes all of `data` before `deadline`. Timeouts are set on `ctl`, a
+/// handle on the TCP socket under `stream` (plain or TLS): socket options
+/// are shared by every handle of one socket.
 fn write_before(
-    stream: &mut TcpStream,
+    stream: &mut Stream,
+    ctl: &TcpStream,
     data: &[u8],
     deadline: Instant,
     timeout: Duration,
@@ -552,9 +621,9 @@ fn write_before(
     if left.is_zero() {
         return Err(Error::BindTimeout(timeout));
     }
-    stream.set_write_timeout(Some(left))?;
-    let result = stream.write_all(data);
-    stream.set_write_timeout(None)?;
+    ctl.set_write_timeout(Some(left))?;
+    let result = stream.write_all(data).and_then(|()| stream.flush());
+    ctl.set_write_timeout(None)?;
     result.map_err(|e| {
         if is_timeout(&e) {
             Error::BindTimeout(timeout)
@@ -588,7 +657,8 @@ impl ChunkReader {
 
     fn read_chunk(
         &mut self,
-        stream: &mut TcpStream,
+        stream: &mut Stream,
+        ctl: &TcpStream,
         deadline: Instant,
         timeout: Duration,
     ) -> Result<Chunk, Error> {
@@ -601,9 +671,9 @@ impl ChunkReader {
             if left.is_zero() {
                 return Err(Error::BindTimeout(timeout));
             }
-            stream.set_read_timeout(Some(left))?;
+            ctl.set_read_timeout(Some(left))?;
             let read = stream.read(&mut buf);
-            stream.set_read_timeout(None)?;
+            ctl.set_read_timeout(None)?;
             match read {
                 Ok(0) => return Err(Error::BindClosed),
                 Ok(n) => self.unparsed.extend_from_slice(&buf[..n]),
