@@ -4,7 +4,7 @@ Values cross the boundary as plain data; see ``msrplib.protocol`` and
 ``msgwire.msrp`` for the public classes built on them.
 """
 
-from typing import Any, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple, Union
 
 __version__: str
 DEFAULT_PORT: int
@@ -65,3 +65,57 @@ class Parser:
     def idle(self) -> bool: ...
     @property
     def buffered(self) -> int: ...
+
+# --- endpoints (msrplib.connect / transport / session) ---------------------
+# Chunks as (transaction_id, method, code, comment, headers, data, contflag).
+ChunkParts = Tuple[str, Optional[str], Optional[int], Optional[str], HeaderPairs, bytes, str]
+# (local_uri, local_path, remote_path, remote_uri)
+PathParts = Tuple[UriParts, List[UriParts], List[UriParts], UriParts]
+# ("incoming", chunk, None) | ("response", chunk, local) | ("protocol_error", message, None)
+# | ("keepalive_timeout", None, None) | ("closed", error message or None, None)
+SessionEvent = Tuple[str, Any, Any]
+
+def build_request(to_path: str, from_path: str, method: str, data: bytes, start: int = 1,
+                  end: Optional[int] = None, length: Optional[int] = None, message_id: Optional[str] = None,
+                  transaction_id: Optional[str] = None, contflag: Optional[str] = None,
+                  unknown_end_above: Optional[int] = None) -> ChunkParts: ...
+def check_send_paths(headers: Sequence[Tuple[str, str]], local_uri: UriParts,
+                     expected_from: Sequence[UriParts], sessmatch: bool) -> Optional[Tuple[int, str]]: ...
+
+class BoundTransport:
+    def paths(self) -> PathParts: ...
+    @property
+    def peer_address(self) -> Optional[Tuple[str, int]]: ...
+    @property
+    def available(self) -> bool: ...
+    def close(self) -> None: ...
+
+class Connector:
+    def __init__(self, active: bool, use_sessmatch: bool = False) -> None: ...
+    def prepare(self, local_uri: Optional[UriParts], connect_timeout: float, incoming_timeout: float,
+                bind_timeout: float) -> List[UriParts]: ...
+    def complete(self, full_remote_path: Sequence[UriParts], connect_timeout: float, incoming_timeout: float,
+                 bind_timeout: float) -> BoundTransport: ...
+    def cleanup(self) -> None: ...
+
+class Session:
+    @staticmethod
+    def start(bound: BoundTransport, callback: Callable[[SessionEvent], None], accept_types: Sequence[str],
+              automatic_reports: bool, response_timeout: float,
+              keepalive_interval: Optional[float]) -> "Session": ...
+    def paths(self) -> PathParts: ...
+    @property
+    def state(self) -> str: ...
+    def send_chunk(self, transaction_id: str, method: Optional[str], code: Optional[int], comment: Optional[str],
+                   headers: Sequence[Tuple[str, str]], data: bytes, contflag: str,
+                   callback: Optional[Callable[[ChunkParts, bool], None]] = None) -> None: ...
+    def deliver_chunk(self, transaction_id: str, method: Optional[str], code: Optional[int],
+                      comment: Optional[str], headers: Sequence[Tuple[str, str]], data: bytes,
+                      contflag: str) -> Optional[ChunkParts]: ...
+    def send_report(self, transaction_id: str, method: Optional[str], code: Optional[int], comment: Optional[str],
+                    headers: Sequence[Tuple[str, str]], data: bytes, contflag: str, status_code: int,
+                    status_comment: Optional[str] = None) -> bool: ...
+    def send_response(self, transaction_id: str, method: Optional[str], code: Optional[int],
+                      comment: Optional[str], headers: Sequence[Tuple[str, str]], data: bytes, contflag: str,
+                      status_code: int, status_comment: Optional[str] = None) -> bool: ...
+    def shutdown(self, wait: bool = True) -> None: ...

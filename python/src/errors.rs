@@ -12,10 +12,28 @@
 //! | [`HeaderError`] | `msrplib.protocol.HeaderParsingError(header, reason)` |
 //! | [`ParseError`] | `msrplib.protocol.ChunkParsingError(message, transaction_id, kind)` |
 //!
+//! Endpoint errors ([`endpoint::Error`]) map to the legacy classes of
+//! `msrplib.connect`, `msrplib.transport` and `msrplib.session`:
+//!
+//! | core error | Python exception |
+//! |---|---|
+//! | `ConnectTimeout` / `IncomingConnectTimeout` / `BindTimeout` | `MSRPConnectTimeout` / `MSRPIncomingConnectTimeout` / `MSRPBindSessionTimeout` |
+//! | `BindRejected`, `BindMismatch`, `BindUnexpected` | `msrplib.transport.MSRPNoSuchSessionError(comment)` |
+//! | `BindProtocol` | `msrplib.transport.ChunkParseError` |
+//! | `BindClosed` | `msrplib.transport.ConnectionDone` |
+//! | `Connect`, `Listen`, `Io` | `OSError` (the subclass for the error kind) |
+//! | `Closed`, `DuplicateTransaction` | `msrplib.session.MSRPSessionError` |
+//! | `Response` (peer) / (`local`) | `MSRPTransactionError(comment, code)` / `msrplib.session.LocalResponse(comment, code)` |
+//! | `Header` | `HeaderParsingError` |
+//! | `EmptyPath` | `ValueError` |
+//!
 //! Values that Python code hands in and that cannot be encoded (a negative
 //! `Expires`, a URI with a space in its host) are caller bugs and raise the
 //! built-in `ValueError`.
 
+use std::io;
+
+use msgwire_core::msrp::endpoint;
 use msgwire_core::msrp::{HeaderError, HeaderErrorKind, ParseError, ParseErrorKind, UriError};
 use pyo3::exceptions::PyValueError;
 use pyo3::PyErr;
@@ -23,6 +41,15 @@ use pyo3::PyErr;
 pyo3::import_exception!(msrplib.protocol, ParsingError);
 pyo3::import_exception!(msrplib.protocol, HeaderParsingError);
 pyo3::import_exception!(msrplib.protocol, ChunkParsingError);
+pyo3::import_exception!(msrplib.connect, MSRPConnectTimeout);
+pyo3::import_exception!(msrplib.connect, MSRPIncomingConnectTimeout);
+pyo3::import_exception!(msrplib.connect, MSRPBindSessionTimeout);
+pyo3::import_exception!(msrplib.transport, MSRPTransactionError);
+pyo3::import_exception!(msrplib.transport, MSRPNoSuchSessionError);
+pyo3::import_exception!(msrplib.transport, ChunkParseError);
+pyo3::import_exception!(msrplib.transport, ConnectionDone);
+pyo3::import_exception!(msrplib.session, MSRPSessionError);
+pyo3::import_exception!(msrplib.session, LocalResponse);
 
 /// Every core error the bindings can meet.
 pub(crate) enum CoreError {
@@ -35,6 +62,14 @@ pub(crate) enum CoreError {
     Parse(ParseError),
     /// A value from Python cannot be encoded as the named header.
     Encode { header: String, reason: String },
+    /// Binding or driving a session failed.
+    Endpoint(endpoint::Error),
+}
+
+impl From<endpoint::Error> for CoreError {
+    fn from(e: endpoint::Error) -> Self {
+        CoreError::Endpoint(e)
+    }
 }
 
 impl From<UriError> for CoreError {
@@ -73,7 +108,37 @@ impl From<CoreError> for PyErr {
             CoreError::Encode { header, reason } => {
                 PyValueError::new_err(format!("cannot encode {header} header: {reason}"))
             }
+            CoreError::Endpoint(e) => endpoint_error(e),
         }
+    }
+}
+
+fn endpoint_error(e: endpoint::Error) -> PyErr {
+    use endpoint::Error as E;
+    let text = e.to_string();
+    match e {
+        E::ConnectTimeout(_) => MSRPConnectTimeout::new_err(text),
+        E::IncomingConnectTimeout(_) => MSRPIncomingConnectTimeout::new_err(text),
+        E::BindTimeout(_) => MSRPBindSessionTimeout::new_err(text),
+        E::BindRejected { .. } | E::BindMismatch(_) | E::BindUnexpected(_) => {
+            MSRPNoSuchSessionError::new_err(text)
+        }
+        E::BindProtocol(_) => ChunkParseError::new_err(text),
+        E::BindClosed => ConnectionDone::new_err(text),
+        E::Connect { source, .. } | E::Listen { source, .. } => {
+            PyErr::from(io::Error::new(source.kind(), text))
+        }
+        E::Io(source) => PyErr::from(source),
+        E::Closed | E::DuplicateTransaction(_) => MSRPSessionError::new_err(text),
+        E::Response {
+            code,
+            comment,
+            local: true,
+        } => LocalResponse::new_err((comment, code)),
+        E::Response { code, comment, .. } => MSRPTransactionError::new_err((comment, code)),
+        E::Header(error) => CoreError::from(error).into(),
+        E::EmptyPath | E::TlsNotConfigured => PyValueError::new_err(text),
+        E::Tls(source) => PyErr::from(io::Error::from(source)),
     }
 }
 

@@ -11,15 +11,20 @@
 //! * [`chunk`] — `encode_chunk*`, `parse_chunk`, `make_response`,
 //!   `make_report`, header ordering
 //! * [`parser`] — the streaming `Parser` class
+//! * [`endpoint`] — `Connector`, `BoundTransport` and `Session` (direct
+//!   binding and the threaded session driver), `build_request`,
+//!   `check_send_paths`
 //! * [`errors`] — the one conversion from core errors to the Python
 //!   exception classes defined in `msrplib.protocol`
 //!
-//! Nothing here blocks or starts threads, so no call releases the GIL; the
-//! GIL rules for the engine layers are in `python/README.md`.
+//! The wire-layer modules never block and keep the GIL; every blocking
+//! call in [`endpoint`] releases it, and its callbacks take it only around
+//! the Python call (the rules are in `python/README.md`).
 
 use pyo3::prelude::*;
 
 mod chunk;
+mod endpoint;
 mod errors;
 mod headers;
 mod parser;
@@ -60,5 +65,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(chunk::wire_order, m)?)?;
     m.add_function(wrap_pyfunction!(chunk::header_rank, m)?)?;
     m.add_class::<parser::PyParser>()?;
+    m.add_function(wrap_pyfunction!(endpoint::build_request, m)?)?;
+    m.add_function(wrap_pyfunction!(endpoint::check_send_paths, m)?)?;
+    m.add_class::<endpoint::PyConnector>()?;
+    m.add_class::<endpoint::PyBoundTransport>()?;
+    m.add_class::<endpoint::PySession>()?;
     Ok(())
 }

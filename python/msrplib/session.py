@@ -1,0 +1,241 @@
+"""MSRP sessions over a bound transport, as in the legacy ``msrplib.session``.
+
+An :class:`MSRPSession` runs on threads of msgwire's Rust core: a reader
+per connection and a shared timer. The core answers incoming requests
+(200, 415 for a refused Content-Type, 481 for foreign paths, 501 for an
+unknown method, 400 for malformed input), sends the automatic success
+REPORT, matches responses, makes up a local 408 (or 200 for
+``Failure-Report: partial``) after ``RESPONSE_TIMEOUT`` seconds and sends a
+keep-alive every ``KEEPALIVE_INTERVAL`` seconds.
+
+Callbacks (``on_incoming_cb`` and each ``response_cb``) run on those
+threads, one at a time and in order, with the GIL held only for the call.
+They must return quickly and must not call :meth:`MSRPSession.deliver_chunk`
+or ``shutdown(wait=True)`` (both wait for the thread the callback runs on);
+``send_chunk`` and ``shutdown(wait=False)`` are fine.
+
+``RESPONSE_TIMEOUT`` and ``KEEPALIVE_INTERVAL`` (``None`` or 0: no
+keep-alives) are read from the instance when it is constructed, so a
+subclass or an instance attribute set before ``__init__`` overrides them.
+
+Differences from the legacy module:
+
+* ``on_incoming_cb(error=...)`` gets a :class:`~msrplib.transport.ConnectionDone`
+  or :class:`~msrplib.transport.ConnectionLost` exception (which also has
+  the ``value``/``type``/``getErrorMessage()`` of a Twisted ``Failure``).
+* ``deliver_chunk`` with ``Failure-Report: no`` returns ``None`` (the
+  legacy code raised ``AttributeError``); its ``event`` argument is not
+  supported.
+* Requests that arrive while shutting down are still answered and
+  delivered.
+* ``GreenMSRPSession.receive_chunk`` takes an optional ``timeout`` and
+  raises ``TimeoutError`` when it passes.
+"""
+
+import queue
+
+from msgwire import _native
+from msrplib import MSRPError, protocol
+from msrplib.transport import ConnectionDone, ConnectionLost, MSRPTransactionError
+
+__all__ = ['MSRPSessionError', 'MSRPBadContentType', 'LocalResponse', 'Response200OK', 'Response408Timeout',
+           'contains_mime_type', 'MSRPSession', 'GreenMSRPSession']
+
+
+class MSRPSessionError(MSRPError):
+    """The session cannot do what was asked (e.g. it is closed)."""
+
+
+class MSRPBadContentType(MSRPTransactionError):
+    code = 415
+    comment = 'Unsupported media type'
+
+
+class LocalResponse(MSRPTransactionError):
+    """A response made up locally: 408 when no response came in time (or
+    the connection ended), 200 for requests that did not want a failure
+    response."""
+
+    def __repr__(self):
+        return '<LocalResponse {} {}>'.format(self.code, getattr(self, 'comment', None))
+
+
+Response200OK = LocalResponse('OK', 200)
+Response408Timeout = LocalResponse('Timed out while waiting for transaction response', 408)
+
+
+def contains_mime_type(mimetypelist, mimetype):
+    """True if ``mimetype`` matches one of ``mimetypelist`` (full types,
+    ``type/*`` patterns or ``*``; parameters after ``;`` are ignored)."""
+    mimetype = mimetype.lower().partition(';')[0].strip()
+    for pattern in mimetypelist:
+        pattern = pattern.lower()
+        if pattern in ('*', mimetype) or (pattern.endswith('/*') and mimetype.startswith(pattern[:-1])):
+            return True
+    return False
+
+
+def _parts(chunk):
+    data = chunk.data
+    if isinstance(data, str):
+        data = data.encode('utf-8')
+    return (chunk.transaction_id, chunk.method, chunk.code, chunk.comment, chunk._header_pairs(),
+            bytes(data), chunk.contflag)
+
+
+def _chunk(parts):
+    tid, method, code, comment, headers, data, flag = parts
+    return protocol.MSRPData._from_parts(tid, method, code, comment, headers, data, flag)
+
+
+def _outcome(parts, local):
+    if local:
+        return LocalResponse(parts[3], parts[2])
+    return _chunk(parts)
+
+
+class MSRPSession(object):
+    """A session over a bound :class:`~msrplib.transport.MSRPTransport`.
+
+    ``on_incoming_cb(chunk)`` receives every accepted incoming SEND (already
+    answered), REPORT and NICKNAME; ``on_incoming_cb(error=...)`` is called
+    once when the connection has ended.
+    """
+
+    RESPONSE_TIMEOUT = 30
+    SHUTDOWN_TIMEOUT = 1
+    KEEPALIVE_INTERVAL = 60
+
+    def __init__(self, msrptransport, accept_types=['*'], on_incoming_cb=None, automatic_reports=True):
+        if not callable(on_incoming_cb):
+            raise TypeError('on_incoming_cb must be callable: {!r}'.format(on_incoming_cb))
+        self.msrp = msrptransport
+        self.accept_types = accept_types
+        self.automatic_reports = automatic_reports
+        self._on_incoming_cb = on_incoming_cb
+        self.close_error = None
+        keepalive = self.KEEPALIVE_INTERVAL
+        self._native = _native.Session.start(
+            msrptransport._take_bound(), self._on_event, [str(t) for t in accept_types],
+            bool(automatic_reports), float(self.RESPONSE_TIMEOUT),
+            float(keepalive) if keepalive else None)
+
+    def __repr__(self):
+        return '<{} at {:#x} {} state={}>'.format(type(self).__name__, id(self), self.msrp, self.state)
+
+    @property
+    def logger(self):
+        return self.msrp.logger
+
+    @property
+    def state(self):
+        """``'CONNECTED'``, ``'FLUSHING'``, ``'CLOSING'`` or ``'DONE'``."""
+        return self._native.state
+
+    @property
+    def connected(self):
+        return self.state == 'CONNECTED'
+
+    def _on_event(self, event):
+        kind, a, _b = event
+        if kind == 'incoming':
+            self._on_incoming_cb(_chunk(a))
+        elif kind == 'closed':
+            error = ConnectionDone() if a is None else ConnectionLost(a)
+            self.close_error = error
+            self._on_incoming_cb(error=error)
+        # Responses to requests sent without a response_cb, protocol errors
+        # (already answered by the core) and keep-alive failures (the
+        # connection is then closed and 'closed' follows) need no action.
+
+    def send_chunk(self, chunk, response_cb=None):
+        """Queues ``chunk``. ``response_cb``, if given, is called once with the
+        response (an ``MSRPData``) or a :class:`LocalResponse` (408, or 200
+        for ``Failure-Report: partial``) when none came in time. With
+        ``Failure-Report: no`` it is never called. Raises
+        :class:`MSRPSessionError` when the session is not connected."""
+        if response_cb is not None and not callable(response_cb):
+            raise TypeError('response_cb must be callable: {!r}'.format(response_cb))
+        state = self.state
+        if state != 'CONNECTED':
+            raise MSRPSessionError('Cannot send chunk because MSRPSession is {}'.format(state))
+        callback = None
+        if response_cb is not None:
+            def callback(parts, local):
+                response_cb(_outcome(parts, local))
+        self._native.send_chunk(*_parts(chunk), callback)
+
+    def deliver_chunk(self, chunk):
+        """Sends ``chunk`` and waits for its response: returns a 2xx response,
+        ``None`` at once for ``Failure-Report: no``, and raises
+        :class:`~msrplib.transport.MSRPTransactionError` (a
+        :class:`LocalResponse` for a local 408) otherwise, or
+        :class:`MSRPSessionError` when the session is or gets closed."""
+        state = self.state
+        if state != 'CONNECTED':
+            raise MSRPSessionError('Cannot send chunk because MSRPSession is {}'.format(state))
+        response = self._native.deliver_chunk(*_parts(chunk))
+        return None if response is None else _chunk(response)
+
+    def send_report(self, chunk, code, reason):
+        """Sends the REPORT owed for the incoming SEND ``chunk`` processed with
+        ``code``, if it asks for one."""
+        if chunk.method != 'SEND':
+            raise ValueError('reports may only be sent for SEND chunks')
+        self._native.send_report(*_parts(chunk), code, reason)
+
+    def send_response(self, chunk, code, comment):
+        """Answers an incoming request (e.g. a NICKNAME) if it wants a response."""
+        self._native.send_response(*_parts(chunk), code, comment)
+
+    def make_message(self, msg, content_type, message_id=None):
+        chunk = self.msrp.make_send_request(data=msg, message_id=message_id)
+        chunk.add_header(protocol.ContentTypeHeader(content_type))
+        return chunk
+
+    def send_message(self, msg, content_type):
+        chunk = self.make_message(msg, content_type)
+        self.send_chunk(chunk)
+        return chunk
+
+    def deliver_message(self, msg, content_type):
+        chunk = self.make_message(msg, content_type)
+        self.deliver_chunk(chunk)
+        return chunk
+
+    def shutdown(self, wait=True):
+        """Sends what was already queued, waits for outstanding responses (at
+        most ``RESPONSE_TIMEOUT``), then closes the connection. With
+        ``wait``, returns when done (the GIL is released meanwhile)."""
+        self._native.shutdown(bool(wait))
+
+
+_CLOSED = object()
+
+
+class GreenMSRPSession(MSRPSession):
+    """A session whose incoming chunks are read with :meth:`receive_chunk`."""
+
+    def __init__(self, msrptransport, accept_types=['*']):
+        self.incoming = queue.Queue()
+        MSRPSession.__init__(self, msrptransport, accept_types, on_incoming_cb=self._incoming_cb)
+
+    def _incoming_cb(self, value=None, error=None):
+        if error is not None:
+            self.incoming.put((_CLOSED, error))
+        else:
+            self.incoming.put((None, value))
+
+    def receive_chunk(self, timeout=None):
+        """The next incoming chunk. Raises the close error (a
+        :class:`~msrplib.transport.ConnectionClosed`) once the connection has
+        ended and every chunk was read, and ``TimeoutError`` when
+        ``timeout`` seconds pass first."""
+        try:
+            marker, value = self.incoming.get(timeout=timeout)
+        except queue.Empty:
+            raise TimeoutError('no chunk within {} seconds'.format(timeout)) from None
+        if marker is _CLOSED:
+            self.incoming.put((marker, value))
+            raise value
+        return value

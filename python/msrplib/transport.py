@@ -1,0 +1,250 @@
+"""The bound MSRP connection and the transaction errors, as in the legacy
+``msrplib.transport``.
+
+An :class:`MSRPTransport` comes from :mod:`msrplib.connect`
+(``connector.complete(...)``) and is handed to
+:class:`msrplib.session.MSRPSession`, which drives it. The transport itself
+builds requests along its paths (:meth:`MSRPTransport.make_request`,
+:meth:`~MSRPTransport.make_send_request`, :meth:`~MSRPTransport.make_chunk`)
+and checks incoming paths (:meth:`~MSRPTransport.check_incoming_SEND_chunk`);
+the rules are the Rust core's (``ChunkBuilder``, session paths).
+
+Differences from the legacy module:
+
+* There is no ``read_chunk``/``write_chunk``: chunks are read and written by
+  the session's threads in Rust. Use :class:`msrplib.session.MSRPSession`.
+* Byte counts (``Byte-Range``) are taken from the UTF-8 encoding of a
+  ``str`` body; the legacy code counted characters.
+* A connection that ends is reported with :class:`ConnectionDone` (clean end)
+  or :class:`ConnectionLost` (an I/O error); both also offer the ``value``,
+  ``type`` and ``getErrorMessage()`` of the Twisted ``Failure`` the legacy
+  callbacks received.
+"""
+
+from msgwire import _native
+from msrplib import MSRPError, protocol
+
+__all__ = ['ChunkParseError', 'MSRPTransactionError', 'MSRPBadRequest', 'MSRPNoSuchSessionError',
+           'ConnectionClosed', 'ConnectionDone', 'ConnectionLost', 'MSRPTransport']
+
+
+class ChunkParseError(MSRPError):
+    """Failed to parse an incoming chunk."""
+
+
+class MSRPTransactionError(MSRPError):
+    """A transaction failed with ``code`` (and ``comment``).
+
+    Subclasses may set ``code``/``comment`` as class attributes; without a
+    code anywhere the constructor raises ``TypeError``.
+    """
+
+    def __init__(self, comment=None, code=None):
+        if comment is not None:
+            self.comment = comment
+        if code is not None:
+            self.code = code
+        if not hasattr(self, 'code'):
+            raise TypeError("must provide 'code'")
+        MSRPError.__init__(self, *(a for a in (comment, code) if a is not None))
+
+    def __str__(self):
+        if hasattr(self, 'comment'):
+            return '{} {}'.format(self.code, self.comment)
+        return str(self.code)
+
+    def __reduce__(self):
+        return type(self), (self.__dict__.get('comment'), self.__dict__.get('code'))
+
+
+class MSRPBadRequest(MSRPTransactionError):
+    code = 400
+    comment = 'Bad Request'
+
+    def __str__(self):
+        return 'Remote party sent bogus data'
+
+
+class MSRPNoSuchSessionError(MSRPTransactionError):
+    code = 481
+    comment = 'No such session'
+
+
+class ConnectionClosed(MSRPError, ConnectionError):
+    """The connection ended. Looks enough like a Twisted ``Failure`` for the
+    legacy ``on_incoming_cb(error=...)`` handlers (``error.value``,
+    ``error.type``, ``error.getErrorMessage()``)."""
+
+    @property
+    def value(self):
+        return self
+
+    @property
+    def type(self):
+        return type(self)
+
+    tb = None
+
+    def getErrorMessage(self):
+        return str(self)
+
+
+class ConnectionDone(ConnectionClosed):
+    """The connection was closed cleanly (by the peer or by shutdown)."""
+
+    def __init__(self, message='Connection was closed cleanly.'):
+        ConnectionClosed.__init__(self, message)
+
+
+class ConnectionLost(ConnectionClosed):
+    """The connection ended with an I/O error."""
+
+
+def _path_value(header_class, uris):
+    return header_class(list(uris)).encoded
+
+
+def _body_bytes(data):
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, str):
+        return data.encode('utf-8')
+    return bytes(data)
+
+
+class MSRPTransport(object):
+    """A connected and bound MSRP connection (or, built directly, just a set
+    of paths to build chunks with).
+
+    Outgoing requests carry ``To-Path: local_path + remote_path +
+    [remote_uri]`` and ``From-Path: local_uri``.
+    """
+
+    def __init__(self, local_uri, logger=None, use_sessmatch=False):
+        if local_uri is not None and not isinstance(local_uri, protocol.URI):
+            raise TypeError('Not MSRP URI instance: {!r}'.format(local_uri))
+        self.local_uri = local_uri
+        self.logger = logger
+        self.local_path = []
+        self.remote_uri = None
+        self.remote_path = []
+        self.use_sessmatch = use_sessmatch
+        self._bound = None
+
+    @classmethod
+    def _from_bound(cls, bound, local_uri, full_remote_path, logger=None, use_sessmatch=False):
+        transport = cls(local_uri, logger, use_sessmatch)
+        transport._set_full_remote_path(full_remote_path)
+        transport._bound = bound
+        return transport
+
+    def __repr__(self):
+        return '<{} at {:#x} local_uri={} remote_uri={}>'.format(type(self).__name__, id(self),
+                                                                self.local_uri, self.remote_uri)
+
+    # --- paths --------------------------------------------------------------
+
+    def next_host(self):
+        if self.local_path:
+            return self.local_path[0]
+        return self.full_remote_path[0]
+
+    def set_local_path(self, lst):
+        self.local_path = lst
+
+    @property
+    def full_local_path(self):
+        """The path to advertise (SDP ``a=path``)."""
+        return self.local_path + [self.local_uri]
+
+    @property
+    def full_remote_path(self):
+        return self.remote_path + [self.remote_uri]
+
+    def _set_full_remote_path(self, full_remote_path):
+        full_remote_path = list(full_remote_path)
+        if not all(isinstance(x, protocol.URI) for x in full_remote_path):
+            raise TypeError('Not all elements are MSRP URI: {!r}'.format(full_remote_path))
+        self.remote_uri = full_remote_path[-1]
+        self.remote_path = full_remote_path[:-1]
+
+    def _to_path_value(self):
+        return _path_value(protocol.ToPathHeader, self.local_path + self.remote_path + [self.remote_uri])
+
+    def _from_path_value(self):
+        return _path_value(protocol.FromPathHeader, [self.local_uri])
+
+    # --- building chunks ------------------------------------------------------
+
+    def make_request(self, method):
+        """A request of ``method`` with To-Path and From-Path only (random
+        transaction id)."""
+        chunk = protocol.MSRPData(transaction_id=_native.random_id(), method=method)
+        chunk.add_header(protocol.MSRPHeader('To-Path', self._to_path_value()))
+        chunk.add_header(protocol.MSRPHeader('From-Path', self._from_path_value()))
+        return chunk
+
+    def _build(self, method, data, start, end, length, message_id, transaction_id, contflag, star_above):
+        parts = _native.build_request(self._to_path_value(), self._from_path_value(), method,
+                                      _body_bytes(data), start, end, length, message_id,
+                                      transaction_id, contflag, star_above)
+        tid, method, code, comment, headers, _body, flag = parts
+        chunk = protocol.MSRPData._from_parts(tid, method, code, comment, headers, contflag=flag)
+        if method == 'SEND':
+            chunk.data = data
+        return chunk
+
+    def make_send_request(self, message_id=None, data='', start=1, end=None, length=None):
+        """A SEND carrying ``data`` (one chunk), as the legacy library built it:
+        ``Byte-Range`` (end written as ``*`` when the total exceeds 2048
+        bytes), then ``Message-ID`` (random unless given); flag ``$`` when the
+        chunk ends the message, else ``+``."""
+        return self._build('SEND', data, start, end, length, message_id, None, None, 2048)
+
+    def make_chunk(self, transaction_id=None, method='SEND', code=None, comment=None, data='', contflag=None,
+                   start=1, end=None, length=None, message_id=None):
+        """A request (``method``) or, with ``code``, a response along this
+        transport's paths. Requests get ``Byte-Range`` from
+        ``start``/``end``/``length`` and a ``Message-ID``; ``contflag``
+        ``None`` means ``$`` when the chunk ends the message, else ``+``."""
+        if code is not None:
+            chunk = protocol.MSRPData(transaction_id or _native.random_id(), code=code, comment=comment)
+            chunk.add_header(protocol.MSRPHeader('To-Path', self._to_path_value()))
+            chunk.add_header(protocol.MSRPHeader('From-Path', self._from_path_value()))
+            return chunk
+        return self._build(method, data, start, end, length, message_id, transaction_id, contflag, None)
+
+    # --- checks ---------------------------------------------------------------
+
+    def check_incoming_SEND_chunk(self, chunk):
+        """Checks an incoming SEND's To-Path and From-Path against this
+        transport: ``None`` when they name this session, else the error (an
+        :class:`MSRPBadRequest` or :class:`MSRPNoSuchSessionError`) to answer
+        with. With ``use_sessmatch`` only session ids are compared."""
+        if chunk.method != 'SEND':
+            raise ValueError('not a SEND chunk: {!r}'.format(chunk))
+        expected_from = [u._parts() for u in self.local_path + self.remote_path + [self.remote_uri]]
+        verdict = _native.check_send_paths(chunk._header_pairs(), self.local_uri._parts(), expected_from,
+                                           bool(self.use_sessmatch))
+        if verdict is None:
+            return None
+        code, comment = verdict
+        if code == 481:
+            return MSRPNoSuchSessionError(comment)
+        return MSRPBadRequest(comment)
+
+    # --- the connection -------------------------------------------------------
+
+    def getPeer(self):
+        """``(ip, port)`` of the peer, or ``None`` when not connected."""
+        return None if self._bound is None else self._bound.peer_address
+
+    def loseConnection(self, wait=True):
+        """Closes the connection if no session has taken it over."""
+        if self._bound is not None:
+            self._bound.close()
+
+    def _take_bound(self):
+        if self._bound is None or not self._bound.available:
+            raise MSRPError('the transport is not connected, or is already used by a session')
+        return self._bound
