@@ -20,15 +20,14 @@ holding the GIL; the work is done by msgwire's Rust core.
 Timeouts are the class attributes ``seconds`` of
 :class:`MSRPConnectTimeout`, :class:`MSRPIncomingConnectTimeout` and
 :class:`MSRPBindSessionTimeout` (30 by default, or whatever
-:class:`MSRPTimeout` is set to), raised when they pass.
+:class:`MSRPTimeout` is set to), read when ``complete()`` is called and
+raised when they pass.
 
 Differences from the legacy module:
 
 * TLS (``msrps``) is not supported yet: a URI with ``use_tls`` raises
   ``ValueError``. When ``prepare()`` gets no URI it makes a plain ``msrp``
   one (the legacy default was TLS).
-* :class:`DirectAcceptor` reads the timeouts when ``prepare()`` is called;
-  :class:`DirectConnector` when ``complete()`` is.
 * A URI without a port (as :meth:`URI.parse` leaves it) is connected to on
   port 2855.
 * ``MSRPServer`` and ``RelayConnection`` are not available.

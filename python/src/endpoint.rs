@@ -206,7 +206,7 @@ impl PyConnector {
     }
 
     /// Completes the local URI and, for an acceptor, starts listening
-    /// (port 0: any free port). The acceptor's timeouts are fixed here.
+    /// (port 0: any free port).
     /// Returns the full local path as URI parts.
     #[pyo3(signature = (local_uri, connect_timeout, incoming_timeout, bind_timeout))]
     fn prepare(
@@ -270,6 +270,8 @@ impl PyConnector {
             let mut acceptor = lock(&self.acceptor)
                 .take()
                 .ok_or_else(|| PyRuntimeError::new_err("prepare() must be called first"))?;
+            // Timeouts are read now, as the legacy library reads them.
+            *acceptor.options_mut() = options;
             py.detach(move || acceptor.complete(&remote))
         }
         .map_err(CoreError::from)?;

@@ -316,9 +316,11 @@ def test_bind_timeout_with_lowered_seconds(monkeypatch):
 
 
 def test_incoming_connect_timeout_inherited_from_base(monkeypatch):
-    monkeypatch.setattr(MSRPTimeout, 'seconds', 0.1)
     acceptor = DirectAcceptor()
     acceptor.prepare(local())
+    # Lowered after prepare(): the timeouts are read by complete(), as in
+    # the legacy library.
+    monkeypatch.setattr(MSRPTimeout, 'seconds', 0.1)
     with pytest.raises(MSRPIncomingConnectTimeout):
         acceptor.complete([URI(host='127.0.0.1', port=9, use_tls=False)])
 

@@ -496,6 +496,13 @@ impl DirectAcceptor {
         Ok(vec![uri])
     }
 
+    /// The options, adjustable between [`prepare`](Self::prepare) and
+    /// [`complete`](Self::complete) (the legacy library reads its timeouts
+    /// when `complete` is called).
+    pub fn options_mut(&mut self) -> &mut BindOptions {
+        &mut self.options
+    }
+
     /// The address the acceptor listens on, after [`prepare`](Self::prepare).
     pub fn local_addr(&self) -> Option<SocketAddr> {
         self.listener.as_ref()?.local_addr().ok()
