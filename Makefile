@@ -11,7 +11,7 @@ VENV         := $(BUILD)/venv
 PY           := $(VENV)/bin/python
 CARGO        ?= cargo
 CC           ?= gcc
-CFLAGS_C     := -std=c11 -Wall -Wextra -Werror -O1 -g -I$(CURDIR)/include
+CFLAGS_C     := -std=c11 -pthread -Wall -Wextra -Werror -O1 -g -I$(CURDIR)/include
 LIBDIR       := $(CURDIR)/target/release
 LDFLAGS_C    := -L$(LIBDIR) -lmsgwire -Wl,-rpath,$(LIBDIR)
 VALGRIND     := valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect,possible --show-leak-kinds=definite,indirect,possible
@@ -108,9 +108,11 @@ demo: c-build wheel
 
 ## ---- benchmarks and fuzzing --------------------------------------------
 
-bench:
+bench: venv
 	$(CARGO) bench -p msgwire --bench msrp_parse
 	$(CARGO) bench -p msgwire --bench msrp_session
+	$(MAKE) --no-print-directory wheel
+	$(PY) python/benches/bench_session.py
 
 fuzz:
 	@bash scripts/fuzz.sh $(FUZZ_SECONDS)

@@ -435,6 +435,18 @@ class MSRPHeader(object, metaclass=MSRPHeaderMeta):
         return '{}({!r})'.format(type(self).__name__, value)
 
 
+def _header_from_text(name, text):
+    """``MSRPHeader(name, text)`` without the metaclass dispatch: the header
+    objects of chunks the core built or parsed are made here, on the hot
+    path of every message."""
+    cls = MSRPHeaderMeta.__classmap__.get(name, MSRPHeader)
+    header = object.__new__(cls)
+    header.name = name
+    header._encoded = text
+    header._decoded = _UNSET
+    return header
+
+
 class MSRPNamedHeader(MSRPHeader):
     """Base of the headers bound to one name: built with the value only."""
 
@@ -685,8 +697,9 @@ class MSRPData(object):
     def _from_parts(cls, transaction_id, method, code, comment, headers, data=b'', contflag='$'):
         """A chunk from the native module's parts; ``headers`` are ``(name, text)`` pairs."""
         chunk = cls(transaction_id, method=method, code=code, comment=comment, data=data, contflag=contflag)
+        mapping = chunk.headers
         for name, value in headers:
-            chunk.add_header(MSRPHeader(name, value))
+            mapping[name] = _header_from_text(name, value)
         return chunk
 
     def __setattr__(self, name, value):

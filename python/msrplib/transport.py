@@ -100,8 +100,27 @@ class ConnectionLost(ConnectionClosed):
     """The connection ended with an I/O error."""
 
 
+_path_cache = {}
+
+
+def _uri_key(uri):
+    parameters = uri.parameters
+    return (uri.use_tls, uri.user, uri.host, uri.port, uri.session_id, uri.transport,
+            tuple(parameters.items()) if parameters else ())
+
+
 def _path_value(header_class, uris):
-    return header_class(list(uris)).encoded
+    """The encoded path header for ``uris``. Encoding goes through the core;
+    the result is remembered by the URIs' contents (they may be changed in
+    place, as an acceptor does with its port), so each message does not pay
+    for it again."""
+    key = (header_class.name, tuple(_uri_key(u) for u in uris))
+    value = _path_cache.get(key)
+    if value is None:
+        if len(_path_cache) > 1024:
+            _path_cache.clear()
+        value = _path_cache[key] = header_class(list(uris)).encoded
+    return value
 
 
 def _body_bytes(data):
