@@ -14,7 +14,7 @@ CC           ?= gcc
 CFLAGS_C     := -std=c11 -pthread -Wall -Wextra -Werror -O1 -g -I$(CURDIR)/include
 LIBDIR       := $(CURDIR)/target/release
 LDFLAGS_C    := -L$(LIBDIR) -lmsgwire -Wl,-rpath,$(LIBDIR)
-VALGRIND     := valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect,possible --show-leak-kinds=definite,indirect,possible
+VALGRIND     := valgrind --quiet --suppressions=$(CURDIR)/tests/c/valgrind.supp --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect,possible --show-leak-kinds=definite,indirect,possible
 FUZZ_SECONDS ?= 60
 
 C_EXAMPLES   := $(patsubst examples-c/%.c,$(BUILD)/c/%,$(wildcard examples-c/*.c))

@@ -28,7 +28,8 @@
  * value is an error whose message `msgwire_last_error()` returns.
  *
  * The numbers are stable: 1-99 generic errors, 1000-1099 MSRP URI errors,
- * 1100-1199 MSRP header errors, 1200-1299 MSRP parse errors.
+ * 1100-1199 MSRP header errors, 1200-1299 MSRP parse errors, 1300-1399
+ * MSRP endpoint errors (binding and sessions).
  * `msgwire_status_text()` names any code.
  */
 enum msgwire_status
@@ -202,6 +203,90 @@ enum msgwire_status
    * MSRP parse: the input ended inside a chunk.
    */
   MSGWIRE_MSRP_PARSE_UNEXPECTED_EOF = 1212,
+  /**
+   * MSRP endpoint: the remote path given to `_complete` holds no URI.
+   */
+  MSGWIRE_MSRP_ENDPOINT_EMPTY_PATH = 1300,
+  /**
+   * MSRP endpoint: the peer's host could not be resolved, or every
+   * address refused the TCP connection.
+   */
+  MSGWIRE_MSRP_ENDPOINT_CONNECT = 1301,
+  /**
+   * MSRP endpoint: the TCP connection was not established within the
+   * connect timeout.
+   */
+  MSGWIRE_MSRP_ENDPOINT_CONNECT_TIMEOUT = 1302,
+  /**
+   * MSRP endpoint: the acceptor could not listen (address in use, bad
+   * host, ...).
+   */
+  MSGWIRE_MSRP_ENDPOINT_LISTEN = 1303,
+  /**
+   * MSRP endpoint: no peer connected within the incoming-connect timeout.
+   */
+  MSGWIRE_MSRP_ENDPOINT_INCOMING_CONNECT_TIMEOUT = 1304,
+  /**
+   * MSRP endpoint: the bind exchange did not finish within the bind
+   * timeout.
+   */
+  MSGWIRE_MSRP_ENDPOINT_BIND_TIMEOUT = 1305,
+  /**
+   * MSRP endpoint: the peer answered the bind SEND with a failure (the
+   * code is in the message; 481 when it does not know our paths).
+   */
+  MSGWIRE_MSRP_ENDPOINT_BIND_REJECTED = 1306,
+  /**
+   * MSRP endpoint: the peer's bind SEND does not name this session; it
+   * was answered 481.
+   */
+  MSGWIRE_MSRP_ENDPOINT_BIND_MISMATCH = 1307,
+  /**
+   * MSRP endpoint: the peer sent something other than the bind exchange.
+   */
+  MSGWIRE_MSRP_ENDPOINT_BIND_UNEXPECTED = 1308,
+  /**
+   * MSRP endpoint: the peer's bytes during binding are not MSRP.
+   */
+  MSGWIRE_MSRP_ENDPOINT_BIND_PROTOCOL = 1309,
+  /**
+   * MSRP endpoint: the peer closed the connection during binding.
+   */
+  MSGWIRE_MSRP_ENDPOINT_BIND_CLOSED = 1310,
+  /**
+   * MSRP endpoint: an I/O error on the socket.
+   */
+  MSGWIRE_MSRP_ENDPOINT_IO = 1311,
+  /**
+   * MSRP endpoint: the session is closed or shutting down, or the
+   * connection ended before the response came.
+   */
+  MSGWIRE_MSRP_ENDPOINT_CLOSED = 1312,
+  /**
+   * MSRP endpoint: a request with this transaction id is still waiting
+   * for its response.
+   */
+  MSGWIRE_MSRP_ENDPOINT_DUPLICATE_TRANSACTION = 1313,
+  /**
+   * MSRP endpoint: the request was answered with a non-2xx status, by
+   * the peer or locally (408) after the response timeout; the message
+   * gives the code and comment.
+   */
+  MSGWIRE_MSRP_ENDPOINT_RESPONSE = 1314,
+  /**
+   * MSRP endpoint: the request's own headers are malformed (e.g. a bad
+   * Failure-Report), so it cannot be sent.
+   */
+  MSGWIRE_MSRP_ENDPOINT_HEADER = 1315,
+  /**
+   * MSRP endpoint: an `msrps` URI was used without a TLS configuration.
+   */
+  MSGWIRE_MSRP_ENDPOINT_TLS_NOT_CONFIGURED = 1316,
+  /**
+   * MSRP endpoint: the TLS handshake failed (untrusted or mismatched
+   * certificate, a peer without TLS, timeout); the message says which.
+   */
+  MSGWIRE_MSRP_ENDPOINT_TLS = 1317,
 };
 #ifndef __cplusplus
 typedef uint32_t msgwire_status;
@@ -254,6 +339,17 @@ typedef uint32_t msgwire_msrp_success_report;
 #endif // __cplusplus
 
 /**
+ * The passive side of a direct binding: listens, accepts one connection
+ * and answers its bind SEND.
+ *
+ * Created by `msgwire_msrp_acceptor_new`, released by
+ * `msgwire_msrp_acceptor_free`. Use it from one thread at a time (a typical
+ * program prepares it on one thread and completes it on another; that is
+ * fine as long as the calls do not overlap).
+ */
+typedef struct msgwire_msrp_acceptor msgwire_msrp_acceptor;
+
+/**
  * One MSRP request or response: start line, headers, body and
  * continuation flag.
  *
@@ -267,6 +363,15 @@ typedef uint32_t msgwire_msrp_success_report;
  * threads may read one chunk at once; modifying it needs exclusive access.
  */
 typedef struct msgwire_msrp_chunk msgwire_msrp_chunk;
+
+/**
+ * The active side of a direct binding: connects to the peer and sends the
+ * bind SEND.
+ *
+ * Created by `msgwire_msrp_connector_new`, released by
+ * `msgwire_msrp_connector_free`. Use it from one thread at a time.
+ */
+typedef struct msgwire_msrp_connector msgwire_msrp_connector;
 
 /**
  * The start line and headers of a chunk being parsed, lent to the
@@ -291,6 +396,23 @@ typedef struct msgwire_msrp_head msgwire_msrp_head;
 typedef struct msgwire_msrp_parser msgwire_msrp_parser;
 
 /**
+ * A running MSRP session over a bound transport.
+ *
+ * Created by `msgwire_msrp_session_start`, released by
+ * `msgwire_msrp_session_free`. The functions on it may be called from any
+ * thread, also concurrently (except `_free`, which must be the last call).
+ */
+typedef struct msgwire_msrp_session msgwire_msrp_session;
+
+/**
+ * A connected and bound MSRP connection, made by `_complete`.
+ *
+ * Pass it to `msgwire_msrp_session_start`, which consumes it, or release it
+ * unused with `msgwire_msrp_transport_free` (which closes the connection).
+ */
+typedef struct msgwire_msrp_transport msgwire_msrp_transport;
+
+/**
  * A parsed MSRP URI (`msrp[s]://[user@]host[:port][/session-id];transport[;params]`).
  *
  * Created by `msgwire_msrp_uri_parse`, released by `msgwire_msrp_uri_free`.
@@ -298,6 +420,155 @@ typedef struct msgwire_msrp_parser msgwire_msrp_parser;
  * Strings read from it stay valid until it is freed.
  */
 typedef struct msgwire_msrp_uri msgwire_msrp_uri;
+
+/**
+ * Deadlines and matching rule of a connector or acceptor.
+ *
+ * Fill it with `msgwire_msrp_bind_options_default` and change what you
+ * need. Every timeout is in milliseconds and must be at least 1.
+ */
+typedef struct msgwire_msrp_bind_options {
+  /**
+   * Connector: establishing the TCP connection (default 30000).
+   */
+  uint32_t connect_timeout_ms;
+  /**
+   * Acceptor: waiting for the peer to connect (default 30000).
+   */
+  uint32_t incoming_connect_timeout_ms;
+  /**
+   * Both: the bind SEND and its 200 once connected (default 30000).
+   */
+  uint32_t bind_timeout_ms;
+  /**
+   * Compare only session ids when checking the bind SEND's paths (for
+   * peers behind address-rewriting middleboxes, RFC 6714); the session
+   * started on the resulting transport matches the same way. Default
+   * `false`.
+   */
+  bool use_sessmatch;
+} msgwire_msrp_bind_options;
+
+/**
+ * Settings of a session, read only during `msgwire_msrp_session_start`.
+ *
+ * Fill it with `msgwire_msrp_session_config_default` and change what you
+ * need.
+ */
+typedef struct msgwire_msrp_session_config {
+  /**
+   * MIME types accepted in incoming SENDs, separated by commas and/or
+   * spaces (so an SDP `a=accept-types` value can be passed as is):
+   * full types (`text/plain`), wildcard subtypes (`text/` followed by a
+   * star), or a lone star for any type. SENDs of other types are answered
+   * 415 and not delivered. NULL (the default) accepts any type; an empty
+   * string accepts no typed SEND at all. The string is only read during
+   * `msgwire_msrp_session_start`.
+   */
+  const char *accept_types;
+  /**
+   * Send the success REPORT asked for by incoming SENDs
+   * (`Success-Report: yes`). Default `true`.
+   */
+  bool automatic_reports;
+  /**
+   * How long to wait for a response before a local 408 is made up, in
+   * milliseconds (at least 1). Default 30000.
+   */
+  uint32_t response_timeout_ms;
+  /**
+   * Interval of keep-alive SENDs in milliseconds; 0 turns them off.
+   * Default 60000.
+   */
+  uint32_t keepalive_interval_ms;
+  /**
+   * Match incoming paths on session-id only (RFC 6714). Default `false`;
+   * also turned on by a transport bound with `use_sessmatch`.
+   */
+  bool use_sessmatch;
+} msgwire_msrp_session_config;
+
+/**
+ * Called for each request the peer sends that the application must see:
+ * a SEND that was accepted (already answered 200, its success REPORT
+ * already sent when asked for and `automatic_reports` is on), a REPORT,
+ * or another request such as NICKNAME.
+ *
+ * `chunk` is lent for this call only: copy what you need (or build a new
+ * chunk) before returning; do not free it.
+ *
+ * Threads: runs on a msgwire worker thread (the connection's reader
+ * thread), never concurrently with another callback of the same session.
+ * It must not block: while it runs nothing else is read from the
+ * connection. It may call `msgwire_msrp_session_send_chunk`,
+ * `msgwire_msrp_session_make_message` and
+ * `msgwire_msrp_session_shutdown(session, false)`; it must not call
+ * `msgwire_msrp_session_deliver_chunk`, `shutdown(session, true)` or
+ * `msgwire_msrp_session_free` (they are refused or deferred: they would
+ * wait for this very thread).
+ */
+typedef void (*msgwire_msrp_incoming_callback)(void *user_data,
+                                               const struct msgwire_msrp_chunk *chunk);
+
+/**
+ * Called with the outcome of a request sent by
+ * `msgwire_msrp_session_send_chunk` that expects a response
+ * (Failure-Report `yes`, the default, or `partial`): the peer's response,
+ * or one made up by msgwire (`local` is `true`: 408 when none came within
+ * the response timeout or the connection ended; 200 for `partial`).
+ *
+ * `transaction_id` (NUL-terminated) and `response` are lent for this call
+ * only. Same thread rules as `msgwire_msrp_incoming_callback` (it may also
+ * run on the shared timer thread).
+ */
+typedef void (*msgwire_msrp_response_callback)(void *user_data,
+                                               const char *transaction_id,
+                                               const struct msgwire_msrp_chunk *response,
+                                               bool local);
+
+/**
+ * Called once when the connection has ended, as the session's last
+ * callback: `reason` is `MSGWIRE_OK` for a clean end (the peer closed, or
+ * `msgwire_msrp_session_shutdown`) and `MSGWIRE_MSRP_ENDPOINT_IO` when an
+ * I/O error ended it. Requests still waiting have had their
+ * `on_response` (with `local`) before it.
+ *
+ * Not called when the session is freed without a shutdown. Same thread
+ * rules as `msgwire_msrp_incoming_callback` (it may also run inside
+ * `msgwire_msrp_session_shutdown`'s worker).
+ */
+typedef void (*msgwire_msrp_closed_callback)(void *user_data, msgwire_status reason);
+
+/**
+ * Releases the `user_data` given to `msgwire_msrp_session_start`. Called
+ * exactly once, from `msgwire_msrp_session_free` on the thread that calls
+ * it, after the session's last callback has returned; or from
+ * `msgwire_msrp_session_start` itself when it fails.
+ */
+typedef void (*msgwire_msrp_user_data_free)(void *user_data);
+
+/**
+ * The callbacks of a session; each may be NULL to ignore those events.
+ * The struct is copied by `msgwire_msrp_session_start`.
+ */
+typedef struct msgwire_msrp_session_callbacks {
+  /**
+   * An incoming request (may be NULL).
+   */
+  msgwire_msrp_incoming_callback on_incoming;
+  /**
+   * The outcome of a request sent with `_send_chunk` (may be NULL).
+   */
+  msgwire_msrp_response_callback on_response;
+  /**
+   * The connection ended (may be NULL).
+   */
+  msgwire_msrp_closed_callback on_closed;
+  /**
+   * Releases `user_data` when the session is freed (may be NULL).
+   */
+  msgwire_msrp_user_data_free user_data_free;
+} msgwire_msrp_session_callbacks;
 
 /**
  * A borrowed string handed out by msgwire: `ptr` points at `len` bytes of
@@ -437,6 +708,255 @@ extern "C" {
  * Returns a static NUL-terminated string; never NULL, never freed.
  */
 const char *msgwire_version(void);
+
+/**
+ * Fills `*opts` with the defaults (those used when a `_new` function gets
+ * NULL): 30 s for every step, no sessmatch.
+ */
+msgwire_status msgwire_msrp_bind_options_default(struct msgwire_msrp_bind_options *opts);
+
+/**
+ * Creates a connector with the options in `*opts`, or the defaults when
+ * `opts` is NULL (the options are copied). A timeout of 0 is
+ * `MSGWIRE_INVALID_ARGUMENT`. On success `*out` receives a new connector
+ * to release with `msgwire_msrp_connector_free`.
+ */
+msgwire_status msgwire_msrp_connector_new(const struct msgwire_msrp_bind_options *opts,
+                                          struct msgwire_msrp_connector **out);
+
+/**
+ * Chooses the local path to advertise and copies it into `buf`.
+ *
+ * `local_uri` is a NUL-terminated MSRP URI or NULL. What it leaves out is
+ * filled in: a missing session-id becomes a random one; a port of 0
+ * becomes 2855 (a connector never listens). NULL means
+ * `msrp://127.0.0.1:2855/<random>;tcp`.
+ *
+ * The path is written as its SDP `a=path` value (URIs separated by
+ * spaces), NUL-terminated, with its length (without the NUL) in
+ * `*out_len`. The connector is prepared even when the buffer is too small
+ * (`MSGWIRE_BUFFER_TOO_SMALL`, needed length in `*out_len`): fetch the path
+ * with `msgwire_msrp_connector_local_path` rather than preparing again,
+ * which would choose a new session-id.
+ */
+msgwire_status msgwire_msrp_connector_prepare(struct msgwire_msrp_connector *connector,
+                                              const char *local_uri,
+                                              char *buf,
+                                              size_t cap,
+                                              size_t *out_len);
+
+/**
+ * Copies the path chosen by the last `msgwire_msrp_connector_prepare` into
+ * `buf` (same buffer rules). Returns `MSGWIRE_NOT_FOUND` before the first
+ * `_prepare`.
+ */
+msgwire_status msgwire_msrp_connector_local_path(const struct msgwire_msrp_connector *connector,
+                                                 char *buf,
+                                                 size_t cap,
+                                                 size_t *out_len);
+
+/**
+ * Connects to the first URI of `remote_path` (the peer's SDP `a=path`
+ * value: URIs separated by spaces), sends the bind SEND and waits for its
+ * 200. Prepares with defaults first if `_prepare` was not called.
+ *
+ * Blocks the calling thread for up to the connect timeout plus the bind
+ * timeout. On success `*transport_out` receives a bound transport to pass
+ * to `msgwire_msrp_session_start` (or release with
+ * `msgwire_msrp_transport_free`). Failures are `MSGWIRE_MSRP_URI_*` for a
+ * malformed path and `MSGWIRE_MSRP_ENDPOINT_*` otherwise (e.g.
+ * `_CONNECT`, `_CONNECT_TIMEOUT`, `_BIND_TIMEOUT`, `_BIND_REJECTED`).
+ */
+msgwire_status msgwire_msrp_connector_complete(struct msgwire_msrp_connector *connector,
+                                               const char *remote_path,
+                                               struct msgwire_msrp_transport **transport_out);
+
+/**
+ * Releases a connector. NULL is ignored. A transport it completed is not
+ * affected.
+ */
+void msgwire_msrp_connector_free(struct msgwire_msrp_connector *connector);
+
+/**
+ * Creates an acceptor with the options in `*opts`, or the defaults when
+ * `opts` is NULL (the options are copied). A timeout of 0 is
+ * `MSGWIRE_INVALID_ARGUMENT`. On success `*out` receives a new acceptor to
+ * release with `msgwire_msrp_acceptor_free`.
+ */
+msgwire_status msgwire_msrp_acceptor_new(const struct msgwire_msrp_bind_options *opts,
+                                         struct msgwire_msrp_acceptor **out);
+
+/**
+ * Starts listening and copies the local path to advertise into `buf`.
+ *
+ * `local_uri` is a NUL-terminated MSRP URI or NULL. The acceptor listens on
+ * its host and port; port 0 picks a free port, which is written into the
+ * returned path. A missing session-id becomes a random one. NULL means
+ * `msrp://127.0.0.1:0/<random>;tcp`. A socket that cannot be bound is
+ * `MSGWIRE_MSRP_ENDPOINT_LISTEN`.
+ *
+ * Buffer rules as for `msgwire_msrp_connector_prepare`: on
+ * `MSGWIRE_BUFFER_TOO_SMALL` the acceptor is listening already; fetch the
+ * path with `msgwire_msrp_acceptor_local_path`. Preparing again replaces
+ * the listener.
+ */
+msgwire_status msgwire_msrp_acceptor_prepare(struct msgwire_msrp_acceptor *acceptor,
+                                             const char *local_uri,
+                                             char *buf,
+                                             size_t cap,
+                                             size_t *out_len);
+
+/**
+ * Copies the path chosen by the last `msgwire_msrp_acceptor_prepare` into
+ * `buf` (same buffer rules). Returns `MSGWIRE_NOT_FOUND` before the first
+ * `_prepare`.
+ */
+msgwire_status msgwire_msrp_acceptor_local_path(const struct msgwire_msrp_acceptor *acceptor,
+                                                char *buf,
+                                                size_t cap,
+                                                size_t *out_len);
+
+/**
+ * Waits for one incoming connection, checks that its bind SEND names our
+ * URI and `remote_path` (the peer's SDP `a=path` value, URIs separated by
+ * spaces), answers 200 and stops listening.
+ *
+ * Blocks the calling thread for up to the incoming-connect timeout plus the
+ * bind timeout. On success `*transport_out` receives a bound transport. A
+ * bind SEND for other paths is answered 481 and gives
+ * `MSGWIRE_MSRP_ENDPOINT_BIND_MISMATCH`; no connection in time gives
+ * `MSGWIRE_MSRP_ENDPOINT_INCOMING_CONNECT_TIMEOUT`; without a successful
+ * `_prepare` it is `MSGWIRE_MSRP_ENDPOINT_CLOSED`. The listener is used up
+ * either way: prepare again to retry.
+ */
+msgwire_status msgwire_msrp_acceptor_complete(struct msgwire_msrp_acceptor *acceptor,
+                                              const char *remote_path,
+                                              struct msgwire_msrp_transport **transport_out);
+
+/**
+ * Releases an acceptor, closing its listener if `_complete` did not use
+ * it. NULL is ignored. Must not be called while `_complete` runs.
+ */
+void msgwire_msrp_acceptor_free(struct msgwire_msrp_acceptor *acceptor);
+
+/**
+ * Releases a transport that was not given to `msgwire_msrp_session_start`,
+ * closing its connection. NULL is ignored.
+ */
+void msgwire_msrp_transport_free(struct msgwire_msrp_transport *transport);
+
+/**
+ * Fills `*cfg` with the defaults (those used when
+ * `msgwire_msrp_session_start` gets NULL).
+ */
+msgwire_status msgwire_msrp_session_config_default(struct msgwire_msrp_session_config *cfg);
+
+/**
+ * Starts a session on `transport`, which this call consumes whatever the
+ * outcome (do not use or free it afterwards; NULL is
+ * `MSGWIRE_NULL_PARAMETER`).
+ *
+ * `cfg` may be NULL for the defaults; it and its `accept_types` string are
+ * only read during the call. `callbacks` may be NULL for none; the struct
+ * is copied. `user_data` is passed to every callback and to
+ * `callbacks->user_data_free`, which releases it when the session is freed
+ * (or right away when this call fails, so the caller never has to).
+ *
+ * On success `*out` receives the session, to release with
+ * `msgwire_msrp_session_free`. Callbacks may run before this function
+ * returns (data that arrived with the bind exchange), on worker threads or
+ * on the calling thread.
+ */
+msgwire_status msgwire_msrp_session_start(struct msgwire_msrp_transport *transport,
+                                          const struct msgwire_msrp_session_config *cfg,
+                                          const struct msgwire_msrp_session_callbacks *callbacks,
+                                          void *user_data,
+                                          struct msgwire_msrp_session **out);
+
+/**
+ * Queues `chunk` (a request or response along this session's paths,
+ * usually from `msgwire_msrp_session_make_message`) for sending and
+ * returns; blocks only while the connection's send queue is full.
+ *
+ * The chunk is copied: the caller keeps it and frees it. When it is a
+ * request expecting a response (Failure-Report `yes` or `partial`), its
+ * outcome is reported to `on_response`; with `Failure-Report: no` nothing
+ * is reported. Returns `MSGWIRE_MSRP_ENDPOINT_CLOSED` once the session is
+ * shutting down, `MSGWIRE_MSRP_ENDPOINT_DUPLICATE_TRANSACTION` when a
+ * request with the same transaction id is still waiting, and
+ * `MSGWIRE_MSRP_ENDPOINT_HEADER` when its Failure-Report is malformed.
+ * May be called from a callback.
+ */
+msgwire_status msgwire_msrp_session_send_chunk(const struct msgwire_msrp_session *session,
+                                               const struct msgwire_msrp_chunk *chunk);
+
+/**
+ * Sends `chunk` and waits for its response (at most the response
+ * timeout). The chunk is copied: the caller keeps it and frees it.
+ *
+ * * 2xx: `MSGWIRE_OK`, `*response_out` receives the response, a new chunk
+ *   to release with `msgwire_msrp_chunk_free`.
+ * * `Failure-Report: no`: `MSGWIRE_OK` at once and `*response_out` is set
+ *   to NULL (no response will come).
+ * * Any other code, from the peer or the local 408 after the timeout:
+ *   `MSGWIRE_MSRP_ENDPOINT_RESPONSE`; `msgwire_last_error()` gives the code
+ *   and comment (e.g. `"request failed: 415 ..."`). `*response_out` is not
+ *   written.
+ * * The connection ended first: `MSGWIRE_MSRP_ENDPOINT_CLOSED`.
+ *
+ * The outcome is not reported to `on_response`. Blocks the calling
+ * thread; from a session callback it is refused with
+ * `MSGWIRE_INVALID_ARGUMENT`.
+ */
+msgwire_status msgwire_msrp_session_deliver_chunk(const struct msgwire_msrp_session *session,
+                                                  const struct msgwire_msrp_chunk *chunk,
+                                                  struct msgwire_msrp_chunk **response_out);
+
+/**
+ * Builds a SEND carrying a whole message along this session's paths, with
+ * a random transaction id and Message-ID, `Byte-Range: 1-N/N` and the
+ * given Content-Type (a NUL-terminated string such as `"text/plain"`).
+ *
+ * `data[0..len]` is copied (`data` may be NULL when `len` is 0). On success
+ * `*chunk_out` receives a new chunk to release with
+ * `msgwire_msrp_chunk_free`; adjust it (e.g. `Success-Report: yes` with
+ * `msgwire_msrp_chunk_set_header`) before sending it. A Content-Type
+ * containing CR or LF is `MSGWIRE_INVALID_ARGUMENT`.
+ */
+msgwire_status msgwire_msrp_session_make_message(const struct msgwire_msrp_session *session,
+                                                 const uint8_t *data,
+                                                 size_t len,
+                                                 const char *content_type,
+                                                 struct msgwire_msrp_chunk **chunk_out);
+
+/**
+ * Ends the session gracefully: sends what was already queued, waits for
+ * the responses to requests already sent (bounded by the response
+ * timeout), then closes the connection; `on_closed` follows. New chunks
+ * are refused from the first call on.
+ *
+ * With `wait` the call returns when the connection is closed (from a
+ * session callback that is refused with `MSGWIRE_INVALID_ARGUMENT`);
+ * without it the work goes on in the background and the call returns at
+ * once. Calling it again only waits (with `wait`) for the first call's
+ * work.
+ */
+msgwire_status msgwire_msrp_session_shutdown(const struct msgwire_msrp_session *session, bool wait);
+
+/**
+ * Releases a session and its `user_data` (through `user_data_free`).
+ * NULL is ignored.
+ *
+ * Does not wait for the peer: a session that was not shut down is aborted
+ * (its connection reset, no `on_closed`), and the rest of a
+ * `shutdown(session, false)` still in progress finishes in the
+ * background. Either way, once this returns no callback of the session is
+ * running or will run. It waits for a callback running on another thread
+ * to return. Called from one of the session's own callbacks, the release
+ * of `user_data` happens when that callback returns. The session must not
+ * be used afterwards.
+ */
+void msgwire_msrp_session_free(struct msgwire_msrp_session *session);
 
 /**
  * A message describing the last failure of a msgwire function on the

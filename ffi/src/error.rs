@@ -11,6 +11,7 @@
 //! | 1000-1099 | MSRP URI errors (one per core `UriError`)      |
 //! | 1100-1199 | MSRP header errors (one per `HeaderErrorKind`) |
 //! | 1200-1299 | MSRP parse errors (one per `ParseErrorKind`)   |
+//! | 1300-1399 | MSRP endpoint errors (one per core `endpoint::Error`) |
 //!
 //! A failing function also stores a message for [`msgwire_last_error`]; the
 //! status says *what* went wrong, the message adds the details (the offending
@@ -19,6 +20,7 @@
 use std::cell::RefCell;
 use std::ffi::{c_char, CString};
 
+use msgwire_core::msrp::endpoint::Error as EndpointError;
 use msgwire_core::msrp::{HeaderError, HeaderErrorKind, ParseError, ParseErrorKind, UriError};
 
 use crate::guard;
@@ -28,7 +30,8 @@ use crate::guard;
 /// value is an error whose message `msgwire_last_error()` returns.
 ///
 /// The numbers are stable: 1-99 generic errors, 1000-1099 MSRP URI errors,
-/// 1100-1199 MSRP header errors, 1200-1299 MSRP parse errors.
+/// 1100-1199 MSRP header errors, 1200-1299 MSRP parse errors, 1300-1399
+/// MSRP endpoint errors (binding and sessions).
 /// `msgwire_status_text()` names any code.
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,6 +125,55 @@ pub enum msgwire_status {
     MSGWIRE_MSRP_PARSE_BODY_EXCEEDS_BYTE_RANGE = 1211,
     /// MSRP parse: the input ended inside a chunk.
     MSGWIRE_MSRP_PARSE_UNEXPECTED_EOF = 1212,
+
+    /// MSRP endpoint: the remote path given to `_complete` holds no URI.
+    MSGWIRE_MSRP_ENDPOINT_EMPTY_PATH = 1300,
+    /// MSRP endpoint: the peer's host could not be resolved, or every
+    /// address refused the TCP connection.
+    MSGWIRE_MSRP_ENDPOINT_CONNECT = 1301,
+    /// MSRP endpoint: the TCP connection was not established within the
+    /// connect timeout.
+    MSGWIRE_MSRP_ENDPOINT_CONNECT_TIMEOUT = 1302,
+    /// MSRP endpoint: the acceptor could not listen (address in use, bad
+    /// host, ...).
+    MSGWIRE_MSRP_ENDPOINT_LISTEN = 1303,
+    /// MSRP endpoint: no peer connected within the incoming-connect timeout.
+    MSGWIRE_MSRP_ENDPOINT_INCOMING_CONNECT_TIMEOUT = 1304,
+    /// MSRP endpoint: the bind exchange did not finish within the bind
+    /// timeout.
+    MSGWIRE_MSRP_ENDPOINT_BIND_TIMEOUT = 1305,
+    /// MSRP endpoint: the peer answered the bind SEND with a failure (the
+    /// code is in the message; 481 when it does not know our paths).
+    MSGWIRE_MSRP_ENDPOINT_BIND_REJECTED = 1306,
+    /// MSRP endpoint: the peer's bind SEND does not name this session; it
+    /// was answered 481.
+    MSGWIRE_MSRP_ENDPOINT_BIND_MISMATCH = 1307,
+    /// MSRP endpoint: the peer sent something other than the bind exchange.
+    MSGWIRE_MSRP_ENDPOINT_BIND_UNEXPECTED = 1308,
+    /// MSRP endpoint: the peer's bytes during binding are not MSRP.
+    MSGWIRE_MSRP_ENDPOINT_BIND_PROTOCOL = 1309,
+    /// MSRP endpoint: the peer closed the connection during binding.
+    MSGWIRE_MSRP_ENDPOINT_BIND_CLOSED = 1310,
+    /// MSRP endpoint: an I/O error on the socket.
+    MSGWIRE_MSRP_ENDPOINT_IO = 1311,
+    /// MSRP endpoint: the session is closed or shutting down, or the
+    /// connection ended before the response came.
+    MSGWIRE_MSRP_ENDPOINT_CLOSED = 1312,
+    /// MSRP endpoint: a request with this transaction id is still waiting
+    /// for its response.
+    MSGWIRE_MSRP_ENDPOINT_DUPLICATE_TRANSACTION = 1313,
+    /// MSRP endpoint: the request was answered with a non-2xx status, by
+    /// the peer or locally (408) after the response timeout; the message
+    /// gives the code and comment.
+    MSGWIRE_MSRP_ENDPOINT_RESPONSE = 1314,
+    /// MSRP endpoint: the request's own headers are malformed (e.g. a bad
+    /// Failure-Report), so it cannot be sent.
+    MSGWIRE_MSRP_ENDPOINT_HEADER = 1315,
+    /// MSRP endpoint: an `msrps` URI was used without a TLS configuration.
+    MSGWIRE_MSRP_ENDPOINT_TLS_NOT_CONFIGURED = 1316,
+    /// MSRP endpoint: the TLS handshake failed (untrusted or mismatched
+    /// certificate, a peer without TLS, timeout); the message says which.
+    MSGWIRE_MSRP_ENDPOINT_TLS = 1317,
 }
 
 use msgwire_status::*;
@@ -130,7 +182,7 @@ impl msgwire_status {
     /// Every status in numeric order, for turning a number from C back into
     /// the enum. A status missing here would read as "unknown status"; the
     /// unit tests check the list against the blocks.
-    const ALL: [msgwire_status; 40] = [
+    const ALL: [msgwire_status; 58] = [
         MSGWIRE_OK,
         MSGWIRE_NULL_PARAMETER,
         MSGWIRE_INVALID_UTF8,
@@ -171,6 +223,24 @@ impl msgwire_status {
         MSGWIRE_MSRP_PARSE_BODY_TOO_LARGE,
         MSGWIRE_MSRP_PARSE_BODY_EXCEEDS_BYTE_RANGE,
         MSGWIRE_MSRP_PARSE_UNEXPECTED_EOF,
+        MSGWIRE_MSRP_ENDPOINT_EMPTY_PATH,
+        MSGWIRE_MSRP_ENDPOINT_CONNECT,
+        MSGWIRE_MSRP_ENDPOINT_CONNECT_TIMEOUT,
+        MSGWIRE_MSRP_ENDPOINT_LISTEN,
+        MSGWIRE_MSRP_ENDPOINT_INCOMING_CONNECT_TIMEOUT,
+        MSGWIRE_MSRP_ENDPOINT_BIND_TIMEOUT,
+        MSGWIRE_MSRP_ENDPOINT_BIND_REJECTED,
+        MSGWIRE_MSRP_ENDPOINT_BIND_MISMATCH,
+        MSGWIRE_MSRP_ENDPOINT_BIND_UNEXPECTED,
+        MSGWIRE_MSRP_ENDPOINT_BIND_PROTOCOL,
+        MSGWIRE_MSRP_ENDPOINT_BIND_CLOSED,
+        MSGWIRE_MSRP_ENDPOINT_IO,
+        MSGWIRE_MSRP_ENDPOINT_CLOSED,
+        MSGWIRE_MSRP_ENDPOINT_DUPLICATE_TRANSACTION,
+        MSGWIRE_MSRP_ENDPOINT_RESPONSE,
+        MSGWIRE_MSRP_ENDPOINT_HEADER,
+        MSGWIRE_MSRP_ENDPOINT_TLS_NOT_CONFIGURED,
+        MSGWIRE_MSRP_ENDPOINT_TLS,
     ];
 
     /// The status with number `n`, if there is one.
@@ -223,6 +293,36 @@ impl msgwire_status {
                 "MSRP parse: body longer than its Byte-Range\0"
             }
             MSGWIRE_MSRP_PARSE_UNEXPECTED_EOF => "MSRP parse: input ended inside a chunk\0",
+            MSGWIRE_MSRP_ENDPOINT_EMPTY_PATH => "MSRP endpoint: the remote path is empty\0",
+            MSGWIRE_MSRP_ENDPOINT_CONNECT => "MSRP endpoint: cannot connect to the peer\0",
+            MSGWIRE_MSRP_ENDPOINT_CONNECT_TIMEOUT => "MSRP endpoint: connecting timed out\0",
+            MSGWIRE_MSRP_ENDPOINT_LISTEN => "MSRP endpoint: cannot listen\0",
+            MSGWIRE_MSRP_ENDPOINT_INCOMING_CONNECT_TIMEOUT => {
+                "MSRP endpoint: no incoming connection in time\0"
+            }
+            MSGWIRE_MSRP_ENDPOINT_BIND_TIMEOUT => "MSRP endpoint: binding timed out\0",
+            MSGWIRE_MSRP_ENDPOINT_BIND_REJECTED => "MSRP endpoint: the peer refused the binding\0",
+            MSGWIRE_MSRP_ENDPOINT_BIND_MISMATCH => {
+                "MSRP endpoint: the bind request does not match this session\0"
+            }
+            MSGWIRE_MSRP_ENDPOINT_BIND_UNEXPECTED => {
+                "MSRP endpoint: unexpected chunk while binding\0"
+            }
+            MSGWIRE_MSRP_ENDPOINT_BIND_PROTOCOL => "MSRP endpoint: protocol error while binding\0",
+            MSGWIRE_MSRP_ENDPOINT_BIND_CLOSED => {
+                "MSRP endpoint: the peer closed the connection while binding\0"
+            }
+            MSGWIRE_MSRP_ENDPOINT_IO => "MSRP endpoint: I/O error\0",
+            MSGWIRE_MSRP_ENDPOINT_CLOSED => "MSRP endpoint: the session is closed\0",
+            MSGWIRE_MSRP_ENDPOINT_DUPLICATE_TRANSACTION => {
+                "MSRP endpoint: transaction already in progress\0"
+            }
+            MSGWIRE_MSRP_ENDPOINT_RESPONSE => "MSRP endpoint: the request failed\0",
+            MSGWIRE_MSRP_ENDPOINT_HEADER => "MSRP endpoint: malformed request header\0",
+            MSGWIRE_MSRP_ENDPOINT_TLS_NOT_CONFIGURED => {
+                "MSRP endpoint: msrps needs a TLS configuration\0"
+            }
+            MSGWIRE_MSRP_ENDPOINT_TLS => "MSRP endpoint: TLS handshake failed\0",
         }
     }
 
@@ -315,6 +415,43 @@ impl From<ParseError> for Error {
     }
 }
 
+impl From<EndpointError> for Error {
+    fn from(e: EndpointError) -> Self {
+        let status = match &e {
+            EndpointError::EmptyPath => MSGWIRE_MSRP_ENDPOINT_EMPTY_PATH,
+            EndpointError::Connect { .. } => MSGWIRE_MSRP_ENDPOINT_CONNECT,
+            EndpointError::ConnectTimeout(_) => MSGWIRE_MSRP_ENDPOINT_CONNECT_TIMEOUT,
+            EndpointError::Listen { .. } => MSGWIRE_MSRP_ENDPOINT_LISTEN,
+            EndpointError::IncomingConnectTimeout(_) => {
+                MSGWIRE_MSRP_ENDPOINT_INCOMING_CONNECT_TIMEOUT
+            }
+            EndpointError::BindTimeout(_) => MSGWIRE_MSRP_ENDPOINT_BIND_TIMEOUT,
+            EndpointError::BindRejected { .. } => MSGWIRE_MSRP_ENDPOINT_BIND_REJECTED,
+            EndpointError::BindMismatch(_) => MSGWIRE_MSRP_ENDPOINT_BIND_MISMATCH,
+            EndpointError::BindUnexpected(_) => MSGWIRE_MSRP_ENDPOINT_BIND_UNEXPECTED,
+            EndpointError::BindProtocol(_) => MSGWIRE_MSRP_ENDPOINT_BIND_PROTOCOL,
+            EndpointError::BindClosed => MSGWIRE_MSRP_ENDPOINT_BIND_CLOSED,
+            EndpointError::Io(_) => MSGWIRE_MSRP_ENDPOINT_IO,
+            EndpointError::Closed => MSGWIRE_MSRP_ENDPOINT_CLOSED,
+            EndpointError::DuplicateTransaction(_) => MSGWIRE_MSRP_ENDPOINT_DUPLICATE_TRANSACTION,
+            EndpointError::Response { .. } => MSGWIRE_MSRP_ENDPOINT_RESPONSE,
+            EndpointError::Header(_) => MSGWIRE_MSRP_ENDPOINT_HEADER,
+            EndpointError::TlsNotConfigured => MSGWIRE_MSRP_ENDPOINT_TLS_NOT_CONFIGURED,
+            EndpointError::Tls(_) => MSGWIRE_MSRP_ENDPOINT_TLS,
+        };
+        // The core's messages carry the details (the code and comment of a
+        // failed response, the target of a failed connect, ...); add the
+        // underlying cause where there is one.
+        let message = match std::error::Error::source(&e) {
+            Some(cause) if !e.to_string().contains(&cause.to_string()) => {
+                format!("{e}: {cause}")
+            }
+            _ => e.to_string(),
+        };
+        Self::new(status, message)
+    }
+}
+
 fn uri_status(e: &UriError) -> msgwire_status {
     match e {
         UriError::BadScheme(_) => MSGWIRE_MSRP_URI_BAD_SCHEME,
@@ -403,6 +540,7 @@ mod tests {
                 1000..=1099 => "MSGWIRE_MSRP_URI_",
                 1100..=1199 => "MSGWIRE_MSRP_HEADER_",
                 1200..=1299 => "MSGWIRE_MSRP_PARSE_",
+                1300..=1399 => "MSGWIRE_MSRP_ENDPOINT_",
                 _ => panic!("{name} = {n} is outside every block"),
             };
             assert!(name.starts_with(block), "{name} = {n}");

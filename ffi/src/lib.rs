@@ -30,6 +30,8 @@
 //!   string/buffer conventions shared by every function.
 //! * [`msrp`] — the MSRP wire layer (URIs, chunks, the streaming parser and
 //!   the transaction rules).
+//! * [`endpoint`] — MSRP endpoints: direct binding (connector, acceptor)
+//!   and running sessions with C callbacks.
 //!
 //! # Status names
 //!
@@ -57,6 +59,7 @@
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 #![deny(missing_docs)]
 
+pub mod endpoint;
 pub mod error;
 pub mod guard;
 pub mod msrp;

@@ -339,7 +339,7 @@ pub extern "C" fn msgwire_msrp_uri_equal(
 /// is modified (any `_set_`/`_add_`/`_remove_` function) or freed. Several
 /// threads may read one chunk at once; modifying it needs exclusive access.
 pub struct msgwire_msrp_chunk {
-    chunk: Chunk,
+    pub(crate) chunk: Chunk,
     texts: OnceLock<Texts>,
 }
 
@@ -380,7 +380,7 @@ impl Texts {
 }
 
 impl msgwire_msrp_chunk {
-    fn new(chunk: Chunk) -> Self {
+    pub(crate) fn new(chunk: Chunk) -> Self {
         msgwire_msrp_chunk {
             chunk,
             texts: OnceLock::new(),

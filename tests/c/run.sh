@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs the C tests and the parse_chunk example, under $VALGRIND when set
-# (`make c-test` sets it and BUILD). Binaries are expected in $BUILD/c/:
-# test_* from tests/c/*.c and parse_chunk from examples-c/parse_chunk.c.
+# Runs the C tests and the parse_chunk and chat_peer examples, under
+# $VALGRIND when set (`make c-test` sets it and BUILD). Binaries are expected
+# in $BUILD/c/: test_* from tests/c/*.c, parse_chunk and chat_peer from
+# examples-c/.
 #
 # Prints one line per check and a final "N passed, M failed"; exits non-zero
 # when anything failed.
@@ -129,6 +130,37 @@ if [ -x "$example" ]; then
         'MSRP abcd1234 SEND\r\nTo-Path: msrp://b:1/s;tcp\r\n\r\nhalf a bo' \
         "in transaction abcd1234"
     expect_error "not MSRP at all" 'GET / HTTP/1.1\r\n\r\n' "start line"
+fi
+
+# ---- the chat_peer example ---------------------------------------------------
+
+# Two sessions over 127.0.0.1 in one process: it must exit 0 and print what
+# each side received from its callbacks.
+chat=$bin/chat_peer
+if [ ! -x "$chat" ]; then
+    fail "example $chat not built"
+elif ! timeout 120 $VALGRIND "$chat" >"$tmp/out" 2>"$tmp/err"; then
+    fail "chat_peer (exit status)" "$tmp/out" "$tmp/err"
+else
+    missing=""
+    for line in \
+        "bob received message: Hi Bob, are you there?" \
+        "bob received message: I have the slides ready." \
+        "bob received message: Talk to you later!" \
+        "alice received message: Yes, send them over." \
+        "alice received REPORT Status: 000 200 OK" \
+        "bob received REPORT Status: 000 200 OK" \
+        "chat finished"; do
+        grep -qF -- "$line" "$tmp/out" || missing="$missing [$line]"
+    done
+    reports=$(grep -c '^alice received REPORT' "$tmp/out")
+    if [ -n "$missing" ]; then
+        fail "chat_peer (output lacks$missing)" "$tmp/out" "$tmp/err"
+    elif [ "$reports" -ne 3 ]; then
+        fail "chat_peer (alice got $reports REPORTs, want 3)" "$tmp/out"
+    else
+        pass "chat_peer"
+    fi
 fi
 
 echo "$passed passed, $failed failed"
