@@ -257,6 +257,26 @@ pub struct BoundTransport {
 }
 
 impl BoundTransport {
+    /// Assembles a bound transport (for other binding code in the crate,
+    /// such as [`super::server::MsrpServer`]).
+    pub(crate) fn from_parts(
+        stream: Stream,
+        tcp: TcpStream,
+        paths: SessionPaths,
+        leftover: Bytes,
+        first_chunk: Option<Chunk>,
+        use_sessmatch: bool,
+    ) -> Self {
+        BoundTransport {
+            stream,
+            tcp,
+            paths,
+            leftover,
+            first_chunk,
+            use_sessmatch,
+        }
+    }
+
     /// The paths of the bound session.
     pub fn paths(&self) -> &SessionPaths {
         &self.paths
@@ -276,7 +296,7 @@ impl BoundTransport {
 /// Fills in what a local URI leaves out: host 127.0.0.1 (for now; the
 /// legacy library used the default-route address), a random 80-bit session
 /// id, transport `tcp`.
-fn complete_local_uri(local_uri: Option<Uri>) -> Uri {
+pub(crate) fn complete_local_uri(local_uri: Option<Uri>) -> Uri {
     let mut uri = local_uri.unwrap_or_else(|| Uri::new("", None, None));
     if uri.host.is_empty() {
         uri.host = "127.0.0.1".to_string();
@@ -559,7 +579,11 @@ impl DirectAcceptor {
 }
 
 /// Checks the bind SEND's paths against the session's.
-fn check_bind(chunk: &Chunk, paths: &SessionPaths, sessmatch: bool) -> Result<(), Error> {
+pub(crate) fn check_bind(
+    chunk: &Chunk,
+    paths: &SessionPaths,
+    sessmatch: bool,
+) -> Result<(), Error> {
     let unreadable = |e: HeaderError| Error::BindUnexpected(e.to_string());
     let to = chunk.to_path().map_err(unreadable)?.unwrap_or_default();
     let from = chunk.from_path().map_err(unreadable)?.unwrap_or_default();
@@ -617,7 +641,7 @@ fn is_timeout(e: &io::Error) -> bool {
 /// Writes all of `data` before `deadline`. Timeouts are set on `ctl`, a
 /// handle on the TCP socket under `stream` (plain or TLS): socket options
 /// are shared by every handle of one socket.
-fn write_before(
+pub(crate) fn write_before(
     stream: &mut Stream,
     ctl: &TcpStream,
     data: &[u8],
@@ -642,14 +666,14 @@ fn write_before(
 
 /// Reads whole chunks from a blocking socket during binding, keeping the
 /// bytes it has read but not parsed.
-struct ChunkReader {
+pub(crate) struct ChunkReader {
     parser: Parser,
     unparsed: BytesMut,
     current: Option<(Chunk, BytesMut)>,
 }
 
 impl ChunkReader {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         ChunkReader {
             // The bind exchange is tiny; a modest body limit keeps a hostile
             // peer from making us buffer much before the session exists.
@@ -662,7 +686,7 @@ impl ChunkReader {
         }
     }
 
-    fn read_chunk(
+    pub(crate) fn read_chunk(
         &mut self,
         stream: &mut Stream,
         ctl: &TcpStream,
@@ -727,7 +751,7 @@ impl ChunkReader {
         }
     }
 
-    fn into_leftover(self) -> Bytes {
+    pub(crate) fn into_leftover(self) -> Bytes {
         self.unparsed.freeze()
     }
 }

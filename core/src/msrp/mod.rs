@@ -23,6 +23,9 @@
 //!   session binding ([`endpoint::DirectConnector`],
 //!   [`endpoint::DirectAcceptor`]) and [`endpoint::MsrpSession`], which
 //!   drives a session over a connection's threads.
+//! * [`server`] — [`server::MsrpServer`]: one listening socket shared by
+//!   many passive sessions, bindings sorted by their To-Path (legacy
+//!   `MSRPServer`).
 //! * [`trafficlog`] — the traffic logger interface of the legacy library.
 
 mod chunk;
@@ -31,6 +34,7 @@ mod error;
 pub mod header;
 mod parser;
 mod rules;
+pub mod server;
 pub mod session;
 pub mod trafficlog;
 mod uri;
