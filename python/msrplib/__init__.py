@@ -7,6 +7,19 @@ parse, encode and validation runs in msgwire's Rust core.
 Modules available so far:
 
 * :mod:`msrplib.protocol` -- URIs, headers and chunks (``MSRPData``).
+* :mod:`msrplib.connect` -- ``DirectConnector`` and ``DirectAcceptor``:
+  binding a session over plain TCP. Not yet: relays (``RelayConnection``),
+  ``MSRPServer``, TLS (``msrps``).
+* :mod:`msrplib.transport` -- ``MSRPTransport`` (paths, building requests,
+  checking incoming paths) and the transaction errors. Not yet:
+  ``read_chunk``/``write_chunk`` on a transport before (or without) a
+  session.
+* :mod:`msrplib.session` -- ``MSRPSession`` and ``GreenMSRPSession``,
+  driven by threads of the Rust core.
+* :mod:`msrplib.trafficlog` -- the ``Logger`` objects taken as ``logger``
+  arguments, writing through the ``logging`` logger ``'msrplib'``, and
+  ``NullLogger``. Only chunks that pass through Python are reported as
+  traffic.
 
 ``__version__`` is the msgwire version; the API mirrored is that of
 python3-msrplib 0.21.

@@ -31,10 +31,14 @@ Differences from the legacy module:
 * A URI without a port (as :meth:`URI.parse` leaves it) is connected to on
   port 2855.
 * ``MSRPServer`` and ``RelayConnection`` are not available.
+* ``logger=None`` means no logging (a :class:`~msrplib.trafficlog.NullLogger`,
+  which is also the default); the logger given is the one the resulting
+  transport gets as ``transport.logger``.
 """
 
 from msgwire import _native
 from msrplib import MSRPError, protocol
+from msrplib.trafficlog import NullLogger
 from msrplib.transport import MSRPTransactionError, MSRPTransport
 
 __all__ = ['MSRPTimeout', 'MSRPConnectTimeout', 'MSRPRelayConnectTimeout', 'MSRPIncomingConnectTimeout',
@@ -79,6 +83,21 @@ def _timeouts():
             float(MSRPBindSessionTimeout.seconds))
 
 
+def _host_port(address):
+    return '?' if address is None else '{}:{}'.format(*address)
+
+
+def _log(logger, message, *args):
+    """``logger.info(...)`` for any logger object; a failing logger never
+    breaks binding."""
+    info = getattr(logger, 'info', None)
+    if info is not None:
+        try:
+            info(message, *args)
+        except Exception:
+            pass
+
+
 def _check_plain(uri):
     if uri.use_tls:
         raise ValueError('msrps (TLS) is not supported yet: {}'.format(uri))
@@ -90,7 +109,7 @@ class ConnectBase(object):
     _active = None
 
     def __init__(self, logger=None, use_sessmatch=False):
-        self.logger = logger
+        self.logger = NullLogger() if logger is None else logger
         self.use_sessmatch = use_sessmatch
         self.local_uri = None
         self.remote_uri = None
@@ -112,7 +131,11 @@ class ConnectBase(object):
         local_uri.port = port
         local_uri.session_id = session_id
         self.local_uri = local_uri
+        self._after_prepare(local_uri)
         return [local_uri]
+
+    def _after_prepare(self, local_uri):
+        pass
 
     def _before_prepare(self, local_uri):
         pass
@@ -127,8 +150,18 @@ class ConnectBase(object):
         for uri in full_remote_path:
             _check_plain(uri)
         self.remote_uri = full_remote_path[0]
+        self._before_complete(full_remote_path)
         bound = self._native.complete([uri._parts() for uri in full_remote_path], *_timeouts())
-        return MSRPTransport._from_bound(bound, self.local_uri, full_remote_path, self.logger, self.use_sessmatch)
+        transport = MSRPTransport._from_bound(bound, self.local_uri, full_remote_path, self.logger,
+                                              self.use_sessmatch)
+        self._after_complete(transport)
+        return transport
+
+    def _before_complete(self, full_remote_path):
+        pass
+
+    def _after_complete(self, transport):
+        pass
 
     def cleanup(self, wait=True):
         """Releases what ``prepare()`` set up (the acceptor's listening socket)."""
@@ -145,7 +178,14 @@ class DirectConnector(ConnectBase):
     _active = True
 
     def _before_prepare(self, local_uri):
-        local_uri.port = local_uri.port or _native.DEFAULT_PORT
+        # The class attribute, so that a changed default port is advertised.
+        local_uri.port = local_uri.port or type(local_uri).port
+
+    def _before_complete(self, full_remote_path):
+        _log(self.logger, 'Connecting to %s', full_remote_path[0])
+
+    def _after_complete(self, transport):
+        _log(self.logger, 'Connected to %s', _host_port(transport.getPeer()))
 
 
 class DirectAcceptor(ConnectBase):
@@ -153,6 +193,14 @@ class DirectAcceptor(ConnectBase):
     for the peer's bind SEND."""
 
     _active = False
+
+    def _after_prepare(self, local_uri):
+        _log(self.logger, 'Listening for incoming %s connections on %s:%s', local_uri.scheme.upper(),
+             local_uri.host, local_uri.port)
+
+    def _after_complete(self, transport):
+        _log(self.logger, 'Incoming %s connection from %s', self.local_uri.scheme.upper(),
+             _host_port(transport.getPeer()))
 
 
 ConnectorDirect = DirectConnector

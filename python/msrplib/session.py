@@ -30,12 +30,23 @@ Differences from the legacy module:
   delivered.
 * ``GreenMSRPSession.receive_chunk`` takes an optional ``timeout`` and
   raises ``TimeoutError`` when it passes.
+* Traffic logging (``logger.sent_chunk`` / ``logger.received_chunk``, see
+  :mod:`msrplib.trafficlog`) covers the chunks that pass through Python:
+  those the application sends, the requests it receives and the responses
+  to its own requests. What the core sends and consumes by itself (the
+  automatic 200 responses and success REPORTs, the bind exchange,
+  keep-alives) is not reported. The logger is not
+  called at all when it is ``None``, a
+  :class:`~msrplib.trafficlog.NullLogger` or a
+  :class:`~msrplib.trafficlog.Logger` without ``log_traffic``; a logger
+  that raises is ignored.
 """
 
 import queue
 
 from msgwire import _native
 from msrplib import MSRPError, protocol
+from msrplib.trafficlog import _report, _traffic_logger
 from msrplib.transport import ConnectionDone, ConnectionLost, MSRPTransactionError
 
 __all__ = ['MSRPSessionError', 'MSRPBadContentType', 'LocalResponse', 'Response200OK', 'Response408Timeout',
@@ -125,7 +136,12 @@ class MSRPSession(object):
 
     @property
     def logger(self):
+        """The transport's logger (setting it sets ``self.msrp.logger``)."""
         return self.msrp.logger
+
+    @logger.setter
+    def logger(self, logger):
+        self.msrp.logger = logger
 
     @property
     def state(self):
@@ -137,9 +153,18 @@ class MSRPSession(object):
         return self.state == 'CONNECTED'
 
     def _on_event(self, event):
-        kind, a, _b = event
+        kind, a, b = event
         if kind == 'incoming':
-            self._on_incoming_cb(_chunk(a))
+            chunk = _chunk(a)
+            traffic = _traffic_logger(self.msrp.logger)
+            if traffic is not None:
+                _report(traffic, 'received_chunk', chunk, self.msrp)
+            self._on_incoming_cb(chunk)
+        elif kind == 'response':
+            if not b:
+                traffic = _traffic_logger(self.msrp.logger)
+                if traffic is not None:
+                    _report(traffic, 'received_chunk', _chunk(a), self.msrp)
         elif kind == 'closed':
             error = ConnectionDone() if a is None else ConnectionLost(a)
             self.close_error = error
@@ -160,10 +185,20 @@ class MSRPSession(object):
         if state != 'CONNECTED':
             raise MSRPSessionError('Cannot send chunk because MSRPSession is {}'.format(state))
         callback = None
+        traffic = _traffic_logger(self.msrp.logger)
         if response_cb is not None:
-            def callback(parts, local):
-                response_cb(_outcome(parts, local))
+            if traffic is None:
+                def callback(parts, local):
+                    response_cb(_outcome(parts, local))
+            else:
+                def callback(parts, local):
+                    outcome = _outcome(parts, local)
+                    if not local:
+                        _report(traffic, 'received_chunk', outcome, self.msrp)
+                    response_cb(outcome)
         self._native.send_chunk(*_parts(chunk), callback)
+        if traffic is not None:
+            _report(traffic, 'sent_chunk', chunk, self.msrp)
 
     def deliver_chunk(self, chunk):
         """Sends ``chunk`` and waits for its response: returns a 2xx response,
@@ -174,8 +209,18 @@ class MSRPSession(object):
         state = self.state
         if state != 'CONNECTED':
             raise MSRPSessionError('Cannot send chunk because MSRPSession is {}'.format(state))
+        traffic = _traffic_logger(self.msrp.logger)
+        if traffic is None:
+            response = self._native.deliver_chunk(*_parts(chunk))
+            return None if response is None else _chunk(response)
+        # Reported before the call, which returns only with the response.
+        _report(traffic, 'sent_chunk', chunk, self.msrp)
         response = self._native.deliver_chunk(*_parts(chunk))
-        return None if response is None else _chunk(response)
+        if response is None:
+            return None
+        response = _chunk(response)
+        _report(traffic, 'received_chunk', response, self.msrp)
+        return response
 
     def send_report(self, chunk, code, reason):
         """Sends the REPORT owed for the incoming SEND ``chunk`` processed with

@@ -19,10 +19,15 @@ Differences from the legacy module:
   or :class:`ConnectionLost` (an I/O error); both also offer the ``value``,
   ``type`` and ``getErrorMessage()`` of the Twisted ``Failure`` the legacy
   callbacks received.
+* ``logger=None`` gives a default :class:`msrplib.trafficlog.Logger` (as in
+  the legacy module). Chunks are reported to the logger's ``sent_chunk`` /
+  ``received_chunk`` by the session, for the chunks that pass through
+  Python (see :mod:`msrplib.session`).
 """
 
 from msgwire import _native
 from msrplib import MSRPError, protocol
+from msrplib.trafficlog import Logger
 
 __all__ = ['ChunkParseError', 'MSRPTransactionError', 'MSRPBadRequest', 'MSRPNoSuchSessionError',
            'ConnectionClosed', 'ConnectionDone', 'ConnectionLost', 'MSRPTransport']
@@ -143,7 +148,7 @@ class MSRPTransport(object):
         if local_uri is not None and not isinstance(local_uri, protocol.URI):
             raise TypeError('Not MSRP URI instance: {!r}'.format(local_uri))
         self.local_uri = local_uri
-        self.logger = logger
+        self.logger = Logger() if logger is None else logger
         self.local_path = []
         self.remote_uri = None
         self.remote_path = []
