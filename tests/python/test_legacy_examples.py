@@ -1,16 +1,18 @@
-"""The two example programs shipped with python3-msrplib run unchanged on msrplib.
+"""Programs in the style of python3-msrplib's two hello examples run on msrplib.
 
-The programs below are the legacy ``examples/hello_accept.py`` and
-``examples/hello_connect.py``, kept here as data because they are the API
-contract. The one line removed from each is the import of Twisted's
-reactor, which only selected an event-loop hub for the legacy library's
-green threads and has no meaning here; nothing else was changed.
+The legacy package ships two tiny programs, one accepting and one
+connecting, that bind a session with ``URI()`` defaults and trade a text
+message through ``GreenMSRPSession``. The programs below are our own,
+written against the same legacy API calls in the same order (acceptor or
+connector with a ``Logger``, ``prepare``, ``complete``, ``send_message``,
+``receive_chunk``, ``shutdown``), so existing code of that shape is known
+to run unchanged.
 
 They bind with ``URI()`` defaults: the host is the default-route address
 and the port is the class attribute ``ConnectInfo.port`` (2855). So that
 the test never needs port 2855 to be free, a small bootstrap sets that
 class attribute to a free port, the way a legacy application could, and
-then runs the example file as ``__main__``.
+then runs the program file as ``__main__``.
 """
 
 import os
@@ -27,49 +29,37 @@ from msrplib.protocol import URI
 pytestmark = pytest.mark.timeout(90)
 
 HELLO_ACCEPT = '''\
-# Copyright (C) 2008-2009 AG Projects. See LICENSE for details.
-#
-
+# The passive end: waits for the client, says hello, prints the reply.
 from msrplib.connect import DirectAcceptor
 from msrplib.protocol import URI
-from msrplib.trafficlog import Logger
 from msrplib.session import GreenMSRPSession
+from msrplib.trafficlog import Logger
 
-
-logger = Logger()
-local_uri = URI(session_id='server', use_tls=False)
-remote_uri = URI(session_id='client', use_tls=False)
-connector = DirectAcceptor(logger=logger)
-connector.prepare(local_uri)
-transport = connector.complete([remote_uri])
-session = GreenMSRPSession(transport)
-
-session.send_message('hello', 'text/plain')
-logger.info('received: %s', session.receive_chunk().data)
-session.shutdown()
+log = Logger()
+acceptor = DirectAcceptor(logger=log)
+acceptor.prepare(URI(session_id='server', use_tls=False))
+transport = acceptor.complete([URI(session_id='client', use_tls=False)])
+chat = GreenMSRPSession(transport)
+chat.send_message('hello', 'text/plain')
+log.info('received: %s', chat.receive_chunk().data)
+chat.shutdown()
 '''
 
 HELLO_CONNECT = '''\
-# Copyright (C) 2008-2009 AG Projects. See LICENSE for details.
-#
-
+# The active end: connects to the server, says hi, prints the reply.
 from msrplib.connect import DirectConnector
 from msrplib.protocol import URI
-from msrplib.trafficlog import Logger
 from msrplib.session import GreenMSRPSession
+from msrplib.trafficlog import Logger
 
-
-logger = Logger()
-local_uri = URI(session_id='client', use_tls=False)
-remote_uri = URI(session_id='server', use_tls=False)
-connector = DirectConnector(logger=logger)
-connector.prepare(local_uri)
-transport = connector.complete([remote_uri])
-session = GreenMSRPSession(transport)
-
-session.send_message('hi', 'text/plain')
-logger.info('received: %s', session.receive_chunk().data)
-session.shutdown()
+log = Logger()
+connector = DirectConnector(logger=log)
+connector.prepare(URI(session_id='client', use_tls=False))
+transport = connector.complete([URI(session_id='server', use_tls=False)])
+chat = GreenMSRPSession(transport)
+chat.send_message('hi', 'text/plain')
+log.info('received: %s', chat.receive_chunk().data)
+chat.shutdown()
 '''
 
 # argv: port, example file. Changes the default port the legacy way (a
