@@ -8,8 +8,9 @@ Modules available so far:
 
 * :mod:`msrplib.protocol` -- URIs, headers and chunks (``MSRPData``).
 * :mod:`msrplib.connect` -- ``DirectConnector`` and ``DirectAcceptor``:
-  binding a session over plain TCP. Not yet: relays (``RelayConnection``),
-  ``MSRPServer``, TLS (``msrps``).
+  binding a session over plain TCP; ``MSRPServer``: many passive sessions
+  through one shared listening port. Not yet: relays
+  (``RelayConnection``), TLS (``msrps``).
 * :mod:`msrplib.transport` -- ``MSRPTransport`` (paths, building requests,
   checking incoming paths) and the transaction errors. Not yet:
   ``read_chunk``/``write_chunk`` on a transport before (or without) a

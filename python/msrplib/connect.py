@@ -30,11 +30,17 @@ Differences from the legacy module:
   one (the legacy default was TLS).
 * A URI without a port (as :meth:`URI.parse` leaves it) is connected to on
   port 2855.
-* ``MSRPServer`` and ``RelayConnection`` are not available.
+* ``RelayConnection`` is not available.
+* :class:`MSRPServer` starts its listeners (and fixes its timeouts) at the
+  first ``prepare()``; ``prepare()`` without a URI listens on any free port
+  (the legacy default was TLS on port 2855), and its ``complete()`` waits
+  ``MSRPIncomingConnectTimeout.seconds``. See the class for the details.
 * ``logger=None`` means no logging (a :class:`~msrplib.trafficlog.NullLogger`,
   which is also the default); the logger given is the one the resulting
   transport gets as ``transport.logger``.
 """
+
+import threading
 
 from msgwire import _native
 from msrplib import MSRPError, protocol
@@ -43,7 +49,7 @@ from msrplib.transport import MSRPTransactionError, MSRPTransport
 
 __all__ = ['MSRPTimeout', 'MSRPConnectTimeout', 'MSRPRelayConnectTimeout', 'MSRPIncomingConnectTimeout',
            'MSRPBindSessionTimeout', 'MSRPRelayAuthError', 'MSRPAuthTimeout',
-           'DirectConnector', 'DirectAcceptor', 'ConnectorDirect', 'AcceptorDirect']
+           'MSRPServer', 'DirectConnector', 'DirectAcceptor', 'ConnectorDirect', 'AcceptorDirect']
 
 
 class MSRPTimeout(MSRPError):
@@ -66,6 +72,13 @@ class MSRPIncomingConnectTimeout(MSRPTimeout):
 
 class MSRPBindSessionTimeout(MSRPTimeout):
     """The bind exchange (empty SEND and its 200) did not finish in time."""
+
+
+class MSRPServerCompleteTimeout(MSRPIncomingConnectTimeout, MSRPBindSessionTimeout):
+    """:meth:`MSRPServer.complete` found no binding in time. It is both an
+    :class:`MSRPIncomingConnectTimeout` (the timeout that applies, as for
+    :class:`DirectAcceptor`) and an :class:`MSRPBindSessionTimeout` (what the
+    legacy ``MSRPServer.complete`` raised)."""
 
 
 class MSRPRelayAuthError(MSRPTransactionError):
@@ -205,3 +218,173 @@ class DirectAcceptor(ConnectBase):
 
 ConnectorDirect = DirectConnector
 AcceptorDirect = DirectAcceptor
+
+
+def _uri_key(parts):
+    """A hashable key for URI parts, equal for equal URIs."""
+    return protocol.URI._from_parts(parts)._key()
+
+
+class MSRPServer(object):
+    """Many passive sessions behind shared listening sockets (legacy
+    ``MSRPServer``).
+
+    A :class:`DirectAcceptor` owns its listening socket, so two of them
+    cannot wait on the same port at once. An ``MSRPServer`` keeps one
+    listener per host and port and hands each incoming connection to the
+    session its bind SEND names::
+
+        server = MSRPServer(logger)
+        full_local_path = server.prepare(local_uri)   # once per session
+        # put full_local_path in SDP a=path, read the peer's path from SDP
+        try:
+            transport = server.complete(full_remote_path)
+        finally:
+            server.cleanup(local_uri)
+        ...
+        server.close()                                # when done with all of them
+
+    * ``prepare(local_uri=None, logger=None)`` starts a listener for
+      ``local_uri``'s host and port unless the server already has one there
+      and adds ``local_uri`` to the expected URIs. Port 0 (or no port) means
+      the port the server already listens on for that host, or any free
+      port for the first one; the port in use is written back into
+      ``local_uri``, as are a missing session id and host. ``local_uri=None``
+      is a plain ``msrp`` URI on any free port. ``logger``, if given, is the
+      logger of the transport this URI binds (else the server's).
+    * ``complete(full_remote_path)`` waits, without holding the GIL, until a
+      connection to any expected URI binds with ``full_remote_path`` as its
+      From-Path, answers its bind SEND 200 and returns the
+      :class:`~msrplib.transport.MSRPTransport` (for :class:`MSRPSession` or
+      :class:`GreenMSRPSession`). Each prepared URI binds once.
+    * ``complete_for(local_uri, full_remote_path)`` (not in the legacy
+      class) waits for the binding of ``local_uri`` only and checks its
+      From-Path like :class:`DirectAcceptor`: a mismatch is answered 481 and
+      raises :class:`~msrplib.transport.MSRPNoSuchSessionError`.
+    * ``cleanup(local_uri)`` stops expecting ``local_uri``.
+    * ``close()`` (also ``stopListening()``) stops listening, wakes waiting
+      ``complete`` calls with :class:`~msrplib.transport.ConnectionDone` and
+      waits for the server's threads. Transports and sessions already
+      returned are not affected. A later ``prepare`` starts listening again.
+
+    Connections whose bind SEND names no expected URI are answered
+    ``481 Unknown To-Path``, which the connecting
+    :class:`DirectConnector` raises as
+    :class:`~msrplib.transport.MSRPNoSuchSessionError`; other sessions are
+    not disturbed. A connection nobody completes within the bind timeout is
+    answered 481 too.
+
+    Timeouts: the server reads :class:`MSRPIncomingConnectTimeout` and
+    :class:`MSRPBindSessionTimeout` ``.seconds`` when it starts, i.e. at the
+    first ``prepare()`` (and at the first after ``close()``), not at every
+    ``complete()`` as the direct connectors do; later changes apply to the
+    next start. ``complete()`` waits up to the incoming-connect timeout and
+    then raises :class:`MSRPServerCompleteTimeout`, which is both an
+    :class:`MSRPIncomingConnectTimeout` and the
+    :class:`MSRPBindSessionTimeout` the legacy class raised. A connected
+    peer must send its bind SEND within the bind timeout. ``timeouts`` is
+    ``(connect, incoming_connect, bind)`` of the running server, or ``None``.
+
+    All methods may be called from any thread; ``complete`` calls for
+    different sessions can wait at the same time.
+    """
+
+    def __init__(self, logger=None, use_sessmatch=False):
+        self.logger = NullLogger() if logger is None else logger
+        self.use_sessmatch = use_sessmatch
+        self.local_uri = None
+        self._native = _native.Server(bool(use_sessmatch))
+        self._lock = threading.Lock()
+        self._expected = {}  # URI key -> (the caller's URI object, logger or None)
+
+    def __repr__(self):
+        return '<{} at {:#x} listening on {}>'.format(
+            type(self).__name__, id(self), ', '.join(_host_port(a) for a in self.local_addresses) or 'nothing')
+
+    @property
+    def timeouts(self):
+        return self._native.timeouts
+
+    @property
+    def local_addresses(self):
+        """The ``(ip, port)`` addresses the server listens on."""
+        return self._native.local_addresses()
+
+    @property
+    def expected_local_uris(self):
+        """The local URIs prepared and not yet bound or cleaned up."""
+        return [protocol.URI._from_parts(parts) for parts in self._native.expected()]
+
+    def prepare(self, local_uri=None, logger=None):
+        """Listens for and expects ``local_uri``; returns the full local path
+        (``[local_uri]``, completed in place)."""
+        if local_uri is None:
+            local_uri = protocol.URI(port=0, use_tls=False)
+        _check_plain(local_uri)
+        before = set(self._native.local_addresses())
+        path = self._native.prepare(local_uri._parts(), *_timeouts())
+        parts = path[-1]
+        use_tls, user, host, port, session_id, transport, parameters = parts
+        local_uri.host = host
+        local_uri.port = port
+        local_uri.session_id = session_id
+        with self._lock:
+            self._expected[_uri_key(parts)] = (local_uri, logger)
+        self.local_uri = local_uri
+        if set(self._native.local_addresses()) != before:
+            _log(self.logger, 'Listening for incoming %s connections on %s:%s', local_uri.scheme.upper(),
+                 local_uri.host, local_uri.port)
+        return [local_uri]
+
+    def complete(self, full_remote_path):
+        """Waits for the binding from ``full_remote_path``; returns an
+        :class:`~msrplib.transport.MSRPTransport`."""
+        full_remote_path = self._remote(full_remote_path)
+        try:
+            bound = self._native.complete([uri._parts() for uri in full_remote_path])
+        except MSRPIncomingConnectTimeout as exc:
+            raise MSRPServerCompleteTimeout(*exc.args) from None
+        return self._transport(bound, full_remote_path)
+
+    def complete_for(self, local_uri, full_remote_path):
+        """Waits for the binding of ``local_uri`` (as prepared) and checks that
+        it comes from ``full_remote_path``."""
+        full_remote_path = self._remote(full_remote_path)
+        try:
+            bound = self._native.complete_for(local_uri._parts(), [uri._parts() for uri in full_remote_path])
+        except MSRPIncomingConnectTimeout as exc:
+            raise MSRPServerCompleteTimeout(*exc.args) from None
+        return self._transport(bound, full_remote_path)
+
+    def cleanup(self, local_uri):
+        """Stops expecting ``local_uri``; unknown URIs are ignored."""
+        self._native.cleanup(local_uri._parts())
+        with self._lock:
+            self._expected.pop(local_uri._key(), None)
+
+    def close(self):
+        """Stops listening and waits for the server's threads."""
+        self._native.close()
+        with self._lock:
+            self._expected.clear()
+
+    stopListening = close
+
+    def _remote(self, full_remote_path):
+        full_remote_path = list(full_remote_path)
+        if not full_remote_path:
+            raise ValueError('the remote path is empty')
+        for uri in full_remote_path:
+            _check_plain(uri)
+        return full_remote_path
+
+    def _transport(self, bound, full_remote_path):
+        parts = bound.paths()[0]
+        with self._lock:
+            local_uri, logger = self._expected.pop(_uri_key(parts), (None, None))
+        if local_uri is None:
+            local_uri = protocol.URI._from_parts(parts)
+        logger = self.logger if logger is None else logger
+        transport = MSRPTransport._from_bound(bound, local_uri, full_remote_path, logger, self.use_sessmatch)
+        _log(logger, 'Incoming %s connection from %s', local_uri.scheme.upper(), _host_port(transport.getPeer()))
+        return transport

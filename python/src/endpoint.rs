@@ -46,7 +46,7 @@ fn seconds(value: f64, what: &str) -> PyResult<Duration> {
     Ok(Duration::from_secs_f64(value.min(MAX_SECONDS)))
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic while holding one of these locks leaves plain data behind;
     // carry on with it.
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -127,7 +127,7 @@ pub(crate) struct PyBoundTransport {
 }
 
 impl PyBoundTransport {
-    fn new(bound: BoundTransport) -> Self {
+    pub(crate) fn new(bound: BoundTransport) -> Self {
         let paths = bound.paths().clone();
         let peer = bound
             .peer_addr()
@@ -176,7 +176,7 @@ pub(crate) struct PyConnector {
     acceptor: Mutex<Option<DirectAcceptor>>,
 }
 
-fn bind_options(
+pub(crate) fn bind_options(
     use_sessmatch: bool,
     connect: f64,
     incoming: f64,

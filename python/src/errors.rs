@@ -27,6 +27,10 @@
 //! | `Header` | `HeaderParsingError` |
 //! | `EmptyPath` | `ValueError` |
 //!
+//! `Server` (legacy `MSRPServer`, [`crate::server`]) maps the core's
+//! `Closed` itself: `ConnectionDone` when the server was closed,
+//! `MSRPNoSuchSessionError` for a local URI that is not expected.
+//!
 //! Values that Python code hands in and that cannot be encoded (a negative
 //! `Expires`, a URI with a space in its host) are caller bugs and raise the
 //! built-in `ValueError`.

@@ -14,6 +14,8 @@
 //! * [`endpoint`] — `Connector`, `BoundTransport` and `Session` (direct
 //!   binding and the threaded session driver), `build_request`,
 //!   `check_send_paths`
+//! * [`server`] — `Server`, many passive sessions on shared listening
+//!   sockets (legacy `MSRPServer`)
 //! * [`errors`] — the one conversion from core errors to the Python
 //!   exception classes defined in `msrplib.protocol`
 //!
@@ -28,6 +30,7 @@ mod endpoint;
 mod errors;
 mod headers;
 mod parser;
+mod server;
 mod uri;
 
 /// `bytes` random bytes as lower-case hex without leading zeros.
@@ -70,5 +73,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<endpoint::PyConnector>()?;
     m.add_class::<endpoint::PyBoundTransport>()?;
     m.add_class::<endpoint::PySession>()?;
+    m.add_class::<server::PyServer>()?;
     Ok(())
 }
