@@ -396,6 +396,18 @@ typedef struct msgwire_msrp_head msgwire_msrp_head;
 typedef struct msgwire_msrp_parser msgwire_msrp_parser;
 
 /**
+ * Many passive MSRP sessions behind shared listening sockets: each session
+ * is registered with `msgwire_msrp_server_prepare` and bound with
+ * `msgwire_msrp_server_complete`, and incoming connections are sorted by
+ * the To-Path of their bind SEND.
+ *
+ * Created by `msgwire_msrp_server_new`, released by
+ * `msgwire_msrp_server_free`. Every other function on it may be called from
+ * any thread, also concurrently.
+ */
+typedef struct msgwire_msrp_server msgwire_msrp_server;
+
+/**
  * A running MSRP session over a bound transport.
  *
  * Created by `msgwire_msrp_session_start`, released by
@@ -1536,6 +1548,134 @@ msgwire_status msgwire_msrp_parser_error_tid(const struct msgwire_msrp_parser *p
                                              char *buf,
                                              size_t cap,
                                              size_t *out_len);
+
+/**
+ * Creates a server with the options in `*opts`, or the defaults when
+ * `opts` is NULL (the options are copied). It listens nowhere until the
+ * first `msgwire_msrp_server_prepare`.
+ *
+ * Of the options, `incoming_connect_timeout_ms` bounds how long
+ * `_complete` waits for its binding, `bind_timeout_ms` how long a
+ * connection may take to send its bind SEND and how long such a binding
+ * waits for a `_complete` to claim it (it is answered 481 after that), and
+ * `use_sessmatch` makes bindings match on session-ids only;
+ * `connect_timeout_ms` is not used. A timeout of 0 is
+ * `MSGWIRE_INVALID_ARGUMENT`. On success `*out` receives a new server to
+ * release with `msgwire_msrp_server_free`.
+ */
+msgwire_status msgwire_msrp_server_new(const struct msgwire_msrp_bind_options *opts,
+                                       struct msgwire_msrp_server **out);
+
+/**
+ * Registers a local URI for one incoming session and copies the path to
+ * advertise into `buf`.
+ *
+ * `local_uri` is a NUL-terminated MSRP URI or NULL. A missing session-id
+ * becomes a random one. A missing port or port 0 reuses the listener this
+ * server already runs on that host (for the same scheme), or listens on a
+ * free port; the port in use is written into the returned path, so every
+ * session prepared with port 0 on one host shares one port. An explicit
+ * port listens on (or reuses) exactly that port. NULL means
+ * `msrp://127.0.0.1:0/<random>;tcp`. Preparing a URI that is already
+ * registered keeps its registration.
+ *
+ * The path is written as its SDP `a=path` value, NUL-terminated, with its
+ * length (without the NUL) in `*out_len`. On `MSGWIRE_BUFFER_TOO_SMALL`
+ * (needed length in `*out_len`) the URI is registered all the same: do not
+ * prepare again (that would register a second URI when the session-id is
+ * random) but fetch the path with `msgwire_msrp_server_local_path`, from
+ * the same thread, with a buffer of `*out_len + 1` bytes.
+ *
+ * Other failures: `MSGWIRE_MSRP_URI_*` for a malformed URI,
+ * `MSGWIRE_MSRP_ENDPOINT_LISTEN` when the port cannot be bound or this
+ * server listens there for the other scheme,
+ * `MSGWIRE_MSRP_ENDPOINT_TLS_NOT_CONFIGURED` for `msrps` (the C API has no
+ * TLS configuration yet), `MSGWIRE_MSRP_ENDPOINT_CLOSED` after
+ * `msgwire_msrp_server_close`. May be called from any thread.
+ */
+msgwire_status msgwire_msrp_server_prepare(const struct msgwire_msrp_server *server,
+                                           const char *local_uri,
+                                           char *buf,
+                                           size_t cap,
+                                           size_t *out_len);
+
+/**
+ * Copies the path chosen by the calling thread's last successful
+ * `msgwire_msrp_server_prepare` on this server into `buf` (same buffer
+ * rules). Returns `MSGWIRE_NOT_FOUND` when this thread has not prepared on
+ * this server, or has prepared on another server since.
+ *
+ * Each thread keeps only its own last path, so this is the retry after
+ * `MSGWIRE_BUFFER_TOO_SMALL` even when other threads prepare on the same
+ * server meanwhile.
+ */
+msgwire_status msgwire_msrp_server_local_path(const struct msgwire_msrp_server *server,
+                                              char *buf,
+                                              size_t cap,
+                                              size_t *out_len);
+
+/**
+ * Waits for the peer's binding and answers its bind SEND 200.
+ *
+ * `remote_path` is the peer's SDP `a=path` value (URIs separated by
+ * spaces). `local_uri` selects the session:
+ *
+ * * NULL: the first binding, for any registered URI, whose From-Path is
+ *   `remote_path`.
+ * * A URI as returned by `_prepare`: the binding for that URI. When its
+ *   From-Path is not `remote_path` it is answered 481 and the call fails
+ *   with `MSGWIRE_MSRP_ENDPOINT_BIND_MISMATCH` (the URI stays registered).
+ *
+ * Blocks the calling thread for up to the incoming-connect timeout (plus
+ * the bind timeout to write the 200). Several threads may wait on one
+ * server at the same time, each for its own session. On success
+ * `*transport_out` receives a bound transport to pass to
+ * `msgwire_msrp_session_start` (or release with
+ * `msgwire_msrp_transport_free`), and the URI is unregistered: one binding
+ * per `_prepare`.
+ *
+ * Other failures: `MSGWIRE_MSRP_ENDPOINT_INCOMING_CONNECT_TIMEOUT` when no
+ * matching binding arrives in time; `MSGWIRE_MSRP_ENDPOINT_CLOSED` when
+ * the server is (or gets) closed, or `local_uri` is not registered (never
+ * prepared, already bound or cleaned up); `MSGWIRE_MSRP_URI_*` and
+ * `MSGWIRE_MSRP_ENDPOINT_EMPTY_PATH` for malformed arguments.
+ */
+msgwire_status msgwire_msrp_server_complete(const struct msgwire_msrp_server *server,
+                                            const char *local_uri,
+                                            const char *remote_path,
+                                            struct msgwire_msrp_transport **transport_out);
+
+/**
+ * Unregisters `local_uri` (as returned by `_prepare`), e.g. when the call
+ * setup failed: a binding already waiting for it is answered 481 and
+ * dropped, later ones get 481 at once, and a `_complete` waiting for it
+ * returns `MSGWIRE_MSRP_ENDPOINT_CLOSED`. Unknown URIs are ignored
+ * (`MSGWIRE_OK`). The listener keeps serving the other sessions. May be
+ * called from any thread.
+ */
+msgwire_status msgwire_msrp_server_cleanup(const struct msgwire_msrp_server *server,
+                                           const char *local_uri);
+
+/**
+ * Stops listening: closes every listener and the connections still being
+ * bound, wakes every thread waiting in `_complete` (which returns
+ * `MSGWIRE_MSRP_ENDPOINT_CLOSED`) and joins the server's threads before it
+ * returns. Later `_prepare` and `_complete` calls fail with
+ * `MSGWIRE_MSRP_ENDPOINT_CLOSED`. Sessions started on transports the
+ * server gave out are not affected. Calling it again does nothing. May be
+ * called from any thread, also while others wait in `_complete`.
+ */
+msgwire_status msgwire_msrp_server_close(const struct msgwire_msrp_server *server);
+
+/**
+ * Releases a server, closing it first if `_close` was not called (bounded:
+ * it does not wait for peers). NULL is ignored. Must be the last call on
+ * the server: no other thread may still be inside a function on it (to
+ * stop threads blocked in `_complete`, call `msgwire_msrp_server_close`,
+ * let them return, then free). Transports and sessions it gave out are not
+ * affected.
+ */
+void msgwire_msrp_server_free(struct msgwire_msrp_server *server);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -161,7 +161,9 @@ pub extern "C" fn msgwire_msrp_bind_options_default(
 /// # Safety
 ///
 /// `opts` is NULL or points to a readable `msgwire_msrp_bind_options`.
-unsafe fn bind_options(opts: *const msgwire_msrp_bind_options) -> Result<BindOptions, Error> {
+pub(crate) unsafe fn bind_options(
+    opts: *const msgwire_msrp_bind_options,
+) -> Result<BindOptions, Error> {
     // SAFETY: forwarded contract.
     match unsafe { opts.as_ref() } {
         Some(o) => o.to_core(),
@@ -172,7 +174,7 @@ unsafe fn bind_options(opts: *const msgwire_msrp_bind_options) -> Result<BindOpt
 // =================================================================== paths
 
 /// Parses a space-separated path (`a=path:` value).
-fn parse_path(text: &str) -> Result<Vec<Uri>, Error> {
+pub(crate) fn parse_path(text: &str) -> Result<Vec<Uri>, Error> {
     let path = text
         .split_ascii_whitespace()
         .map(|u| u.parse::<Uri>().map_err(Error::from))
@@ -186,7 +188,7 @@ fn parse_path(text: &str) -> Result<Vec<Uri>, Error> {
     Ok(path)
 }
 
-fn path_text(path: &[Uri]) -> String {
+pub(crate) fn path_text(path: &[Uri]) -> String {
     path.iter()
         .map(Uri::to_string)
         .collect::<Vec<_>>()
@@ -198,7 +200,7 @@ fn path_text(path: &[Uri]) -> String {
 /// # Safety
 ///
 /// As for `arg_opt_str`.
-unsafe fn arg_local_uri(ptr: *const c_char) -> Result<Option<Uri>, Error> {
+pub(crate) unsafe fn arg_local_uri(ptr: *const c_char) -> Result<Option<Uri>, Error> {
     // SAFETY: forwarded contract.
     let text = unsafe { arg_opt_str(ptr, "local_uri")? };
     Ok(match text {
@@ -491,7 +493,7 @@ pub extern "C" fn msgwire_msrp_acceptor_free(acceptor: *mut msgwire_msrp_accepto
 /// Pass it to `msgwire_msrp_session_start`, which consumes it, or release it
 /// unused with `msgwire_msrp_transport_free` (which closes the connection).
 pub struct msgwire_msrp_transport {
-    bound: BoundTransport,
+    pub(crate) bound: BoundTransport,
 }
 
 /// Releases a transport that was not given to `msgwire_msrp_session_start`,
@@ -806,12 +808,12 @@ impl Drop for TimerShare {
 
 /// SIGPIPE blocked in the calling thread's mask until dropped (see the
 /// module docs). Threads spawned meanwhile inherit the blocked signal.
-struct SigpipeBlocked {
+pub(crate) struct SigpipeBlocked {
     previous: Option<libc::sigset_t>,
 }
 
 impl SigpipeBlocked {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         // SAFETY: sigset_t is plain data that sigemptyset initialises;
         // pthread_sigmask only reads `set` and writes `previous`.
         unsafe {

@@ -32,6 +32,8 @@
 //!   the transaction rules).
 //! * [`endpoint`] — MSRP endpoints: direct binding (connector, acceptor)
 //!   and running sessions with C callbacks.
+//! * [`server`] — the MSRP server: many passive sessions behind one
+//!   listening port, callable from several threads at once.
 //!
 //! # Status names
 //!
@@ -63,6 +65,7 @@ pub mod endpoint;
 pub mod error;
 pub mod guard;
 pub mod msrp;
+pub mod server;
 
 pub use error::{msgwire_last_error, msgwire_status, msgwire_status_text};
 pub use guard::msgwire_str;

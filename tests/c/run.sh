@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs the C tests and the parse_chunk and chat_peer examples, under
-# $VALGRIND when set (`make c-test` sets it and BUILD). Binaries are expected
-# in $BUILD/c/: test_* from tests/c/*.c, parse_chunk and chat_peer from
+# Runs the C tests and the parse_chunk, chat_peer and chat_server examples,
+# under $VALGRIND when set (`make c-test` sets it and BUILD). Binaries are
+# expected in $BUILD/c/: test_* from tests/c/*.c, the examples from
 # examples-c/.
 #
 # Prints one line per check and a final "N passed, M failed"; exits non-zero
@@ -160,6 +160,37 @@ else
         fail "chat_peer (alice got $reports REPORTs, want 3)" "$tmp/out"
     else
         pass "chat_peer"
+    fi
+fi
+
+# ---- the chat_server example -------------------------------------------------
+
+# Three client sessions bound through one server port, each client on its
+# own thread: it must exit 0 and print what each server-side session
+# received and each client's REPORT.
+server=$bin/chat_server
+if [ ! -x "$server" ]; then
+    fail "example $server not built"
+elif ! timeout 120 $VALGRIND "$server" >"$tmp/out" 2>"$tmp/err"; then
+    fail "chat_server (exit status)" "$tmp/out" "$tmp/err"
+else
+    missing=""
+    for i in 1 2 3; do
+        for line in \
+            "server session $i received message: Hello from client $i" \
+            "client $i received REPORT Status: 000 200 OK"; do
+            grep -qF -- "$line" "$tmp/out" || missing="$missing [$line]"
+        done
+    done
+    grep -qF -- "chat server finished" "$tmp/out" || missing="$missing [chat server finished]"
+    ports=$(sed -n 's|^call [0-9]*: server path msrp://127\.0\.0\.1:\([0-9]*\)/.*|\1|p' "$tmp/out" |
+        sort -u | wc -l)
+    if [ -n "$missing" ]; then
+        fail "chat_server (output lacks$missing)" "$tmp/out" "$tmp/err"
+    elif [ "$ports" -ne 1 ]; then
+        fail "chat_server (server paths use $ports ports, want 1)" "$tmp/out"
+    else
+        pass "chat_server"
     fi
 fi
 
