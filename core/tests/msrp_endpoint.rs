@@ -2,6 +2,9 @@
 //! loopback TCP with port 0. Every test body runs under [`within`], a
 //! watchdog that fails the test instead of hanging the suite.
 
+mod common;
+use common::within;
+
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::panic;
@@ -9,7 +12,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use crossbeam_channel::{self as channel, Receiver, RecvTimeoutError};
+use crossbeam_channel::{self as channel, Receiver};
 use msgwire::msrp::endpoint::{
     BindOptions, BindTimeouts, BoundTransport, DirectAcceptor, DirectConnector, EndpointEvent,
     Error, MsrpSession, SessionState,
@@ -21,23 +24,6 @@ use parking_lot::Mutex;
 
 const LIMIT: Duration = Duration::from_secs(10);
 const WAIT: Duration = Duration::from_secs(5);
-
-/// Runs `body` on its own thread and fails if it takes longer than `limit`.
-fn within(limit: Duration, body: impl FnOnce() + Send + 'static) {
-    let (done_tx, done_rx) = channel::bounded::<()>(1);
-    let handle = thread::spawn(move || {
-        body();
-        let _ = done_tx.send(());
-    });
-    match done_rx.recv_timeout(limit) {
-        Ok(()) | Err(RecvTimeoutError::Disconnected) => {
-            if let Err(payload) = handle.join() {
-                panic::resume_unwind(payload);
-            }
-        }
-        Err(RecvTimeoutError::Timeout) => panic!("test body still running after {limit:?}"),
-    }
-}
 
 fn local() -> Option<Uri> {
     Some(Uri::new("127.0.0.1", Some(0), None))

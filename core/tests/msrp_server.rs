@@ -2,6 +2,9 @@
 //! over loopback TCP with port 0. Every test body runs under [`within`], a
 //! watchdog that fails the test instead of hanging the suite.
 
+mod common;
+use common::within;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::panic;
@@ -10,7 +13,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use crossbeam_channel::{self as channel, Receiver, RecvTimeoutError};
+use crossbeam_channel::{self as channel, Receiver};
 use msgwire::msrp::endpoint::{
     BindOptions, BoundTransport, DirectConnector, EndpointEvent, Error, MsrpSession,
 };
@@ -21,23 +24,6 @@ use msgwire::net::{TlsClientConfig, TlsServerConfig};
 
 const LIMIT: Duration = Duration::from_secs(20);
 const WAIT: Duration = Duration::from_secs(5);
-
-/// Runs `body` on its own thread and fails if it takes longer than `limit`.
-fn within(limit: Duration, body: impl FnOnce() + Send + 'static) {
-    let (done_tx, done_rx) = channel::bounded::<()>(1);
-    let handle = thread::spawn(move || {
-        body();
-        let _ = done_tx.send(());
-    });
-    match done_rx.recv_timeout(limit) {
-        Ok(()) | Err(RecvTimeoutError::Disconnected) => {
-            if let Err(payload) = handle.join() {
-                panic::resume_unwind(payload);
-            }
-        }
-        Err(RecvTimeoutError::Timeout) => panic!("test body still running after {limit:?}"),
-    }
-}
 
 fn any_port() -> Option<Uri> {
     Some(Uri::new("127.0.0.1", Some(0), None))

@@ -6,6 +6,9 @@
 //! test depends on a particular free port. Behaviour that must hold for
 //! every transport is written once and run over each by [`for_each_pair`].
 
+mod common;
+use common::within;
+
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::panic;
@@ -15,7 +18,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use crossbeam_channel::{self as channel, Receiver, RecvTimeoutError};
+use crossbeam_channel::{self as channel, Receiver};
 use msgwire::net::{
     pipe, pipe_with_capacity, CloseError, Config, Connection, Incoming, SendError, Stream, Timer,
 };
@@ -24,24 +27,6 @@ use msgwire::net::{
 const LIMIT: Duration = Duration::from_secs(10);
 
 // ---------------------------------------------------------------- helpers
-
-/// Runs `body` on its own thread and fails if it takes longer than `limit`.
-/// A panic in the body fails the test with the body's own message.
-fn within(limit: Duration, body: impl FnOnce() + Send + 'static) {
-    let (done_tx, done_rx) = channel::bounded::<()>(1);
-    let handle = thread::spawn(move || {
-        body();
-        let _ = done_tx.send(());
-    });
-    match done_rx.recv_timeout(limit) {
-        Ok(()) | Err(RecvTimeoutError::Disconnected) => {
-            if let Err(payload) = handle.join() {
-                panic::resume_unwind(payload);
-            }
-        }
-        Err(RecvTimeoutError::Timeout) => panic!("test body still running after {limit:?}"),
-    }
-}
 
 #[derive(Debug, Clone, Copy)]
 enum Transport {

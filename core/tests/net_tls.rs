@@ -6,6 +6,9 @@
 //! under [`within`], a watchdog that fails the test instead of letting a
 //! deadlock hang the suite. Sockets bind port 0.
 
+mod common;
+use common::within;
+
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::panic;
@@ -13,7 +16,7 @@ use std::thread;
 use std::time::Duration;
 
 use bytes::Bytes;
-use crossbeam_channel::{self as channel, Receiver, RecvTimeoutError};
+use crossbeam_channel::{self as channel, Receiver};
 use msgwire::net::{
     Connection, Incoming, PemInput, Split, Stream, TlsClientConfig, TlsError, TlsServerConfig,
 };
@@ -27,24 +30,6 @@ const HANDSHAKE: Duration = Duration::from_secs(5);
 const WAIT: Duration = Duration::from_secs(5);
 
 // ---------------------------------------------------------------- helpers
-
-/// Runs `body` on its own thread and fails if it takes longer than `limit`.
-/// A panic in the body fails the test with the body's own message.
-fn within(limit: Duration, body: impl FnOnce() + Send + 'static) {
-    let (done_tx, done_rx) = channel::bounded::<()>(1);
-    let handle = thread::spawn(move || {
-        body();
-        let _ = done_tx.send(());
-    });
-    match done_rx.recv_timeout(limit) {
-        Ok(()) | Err(RecvTimeoutError::Disconnected) => {
-            if let Err(payload) = handle.join() {
-                panic::resume_unwind(payload);
-            }
-        }
-        Err(RecvTimeoutError::Timeout) => panic!("test body still running after {limit:?}"),
-    }
-}
 
 /// PEM material for one test: a CA, and a server certificate it signed.
 struct Pki {
