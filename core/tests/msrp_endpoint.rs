@@ -484,3 +484,55 @@ fn msrps_rejects_an_untrusted_certificate_and_needs_a_config() {
         ));
     });
 }
+
+#[test]
+fn traffic_logger_sees_both_directions_with_addresses() {
+    use msgwire::msrp::session::SharedLogger;
+    use msgwire::msrp::trafficlog::TrafficLogger;
+
+    #[derive(Default)]
+    struct Rec(Mutex<Vec<String>>);
+    impl TrafficLogger for Rec {
+        fn received_new_chunk(&self, c: &str, head: &msgwire::msrp::Head<'_>) {
+            self.0
+                .lock()
+                .push(format!("{c} rx {}", head.transaction_id()));
+        }
+        fn sent_new_chunk(&self, c: &str, tid: &str, _: &[u8]) {
+            self.0.lock().push(format!("{c} tx {tid}"));
+        }
+    }
+    within(LIMIT, || {
+        let (a, b) = bind_pair(BindOptions::default(), BindOptions::default());
+        let rec = Arc::new(Rec::default());
+        let config = SessionConfig {
+            logger: Some(SharedLogger {
+                logger: rec.clone(),
+                label: String::new(),
+            }),
+            ..SessionConfig::default()
+        };
+        let (alice, _arx) = start(a, config);
+        let (bob, _brx) = start(b, SessionConfig::default());
+        let msg = alice.make_message("logged", "text/plain", None);
+        let tid = msg.transaction_id.clone();
+        alice.deliver_chunk(msg).unwrap();
+        let lines = rec.0.lock().clone();
+        assert!(
+            lines.iter().any(|l| l.ends_with(&format!("tx {tid}"))),
+            "{lines:?}"
+        );
+        assert!(
+            lines.iter().any(|l| l.ends_with(&format!("rx {tid}"))),
+            "{lines:?}"
+        );
+        assert!(
+            lines
+                .iter()
+                .all(|l| l.starts_with("127.0.0.1:") && l.contains(" <-> 127.0.0.1:")),
+            "{lines:?}"
+        );
+        alice.shutdown(true);
+        bob.shutdown(true);
+    });
+}

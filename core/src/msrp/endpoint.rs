@@ -902,6 +902,18 @@ impl MsrpSession {
         F: FnMut(EndpointEvent) + Send + 'static,
     {
         config.use_sessmatch |= bound.use_sessmatch;
+        if let Some(logger) = &mut config.logger {
+            if logger.label.is_empty() {
+                // Name the connection by its addresses in the traffic log.
+                let local = bound.tcp.local_addr().map(|a| a.to_string());
+                let peer = bound.tcp.peer_addr().map(|a| a.to_string());
+                logger.label = format!(
+                    "{} <-> {}",
+                    local.unwrap_or_else(|_| "?".into()),
+                    peer.unwrap_or_else(|_| "?".into())
+                );
+            }
+        }
         let timer = match options.timer {
             Some(t) => t,
             None => shared_timer()?,

@@ -41,6 +41,7 @@ use super::error::{HeaderError, ParseError, ParseErrorKind};
 use super::header::{names, FailureReport};
 use super::parser::{Event, Parser, ParserConfig};
 use super::rules::{make_report, make_response, random_id, ChunkBuilder};
+use super::trafficlog::{Level, TrafficLogger};
 use super::uri::Uri;
 
 /// The URIs that identify both ends of a bound session.
@@ -107,6 +108,10 @@ pub struct SessionConfig {
     /// Match incoming paths on session-id only (RFC 6714 / sessmatch),
     /// for peers behind middleboxes that rewrite addresses. Default off.
     pub use_sessmatch: bool,
+    /// Where traffic is reported: every chunk received (start, body
+    /// slices, end) and sent, and protocol errors. `None` (the default)
+    /// reports nothing and costs nothing.
+    pub logger: Option<SharedLogger>,
     /// Parser limits. The session collects each chunk's body in memory, so
     /// the default body limit is 16 MiB (larger chunks are answered 413);
     /// file transfers chunk well below that.
@@ -121,11 +126,30 @@ impl Default for SessionConfig {
             response_timeout: Duration::from_secs(30),
             keepalive_interval: Some(Duration::from_secs(60)),
             use_sessmatch: false,
+            logger: None,
             parser: ParserConfig {
                 max_body_len: 16 * 1024 * 1024,
                 ..ParserConfig::default()
             },
         }
+    }
+}
+
+/// A [`TrafficLogger`] shared by sessions, with a label for the connection
+/// it is reported under (e.g. `127.0.0.1:2855 -> 127.0.0.1:40123`).
+#[derive(Clone)]
+pub struct SharedLogger {
+    /// The logger.
+    pub logger: std::sync::Arc<dyn TrafficLogger>,
+    /// The `connection` argument of every call.
+    pub label: String,
+}
+
+impl std::fmt::Debug for SharedLogger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedLogger")
+            .field("label", &self.label)
+            .finish_non_exhaustive()
     }
 }
 
@@ -296,7 +320,7 @@ impl Session {
                 },
             );
         }
-        self.transmit.push_back(chunk.encode());
+        self.queue(&chunk);
         Ok(())
     }
 
@@ -310,7 +334,7 @@ impl Session {
     ) -> Result<bool, HeaderError> {
         match make_report(request, code, comment)? {
             Some(report) => {
-                self.transmit.push_back(report.encode());
+                self.queue(&report);
                 Ok(true)
             }
             None => Ok(false),
@@ -327,7 +351,7 @@ impl Session {
     ) -> Result<bool, HeaderError> {
         match make_response(request, code, comment)? {
             Some(response) => {
-                self.transmit.push_back(response.encode());
+                self.queue(&response);
                 Ok(true)
             }
             None => Ok(false),
@@ -342,15 +366,30 @@ impl Session {
             data = &data[used..];
             match result {
                 Ok(Some(Event::Start(head))) => {
+                    if let Some(l) = &self.config.logger {
+                        l.logger.received_new_chunk(&l.label, &head);
+                    }
                     self.incoming = Some((head.to_chunk(), BytesMut::new()));
                 }
                 Ok(Some(Event::Data(d))) => {
-                    if let Some((_, body)) = &mut self.incoming {
+                    if let Some((chunk, body)) = &mut self.incoming {
+                        if let Some(l) = &self.config.logger {
+                            l.logger
+                                .received_chunk_data(&l.label, &chunk.transaction_id, d);
+                        }
                         body.extend_from_slice(d);
                     }
                 }
                 Ok(Some(Event::End(flag))) => {
                     if let Some((mut chunk, body)) = self.incoming.take() {
+                        if let Some(l) = &self.config.logger {
+                            let mut end = Vec::with_capacity(chunk.transaction_id.len() + 8);
+                            end.extend_from_slice(b"-------");
+                            end.extend_from_slice(chunk.transaction_id.as_bytes());
+                            end.push(flag.as_byte());
+                            l.logger
+                                .received_chunk_end(&l.label, &chunk.transaction_id, &end);
+                        }
                         chunk.data = body.freeze();
                         chunk.flag = flag;
                         self.on_chunk(chunk);
@@ -421,6 +460,22 @@ impl Session {
     /// The next event for the application.
     pub fn poll_event(&mut self) -> Option<SessionEvent> {
         self.events.pop_front()
+    }
+
+    /// Encodes `chunk` for sending, reporting it to the traffic logger.
+    fn queue(&mut self, chunk: &Chunk) {
+        let wire = chunk.encode();
+        if let Some(l) = &self.config.logger {
+            let tid = &chunk.transaction_id;
+            let head_len = wire.len() - chunk.data.len() - (tid.len() + 12);
+            l.logger.sent_new_chunk(&l.label, tid, &wire[..head_len]);
+            if !chunk.data.is_empty() {
+                l.logger.sent_chunk_data(&l.label, tid, &chunk.data);
+            }
+            l.logger
+                .sent_chunk_end(&l.label, tid, &wire[head_len + chunk.data.len()..]);
+        }
+        self.transmit.push_back(wire);
     }
 
     // ----- incoming -----
@@ -499,14 +554,14 @@ impl Session {
                 let mut r = Chunk::response(chunk.transaction_id.clone(), 200, Some("OK"));
                 r.headers.set(names::TO_PATH, self.reply_to.as_str());
                 r.headers.set(names::FROM_PATH, self.from_text.as_str());
-                self.transmit.push_back(r.encode());
+                self.queue(&r);
             }
         } else if let Ok(Some(r)) = make_response(&chunk, 200, Some("OK")) {
-            self.transmit.push_back(r.encode());
+            self.queue(&r);
         }
         if self.config.automatic_reports {
             if let Ok(Some(report)) = make_report(&chunk, 200, Some("OK")) {
-                self.transmit.push_back(report.encode());
+                self.queue(&report);
             }
         }
         // A peer's keep-alive (empty SEND with `Keep-Alive: yes`) is
@@ -566,13 +621,16 @@ impl Session {
     /// the response goes along the session's paths instead.
     fn reject(&mut self, request: &Chunk, code: u16, comment: &str) {
         match make_response(request, code, Some(comment)) {
-            Ok(Some(r)) => self.transmit.push_back(r.encode()),
+            Ok(Some(r)) => self.queue(&r),
             Ok(None) => {}
             Err(_) => self.respond_by_paths(&request.transaction_id, code, comment),
         }
     }
 
     fn on_parse_error(&mut self, e: ParseError) {
+        if let Some(l) = &self.config.logger {
+            l.logger.message(Level::Warn, &format!("{}: {e}", l.label));
+        }
         if let Some(tid) = &e.transaction_id {
             let (code, comment) = match e.kind {
                 ParseErrorKind::BodyTooLarge { .. } => (413, "Message too large"),
@@ -600,7 +658,7 @@ impl Session {
         r.flag = Flag::End;
         // A transaction id that fails the grammar cannot be answered.
         if r.validate().is_ok() {
-            self.transmit.push_back(r.encode());
+            self.queue(&r);
         }
     }
 
@@ -639,7 +697,7 @@ impl Session {
                 keepalive: true,
             },
         );
-        self.transmit.push_back(chunk.encode());
+        self.queue(&chunk);
     }
 }
 
@@ -986,6 +1044,72 @@ From-Path: msrp://127.0.0.1:2855/alice01;tcp\r\nByte-Range: banana\r\n-------mal
         p.a.send_chunk(m, true, p.now).unwrap();
         p.run();
         assert_eq!(events(&mut p.b).len(), 1);
+    }
+
+    #[test]
+    fn traffic_is_reported_to_the_logger() {
+        use std::sync::{Arc, Mutex};
+        #[derive(Default)]
+        struct Rec(Mutex<Vec<String>>);
+        impl TrafficLogger for Rec {
+            fn received_new_chunk(&self, c: &str, head: &crate::msrp::Head<'_>) {
+                self.0.lock().unwrap().push(format!(
+                    "{c} rx start {}",
+                    head.method().or(head.comment()).unwrap_or("")
+                ));
+            }
+            fn received_chunk_data(&self, c: &str, _: &str, data: &[u8]) {
+                self.0
+                    .lock()
+                    .unwrap()
+                    .push(format!("{c} rx data {}", data.len()));
+            }
+            fn received_chunk_end(&self, c: &str, tid: &str, end: &[u8]) {
+                assert!(
+                    end.starts_with(b"-------")
+                        && end.ends_with(b"$")
+                        && end.len() == tid.len() + 8
+                );
+                self.0.lock().unwrap().push(format!("{c} rx end"));
+            }
+            fn sent_new_chunk(&self, c: &str, _: &str, head: &[u8]) {
+                assert!(head.starts_with(b"MSRP "));
+                self.0.lock().unwrap().push(format!("{c} tx start"));
+            }
+            fn sent_chunk_data(&self, c: &str, _: &str, data: &[u8]) {
+                self.0
+                    .lock()
+                    .unwrap()
+                    .push(format!("{c} tx data {}", data.len()));
+            }
+            fn sent_chunk_end(&self, c: &str, tid: &str, end: &[u8]) {
+                assert_eq!(end, format!("\r\n-------{tid}$\r\n").as_bytes());
+                self.0.lock().unwrap().push(format!("{c} tx end"));
+            }
+        }
+        let rec = Arc::new(Rec::default());
+        let config = SessionConfig {
+            logger: Some(SharedLogger {
+                logger: rec.clone(),
+                label: "b".into(),
+            }),
+            ..SessionConfig::default()
+        };
+        let mut p = Pair::new(SessionConfig::default());
+        p.b = Session::new(p.b.paths.clone(), config, p.now);
+        p.a.send_chunk(p.a.make_message("hello", "text/plain", None), true, p.now)
+            .unwrap();
+        p.run();
+        assert_eq!(
+            *rec.0.lock().unwrap(),
+            [
+                "b rx start SEND",
+                "b rx data 5",
+                "b rx end",
+                "b tx start",
+                "b tx end"
+            ]
+        );
     }
 
     #[test]

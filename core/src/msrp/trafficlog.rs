@@ -8,8 +8,12 @@
 //! [`LogLogger`] (the default) writes through the `log` crate under the
 //! target `msgwire::msrp::traffic`.
 //!
-//! Methods are called on the connection's threads (reader for `received_*`,
-//! writer for `sent_*`) and must not block. `connection` is a short label of
+//! Give a logger to a session through `SessionConfig::logger`
+//! ([`super::session::SharedLogger`]); a session driven by
+//! [`super::endpoint::MsrpSession`] labels it with the connection's
+//! addresses. Methods are called on the threads that drive the session
+//! (the connection's reader, the timer, or the sending thread) and must not
+//! block. `connection` is a short label of
 //! the connection (e.g. `127.0.0.1:2855 -> 127.0.0.1:40123`).
 
 use super::parser::Head;
