@@ -462,6 +462,70 @@ typedef struct msgwire_msrp_bind_options {
 } msgwire_msrp_bind_options;
 
 /**
+ * A traffic callback reporting a chunk's start line and headers, a body
+ * slice, or its end-line, received or sent.
+ *
+ * `connection` names the connection (`local-address <-> peer-address`),
+ * `transaction_id` the chunk; both are NUL-terminated and, like
+ * `bytes[0..len]`, lent for the call only.
+ *
+ * Threads: runs on msgwire worker threads (the reader, the timer) or on
+ * the thread that sends a chunk; calls for one session do not overlap in
+ * practice but may come from different threads. It must not block and
+ * must not call back into the session.
+ */
+typedef void (*msgwire_msrp_traffic_callback)(void *user_data,
+                                              const char *connection,
+                                              const char *transaction_id,
+                                              const uint8_t *bytes,
+                                              size_t len);
+
+/**
+ * A traffic callback for diagnostics: `level` is 0 debug, 1 info, 2 warn,
+ * 3 error, 4 fatal; `text` is NUL-terminated and lent for the call. Same
+ * threading rules as `msgwire_msrp_traffic_callback`.
+ */
+typedef void (*msgwire_msrp_traffic_message_callback)(void *user_data,
+                                                      uint32_t level,
+                                                      const char *text);
+
+/**
+ * The traffic logger of a session (the legacy Logger interface). Every
+ * entry may be NULL.
+ */
+typedef struct msgwire_msrp_traffic_callbacks {
+  /**
+   * A chunk's start line and headers were received (`bytes` is the
+   * exact text, blank line included when a body follows).
+   */
+  msgwire_msrp_traffic_callback received_new_chunk;
+  /**
+   * A slice of a received chunk's body.
+   */
+  msgwire_msrp_traffic_callback received_chunk_data;
+  /**
+   * A received chunk's end-line (`-------<tid><flag>`).
+   */
+  msgwire_msrp_traffic_callback received_chunk_end;
+  /**
+   * A chunk's start line and headers were queued for sending.
+   */
+  msgwire_msrp_traffic_callback sent_new_chunk;
+  /**
+   * The body of a chunk queued for sending.
+   */
+  msgwire_msrp_traffic_callback sent_chunk_data;
+  /**
+   * The end-line of a chunk queued for sending.
+   */
+  msgwire_msrp_traffic_callback sent_chunk_end;
+  /**
+   * A diagnostic message (e.g. a protocol error from the peer).
+   */
+  msgwire_msrp_traffic_message_callback message;
+} msgwire_msrp_traffic_callbacks;
+
+/**
  * Settings of a session, read only during `msgwire_msrp_session_start`.
  *
  * Fill it with `msgwire_msrp_session_config_default` and change what you
@@ -498,6 +562,17 @@ typedef struct msgwire_msrp_session_config {
    * also turned on by a transport bound with `use_sessmatch`.
    */
   bool use_sessmatch;
+  /**
+   * Traffic logging: called for every chunk the session receives and
+   * sends, and for protocol errors. NULL (the default) logs nothing. The
+   * table is copied by `msgwire_msrp_session_start`; `traffic_user_data`
+   * must stay valid until the session is freed.
+   */
+  const struct msgwire_msrp_traffic_callbacks *traffic;
+  /**
+   * Passed as the first argument of every `traffic` callback.
+   */
+  void *traffic_user_data;
 } msgwire_msrp_session_config;
 
 /**

@@ -71,7 +71,7 @@ use msgwire_core::msrp::endpoint::{
     BindOptions, BindTimeouts, BoundTransport, DirectAcceptor, DirectConnector, EndpointEvent,
     EngineOptions, MsrpSession,
 };
-use msgwire_core::msrp::session::{SessionConfig, SessionEvent};
+use msgwire_core::msrp::session::{SessionConfig, SessionEvent, SharedLogger};
 use msgwire_core::msrp::Uri;
 use msgwire_core::net::Timer;
 
@@ -535,6 +535,142 @@ pub struct msgwire_msrp_session_config {
     /// Match incoming paths on session-id only (RFC 6714). Default `false`;
     /// also turned on by a transport bound with `use_sessmatch`.
     pub use_sessmatch: bool,
+    /// Traffic logging: called for every chunk the session receives and
+    /// sends, and for protocol errors. NULL (the default) logs nothing. The
+    /// table is copied by `msgwire_msrp_session_start`; `traffic_user_data`
+    /// must stay valid until the session is freed.
+    pub traffic: *const msgwire_msrp_traffic_callbacks,
+    /// Passed as the first argument of every `traffic` callback.
+    pub traffic_user_data: *mut c_void,
+}
+
+/// A traffic callback reporting a chunk's start line and headers, a body
+/// slice, or its end-line, received or sent.
+///
+/// `connection` names the connection (`local-address <-> peer-address`),
+/// `transaction_id` the chunk; both are NUL-terminated and, like
+/// `bytes[0..len]`, lent for the call only.
+///
+/// Threads: runs on msgwire worker threads (the reader, the timer) or on
+/// the thread that sends a chunk; calls for one session do not overlap in
+/// practice but may come from different threads. It must not block and
+/// must not call back into the session.
+pub type msgwire_msrp_traffic_callback = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        connection: *const c_char,
+        transaction_id: *const c_char,
+        bytes: *const u8,
+        len: usize,
+    ),
+>;
+
+/// A traffic callback for diagnostics: `level` is 0 debug, 1 info, 2 warn,
+/// 3 error, 4 fatal; `text` is NUL-terminated and lent for the call. Same
+/// threading rules as `msgwire_msrp_traffic_callback`.
+pub type msgwire_msrp_traffic_message_callback =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, level: u32, text: *const c_char)>;
+
+/// The traffic logger of a session (the legacy Logger interface). Every
+/// entry may be NULL.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct msgwire_msrp_traffic_callbacks {
+    /// A chunk's start line and headers were received (`bytes` is the
+    /// exact text, blank line included when a body follows).
+    pub received_new_chunk: msgwire_msrp_traffic_callback,
+    /// A slice of a received chunk's body.
+    pub received_chunk_data: msgwire_msrp_traffic_callback,
+    /// A received chunk's end-line (`-------<tid><flag>`).
+    pub received_chunk_end: msgwire_msrp_traffic_callback,
+    /// A chunk's start line and headers were queued for sending.
+    pub sent_new_chunk: msgwire_msrp_traffic_callback,
+    /// The body of a chunk queued for sending.
+    pub sent_chunk_data: msgwire_msrp_traffic_callback,
+    /// The end-line of a chunk queued for sending.
+    pub sent_chunk_end: msgwire_msrp_traffic_callback,
+    /// A diagnostic message (e.g. a protocol error from the peer).
+    pub message: msgwire_msrp_traffic_message_callback,
+}
+
+/// Adapts a C callback table to the core's traffic logger.
+struct CTraffic {
+    table: msgwire_msrp_traffic_callbacks,
+    user_data: *mut c_void,
+}
+
+// SAFETY: the header tells C callers that the traffic callbacks run on
+// worker threads and that `traffic_user_data` stays valid until the
+// session is freed; the pointer is only handed back to those callbacks.
+unsafe impl Send for CTraffic {}
+// SAFETY: as above; no Rust state is shared through the pointer.
+unsafe impl Sync for CTraffic {}
+
+impl CTraffic {
+    fn call(&self, f: msgwire_msrp_traffic_callback, connection: &str, tid: &str, bytes: &[u8]) {
+        let Some(f) = f else { return };
+        let (Ok(c), Ok(t)) = (
+            std::ffi::CString::new(connection),
+            std::ffi::CString::new(tid),
+        ) else {
+            return;
+        };
+        // SAFETY: a C function pointer from the table the caller supplied,
+        // with the user data it asked for; the strings and bytes live
+        // through the call, as documented.
+        unsafe {
+            f(
+                self.user_data,
+                c.as_ptr(),
+                t.as_ptr(),
+                bytes.as_ptr(),
+                bytes.len(),
+            )
+        }
+    }
+}
+
+impl msgwire_core::msrp::trafficlog::TrafficLogger for CTraffic {
+    fn received_new_chunk(&self, connection: &str, head: &msgwire_core::msrp::Head<'_>) {
+        let raw = head.raw();
+        self.call(
+            self.table.received_new_chunk,
+            connection,
+            head.transaction_id(),
+            raw.as_bytes(),
+        );
+    }
+    fn received_chunk_data(&self, connection: &str, tid: &str, data: &[u8]) {
+        self.call(self.table.received_chunk_data, connection, tid, data);
+    }
+    fn received_chunk_end(&self, connection: &str, tid: &str, end: &[u8]) {
+        self.call(self.table.received_chunk_end, connection, tid, end);
+    }
+    fn sent_new_chunk(&self, connection: &str, tid: &str, head: &[u8]) {
+        self.call(self.table.sent_new_chunk, connection, tid, head);
+    }
+    fn sent_chunk_data(&self, connection: &str, tid: &str, data: &[u8]) {
+        self.call(self.table.sent_chunk_data, connection, tid, data);
+    }
+    fn sent_chunk_end(&self, connection: &str, tid: &str, end: &[u8]) {
+        self.call(self.table.sent_chunk_end, connection, tid, end);
+    }
+    fn message(&self, level: msgwire_core::msrp::trafficlog::Level, text: &str) {
+        use msgwire_core::msrp::trafficlog::Level;
+        let Some(f) = self.table.message else { return };
+        let Ok(t) = std::ffi::CString::new(text) else {
+            return;
+        };
+        let level = match level {
+            Level::Debug => 0,
+            Level::Info => 1,
+            Level::Warn => 2,
+            Level::Error => 3,
+            Level::Fatal => 4,
+        };
+        // SAFETY: as in `call`.
+        unsafe { f(self.user_data, level, t.as_ptr()) }
+    }
 }
 
 /// Fills `*cfg` with the defaults (those used when
@@ -553,6 +689,8 @@ pub extern "C" fn msgwire_msrp_session_config_default(
             response_timeout_ms: to_millis(d.response_timeout),
             keepalive_interval_ms: d.keepalive_interval.map_or(0, to_millis),
             use_sessmatch: d.use_sessmatch,
+            traffic: std::ptr::null(),
+            traffic_user_data: std::ptr::null_mut(),
         });
         Ok(())
     })
@@ -579,6 +717,18 @@ unsafe fn session_config(cfg: &msgwire_msrp_session_config) -> Result<SessionCon
     config.keepalive_interval = (cfg.keepalive_interval_ms != 0)
         .then(|| Duration::from_millis(u64::from(cfg.keepalive_interval_ms)));
     config.use_sessmatch = cfg.use_sessmatch;
+    if !cfg.traffic.is_null() {
+        // SAFETY: a non-NULL pointer to a callback table per the header,
+        // read (copied) only during this call.
+        let table = unsafe { *cfg.traffic };
+        config.logger = Some(SharedLogger {
+            logger: std::sync::Arc::new(CTraffic {
+                table,
+                user_data: cfg.traffic_user_data,
+            }),
+            label: String::new(),
+        });
+    }
     Ok(config)
 }
 

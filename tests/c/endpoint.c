@@ -205,6 +205,77 @@ static msgwire_msrp_chunk *message(msgwire_msrp_session *s, const char *text, bo
 
 /* ---- tests ---------------------------------------------------------------- */
 
+/* Counts what a session's traffic logger reports. */
+struct traffic {
+    pthread_mutex_t lock;
+    int rx_start, rx_end, tx_start, tx_end;
+    size_t rx_data;
+    char connection[160];
+};
+
+static struct traffic *traffic_note(void *ud, const char *connection)
+{
+    struct traffic *t = ud;
+    pthread_mutex_lock(&t->lock);
+    snprintf(t->connection, sizeof t->connection, "%s", connection);
+    return t;
+}
+
+static void traffic_rx_start(void *ud, const char *c, const char *tid, const uint8_t *b, size_t n)
+{
+    struct traffic *t = traffic_note(ud, c);
+    (void)tid;
+    if (n >= 5 && memcmp(b, "MSRP ", 5) == 0) {
+        t->rx_start++;
+    }
+    pthread_mutex_unlock(&t->lock);
+}
+
+static void traffic_rx_data(void *ud, const char *c, const char *tid, const uint8_t *b, size_t n)
+{
+    struct traffic *t = traffic_note(ud, c);
+    (void)tid;
+    (void)b;
+    t->rx_data += n;
+    pthread_mutex_unlock(&t->lock);
+}
+
+static void traffic_rx_end(void *ud, const char *c, const char *tid, const uint8_t *b, size_t n)
+{
+    struct traffic *t = traffic_note(ud, c);
+    if (n == strlen(tid) + 8 && memcmp(b, "-------", 7) == 0) {
+        t->rx_end++;
+    }
+    pthread_mutex_unlock(&t->lock);
+}
+
+static void traffic_tx_start(void *ud, const char *c, const char *tid, const uint8_t *b, size_t n)
+{
+    struct traffic *t = traffic_note(ud, c);
+    (void)tid;
+    if (n >= 5 && memcmp(b, "MSRP ", 5) == 0) {
+        t->tx_start++;
+    }
+    pthread_mutex_unlock(&t->lock);
+}
+
+static void traffic_tx_end(void *ud, const char *c, const char *tid, const uint8_t *b, size_t n)
+{
+    struct traffic *t = traffic_note(ud, c);
+    if (n == strlen(tid) + 12 && memcmp(b, "\r\n-------", 9) == 0) {
+        t->tx_end++;
+    }
+    pthread_mutex_unlock(&t->lock);
+}
+
+static const msgwire_msrp_traffic_callbacks TRAFFIC = {
+    .received_new_chunk = traffic_rx_start,
+    .received_chunk_data = traffic_rx_data,
+    .received_chunk_end = traffic_rx_end,
+    .sent_new_chunk = traffic_tx_start,
+    .sent_chunk_end = traffic_tx_end,
+};
+
 static void test_exchange(void)
 {
     msgwire_msrp_transport *tp = NULL, *ta = NULL;
@@ -220,7 +291,13 @@ static void test_exchange(void)
     msgwire_msrp_session_config cfg;
     CHECK_OK(msgwire_msrp_session_config_default(&cfg));
     CHECK(cfg.accept_types == NULL && cfg.automatic_reports && cfg.response_timeout_ms == 30000);
+    CHECK(cfg.traffic == NULL && cfg.traffic_user_data == NULL);
     cfg.keepalive_interval_ms = 0;
+    struct traffic traffic;
+    memset(&traffic, 0, sizeof traffic);
+    pthread_mutex_init(&traffic.lock, NULL);
+    cfg.traffic = &TRAFFIC;
+    cfg.traffic_user_data = &traffic;
     CHECK_OK(msgwire_msrp_session_start(tp, &cfg, &CALLBACKS, &bob, &sb));
     CHECK_OK(msgwire_msrp_session_start(ta, NULL, &CALLBACKS, &alice, &sa));
     if (sb == NULL || sa == NULL) {
@@ -239,6 +316,12 @@ static void test_exchange(void)
     pthread_mutex_lock(&bob.lock);
     CHECK(strcmp(bob.last_body, "hello bob") == 0);
     pthread_mutex_unlock(&bob.lock);
+    /* Bob's traffic logger saw the SEND come in and the 200 + REPORT go out. */
+    pthread_mutex_lock(&traffic.lock);
+    CHECK(traffic.rx_start >= 1 && traffic.rx_end >= 1 && traffic.rx_data >= strlen("hello bob"));
+    CHECK(traffic.tx_start >= 2 && traffic.tx_end >= 2);
+    CHECK(strstr(traffic.connection, " <-> 127.0.0.1:") != NULL);
+    pthread_mutex_unlock(&traffic.lock);
 
     /* send_chunk: the response goes to on_response. */
     m = message(sb, "hi alice", false);
@@ -278,6 +361,7 @@ out:
     msgwire_msrp_session_free(sb);
     CHECK(alice.freed && bob.freed);
     CHECK(alice.closed == 1 && bob.closed == 1);
+    pthread_mutex_destroy(&traffic.lock);
     recorder_destroy(&bob);
     recorder_destroy(&alice);
 }
