@@ -287,6 +287,20 @@ enum msgwire_status
    * certificate, a peer without TLS, timeout); the message says which.
    */
   MSGWIRE_MSRP_ENDPOINT_TLS = 1317,
+  /**
+   * MSRP endpoint: the peer closed the connection while a chunk was
+   * being read from a bound transport.
+   */
+  MSGWIRE_MSRP_ENDPOINT_CONNECTION_CLOSED = 1318,
+  /**
+   * MSRP endpoint: a bound transport read bytes that are not MSRP.
+   */
+  MSGWIRE_MSRP_ENDPOINT_PROTOCOL = 1319,
+  /**
+   * MSRP endpoint: a session cannot take over a transport in the middle
+   * of a chunk already partly read in segments.
+   */
+  MSGWIRE_MSRP_ENDPOINT_MID_CHUNK = 1320,
 };
 #ifndef __cplusplus
 typedef uint32_t msgwire_status;

@@ -18,7 +18,7 @@ use msgwire::msrp::endpoint::{
     Error, MsrpSession, SessionState,
 };
 use msgwire::msrp::session::{SessionConfig, SessionEvent};
-use msgwire::msrp::{parse_chunk, Chunk, Uri};
+use msgwire::msrp::{parse_chunk, Chunk, ChunkBuilder, Flag, Uri};
 use msgwire::net::{TlsClientConfig, TlsServerConfig};
 use parking_lot::Mutex;
 
@@ -534,5 +534,211 @@ fn traffic_logger_sees_both_directions_with_addresses() {
         );
         alice.shutdown(true);
         bob.shutdown(true);
+    });
+}
+
+// ------------------------------------------------- raw I/O before a session
+
+/// A SEND along `bound`'s paths carrying `body` (whole message).
+fn send_along(bound: &BoundTransport, body: &[u8]) -> Chunk {
+    let paths = bound.paths();
+    ChunkBuilder::send(body.to_vec())
+        .content_type("text/plain")
+        .build(&paths.to_path_value(), &paths.from_path_value())
+}
+
+#[test]
+fn raw_chunks_both_ways_before_a_session() {
+    within(LIMIT, || {
+        let (mut a, mut b) = bind_pair(BindOptions::default(), BindOptions::default());
+        fn exchange(from: &mut BoundTransport, to: &mut BoundTransport) {
+            let chunk = send_along(from, b"raw hello");
+            from.write_chunk(&chunk).unwrap();
+            let got = to.read_chunk(None).unwrap();
+            assert_eq!(got.segment, None);
+            assert_eq!(got.chunk.transaction_id, chunk.transaction_id);
+            assert_eq!(got.chunk.method(), Some("SEND"));
+            assert_eq!(got.chunk.headers, chunk.headers);
+            assert_eq!(&got.chunk.data[..], b"raw hello");
+            // The response goes back the same way.
+            assert!(to.write_response(&got.chunk, 200, Some("OK")).unwrap());
+            let response = from.read_chunk(Some(4096)).unwrap().chunk;
+            assert_eq!(response.code(), Some(200));
+            assert_eq!(response.transaction_id, chunk.transaction_id);
+        }
+        exchange(&mut a, &mut b);
+        exchange(&mut b, &mut a);
+        // Failure-Report: no owes no response: nothing is written.
+        let mut quiet = send_along(&a, b"quiet");
+        quiet.headers.set("Failure-Report", "no");
+        assert!(!b.write_response(&quiet, 200, Some("OK")).unwrap());
+        // A read with a timeout that passes loses nothing.
+        let err = a
+            .read_chunk_timeout(None, Some(Duration::from_millis(50)))
+            .unwrap_err();
+        assert!(matches!(&err, Error::Io(e) if e.kind() == std::io::ErrorKind::TimedOut));
+        b.write(b"MSRP tid01 SEND\r\nTo-Path: x\r\n").unwrap();
+        let err = a
+            .read_chunk_timeout(None, Some(Duration::from_millis(50)))
+            .unwrap_err();
+        assert!(matches!(&err, Error::Io(_)), "{err:?}");
+        b.write(b"From-Path: y\r\n\r\nabc\r\n-------tid01$\r\n")
+            .unwrap();
+        let got = a.read_chunk(None).unwrap().chunk;
+        assert_eq!(
+            (got.transaction_id.as_str(), &got.data[..]),
+            ("tid01", &b"abc"[..])
+        );
+    });
+}
+
+#[test]
+fn large_body_comes_in_segments() {
+    within(LIMIT, || {
+        let (mut a, mut b) = bind_pair(BindOptions::default(), BindOptions::default());
+        let body: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        let chunk = send_along(&a, &body);
+        a.write_chunk(&chunk).unwrap();
+        let mut got = Vec::new();
+        let mut expected_start = 1;
+        for n in 1..=3u32 {
+            let part = b.read_chunk(Some(4096)).unwrap();
+            assert_eq!(part.segment, Some(n));
+            let c = part.chunk;
+            assert_eq!(c.transaction_id, chunk.transaction_id);
+            let len = if n < 3 { 4096 } else { 10_000 - 2 * 4096 };
+            assert_eq!(c.data.len(), len);
+            let flag = if n < 3 { Flag::Continue } else { Flag::End };
+            assert_eq!(c.flag, flag);
+            let range = c.byte_range().unwrap().unwrap();
+            assert_eq!(
+                (range.start, range.end, range.total),
+                (
+                    expected_start,
+                    Some(expected_start + len as u64 - 1),
+                    Some(10_000)
+                )
+            );
+            expected_start += len as u64;
+            got.extend_from_slice(&c.data);
+        }
+        assert_eq!(got, body);
+        // The next chunk is whole again.
+        a.write_chunk(&send_along(&a, b"small")).unwrap();
+        let next = b.read_chunk(Some(4096)).unwrap();
+        assert_eq!((next.segment, &next.chunk.data[..]), (None, &b"small"[..]));
+    });
+}
+
+#[test]
+fn peer_close_while_reading_is_connection_closed() {
+    within(LIMIT, || {
+        let (mut a, b) = bind_pair(BindOptions::default(), BindOptions::default());
+        let mut b = b;
+        // A chunk sent just before the close is still returned first.
+        b.write_chunk(&send_along(&b, b"last words")).unwrap();
+        drop(b);
+        assert_eq!(&a.read_chunk(None).unwrap().chunk.data[..], b"last words");
+        assert!(matches!(a.read_chunk(None), Err(Error::ConnectionClosed)));
+        assert!(matches!(a.read_chunk(None), Err(Error::ConnectionClosed)));
+    });
+}
+
+#[test]
+fn protocol_error_is_reported_and_reading_goes_on() {
+    within(LIMIT, || {
+        let (mut a, mut b) = bind_pair(BindOptions::default(), BindOptions::default());
+        b.write(b"this is not msrp\r\n").unwrap();
+        b.write_chunk(&send_along(&b, b"after")).unwrap();
+        assert!(matches!(a.read_chunk(None), Err(Error::Protocol(_))));
+        assert_eq!(&a.read_chunk(None).unwrap().chunk.data[..], b"after");
+    });
+}
+
+#[test]
+fn raw_exchange_then_session_loses_nothing() {
+    within(LIMIT, || {
+        let (mut a, mut b) = bind_pair(BindOptions::default(), BindOptions::default());
+        let ping = send_along(&a, b"ping");
+        a.write_chunk(&ping).unwrap();
+        let got = b.read_chunk(None).unwrap().chunk;
+        b.write_response(&got, 200, Some("OK")).unwrap();
+        assert_eq!(a.read_chunk(None).unwrap().chunk.code(), Some(200));
+        // Two chunks and half of a third arrive before the sessions start;
+        // `b` reads one of them, starts a timed-out read of the rest (which
+        // buffers them), then hands the transport to a session.
+        let first = send_along(&a, b"one");
+        let second = send_along(&a, b"two");
+        let third = send_along(&a, b"three");
+        let third_bytes = third.encode();
+        let (head, tail) = third_bytes.split_at(third_bytes.len() / 2);
+        let mut wire = first.encode().to_vec();
+        wire.extend_from_slice(&second.encode());
+        wire.extend_from_slice(head);
+        a.write(&wire).unwrap();
+        assert_eq!(&b.read_chunk(None).unwrap().chunk.data[..], b"one");
+        // Wait for everything to be buffered: a read returns `two` (whole)
+        // and then times out inside `three`.
+        assert_eq!(&b.read_chunk(None).unwrap().chunk.data[..], b"two");
+        assert!(b
+            .read_chunk_timeout(None, Some(Duration::from_millis(100)))
+            .is_err());
+        assert!(!b.mid_chunk());
+        let (bob, bob_rx) = start(b, SessionConfig::default());
+        a.write(tail).unwrap();
+        let got = next_incoming(&bob_rx);
+        assert_eq!(&got.data[..], b"three");
+        // And the session answers it on the wire.
+        let response = a.read_chunk(None).unwrap().chunk;
+        assert_eq!(
+            (response.code(), response.transaction_id.as_str()),
+            (Some(200), third.transaction_id.as_str())
+        );
+        let (alice, _alice_rx) = start(a, SessionConfig::default());
+        alice
+            .deliver_chunk(alice.make_message("via session", "text/plain", None))
+            .unwrap();
+        assert_eq!(&next_incoming(&bob_rx).data[..], b"via session");
+        alice.shutdown(true);
+        bob.shutdown(true);
+    });
+}
+
+#[test]
+fn session_refuses_a_transport_mid_chunk() {
+    within(LIMIT, || {
+        let (mut a, mut b) = bind_pair(BindOptions::default(), BindOptions::default());
+        let chunk = send_along(&a, &[b'x'; 100]);
+        let bytes = chunk.encode();
+        // Everything but the end-line.
+        a.write(&bytes[..bytes.len() - 20]).unwrap();
+        let part = b.read_chunk(Some(10)).unwrap();
+        assert_eq!((part.segment, part.chunk.data.len()), (Some(1), 10));
+        assert!(b.mid_chunk());
+        let result = MsrpSession::start(b, SessionConfig::default(), |_| {});
+        assert!(matches!(result, Err(Error::MidChunk)));
+    });
+}
+
+#[test]
+fn bind_send_with_a_body_is_read_first() {
+    within(LIMIT, || {
+        let mut acceptor = DirectAcceptor::new(BindOptions::default());
+        let acceptor_path = acceptor.prepare(local()).unwrap();
+        let peer_uri = Uri::new("127.0.0.1", Some(2855), Some("peer".into()));
+        let remote = vec![peer_uri.clone()];
+        let passive = thread::spawn(move || acceptor.complete(&remote));
+        let port = acceptor_path[0].port.unwrap();
+        let mut tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let bind = ChunkBuilder::send(b"early".to_vec())
+            .content_type("text/plain")
+            .build(&acceptor_path[0].to_string(), &peer_uri.to_string());
+        tcp.write_all(&bind.encode()).unwrap();
+        let mut b = passive.join().unwrap().unwrap();
+        let first = b.read_chunk(None).unwrap();
+        assert_eq!(&first.chunk.data[..], b"early");
+        // A FIN (dropping the socket with the unread 200 would reset it).
+        tcp.shutdown(std::net::Shutdown::Write).unwrap();
+        assert!(matches!(b.read_chunk(None), Err(Error::ConnectionClosed)));
     });
 }

@@ -174,6 +174,14 @@ pub enum msgwire_status {
     /// MSRP endpoint: the TLS handshake failed (untrusted or mismatched
     /// certificate, a peer without TLS, timeout); the message says which.
     MSGWIRE_MSRP_ENDPOINT_TLS = 1317,
+    /// MSRP endpoint: the peer closed the connection while a chunk was
+    /// being read from a bound transport.
+    MSGWIRE_MSRP_ENDPOINT_CONNECTION_CLOSED = 1318,
+    /// MSRP endpoint: a bound transport read bytes that are not MSRP.
+    MSGWIRE_MSRP_ENDPOINT_PROTOCOL = 1319,
+    /// MSRP endpoint: a session cannot take over a transport in the middle
+    /// of a chunk already partly read in segments.
+    MSGWIRE_MSRP_ENDPOINT_MID_CHUNK = 1320,
 }
 
 use msgwire_status::*;
@@ -182,7 +190,7 @@ impl msgwire_status {
     /// Every status in numeric order, for turning a number from C back into
     /// the enum. A status missing here would read as "unknown status"; the
     /// unit tests check the list against the blocks.
-    const ALL: [msgwire_status; 58] = [
+    const ALL: [msgwire_status; 61] = [
         MSGWIRE_OK,
         MSGWIRE_NULL_PARAMETER,
         MSGWIRE_INVALID_UTF8,
@@ -241,6 +249,9 @@ impl msgwire_status {
         MSGWIRE_MSRP_ENDPOINT_HEADER,
         MSGWIRE_MSRP_ENDPOINT_TLS_NOT_CONFIGURED,
         MSGWIRE_MSRP_ENDPOINT_TLS,
+        MSGWIRE_MSRP_ENDPOINT_CONNECTION_CLOSED,
+        MSGWIRE_MSRP_ENDPOINT_PROTOCOL,
+        MSGWIRE_MSRP_ENDPOINT_MID_CHUNK,
     ];
 
     /// The status with number `n`, if there is one.
@@ -323,6 +334,13 @@ impl msgwire_status {
                 "MSRP endpoint: msrps needs a TLS configuration\0"
             }
             MSGWIRE_MSRP_ENDPOINT_TLS => "MSRP endpoint: TLS handshake failed\0",
+            MSGWIRE_MSRP_ENDPOINT_CONNECTION_CLOSED => {
+                "MSRP endpoint: the peer closed the connection\0"
+            }
+            MSGWIRE_MSRP_ENDPOINT_PROTOCOL => "MSRP endpoint: protocol error\0",
+            MSGWIRE_MSRP_ENDPOINT_MID_CHUNK => {
+                "MSRP endpoint: the transport is in the middle of a chunk\0"
+            }
         }
     }
 
@@ -438,6 +456,9 @@ impl From<EndpointError> for Error {
             EndpointError::Header(_) => MSGWIRE_MSRP_ENDPOINT_HEADER,
             EndpointError::TlsNotConfigured => MSGWIRE_MSRP_ENDPOINT_TLS_NOT_CONFIGURED,
             EndpointError::Tls(_) => MSGWIRE_MSRP_ENDPOINT_TLS,
+            EndpointError::ConnectionClosed => MSGWIRE_MSRP_ENDPOINT_CONNECTION_CLOSED,
+            EndpointError::Protocol(_) => MSGWIRE_MSRP_ENDPOINT_PROTOCOL,
+            EndpointError::MidChunk => MSGWIRE_MSRP_ENDPOINT_MID_CHUNK,
         };
         // The core's messages carry the details (the code and comment of a
         // failed response, the target of a failed connect, ...); add the

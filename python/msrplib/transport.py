@@ -11,8 +11,16 @@ the rules are the Rust core's (``ChunkBuilder``, session paths).
 
 Differences from the legacy module:
 
-* There is no ``read_chunk``/``write_chunk``: chunks are read and written by
-  the session's threads in Rust. Use :class:`msrplib.session.MSRPSession`.
+* ``read_chunk``/``write_chunk``/``write_response``/``write`` work on a
+  bound transport until a session takes it over (the legacy API of 2011:
+  ``read_chunk`` returns "virtual" segments with a ``segment`` attribute,
+  ``+`` flag and a ``Byte-Range`` of their own bytes once a chunk's body
+  exceeds ``max_size``). They block without the GIL; ``wait`` is accepted
+  and ignored (writes always complete before returning). Bytes read and not
+  returned stay with the transport and reach a later
+  :class:`msrplib.session.MSRPSession`; a session refuses a transport in the
+  middle of a segmented chunk (:class:`msrplib.session.MSRPSessionError`).
+  After the peer closed, ``read_chunk`` raises :class:`ConnectionDone`.
 * Byte counts (``Byte-Range``) are taken from the UTF-8 encoding of a
   ``str`` body; the legacy code counted characters.
 * A connection that ends is reported with :class:`ConnectionDone` (clean end)
@@ -27,7 +35,7 @@ Differences from the legacy module:
 
 from msgwire import _native
 from msrplib import MSRPError, protocol
-from msrplib.trafficlog import Logger
+from msrplib.trafficlog import Logger, _report, _traffic_logger
 
 __all__ = ['ChunkParseError', 'MSRPTransactionError', 'MSRPBadRequest', 'MSRPNoSuchSessionError',
            'ConnectionClosed', 'ConnectionDone', 'ConnectionLost', 'MSRPTransport']
@@ -126,6 +134,11 @@ def _path_value(header_class, uris):
             _path_cache.clear()
         value = _path_cache[key] = header_class(list(uris)).encoded
     return value
+
+
+def _chunk_parts(chunk):
+    return (chunk.transaction_id, chunk.method, chunk.code, chunk.comment, chunk._header_pairs(),
+            _body_bytes(chunk.data), chunk.contflag)
 
 
 def _body_bytes(data):
@@ -267,6 +280,64 @@ class MSRPTransport(object):
         """Closes the connection if no session has taken it over."""
         if self._bound is not None:
             self._bound.close()
+
+    # --- raw I/O before a session ----------------------------------------
+
+    def _connected(self):
+        if self._bound is None:
+            raise ConnectionDone('the transport is not connected')
+        return self._bound
+
+    def _log(self, method, chunk):
+        traffic = _traffic_logger(self.logger)
+        if traffic is not None:
+            _report(traffic, method, chunk, self)
+
+    def write(self, data, wait=True):
+        """Writes raw bytes (``str`` as UTF-8). Blocks until written."""
+        self._connected().write(_body_bytes(data))
+
+    def write_chunk(self, chunk, wait=True):
+        """Encodes and writes ``chunk`` as is; no transaction is tracked."""
+        self._connected().write_chunk(*_chunk_parts(chunk))
+        self._log('sent_chunk', chunk)
+
+    def write_response(self, chunk, code, comment, wait=True):
+        """Writes the response owed for the request ``chunk``, if its
+        Failure-Report asks for one (nothing for ``no``; only failures for
+        ``partial``). Unreadable path headers raise
+        :class:`msrplib.protocol.HeaderParsingError`."""
+        parts = self._connected().write_response(*_chunk_parts(chunk), code, comment)
+        if parts is not None:
+            tid, method, code, comment, headers, data, flag = parts
+            self._log('sent_chunk', protocol.MSRPData._from_parts(tid, method, code, comment, headers,
+                                                                  data, flag))
+
+    def read_chunk(self, max_size=1024 * 1024 * 4, timeout=None):
+        """Waits for the next chunk and returns it as ``MSRPData``.
+
+        When the body of a chunk exceeds ``max_size`` bytes, a "virtual"
+        chunk of exactly ``max_size`` bytes (with ``0``: all the data read
+        so far) is returned instead: same transaction id and headers,
+        ``Byte-Range`` start and end of these bytes within the message,
+        flag ``+`` and a ``segment`` attribute (1, 2, ...); the last
+        segment of the chunk has the chunk's own flag. Whole chunks have no
+        ``segment`` attribute. ``max_size=None`` never splits.
+
+        Raises :class:`ConnectionDone` once the peer has closed (after every
+        chunk that arrived before), :class:`ChunkParseError` for input that
+        is not MSRP (reading may go on), ``TimeoutError`` when ``timeout``
+        seconds pass (nothing is lost; the next call goes on).
+        """
+        if max_size is not None and max_size < 0:
+            raise ValueError('max_size must not be negative')
+        parts, segment = self._connected().read_chunk(max_size, timeout)
+        tid, method, code, comment, headers, data, flag = parts
+        chunk = protocol.MSRPData._from_parts(tid, method, code, comment, headers, data, flag)
+        if segment is not None:
+            chunk.segment = segment
+        self._log('received_chunk', chunk)
+        return chunk
 
     def _take_bound(self):
         if self._bound is None or not self._bound.available:

@@ -21,7 +21,7 @@ use msgwire_core::msrp::endpoint::{
     MsrpSession, SessionState, TransactionOutcome,
 };
 use msgwire_core::msrp::session::{SessionConfig, SessionEvent, SessionPaths};
-use msgwire_core::msrp::{Chunk, ChunkBuilder, EncodeError, Uri};
+use msgwire_core::msrp::{make_response, Chunk, ChunkBuilder, EncodeError, Uri};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
@@ -156,13 +156,128 @@ impl PyBoundTransport {
 
     /// False once a session took the connection over or it was closed.
     #[getter]
-    fn available(&self) -> bool {
-        lock(&self.inner).is_some()
+    fn available(&self, py: Python<'_>) -> bool {
+        // Never wait for the lock with the GIL held: a blocked
+        // `read_chunk` holds it and needs the GIL to return.
+        py.detach(|| lock(&self.inner).is_some())
     }
 
-    /// Closes the connection unless a session took it over.
-    fn close(&self) {
-        drop(lock(&self.inner).take());
+    /// Closes the connection unless a session took it over. Waits for a
+    /// `read_chunk` in progress on another thread to return.
+    fn close(&self, py: Python<'_>) {
+        py.detach(|| drop(lock(&self.inner).take()));
+    }
+
+    /// Whether `read_chunk` returned segments of a chunk that has not
+    /// ended yet (a session cannot take over then).
+    #[getter]
+    fn mid_chunk(&self, py: Python<'_>) -> bool {
+        py.detach(|| {
+            lock(&self.inner)
+                .as_ref()
+                .is_some_and(BoundTransport::mid_chunk)
+        })
+    }
+
+    /// Writes raw bytes. Blocks without the GIL.
+    fn write(&self, py: Python<'_>, data: &[u8]) -> PyResult<()> {
+        self.with_transport(py, |t| t.write(data))
+    }
+
+    /// Writes one chunk given as parts. Blocks without the GIL.
+    #[pyo3(signature = (transaction_id, method, code, comment, headers, data, contflag))]
+    #[allow(clippy::too_many_arguments)]
+    fn write_chunk(
+        &self,
+        py: Python<'_>,
+        transaction_id: &str,
+        method: Option<&str>,
+        code: Option<u16>,
+        comment: Option<&str>,
+        headers: Vec<(String, String)>,
+        data: &[u8],
+        contflag: &str,
+    ) -> PyResult<()> {
+        let chunk = outgoing_chunk(
+            transaction_id,
+            method,
+            code,
+            comment,
+            headers,
+            data,
+            contflag,
+        )?;
+        self.with_transport(py, |t| t.write_chunk(&chunk))
+    }
+
+    /// Writes the response owed for a request given as parts, if its
+    /// Failure-Report asks for one; returns the response written (as
+    /// parts) or `None`.
+    #[pyo3(signature = (transaction_id, method, code, comment, headers, data, contflag, status_code, status_comment=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn write_response<'py>(
+        &self,
+        py: Python<'py>,
+        transaction_id: &str,
+        method: Option<&str>,
+        code: Option<u16>,
+        comment: Option<&str>,
+        headers: Vec<(String, String)>,
+        data: &[u8],
+        contflag: &str,
+        status_code: u16,
+        status_comment: Option<&str>,
+    ) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        let request = outgoing_chunk(
+            transaction_id,
+            method,
+            code,
+            comment,
+            headers,
+            data,
+            contflag,
+        )?;
+        let Some(response) =
+            make_response(&request, status_code, status_comment).map_err(CoreError::from)?
+        else {
+            return Ok(None);
+        };
+        self.with_transport(py, |t| t.write_chunk(&response))?;
+        chunk_to_py(py, &response).map(Some)
+    }
+
+    /// Reads the next chunk without the GIL: `(parts, segment)` where
+    /// `segment` is `None` for a whole chunk or the number (from 1) of a
+    /// "virtual" segment of a chunk whose body exceeded `max_size`.
+    /// `timeout` in seconds (`None`: wait forever) raises `TimeoutError`.
+    #[pyo3(signature = (max_size=None, timeout=None))]
+    fn read_chunk<'py>(
+        &self,
+        py: Python<'py>,
+        max_size: Option<usize>,
+        timeout: Option<f64>,
+    ) -> PyResult<(Bound<'py, PyTuple>, Option<u32>)> {
+        let timeout = timeout.map(|t| seconds(t, "timeout")).transpose()?;
+        let read = self.with_transport(py, |t| t.read_chunk_timeout(max_size, timeout))?;
+        Ok((chunk_to_py(py, &read.chunk)?, read.segment))
+    }
+}
+
+impl PyBoundTransport {
+    /// Runs `f` on the transport without the GIL (the lock is also taken
+    /// without it). A closed or taken-over transport is `ConnectionDone`.
+    fn with_transport<T: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut BoundTransport) -> Result<T, msgwire_core::msrp::endpoint::Error> + Send,
+    ) -> PyResult<T> {
+        let result = py.detach(|| lock(&self.inner).as_mut().map(f));
+        match result {
+            Some(r) => Ok(r.map_err(CoreError::from)?),
+            None => Err(crate::errors::ConnectionDone::new_err(
+                "the transport is closed or used by a session",
+            )),
+        }
     }
 }
 
@@ -286,6 +401,13 @@ impl PyConnector {
 
 // ------------------------------------------------------------------ session
 
+/// Why `Session.start` could not take a transport.
+enum NotTaken {
+    MidChunk,
+    Closed,
+}
+use NotTaken::{Closed, MidChunk};
+
 /// A bound session driven by the core's threads.
 #[pyclass(name = "Session", module = "msgwire._native")]
 pub(crate) struct PySession {
@@ -366,9 +488,24 @@ impl PySession {
                 .transpose()?,
             ..SessionConfig::default()
         };
-        let bound = lock(&bound.inner).take().ok_or_else(|| {
-            PyRuntimeError::new_err("the transport is closed or already used by a session")
-        })?;
+        let bound = py
+            .detach(|| {
+                let mut slot = lock(&bound.inner);
+                // A transport in the middle of a segmented chunk stays
+                // usable: the session refuses it before taking it.
+                if slot.as_ref().is_some_and(BoundTransport::mid_chunk) {
+                    return Err(MidChunk);
+                }
+                slot.take().ok_or(Closed)
+            })
+            .map_err(|e| match e {
+                MidChunk => PyErr::from(CoreError::from(
+                    msgwire_core::msrp::endpoint::Error::MidChunk,
+                )),
+                Closed => {
+                    PyRuntimeError::new_err("the transport is closed or already used by a session")
+                }
+            })?;
         let on_event = move |event: EndpointEvent| {
             call_python(&callback, |py| PyTuple::new(py, [event_to_py(py, event)?]));
         };

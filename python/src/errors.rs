@@ -20,7 +20,9 @@
 //! | `ConnectTimeout` / `IncomingConnectTimeout` / `BindTimeout` | `MSRPConnectTimeout` / `MSRPIncomingConnectTimeout` / `MSRPBindSessionTimeout` |
 //! | `BindRejected`, `BindMismatch`, `BindUnexpected` | `msrplib.transport.MSRPNoSuchSessionError(comment)` |
 //! | `BindProtocol` | `msrplib.transport.ChunkParseError` |
-//! | `BindClosed` | `msrplib.transport.ConnectionDone` |
+//! | `BindClosed`, `ConnectionClosed` | `msrplib.transport.ConnectionDone` |
+//! | `Protocol` | `msrplib.transport.ChunkParseError` |
+//! | `MidChunk` | `msrplib.session.MSRPSessionError` |
 //! | `Connect`, `Listen`, `Io` | `OSError` (the subclass for the error kind) |
 //! | `Closed`, `DuplicateTransaction` | `msrplib.session.MSRPSessionError` |
 //! | `Response` (peer) / (`local`) | `MSRPTransactionError(comment, code)` / `msrplib.session.LocalResponse(comment, code)` |
@@ -129,11 +131,13 @@ fn endpoint_error(e: endpoint::Error) -> PyErr {
         }
         E::BindProtocol(_) => ChunkParseError::new_err(text),
         E::BindClosed => ConnectionDone::new_err(text),
+        E::ConnectionClosed => ConnectionDone::new_err(()),
+        E::Protocol(_) => ChunkParseError::new_err(text),
         E::Connect { source, .. } | E::Listen { source, .. } => {
             PyErr::from(io::Error::new(source.kind(), text))
         }
         E::Io(source) => PyErr::from(source),
-        E::Closed | E::DuplicateTransaction(_) => MSRPSessionError::new_err(text),
+        E::Closed | E::DuplicateTransaction(_) | E::MidChunk => MSRPSessionError::new_err(text),
         E::Response {
             code,
             comment,

@@ -89,6 +89,20 @@
 //! the session before the connection's reader starts. A bind SEND that
 //! carries a body is delivered to the application as the first incoming
 //! chunk, as the legacy library did.
+//!
+//! # Raw I/O before a session
+//!
+//! A [`BoundTransport`] can exchange chunks itself before (or instead of)
+//! a session, like the legacy `MSRPTransport`: [`BoundTransport::write`],
+//! [`write_chunk`](BoundTransport::write_chunk),
+//! [`write_response`](BoundTransport::write_response) and
+//! [`read_chunk`](BoundTransport::read_chunk) (blocking; chunks of any
+//! size come back in "virtual" segments of `max_size` bytes). Reading goes
+//! through the same parser and keeps every byte it read and did not
+//! return, raw, so [`MsrpSession::start`] afterwards sees the stream from
+//! the end of the last chunk returned, including a partly received chunk.
+//! Only a chunk already partly returned in segments cannot be handed over:
+//! `start` then fails with [`Error::MidChunk`].
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, Read, Write};
@@ -100,9 +114,9 @@ use std::time::{Duration, Instant};
 use bytes::{Buf, Bytes, BytesMut};
 use parking_lot::{Condvar, Mutex};
 
-use super::chunk::Chunk;
+use super::chunk::{Chunk, Flag};
 use super::error::{HeaderError, ParseError};
-use super::header::FailureReport;
+use super::header::{ByteRange, FailureReport};
 use super::parser::{Event, Parser, ParserConfig};
 use super::rules::{make_response, random_hex, ChunkBuilder};
 use super::session::{Session, SessionConfig, SessionError, SessionEvent, SessionPaths};
@@ -180,6 +194,22 @@ pub enum Error {
     /// The connection ended during binding (end-of-file).
     #[error("the peer closed the connection while binding")]
     BindClosed,
+    /// [`BoundTransport::read_chunk`]: the peer closed the connection
+    /// (end-of-file) before another whole chunk or segment arrived.
+    /// Chunks that arrived before the end were all returned first.
+    #[error("the peer closed the connection")]
+    ConnectionClosed,
+    /// [`BoundTransport::read_chunk`]: the peer's bytes are not MSRP. The
+    /// parser has already skipped the offending chunk (or resynchronised
+    /// on the next start line); reading may go on.
+    #[error("protocol error: {0}")]
+    Protocol(#[source] ParseError),
+    /// [`MsrpSession::start`] was given a transport in the middle of a
+    /// chunk whose first segments [`BoundTransport::read_chunk`] already
+    /// returned: the session could not parse the rest. Read on until the
+    /// chunk's last segment first (see [`BoundTransport::mid_chunk`]).
+    #[error("the transport is in the middle of a chunk already partly read")]
+    MidChunk,
     /// An I/O error on the socket.
     #[error("I/O error: {0}")]
     Io(#[from] io::Error),
@@ -249,11 +279,38 @@ pub struct BoundTransport {
     /// A handle on the TCP socket under `stream` (for its address).
     tcp: TcpStream,
     paths: SessionPaths,
-    /// Bytes read past the bind exchange; they belong to the session.
-    leftover: Bytes,
-    /// A bind SEND that carried a body (acceptor only).
+    /// Bytes read past the bind exchange or past the last chunk returned
+    /// by [`read_chunk`](BoundTransport::read_chunk), with the parser that
+    /// reads them; whatever it holds is fed to the session first.
+    reader: ChunkReader,
+    /// A bind SEND that carried a body (acceptor only), until
+    /// `read_chunk` or the session takes it.
     first_chunk: Option<Chunk>,
     use_sessmatch: bool,
+}
+
+impl std::fmt::Debug for ChunkReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChunkReader")
+            .field("unparsed", &self.unparsed.len())
+            .field("partial", &self.raw.len())
+            .field("mid_chunk", &self.handed_out)
+            .finish()
+    }
+}
+
+/// One result of [`BoundTransport::read_chunk`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadChunk {
+    /// The chunk, or a "virtual" segment of one (see `segment`).
+    pub chunk: Chunk,
+    /// `None` for a whole chunk. `Some(n)` for the `n`th segment (from 1)
+    /// of a chunk whose body grew past `max_size`: the segment carries the
+    /// chunk's start line and headers with a `Byte-Range` rewritten to the
+    /// segment's own bytes (start and end; the total is kept). Every
+    /// segment but the last has flag `+`; the last has the chunk's own
+    /// flag.
+    pub segment: Option<u32>,
 }
 
 impl BoundTransport {
@@ -271,7 +328,7 @@ impl BoundTransport {
             stream,
             tcp,
             paths,
-            leftover,
+            reader: ChunkReader::resume(leftover),
             first_chunk,
             use_sessmatch,
         }
@@ -290,6 +347,101 @@ impl BoundTransport {
     /// Whether the session runs over TLS (`msrps`).
     pub fn is_tls(&self) -> bool {
         matches!(self.stream, Stream::Tls(_))
+    }
+
+    /// Writes `data` as is and flushes it (legacy `MSRPTransport.write`).
+    /// Blocks until the operating system (or TLS) has taken all of it.
+    /// A peer that is gone shows as [`Error::Io`] (broken pipe, reset).
+    pub fn write(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.stream.write_all(data)?;
+        self.stream.flush()?;
+        Ok(())
+    }
+
+    /// Encodes and writes one chunk (legacy `write_chunk`). The chunk is
+    /// sent as given; no transaction is tracked.
+    pub fn write_chunk(&mut self, chunk: &Chunk) -> Result<(), Error> {
+        self.write(&chunk.encode())
+    }
+
+    /// Writes the response owed for `request` (see [`make_response`]):
+    /// nothing when its Failure-Report asks for none. Returns whether a
+    /// response was written. Unreadable path or report headers are
+    /// [`Error::Header`].
+    pub fn write_response(
+        &mut self,
+        request: &Chunk,
+        code: u16,
+        comment: Option<&str>,
+    ) -> Result<bool, Error> {
+        match make_response(request, code, comment)? {
+            Some(response) => {
+                self.write_chunk(&response)?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Reads the next chunk, blocking (legacy `read_chunk`); see
+    /// [`read_chunk_timeout`](Self::read_chunk_timeout).
+    pub fn read_chunk(&mut self, max_size: Option<usize>) -> Result<ReadChunk, Error> {
+        self.read_chunk_timeout(max_size, None)
+    }
+
+    /// Reads the next chunk, waiting at most `timeout` (`None`: forever).
+    ///
+    /// A bind SEND that carried a body comes first (as in the legacy
+    /// library). Then chunks are returned whole, except that once the
+    /// buffered body of a chunk exceeds `max_size` bytes, a segment of
+    /// exactly `max_size` bytes (with `Some(0)`: everything buffered) is
+    /// returned and the same chunk continues on the next call (see
+    /// [`ReadChunk::segment`]). Body size is otherwise limited only by the
+    /// parser's default limit (64 MiB per chunk).
+    ///
+    /// Errors: [`Error::ConnectionClosed`] once the peer has closed and
+    /// every complete chunk was returned; [`Error::Protocol`] for bytes
+    /// that are not MSRP (the parser recovers; reading may go on);
+    /// [`Error::Io`] with [`io::ErrorKind::TimedOut`] when `timeout`
+    /// passes. A timeout loses nothing: a partly received chunk stays
+    /// buffered and the next call continues it.
+    ///
+    /// What was read and not returned stays in the transport: a later
+    /// [`MsrpSession::start`] parses it first, including a partly
+    /// received chunk, so nothing is lost. The one exception is a chunk
+    /// whose first segments were already returned: the session cannot take
+    /// over in its middle, and `start` fails with [`Error::MidChunk`] (see
+    /// [`mid_chunk`](Self::mid_chunk)).
+    pub fn read_chunk_timeout(
+        &mut self,
+        max_size: Option<usize>,
+        timeout: Option<Duration>,
+    ) -> Result<ReadChunk, Error> {
+        if let Some(chunk) = self.first_chunk.take() {
+            return Ok(ReadChunk {
+                chunk,
+                segment: None,
+            });
+        }
+        let deadline = timeout.map(|t| Instant::now() + t);
+        self.reader
+            .read(&mut self.stream, &self.tcp, max_size, deadline)
+            .map_err(|failure| match failure {
+                ReadFailure::Protocol(e) => Error::Protocol(e),
+                ReadFailure::Eof => Error::ConnectionClosed,
+                ReadFailure::Timeout => Error::Io(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "no chunk arrived in time",
+                )),
+                ReadFailure::Io(e) => Error::Io(e),
+            })
+    }
+
+    /// Whether [`read_chunk`](Self::read_chunk) has returned segments of a
+    /// chunk whose last segment is still to come; [`MsrpSession::start`]
+    /// refuses such a transport ([`Error::MidChunk`]).
+    pub fn mid_chunk(&self) -> bool {
+        self.reader.mid_chunk()
     }
 }
 
@@ -385,7 +537,7 @@ impl DirectConnector {
             stream,
             tcp: ctl,
             paths,
-            leftover,
+            reader: ChunkReader::resume(leftover),
             first_chunk: None,
             use_sessmatch: self.options.use_sessmatch,
         })
@@ -571,7 +723,7 @@ impl DirectAcceptor {
             stream,
             tcp: ctl,
             paths,
-            leftover: reader.into_leftover(),
+            reader: ChunkReader::resume(reader.into_leftover()),
             first_chunk,
             use_sessmatch: self.options.use_sessmatch,
         })
@@ -664,28 +816,76 @@ pub(crate) fn write_before(
     })
 }
 
-/// Reads whole chunks from a blocking socket during binding, keeping the
-/// bytes it has read but not parsed.
+/// Why [`ChunkReader::read`] stopped without a chunk; each caller maps
+/// these to its own error variants.
+enum ReadFailure {
+    Protocol(ParseError),
+    Eof,
+    Timeout,
+    Io(io::Error),
+}
+
+/// The chunk being read, as far as it has arrived.
+struct Partial {
+    /// Start line and headers; no data.
+    head: Chunk,
+    /// Body bytes received and not yet returned.
+    body: BytesMut,
+    /// Body bytes already returned as segments.
+    returned: u64,
+    /// How many segments were returned.
+    segments: u32,
+}
+
+/// Reads chunks from a blocking socket (the bind exchange and
+/// [`BoundTransport::read_chunk`]) with the incremental [`Parser`], and
+/// keeps every byte it has read but not returned, so that a session can
+/// take over without losing any.
 pub(crate) struct ChunkReader {
     parser: Parser,
+    /// Read from the socket, not yet given to the parser.
     unparsed: BytesMut,
-    current: Option<(Chunk, BytesMut)>,
+    /// What the parser consumed since it was last between chunks, as
+    /// received: the partial chunk a session must re-parse. Not kept while
+    /// `handed_out` (the partial chunk cannot be handed over then).
+    raw: BytesMut,
+    current: Option<Partial>,
+    /// A segment of the current chunk was returned; cleared when the
+    /// parser is back between chunks.
+    handed_out: bool,
 }
 
 impl ChunkReader {
+    /// A reader for the bind exchange.
     pub(crate) fn new() -> Self {
-        ChunkReader {
-            // The bind exchange is tiny; a modest body limit keeps a hostile
-            // peer from making us buffer much before the session exists.
-            parser: Parser::with_config(ParserConfig {
+        // The bind exchange is tiny; a modest body limit keeps a hostile
+        // peer from making us buffer much before the session exists.
+        ChunkReader::with(
+            ParserConfig {
                 max_body_len: 1024 * 1024,
                 ..ParserConfig::default()
-            }),
-            unparsed: BytesMut::new(),
+            },
+            Bytes::new(),
+        )
+    }
+
+    /// A reader for a bound transport that starts with `leftover` (bytes
+    /// read past the bind exchange). Same limits as a session's parser.
+    fn resume(leftover: Bytes) -> Self {
+        ChunkReader::with(ParserConfig::default(), leftover)
+    }
+
+    fn with(config: ParserConfig, leftover: Bytes) -> Self {
+        ChunkReader {
+            parser: Parser::with_config(config),
+            unparsed: BytesMut::from(&leftover[..]),
+            raw: BytesMut::new(),
             current: None,
+            handed_out: false,
         }
     }
 
+    /// Reads one chunk of the bind exchange before `deadline`.
     pub(crate) fn read_chunk(
         &mut self,
         stream: &mut Stream,
@@ -693,67 +893,181 @@ impl ChunkReader {
         deadline: Instant,
         timeout: Duration,
     ) -> Result<Chunk, Error> {
-        let mut buf = [0u8; 8192];
+        match self.read(stream, ctl, None, Some(deadline)) {
+            Ok(r) => Ok(r.chunk),
+            Err(ReadFailure::Protocol(e)) => Err(Error::BindProtocol(e)),
+            Err(ReadFailure::Eof) => Err(Error::BindClosed),
+            Err(ReadFailure::Timeout) => Err(Error::BindTimeout(timeout)),
+            Err(ReadFailure::Io(e)) => Err(Error::Io(e)),
+        }
+    }
+
+    /// Returns the next whole chunk or segment (see
+    /// [`BoundTransport::read_chunk`]), reading from `stream` as needed.
+    fn read(
+        &mut self,
+        stream: &mut Stream,
+        ctl: &TcpStream,
+        max_size: Option<usize>,
+        deadline: Option<Instant>,
+    ) -> Result<ReadChunk, ReadFailure> {
+        let mut buf = [0u8; 16 * 1024];
         loop {
-            if let Some(chunk) = self.parse_buffered()? {
+            if let Some(chunk) = self.parse_buffered(max_size)? {
                 return Ok(chunk);
             }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(Error::BindTimeout(timeout));
-            }
-            ctl.set_read_timeout(Some(left))?;
-            let read = stream.read(&mut buf);
-            ctl.set_read_timeout(None)?;
+            let read = match deadline {
+                Some(deadline) => {
+                    let left = deadline.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(ReadFailure::Timeout);
+                    }
+                    ctl.set_read_timeout(Some(left)).map_err(ReadFailure::Io)?;
+                    let read = stream.read(&mut buf);
+                    ctl.set_read_timeout(None).map_err(ReadFailure::Io)?;
+                    read
+                }
+                None => stream.read(&mut buf),
+            };
             match read {
-                Ok(0) => return Err(Error::BindClosed),
+                Ok(0) => return Err(ReadFailure::Eof),
                 Ok(n) => self.unparsed.extend_from_slice(&buf[..n]),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if is_timeout(&e) => return Err(Error::BindTimeout(timeout)),
-                Err(e) => return Err(Error::Io(e)),
+                Err(e) if is_timeout(&e) => return Err(ReadFailure::Timeout),
+                Err(e) => return Err(ReadFailure::Io(e)),
             }
         }
     }
 
-    /// Runs the parser over the buffered bytes until a chunk ends or it
-    /// needs more input.
-    fn parse_buffered(&mut self) -> Result<Option<Chunk>, Error> {
+    /// Runs the parser over the buffered bytes until a chunk or segment is
+    /// complete or it needs more input.
+    fn parse_buffered(
+        &mut self,
+        max_size: Option<usize>,
+    ) -> Result<Option<ReadChunk>, ReadFailure> {
         loop {
+            if let Some(segment) = self.cut_segment(max_size) {
+                return Ok(Some(segment));
+            }
             let (used, result) = self.parser.parse(&self.unparsed);
+            if !self.handed_out {
+                self.raw.extend_from_slice(&self.unparsed[..used]);
+            }
             let step = match result {
                 Ok(Some(Event::Start(head))) => {
-                    self.current = Some((head.to_chunk(), BytesMut::new()));
+                    self.current = Some(Partial {
+                        head: head.to_chunk(),
+                        body: BytesMut::new(),
+                        returned: 0,
+                        segments: 0,
+                    });
                     Ok(None)
                 }
                 Ok(Some(Event::Data(d))) => {
-                    if let Some((_, body)) = &mut self.current {
-                        body.extend_from_slice(d);
+                    if let Some(p) = &mut self.current {
+                        p.body.extend_from_slice(d);
                     }
                     Ok(None)
                 }
-                Ok(Some(Event::End(flag))) => Ok(self.current.take().map(|(mut c, body)| {
-                    c.data = body.freeze();
-                    c.flag = flag;
-                    c
-                })),
+                Ok(Some(Event::End(flag))) => Ok(self.current.take().map(|p| p.finish(flag))),
                 Ok(None) => {
                     self.unparsed.advance(used);
+                    self.note_boundary();
                     return Ok(None);
                 }
-                Err(e) => Err(Error::BindProtocol(e)),
+                Err(e) => {
+                    // The parser skips the rest of this chunk by itself.
+                    self.current = None;
+                    Err(ReadFailure::Protocol(e))
+                }
             };
             self.unparsed.advance(used);
-            match step {
-                Ok(Some(chunk)) => return Ok(Some(chunk)),
-                Ok(None) => {}
-                Err(e) => return Err(e),
+            self.note_boundary();
+            if let Some(chunk) = step? {
+                return Ok(Some(chunk));
             }
         }
     }
 
-    pub(crate) fn into_leftover(self) -> Bytes {
-        self.unparsed.freeze()
+    /// Forgets the raw bytes of the last chunk once the parser is between
+    /// chunks.
+    fn note_boundary(&mut self) {
+        if self.current.is_none() && self.parser.is_idle() {
+            self.raw.clear();
+            self.handed_out = false;
+        }
     }
+
+    /// Cuts a segment off the current chunk when its buffered body exceeds
+    /// `max_size` (a segment then has exactly `max_size` bytes; with 0, all
+    /// that is buffered).
+    fn cut_segment(&mut self, max_size: Option<usize>) -> Option<ReadChunk> {
+        let max = max_size?;
+        let p = self.current.as_mut()?;
+        if p.body.len() <= max {
+            return None;
+        }
+        let take = if max == 0 { p.body.len() } else { max };
+        let data = p.body.split_to(take).freeze();
+        let chunk = segment_chunk(&p.head, data, p.returned, Flag::Continue);
+        p.returned += take as u64;
+        p.segments += 1;
+        self.handed_out = true;
+        self.raw.clear();
+        Some(ReadChunk {
+            chunk,
+            segment: Some(p.segments),
+        })
+    }
+
+    /// Whether a segment of a chunk that has not ended was returned.
+    fn mid_chunk(&self) -> bool {
+        self.handed_out
+    }
+
+    /// Everything read and not returned, as received: the partial chunk
+    /// (when no segment of it was returned) and the unparsed bytes.
+    pub(crate) fn into_leftover(self) -> Bytes {
+        let mut out = self.raw;
+        out.extend_from_slice(&self.unparsed);
+        out.freeze()
+    }
+}
+
+impl Partial {
+    fn finish(self, flag: Flag) -> ReadChunk {
+        if self.segments == 0 {
+            let mut chunk = self.head;
+            chunk.data = self.body.freeze();
+            chunk.flag = flag;
+            return ReadChunk {
+                chunk,
+                segment: None,
+            };
+        }
+        ReadChunk {
+            chunk: segment_chunk(&self.head, self.body.freeze(), self.returned, flag),
+            segment: Some(self.segments + 1),
+        }
+    }
+}
+
+/// A "virtual" chunk: `head` with `data`, which starts `offset` bytes into
+/// the chunk's body, and a Byte-Range covering exactly those bytes (the
+/// message's total is kept).
+fn segment_chunk(head: &Chunk, data: Bytes, offset: u64, flag: Flag) -> Chunk {
+    let range = head.byte_range().ok().flatten();
+    let start = range.map_or(1, |r| r.start) + offset;
+    let end = (start + data.len() as u64).saturating_sub(1);
+    let mut chunk = head.clone();
+    chunk.headers.set_typed(&ByteRange {
+        start,
+        end: Some(end),
+        total: range.and_then(|r| r.total),
+    });
+    chunk.data = data;
+    chunk.flag = flag;
+    chunk
 }
 
 // ------------------------------------------------------------------ driver
@@ -901,6 +1215,9 @@ impl MsrpSession {
     where
         F: FnMut(EndpointEvent) + Send + 'static,
     {
+        if bound.mid_chunk() {
+            return Err(Error::MidChunk);
+        }
         config.use_sessmatch |= bound.use_sessmatch;
         if let Some(logger) = &mut config.logger {
             if logger.label.is_empty() {
@@ -926,8 +1243,9 @@ impl MsrpSession {
                 SessionEvent::Incoming(first),
             )));
         }
-        // Bytes that arrived with the bind exchange go first.
-        session.handle_input(&bound.leftover, now);
+        // Bytes that arrived with the bind exchange, or were read by
+        // `read_chunk` and not returned, go first.
+        session.handle_input(&bound.reader.into_leftover(), now);
         let inner = Arc::new(Inner {
             state: Mutex::new(State {
                 session,
