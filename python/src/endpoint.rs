@@ -103,12 +103,14 @@ fn outgoing_chunk(
 
 /// Calls a Python callable from a core thread: the GIL is taken for the
 /// call only. An exception is reported as unraisable (the thread has no
-/// caller to hand it to).
+/// caller to hand it to). While the interpreter is shutting down (a
+/// session still running at exit) the call is skipped instead of touching
+/// a dying interpreter.
 fn call_python<F>(callback: &Py<PyAny>, make_args: F)
 where
     F: for<'py> FnOnce(Python<'py>) -> PyResult<Bound<'py, PyTuple>>,
 {
-    Python::attach(|py| {
+    let _ = Python::try_attach(|py| {
         let result = make_args(py).and_then(|args| callback.call1(py, args));
         if let Err(e) = result {
             e.write_unraisable(py, Some(callback.bind(py)));
