@@ -8,19 +8,18 @@ Modules available so far:
 
 * :mod:`msrplib.protocol` -- URIs, headers and chunks (``MSRPData``).
 * :mod:`msrplib.connect` -- ``DirectConnector`` and ``DirectAcceptor``:
-  binding a session over plain TCP; ``MSRPServer``: many passive sessions
-  through one shared listening port. Not yet: relays
-  (``RelayConnection``), TLS (``msrps``).
+  binding a session over TCP or TLS (``msrps``); ``MSRPServer``: many
+  passive sessions through one shared listening port. Not yet: relays
+  (``RelayConnection``).
+* :mod:`msrplib.tls` -- ``X509Credentials`` for ``msrps`` URIs.
 * :mod:`msrplib.transport` -- ``MSRPTransport`` (paths, building requests,
-  checking incoming paths) and the transaction errors. Not yet:
-  ``read_chunk``/``write_chunk`` on a transport before (or without) a
-  session.
+  checking incoming paths, ``read_chunk``/``write_chunk`` before a session)
+  and the transaction errors.
 * :mod:`msrplib.session` -- ``MSRPSession`` and ``GreenMSRPSession``,
   driven by threads of the Rust core.
 * :mod:`msrplib.trafficlog` -- the ``Logger`` objects taken as ``logger``
   arguments, writing through the ``logging`` logger ``'msrplib'``, and
-  ``NullLogger``. Only chunks that pass through Python are reported as
-  traffic.
+  ``NullLogger``.
 
 ``__version__`` is the msgwire version; the API mirrored is that of
 python3-msrplib 0.21.

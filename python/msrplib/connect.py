@@ -25,9 +25,11 @@ raised when they pass.
 
 Differences from the legacy module:
 
-* TLS (``msrps``) is not supported yet: a URI with ``use_tls`` raises
-  ``ValueError``. When ``prepare()`` gets no URI it makes a plain ``msrp``
-  one (the legacy default was TLS).
+* TLS (``msrps``) takes :class:`msrplib.tls.X509Credentials` (same
+  constructor as python-gnutls') as the URI's ``credentials``; the peer's
+  certificate is verified unless ``verify_peer=False`` (see
+  :mod:`msrplib.tls`). When ``prepare()`` gets no URI it makes a plain
+  ``msrp`` one (the legacy default was TLS).
 * A URI without a port (as :meth:`URI.parse` leaves it) is connected to on
   port 2855.
 * ``RelayConnection`` is not available.
@@ -43,7 +45,7 @@ Differences from the legacy module:
 import threading
 
 from msgwire import _native
-from msrplib import MSRPError, protocol
+from msrplib import MSRPError, protocol, tls
 from msrplib.trafficlog import NullLogger
 from msrplib.transport import MSRPTransactionError, MSRPTransport
 
@@ -111,11 +113,6 @@ def _log(logger, message, *args):
             pass
 
 
-def _check_plain(uri):
-    if uri.use_tls:
-        raise ValueError('msrps (TLS) is not supported yet: {}'.format(uri))
-
-
 class ConnectBase(object):
     """What both direct connectors share."""
 
@@ -136,9 +133,9 @@ class ConnectBase(object):
         to advertise; ``local_uri`` is completed in place."""
         if local_uri is None:
             local_uri = protocol.URI(port=0, use_tls=False)
-        _check_plain(local_uri)
         self._before_prepare(local_uri)
-        path = self._native.prepare(local_uri._parts(), *_timeouts())
+        server_tls = None if self._active else tls.server_config(local_uri)
+        path = self._native.prepare(local_uri._parts(), *_timeouts(), server_tls=server_tls)
         use_tls, user, host, port, session_id, transport, parameters = path[-1]
         local_uri.host = host
         local_uri.port = port
@@ -160,11 +157,11 @@ class ConnectBase(object):
             raise ValueError('the remote path is empty')
         if self.local_uri is None:
             self.prepare()
-        for uri in full_remote_path:
-            _check_plain(uri)
         self.remote_uri = full_remote_path[0]
+        client_tls = tls.client_config(self.local_uri, self.remote_uri) if self._active else None
         self._before_complete(full_remote_path)
-        bound = self._native.complete([uri._parts() for uri in full_remote_path], *_timeouts())
+        bound = self._native.complete([uri._parts() for uri in full_remote_path], *_timeouts(),
+                                      client_tls=client_tls)
         transport = MSRPTransport._from_bound(bound, self.local_uri, full_remote_path, self.logger,
                                               self.use_sessmatch)
         self._after_complete(transport)
@@ -320,9 +317,9 @@ class MSRPServer(object):
         (``[local_uri]``, completed in place)."""
         if local_uri is None:
             local_uri = protocol.URI(port=0, use_tls=False)
-        _check_plain(local_uri)
+        server_tls = tls.server_config(local_uri)
         before = set(self._native.local_addresses())
-        path = self._native.prepare(local_uri._parts(), *_timeouts())
+        path = self._native.prepare(local_uri._parts(), *_timeouts(), server_tls=server_tls)
         parts = path[-1]
         use_tls, user, host, port, session_id, transport, parameters = parts
         local_uri.host = host
@@ -374,8 +371,6 @@ class MSRPServer(object):
         full_remote_path = list(full_remote_path)
         if not full_remote_path:
             raise ValueError('the remote path is empty')
-        for uri in full_remote_path:
-            _check_plain(uri)
         return full_remote_path
 
     def _transport(self, bound, full_remote_path):

@@ -856,7 +856,7 @@ class ConnectInfo(object):
     """Where to connect: host, port and whether to use TLS.
 
     Unset values fall back to the class attributes (TLS on, port 2855).
-    ``credentials`` is kept as given; TLS settings are not handled yet.
+    ``credentials`` (for ``msrps``) is a :class:`msrplib.tls.X509Credentials`.
     """
 
     host = None

@@ -28,6 +28,7 @@ use pyo3::types::{PyBytes, PyTuple};
 
 use crate::chunk::{build_chunk, flag_from_str, flag_str, header_pairs, kind_parts};
 use crate::errors::CoreError;
+use crate::tls::{PyTlsClientConfig, PyTlsServerConfig};
 use crate::uri::{from_parts, to_parts, UriParts};
 
 /// `(local_uri, local_path, remote_path, remote_uri)`.
@@ -325,7 +326,8 @@ impl PyConnector {
     /// Completes the local URI and, for an acceptor, starts listening
     /// (port 0: any free port).
     /// Returns the full local path as URI parts.
-    #[pyo3(signature = (local_uri, connect_timeout, incoming_timeout, bind_timeout))]
+    /// `server_tls` is what an acceptor presents on an `msrps` local URI.
+    #[pyo3(signature = (local_uri, connect_timeout, incoming_timeout, bind_timeout, server_tls=None))]
     fn prepare(
         &self,
         py: Python<'_>,
@@ -333,6 +335,7 @@ impl PyConnector {
         connect_timeout: f64,
         incoming_timeout: f64,
         bind_timeout: f64,
+        server_tls: Option<PyRef<'_, PyTlsServerConfig>>,
     ) -> PyResult<Vec<UriParts>> {
         let options = bind_options(
             self.use_sessmatch,
@@ -345,6 +348,9 @@ impl PyConnector {
             DirectConnector::new(options).prepare(local_uri)
         } else {
             let mut acceptor = DirectAcceptor::new(options);
+            if let Some(tls) = server_tls {
+                acceptor = acceptor.with_tls(tls.inner.clone());
+            }
             let path = py
                 .detach(|| acceptor.prepare(local_uri))
                 .map_err(CoreError::from)?;
@@ -357,7 +363,9 @@ impl PyConnector {
 
     /// Connects (connector) or waits for the peer (acceptor) and binds.
     /// Blocks without the GIL.
-    #[pyo3(signature = (full_remote_path, connect_timeout, incoming_timeout, bind_timeout))]
+    /// `client_tls` is what a connector trusts when the remote URI is
+    /// `msrps`.
+    #[pyo3(signature = (full_remote_path, connect_timeout, incoming_timeout, bind_timeout, client_tls=None))]
     fn complete(
         &self,
         py: Python<'_>,
@@ -365,6 +373,7 @@ impl PyConnector {
         connect_timeout: f64,
         incoming_timeout: f64,
         bind_timeout: f64,
+        client_tls: Option<PyRef<'_, PyTlsClientConfig>>,
     ) -> PyResult<PyBoundTransport> {
         let options = bind_options(
             self.use_sessmatch,
@@ -378,8 +387,12 @@ impl PyConnector {
         }
         let bound = if self.active {
             let local = lock(&self.local_uri).clone();
+            let tls = client_tls.map(|tls| tls.inner.clone());
             py.detach(move || {
                 let mut connector = DirectConnector::new(options);
+                if let Some(tls) = tls {
+                    connector = connector.with_tls(tls);
+                }
                 connector.prepare(local);
                 connector.complete(&remote)
             })

@@ -27,7 +27,8 @@
 //! | `Closed`, `DuplicateTransaction` | `msrplib.session.MSRPSessionError` |
 //! | `Response` (peer) / (`local`) | `MSRPTransactionError(comment, code)` / `msrplib.session.LocalResponse(comment, code)` |
 //! | `Header` | `HeaderParsingError` |
-//! | `EmptyPath` | `ValueError` |
+//! | `EmptyPath`, `TlsNotConfigured` | `ValueError` |
+//! | `Tls` (handshake, certificate not trusted, TLS I/O) | `msrplib.tls.TLSError` (an `OSError`) |
 //!
 //! `Server` (legacy `MSRPServer`, [`crate::server`]) maps the core's
 //! `Closed` itself: `ConnectionDone` when the server was closed,
@@ -56,6 +57,7 @@ pyo3::import_exception!(msrplib.transport, ChunkParseError);
 pyo3::import_exception!(msrplib.transport, ConnectionDone);
 pyo3::import_exception!(msrplib.session, MSRPSessionError);
 pyo3::import_exception!(msrplib.session, LocalResponse);
+pyo3::import_exception!(msrplib.tls, TLSError);
 
 /// Every core error the bindings can meet.
 pub(crate) enum CoreError {
@@ -146,7 +148,7 @@ fn endpoint_error(e: endpoint::Error) -> PyErr {
         E::Response { code, comment, .. } => MSRPTransactionError::new_err((comment, code)),
         E::Header(error) => CoreError::from(error).into(),
         E::EmptyPath | E::TlsNotConfigured => PyValueError::new_err(text),
-        E::Tls(source) => PyErr::from(io::Error::from(source)),
+        E::Tls(_) => TLSError::new_err(text),
     }
 }
 

@@ -16,6 +16,7 @@
 //!   `check_send_paths`
 //! * [`server`] — `Server`, many passive sessions on shared listening
 //!   sockets (legacy `MSRPServer`)
+//! * [`tls`] — `tls_server_config`, `tls_client_config` (msrps)
 //! * [`errors`] — the one conversion from core errors to the Python
 //!   exception classes defined in `msrplib.protocol`
 //!
@@ -31,6 +32,7 @@ mod errors;
 mod headers;
 mod parser;
 mod server;
+mod tls;
 mod uri;
 
 /// `bytes` random bytes as lower-case hex without leading zeros.
@@ -74,5 +76,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<endpoint::PyBoundTransport>()?;
     m.add_class::<endpoint::PySession>()?;
     m.add_class::<server::PyServer>()?;
+    m.add_class::<tls::PyTlsServerConfig>()?;
+    m.add_class::<tls::PyTlsClientConfig>()?;
+    m.add_function(wrap_pyfunction!(tls::tls_server_config, m)?)?;
+    m.add_function(wrap_pyfunction!(tls::tls_client_config, m)?)?;
     Ok(())
 }

@@ -31,6 +31,7 @@ use pyo3::prelude::*;
 
 use crate::endpoint::{bind_options, lock, PyBoundTransport};
 use crate::errors::{ConnectionDone, CoreError, MSRPNoSuchSessionError};
+use crate::tls::PyTlsServerConfig;
 use crate::uri::{from_parts, to_parts, UriParts};
 
 /// Many passive sessions behind shared listening sockets.
@@ -93,7 +94,10 @@ impl PyServer {
     ///
     /// The timeouts are used only when this call starts the core server
     /// (the first `prepare`, or the first after `close`).
-    #[pyo3(signature = (local_uri, connect_timeout, incoming_timeout, bind_timeout))]
+    ///
+    /// `server_tls`, when given, becomes the certificate every `msrps`
+    /// listener of this server presents from now on.
+    #[pyo3(signature = (local_uri, connect_timeout, incoming_timeout, bind_timeout, server_tls=None))]
     fn prepare(
         &self,
         py: Python<'_>,
@@ -101,6 +105,7 @@ impl PyServer {
         connect_timeout: f64,
         incoming_timeout: f64,
         bind_timeout: f64,
+        server_tls: Option<PyRef<'_, PyTlsServerConfig>>,
     ) -> PyResult<Vec<UriParts>> {
         let server = {
             let mut slot = lock(&self.server);
@@ -119,6 +124,9 @@ impl PyServer {
                 }
             }
         };
+        if let Some(tls) = server_tls {
+            server.set_tls(tls.inner.clone());
+        }
         let local_uri = local_uri.map(from_parts);
         let path = {
             let server = server.clone();

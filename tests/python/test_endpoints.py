@@ -354,7 +354,7 @@ def test_bind_mismatch_and_refused_connection():
         DirectConnector().complete([URI(host='127.0.0.1', port=port, use_tls=False)])
 
 
-def test_tls_not_supported():
+def test_msrps_acceptor_needs_credentials():
     with pytest.raises(ValueError):
         DirectAcceptor().prepare(URI(host='127.0.0.1', port=0, use_tls=True))
     assert MSRPConnectTimeout.seconds == 30

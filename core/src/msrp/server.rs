@@ -189,8 +189,16 @@ impl MsrpServer {
     /// Call before the first [`prepare`](Self::prepare).
     /// Connections accepted later use the new configuration.
     pub fn with_tls(self, config: TlsServerConfig) -> Self {
-        self.shared.state.lock().tls = Some(config);
+        self.set_tls(config);
         self
+    }
+
+    /// Replaces the TLS server configuration of a running server (what
+    /// [`with_tls`](Self::with_tls) sets). Listeners already running keep
+    /// listening; connections they accept from now on present the new
+    /// certificate.
+    pub fn set_tls(&self, config: TlsServerConfig) {
+        self.shared.state.lock().tls = Some(config);
     }
 
     /// The options the server was made with.
