@@ -65,7 +65,7 @@ $(BUILD)/c/%: examples-c/%.c include/msgwire.h | build
 	@mkdir -p $(BUILD)/c
 	$(CC) $(CFLAGS_C) $< -o $@ $(LDFLAGS_C)
 
-$(BUILD)/c/test_%: tests/c/%.c tests/c/check.h include/msgwire.h | build
+$(BUILD)/c/test_%: tests/c/%.c $(wildcard tests/c/*.h) include/msgwire.h | build
 	@mkdir -p $(BUILD)/c
 	$(CC) $(CFLAGS_C) $< -o $@ $(LDFLAGS_C)
 

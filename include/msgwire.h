@@ -29,8 +29,8 @@
  *
  * The numbers are stable: 1-99 generic errors, 1000-1099 MSRP URI errors,
  * 1100-1199 MSRP header errors, 1200-1299 MSRP parse errors, 1300-1399
- * MSRP endpoint errors (binding and sessions).
- * `msgwire_status_text()` names any code.
+ * MSRP endpoint errors (binding, transports and sessions), 1400-1499 TLS
+ * configuration errors. `msgwire_status_text()` names any code.
  */
 enum msgwire_status
 #ifdef __cplusplus
@@ -301,6 +301,42 @@ enum msgwire_status
    * of a chunk already partly read in segments.
    */
   MSGWIRE_MSRP_ENDPOINT_MID_CHUNK = 1320,
+  /**
+   * MSRP endpoint: no chunk arrived on a bound transport within the
+   * timeout given to `msgwire_msrp_transport_read_chunk`. Nothing is
+   * lost: a partly received chunk stays buffered for the next read.
+   */
+  MSGWIRE_MSRP_ENDPOINT_TIMEOUT = 1321,
+  /**
+   * TLS configuration: a certificate, key or CA file could not be read
+   * (the message names the file and the system error).
+   */
+  MSGWIRE_TLS_FILE = 1400,
+  /**
+   * TLS configuration: the input is not well-formed PEM (bad base64, a
+   * section without its end line, ...).
+   */
+  MSGWIRE_TLS_BAD_PEM = 1401,
+  /**
+   * TLS configuration: the certificate chain or CA input holds no
+   * `CERTIFICATE` section.
+   */
+  MSGWIRE_TLS_NO_CERTIFICATES = 1402,
+  /**
+   * TLS configuration: the key input holds no private key (`PRIVATE KEY`,
+   * `RSA PRIVATE KEY` or `EC PRIVATE KEY`).
+   */
+  MSGWIRE_TLS_NO_PRIVATE_KEY = 1403,
+  /**
+   * TLS configuration: a CA certificate cannot be used as a trust anchor.
+   */
+  MSGWIRE_TLS_BAD_CA_CERTIFICATE = 1404,
+  /**
+   * TLS configuration: the TLS library refused the configuration (an
+   * unsupported key type, a key that does not belong to the
+   * certificate, ...).
+   */
+  MSGWIRE_TLS_CONFIG = 1405,
 };
 #ifndef __cplusplus
 typedef uint32_t msgwire_status;
@@ -435,6 +471,13 @@ typedef struct msgwire_msrp_session msgwire_msrp_session;
  *
  * Pass it to `msgwire_msrp_session_start`, which consumes it, or release it
  * unused with `msgwire_msrp_transport_free` (which closes the connection).
+ * Before that (or instead of a session), chunks can be exchanged on it
+ * directly, without a session's transaction handling, like the legacy
+ * `MSRPTransport`: `msgwire_msrp_transport_write`, `_write_chunk`,
+ * `_write_response` and `_read_chunk`. These block the calling thread and
+ * raise no SIGPIPE (a peer that is gone is an error status). Use a
+ * transport from one thread at a time: a read and a write must not
+ * overlap.
  */
 typedef struct msgwire_msrp_transport msgwire_msrp_transport;
 
@@ -446,6 +489,29 @@ typedef struct msgwire_msrp_transport msgwire_msrp_transport;
  * Strings read from it stay valid until it is freed.
  */
 typedef struct msgwire_msrp_uri msgwire_msrp_uri;
+
+/**
+ * What a TLS client (a connector) trusts.
+ *
+ * Created by `msgwire_tls_client_config_with_ca_pem`,
+ * `msgwire_tls_client_config_with_ca_file` or
+ * `msgwire_tls_client_config_insecure`, released by
+ * `msgwire_tls_client_config_free`. Immutable: several threads may use it
+ * at once. Attach it with `msgwire_msrp_connector_set_tls`, which keeps its
+ * own reference.
+ */
+typedef struct msgwire_tls_client_config msgwire_tls_client_config;
+
+/**
+ * What a TLS server presents: a certificate chain and its private key.
+ *
+ * Created by `msgwire_tls_server_config_from_pem` or
+ * `msgwire_tls_server_config_from_files`, released by
+ * `msgwire_tls_server_config_free`. Immutable: several threads may use it
+ * at once. Attach it with `msgwire_msrp_acceptor_set_tls` or
+ * `msgwire_msrp_server_set_tls`, which keep their own reference.
+ */
+typedef struct msgwire_tls_server_config msgwire_tls_server_config;
 
 /**
  * Deadlines and matching rule of a connector or acceptor.
@@ -826,12 +892,30 @@ msgwire_status msgwire_msrp_connector_new(const struct msgwire_msrp_bind_options
                                           struct msgwire_msrp_connector **out);
 
 /**
+ * Attaches a TLS client configuration, used when the first URI of the
+ * remote path given to `msgwire_msrp_connector_complete` is `msrps`: the
+ * connector then runs the TLS handshake (bounded by the connect timeout)
+ * and verifies the peer's certificate as `config` says, for the host
+ * named in that URI. `msrp` peers are still reached over plain TCP.
+ *
+ * The connector keeps its own reference to the configuration: the caller
+ * still owns `config` and may free it right after this call. Call it
+ * before `_complete`; calling it again replaces the configuration. Without
+ * one, completing towards an `msrps` URI fails with
+ * `MSGWIRE_MSRP_ENDPOINT_TLS_NOT_CONFIGURED`.
+ */
+msgwire_status msgwire_msrp_connector_set_tls(struct msgwire_msrp_connector *connector,
+                                              const struct msgwire_tls_client_config *config);
+
+/**
  * Chooses the local path to advertise and copies it into `buf`.
  *
  * `local_uri` is a NUL-terminated MSRP URI or NULL. What it leaves out is
  * filled in: a missing session-id becomes a random one; a port of 0
  * becomes 2855 (a connector never listens). NULL means
- * `msrp://127.0.0.1:2855/<random>;tcp`.
+ * `msrp://127.0.0.1:2855/<random>;tcp`. When the peer's URI is `msrps`,
+ * advertise an `msrps` URI too (whether TLS is used is decided by the
+ * peer's URI, see `msgwire_msrp_connector_set_tls`).
  *
  * The path is written as its SDP `a=path` value (URIs separated by
  * spaces), NUL-terminated, with its length (without the NUL) in
@@ -866,7 +950,10 @@ msgwire_status msgwire_msrp_connector_local_path(const struct msgwire_msrp_conne
  * to `msgwire_msrp_session_start` (or release with
  * `msgwire_msrp_transport_free`). Failures are `MSGWIRE_MSRP_URI_*` for a
  * malformed path and `MSGWIRE_MSRP_ENDPOINT_*` otherwise (e.g.
- * `_CONNECT`, `_CONNECT_TIMEOUT`, `_BIND_TIMEOUT`, `_BIND_REJECTED`).
+ * `_CONNECT`, `_CONNECT_TIMEOUT`, `_BIND_TIMEOUT`, `_BIND_REJECTED`; for
+ * an `msrps` peer `_TLS_NOT_CONFIGURED` without
+ * `msgwire_msrp_connector_set_tls`, and `_TLS` when the handshake fails,
+ * e.g. a certificate the configuration does not trust).
  */
 msgwire_status msgwire_msrp_connector_complete(struct msgwire_msrp_connector *connector,
                                                const char *remote_path,
@@ -888,13 +975,31 @@ msgwire_status msgwire_msrp_acceptor_new(const struct msgwire_msrp_bind_options 
                                          struct msgwire_msrp_acceptor **out);
 
 /**
+ * Attaches a TLS server configuration (certificate and key), used when
+ * the local URI given to `msgwire_msrp_acceptor_prepare` is `msrps`: the
+ * acceptor then runs the TLS handshake on the incoming connection
+ * (bounded by the bind timeout) before the bind exchange. With an `msrp`
+ * local URI the configuration is not used.
+ *
+ * The acceptor keeps its own reference to the configuration: the caller
+ * still owns `config` and may free it right after this call. Call it
+ * before `_complete` (usually before `_prepare`); calling it again
+ * replaces the configuration. Without one, completing an acceptor
+ * prepared with an `msrps` URI fails with
+ * `MSGWIRE_MSRP_ENDPOINT_TLS_NOT_CONFIGURED`.
+ */
+msgwire_status msgwire_msrp_acceptor_set_tls(struct msgwire_msrp_acceptor *acceptor,
+                                             const struct msgwire_tls_server_config *config);
+
+/**
  * Starts listening and copies the local path to advertise into `buf`.
  *
  * `local_uri` is a NUL-terminated MSRP URI or NULL. The acceptor listens on
  * its host and port; port 0 picks a free port, which is written into the
  * returned path. A missing session-id becomes a random one. NULL means
  * `msrp://127.0.0.1:0/<random>;tcp`. A socket that cannot be bound is
- * `MSGWIRE_MSRP_ENDPOINT_LISTEN`.
+ * `MSGWIRE_MSRP_ENDPOINT_LISTEN`. An `msrps` URI makes the connection run
+ * over TLS, with the configuration of `msgwire_msrp_acceptor_set_tls`.
  *
  * Buffer rules as for `msgwire_msrp_connector_prepare`: on
  * `MSGWIRE_BUFFER_TOO_SMALL` the acceptor is listening already; fetch the
@@ -927,8 +1032,12 @@ msgwire_status msgwire_msrp_acceptor_local_path(const struct msgwire_msrp_accept
  * bind SEND for other paths is answered 481 and gives
  * `MSGWIRE_MSRP_ENDPOINT_BIND_MISMATCH`; no connection in time gives
  * `MSGWIRE_MSRP_ENDPOINT_INCOMING_CONNECT_TIMEOUT`; without a successful
- * `_prepare` it is `MSGWIRE_MSRP_ENDPOINT_CLOSED`. The listener is used up
- * either way: prepare again to retry.
+ * `_prepare` it is `MSGWIRE_MSRP_ENDPOINT_CLOSED`. Prepared with an `msrps`
+ * URI, it fails with `MSGWIRE_MSRP_ENDPOINT_TLS_NOT_CONFIGURED` without
+ * `msgwire_msrp_acceptor_set_tls` (before accepting anything) and with
+ * `MSGWIRE_MSRP_ENDPOINT_TLS` when the handshake fails (e.g. the peer
+ * does not trust our certificate, or speaks plain TCP). The listener is
+ * used up either way: prepare again to retry.
  */
 msgwire_status msgwire_msrp_acceptor_complete(struct msgwire_msrp_acceptor *acceptor,
                                               const char *remote_path,
@@ -945,6 +1054,104 @@ void msgwire_msrp_acceptor_free(struct msgwire_msrp_acceptor *acceptor);
  * closing its connection. NULL is ignored.
  */
 void msgwire_msrp_transport_free(struct msgwire_msrp_transport *transport);
+
+/**
+ * Writes to `*out` whether the transport runs over TLS (it was bound to
+ * or from an `msrps` URI).
+ */
+msgwire_status msgwire_msrp_transport_is_tls(const struct msgwire_msrp_transport *transport,
+                                             bool *out);
+
+/**
+ * Writes `data[0..len]` to the connection as is (`data` may be NULL when
+ * `len` is 0) and returns once the operating system (or TLS) has taken all
+ * of it. Nothing checks that the bytes are MSRP. A peer that is gone is
+ * `MSGWIRE_MSRP_ENDPOINT_IO` (broken pipe, reset).
+ */
+msgwire_status msgwire_msrp_transport_write(struct msgwire_msrp_transport *transport,
+                                            const uint8_t *data,
+                                            size_t len);
+
+/**
+ * Encodes `chunk` and writes it (as `msgwire_msrp_transport_write`). The
+ * chunk is sent as given and only read: the caller keeps it and frees it.
+ * No transaction is tracked: a response the peer sends back is read with
+ * `msgwire_msrp_transport_read_chunk` like any other chunk.
+ */
+msgwire_status msgwire_msrp_transport_write_chunk(struct msgwire_msrp_transport *transport,
+                                                  const struct msgwire_msrp_chunk *chunk);
+
+/**
+ * Writes the response owed for `request` (a request read from this
+ * transport) after handling it with `code`, built as by
+ * `msgwire_msrp_make_response`: nothing is written when the request's
+ * Failure-Report asks for no response (`no`, or `partial` with a 200).
+ *
+ * `comment` may be NULL. `written_out` may be NULL; otherwise it receives
+ * whether a response was written. `request` is only read: the caller keeps
+ * it and frees it. Fails with `MSGWIRE_INVALID_ARGUMENT` for a code above
+ * 999 or a comment containing CR or LF, with a `MSGWIRE_MSRP_HEADER_*`
+ * status when the request's To-Path, From-Path or Failure-Report is
+ * missing or malformed, and with `MSGWIRE_MSRP_ENDPOINT_IO` when writing
+ * fails.
+ */
+msgwire_status msgwire_msrp_transport_write_response(struct msgwire_msrp_transport *transport,
+                                                     const struct msgwire_msrp_chunk *request,
+                                                     uint16_t code,
+                                                     const char *comment,
+                                                     bool *written_out);
+
+/**
+ * Reads the next chunk from the connection, blocking for at most
+ * `timeout_ms` milliseconds (negative: no limit; 0: only what has already
+ * arrived).
+ *
+ * On success `*chunk_out` receives a new chunk to release with
+ * `msgwire_msrp_chunk_free`, and `*segment_out` (when `segment_out` is not
+ * NULL) the segment number: 0 for a whole chunk. A chunk whose body grows
+ * past `max_size` bytes before its end-line arrives comes back in
+ * "virtual" segments of exactly `max_size` bytes, numbered from 1: each
+ * carries the chunk's start line and headers with its Byte-Range
+ * rewritten to the segment's own bytes (start and end; the total is
+ * kept), and every segment but the last has flag `'+'`; the last has the
+ * chunk's own flag. `max_size` `SIZE_MAX` returns whole chunks only (up
+ * to the parser's 64 MiB body limit); 0 returns whatever body has arrived
+ * as a segment. A bind SEND that carried a body is returned first.
+ *
+ * Failures (`*chunk_out` and `*segment_out` are not written):
+ *
+ * * `MSGWIRE_MSRP_ENDPOINT_TIMEOUT`: nothing complete arrived in time.
+ *   Nothing is lost: a partly received chunk stays buffered and the next
+ *   call continues it.
+ * * `MSGWIRE_MSRP_ENDPOINT_CONNECTION_CLOSED`: the peer closed the
+ *   connection and every complete chunk was returned.
+ * * `MSGWIRE_MSRP_ENDPOINT_PROTOCOL`: the bytes are not MSRP
+ *   (`msgwire_last_error()` says why); the parser skips the bad chunk, so
+ *   reading may go on.
+ * * `MSGWIRE_MSRP_ENDPOINT_IO`: the socket failed.
+ *
+ * What was read and not returned stays in the transport, so a session
+ * started on it afterwards loses nothing, a partly received chunk
+ * included, unless segments of that chunk were already returned:
+ * `msgwire_msrp_session_start` then fails with
+ * `MSGWIRE_MSRP_ENDPOINT_MID_CHUNK` (see
+ * `msgwire_msrp_transport_mid_chunk`).
+ */
+msgwire_status msgwire_msrp_transport_read_chunk(struct msgwire_msrp_transport *transport,
+                                                 size_t max_size,
+                                                 int64_t timeout_ms,
+                                                 struct msgwire_msrp_chunk **chunk_out,
+                                                 uint32_t *segment_out);
+
+/**
+ * Writes to `*out` whether `msgwire_msrp_transport_read_chunk` has
+ * returned segments of a chunk whose last segment is still to come. A
+ * session cannot take over in the middle of such a chunk:
+ * `msgwire_msrp_session_start` refuses the transport with
+ * `MSGWIRE_MSRP_ENDPOINT_MID_CHUNK`.
+ */
+msgwire_status msgwire_msrp_transport_mid_chunk(const struct msgwire_msrp_transport *transport,
+                                                bool *out);
 
 /**
  * Fills `*cfg` with the defaults (those used when
@@ -1656,6 +1863,24 @@ msgwire_status msgwire_msrp_server_new(const struct msgwire_msrp_bind_options *o
                                        struct msgwire_msrp_server **out);
 
 /**
+ * Attaches a TLS server configuration (certificate and key), used by the
+ * listeners of `msrps` local URIs: each connection they accept runs the
+ * TLS handshake (bounded by the bind timeout) before its bind SEND is
+ * read; a connection whose handshake fails is dropped. `msrp` listeners
+ * are not affected.
+ *
+ * The server keeps its own reference to the configuration: the caller
+ * still owns `config` and may free it right after this call. Call it
+ * before preparing the first `msrps` URI (without a configuration that is
+ * `MSGWIRE_MSRP_ENDPOINT_TLS_NOT_CONFIGURED`). Calling it again replaces
+ * the configuration: listeners keep running, and connections they accept
+ * from then on present the new certificate (e.g. a renewed one). May be
+ * called from any thread.
+ */
+msgwire_status msgwire_msrp_server_set_tls(const struct msgwire_msrp_server *server,
+                                           const struct msgwire_tls_server_config *config);
+
+/**
  * Registers a local URI for one incoming session and copies the path to
  * advertise into `buf`.
  *
@@ -1678,8 +1903,8 @@ msgwire_status msgwire_msrp_server_new(const struct msgwire_msrp_bind_options *o
  * Other failures: `MSGWIRE_MSRP_URI_*` for a malformed URI,
  * `MSGWIRE_MSRP_ENDPOINT_LISTEN` when the port cannot be bound or this
  * server listens there for the other scheme,
- * `MSGWIRE_MSRP_ENDPOINT_TLS_NOT_CONFIGURED` for `msrps` (the C API has no
- * TLS configuration yet), `MSGWIRE_MSRP_ENDPOINT_CLOSED` after
+ * `MSGWIRE_MSRP_ENDPOINT_TLS_NOT_CONFIGURED` for `msrps` without
+ * `msgwire_msrp_server_set_tls`, `MSGWIRE_MSRP_ENDPOINT_CLOSED` after
  * `msgwire_msrp_server_close`. May be called from any thread.
  */
 msgwire_status msgwire_msrp_server_prepare(const struct msgwire_msrp_server *server,
@@ -1724,7 +1949,8 @@ msgwire_status msgwire_msrp_server_local_path(const struct msgwire_msrp_server *
  * per `_prepare`.
  *
  * Other failures: `MSGWIRE_MSRP_ENDPOINT_INCOMING_CONNECT_TIMEOUT` when no
- * matching binding arrives in time; `MSGWIRE_MSRP_ENDPOINT_CLOSED` when
+ * matching binding arrives in time (a connection whose TLS handshake
+ * fails is dropped and never becomes a binding); `MSGWIRE_MSRP_ENDPOINT_CLOSED` when
  * the server is (or gets) closed, or `local_uri` is not registered (never
  * prepared, already bound or cleaned up); `MSGWIRE_MSRP_URI_*` and
  * `MSGWIRE_MSRP_ENDPOINT_EMPTY_PATH` for malformed arguments.
@@ -1765,6 +1991,99 @@ msgwire_status msgwire_msrp_server_close(const struct msgwire_msrp_server *serve
  * affected.
  */
 void msgwire_msrp_server_free(struct msgwire_msrp_server *server);
+
+/**
+ * Builds a server configuration from PEM text: `cert_pem[0..cert_len]`
+ * holds the server's certificate first, then any intermediates;
+ * `key_pem[0..key_len]` holds its private key (PKCS#8, PKCS#1 or SEC1).
+ * Both are copied; they need not be NUL-terminated. Client certificates
+ * are not requested.
+ *
+ * On success `*out` receives a new configuration to release with
+ * `msgwire_tls_server_config_free`. Failures: `MSGWIRE_TLS_BAD_PEM`,
+ * `MSGWIRE_TLS_NO_CERTIFICATES`, `MSGWIRE_TLS_NO_PRIVATE_KEY`, and
+ * `MSGWIRE_TLS_CONFIG` for a key that does not match the certificate or
+ * is of an unsupported type.
+ */
+msgwire_status msgwire_tls_server_config_from_pem(const uint8_t *cert_pem,
+                                                  size_t cert_len,
+                                                  const uint8_t *key_pem,
+                                                  size_t key_len,
+                                                  struct msgwire_tls_server_config **out);
+
+/**
+ * Like `msgwire_tls_server_config_from_pem`, reading the PEM text from the
+ * files `cert_path` and `key_path` (NUL-terminated UTF-8 paths; they may
+ * name the same file). The files are read during the call only. A file
+ * that cannot be read is `MSGWIRE_TLS_FILE`.
+ */
+msgwire_status msgwire_tls_server_config_from_files(const char *cert_path,
+                                                    const char *key_path,
+                                                    struct msgwire_tls_server_config **out);
+
+/**
+ * Releases a server configuration. NULL is ignored. Acceptors and servers
+ * it was attached to keep working: they hold their own reference.
+ */
+void msgwire_tls_server_config_free(struct msgwire_tls_server_config *config);
+
+/**
+ * Builds a client configuration trusting exactly the certificate
+ * authorities in `ca_pem[0..len]` (one or more `CERTIFICATE` sections;
+ * copied, need not be NUL-terminated). A server must then present a
+ * certificate that chains to one of them, is currently valid, and is
+ * issued for the host of the URI connected to (a DNS name or an IP
+ * address in its subjectAltName); otherwise binding fails with
+ * `MSGWIRE_MSRP_ENDPOINT_TLS`.
+ *
+ * On success `*out` receives a new configuration to release with
+ * `msgwire_tls_client_config_free`. Failures: `MSGWIRE_TLS_BAD_PEM`,
+ * `MSGWIRE_TLS_NO_CERTIFICATES` (an empty input included), and
+ * `MSGWIRE_TLS_BAD_CA_CERTIFICATE` when a certificate cannot serve as a
+ * trust anchor (each one must; none is silently skipped).
+ */
+msgwire_status msgwire_tls_client_config_with_ca_pem(const uint8_t *ca_pem,
+                                                     size_t len,
+                                                     struct msgwire_tls_client_config **out);
+
+/**
+ * Like `msgwire_tls_client_config_with_ca_pem`, reading the CA
+ * certificates from the file `path` (a NUL-terminated UTF-8 path, read
+ * during the call only). A file that cannot be read is `MSGWIRE_TLS_FILE`.
+ */
+msgwire_status msgwire_tls_client_config_with_ca_file(const char *path,
+                                                      struct msgwire_tls_client_config **out);
+
+/**
+ * **INSECURE: builds a client configuration that accepts any server
+ * certificate, from anyone, for any name.** The connection is encrypted
+ * but not authenticated: anyone on the network path can impersonate the
+ * peer and read everything.
+ *
+ * Meant only for tests and lab setups with self-signed certificates. The
+ * handshake is still a real one (the server must prove it holds the key of
+ * the certificate it presents); only the question "is this the right
+ * certificate?" is skipped. Anything else should use
+ * `msgwire_tls_client_config_with_ca_pem` or `_with_ca_file`, with the
+ * self-signed certificate itself as the CA if need be.
+ *
+ * On success `*out` receives a new configuration to release with
+ * `msgwire_tls_client_config_free`.
+ */
+msgwire_status msgwire_tls_client_config_insecure(struct msgwire_tls_client_config **out);
+
+/**
+ * Writes to `*out` whether the configuration verifies server certificates:
+ * `false` only for one made by `msgwire_tls_client_config_insecure`.
+ */
+msgwire_status msgwire_tls_client_config_verifies(const struct msgwire_tls_client_config *config,
+                                                  bool *out);
+
+/**
+ * Releases a client configuration. NULL is ignored. Connectors it was
+ * attached to keep working: they hold their own reference.
+ */
+void msgwire_tls_client_config_free(struct msgwire_tls_client_config *config);
 
 #ifdef __cplusplus
 }  // extern "C"

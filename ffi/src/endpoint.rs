@@ -8,7 +8,19 @@
 //!   SDP, `_complete` takes the peer's path and blocks until the bind
 //!   exchange is done, giving a `msgwire_msrp_transport`.
 //! * `msgwire_msrp_transport` — a bound connection, consumed by
-//!   `msgwire_msrp_session_start`.
+//!   `msgwire_msrp_session_start`. Before that it can exchange chunks by
+//!   itself (`_write`, `_write_chunk`, `_write_response`, `_read_chunk`,
+//!   the legacy `MSRPTransport` calls); those map the core's errors to
+//!   statuses and add `MSGWIRE_MSRP_ENDPOINT_TIMEOUT` for a read that
+//!   timed out (the core reports it as an I/O error of kind `TimedOut`).
+//!
+//! # TLS
+//!
+//! `msrps` needs a configuration from the [`crate::tls`] module, attached
+//! with `msgwire_msrp_connector_set_tls` / `msgwire_msrp_acceptor_set_tls`.
+//! The core attaches TLS by value (`with_tls(self)`), so those functions
+//! swap the core object out for a moment; the connector or acceptor
+//! otherwise stays as it was (prepared path, listener, options).
 //! * `msgwire_msrp_session` — a running session. Its events reach C through
 //!   the function pointers of `msgwire_msrp_session_callbacks`.
 //!
@@ -69,7 +81,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use msgwire_core::msrp::endpoint::{
     BindOptions, BindTimeouts, BoundTransport, DirectAcceptor, DirectConnector, EndpointEvent,
-    EngineOptions, MsrpSession,
+    EngineOptions, Error as EndpointError, MsrpSession,
 };
 use msgwire_core::msrp::session::{SessionConfig, SessionEvent, SharedLogger};
 use msgwire_core::msrp::Uri;
@@ -81,6 +93,7 @@ use crate::guard::{
     guard_value, new_handle, OutBuf,
 };
 use crate::msrp::msgwire_msrp_chunk;
+use crate::tls::{msgwire_tls_client_config, msgwire_tls_server_config};
 
 // ================================================================= options
 
@@ -241,12 +254,43 @@ pub extern "C" fn msgwire_msrp_connector_new(
     })
 }
 
+/// Attaches a TLS client configuration, used when the first URI of the
+/// remote path given to `msgwire_msrp_connector_complete` is `msrps`: the
+/// connector then runs the TLS handshake (bounded by the connect timeout)
+/// and verifies the peer's certificate as `config` says, for the host
+/// named in that URI. `msrp` peers are still reached over plain TCP.
+///
+/// The connector keeps its own reference to the configuration: the caller
+/// still owns `config` and may free it right after this call. Call it
+/// before `_complete`; calling it again replaces the configuration. Without
+/// one, completing towards an `msrps` URI fails with
+/// `MSGWIRE_MSRP_ENDPOINT_TLS_NOT_CONFIGURED`.
+#[unsafe(no_mangle)]
+pub extern "C" fn msgwire_msrp_connector_set_tls(
+    connector: *mut msgwire_msrp_connector,
+    config: *const msgwire_tls_client_config,
+) -> msgwire_status {
+    guard(|| {
+        // SAFETY: a live connector used by this thread only and a live
+        // configuration, per the header.
+        let (c, config) = unsafe { (arg_mut(connector, "connector")?, arg_ref(config, "config")?) };
+        // The core attaches TLS by value (`with_tls(self)`); a connector
+        // made with default options stands in for the moment.
+        let placeholder = DirectConnector::new(BindOptions::default());
+        let connector = std::mem::replace(&mut c.connector, placeholder);
+        c.connector = connector.with_tls(config.config.clone());
+        Ok(())
+    })
+}
+
 /// Chooses the local path to advertise and copies it into `buf`.
 ///
 /// `local_uri` is a NUL-terminated MSRP URI or NULL. What it leaves out is
 /// filled in: a missing session-id becomes a random one; a port of 0
 /// becomes 2855 (a connector never listens). NULL means
-/// `msrp://127.0.0.1:2855/<random>;tcp`.
+/// `msrp://127.0.0.1:2855/<random>;tcp`. When the peer's URI is `msrps`,
+/// advertise an `msrps` URI too (whether TLS is used is decided by the
+/// peer's URI, see `msgwire_msrp_connector_set_tls`).
 ///
 /// The path is written as its SDP `a=path` value (URIs separated by
 /// spaces), NUL-terminated, with its length (without the NUL) in
@@ -314,7 +358,10 @@ fn copy_path(path: Option<&str>, out: OutBuf<'_>) -> Result<(), Error> {
 /// to `msgwire_msrp_session_start` (or release with
 /// `msgwire_msrp_transport_free`). Failures are `MSGWIRE_MSRP_URI_*` for a
 /// malformed path and `MSGWIRE_MSRP_ENDPOINT_*` otherwise (e.g.
-/// `_CONNECT`, `_CONNECT_TIMEOUT`, `_BIND_TIMEOUT`, `_BIND_REJECTED`).
+/// `_CONNECT`, `_CONNECT_TIMEOUT`, `_BIND_TIMEOUT`, `_BIND_REJECTED`; for
+/// an `msrps` peer `_TLS_NOT_CONFIGURED` without
+/// `msgwire_msrp_connector_set_tls`, and `_TLS` when the handshake fails,
+/// e.g. a certificate the configuration does not trust).
 #[unsafe(no_mangle)]
 pub extern "C" fn msgwire_msrp_connector_complete(
     connector: *mut msgwire_msrp_connector,
@@ -383,13 +430,44 @@ pub extern "C" fn msgwire_msrp_acceptor_new(
     })
 }
 
+/// Attaches a TLS server configuration (certificate and key), used when
+/// the local URI given to `msgwire_msrp_acceptor_prepare` is `msrps`: the
+/// acceptor then runs the TLS handshake on the incoming connection
+/// (bounded by the bind timeout) before the bind exchange. With an `msrp`
+/// local URI the configuration is not used.
+///
+/// The acceptor keeps its own reference to the configuration: the caller
+/// still owns `config` and may free it right after this call. Call it
+/// before `_complete` (usually before `_prepare`); calling it again
+/// replaces the configuration. Without one, completing an acceptor
+/// prepared with an `msrps` URI fails with
+/// `MSGWIRE_MSRP_ENDPOINT_TLS_NOT_CONFIGURED`.
+#[unsafe(no_mangle)]
+pub extern "C" fn msgwire_msrp_acceptor_set_tls(
+    acceptor: *mut msgwire_msrp_acceptor,
+    config: *const msgwire_tls_server_config,
+) -> msgwire_status {
+    guard(|| {
+        // SAFETY: a live acceptor used by this thread only and a live
+        // configuration, per the header.
+        let (a, config) = unsafe { (arg_mut(acceptor, "acceptor")?, arg_ref(config, "config")?) };
+        // As for the connector; the listener of a prepared acceptor moves
+        // along with it.
+        let placeholder = DirectAcceptor::new(BindOptions::default());
+        let acceptor = std::mem::replace(&mut a.acceptor, placeholder);
+        a.acceptor = acceptor.with_tls(config.config.clone());
+        Ok(())
+    })
+}
+
 /// Starts listening and copies the local path to advertise into `buf`.
 ///
 /// `local_uri` is a NUL-terminated MSRP URI or NULL. The acceptor listens on
 /// its host and port; port 0 picks a free port, which is written into the
 /// returned path. A missing session-id becomes a random one. NULL means
 /// `msrp://127.0.0.1:0/<random>;tcp`. A socket that cannot be bound is
-/// `MSGWIRE_MSRP_ENDPOINT_LISTEN`.
+/// `MSGWIRE_MSRP_ENDPOINT_LISTEN`. An `msrps` URI makes the connection run
+/// over TLS, with the configuration of `msgwire_msrp_acceptor_set_tls`.
 ///
 /// Buffer rules as for `msgwire_msrp_connector_prepare`: on
 /// `MSGWIRE_BUFFER_TOO_SMALL` the acceptor is listening already; fetch the
@@ -450,8 +528,12 @@ pub extern "C" fn msgwire_msrp_acceptor_local_path(
 /// bind SEND for other paths is answered 481 and gives
 /// `MSGWIRE_MSRP_ENDPOINT_BIND_MISMATCH`; no connection in time gives
 /// `MSGWIRE_MSRP_ENDPOINT_INCOMING_CONNECT_TIMEOUT`; without a successful
-/// `_prepare` it is `MSGWIRE_MSRP_ENDPOINT_CLOSED`. The listener is used up
-/// either way: prepare again to retry.
+/// `_prepare` it is `MSGWIRE_MSRP_ENDPOINT_CLOSED`. Prepared with an `msrps`
+/// URI, it fails with `MSGWIRE_MSRP_ENDPOINT_TLS_NOT_CONFIGURED` without
+/// `msgwire_msrp_acceptor_set_tls` (before accepting anything) and with
+/// `MSGWIRE_MSRP_ENDPOINT_TLS` when the handshake fails (e.g. the peer
+/// does not trust our certificate, or speaks plain TCP). The listener is
+/// used up either way: prepare again to retry.
 #[unsafe(no_mangle)]
 pub extern "C" fn msgwire_msrp_acceptor_complete(
     acceptor: *mut msgwire_msrp_acceptor,
@@ -492,6 +574,13 @@ pub extern "C" fn msgwire_msrp_acceptor_free(acceptor: *mut msgwire_msrp_accepto
 ///
 /// Pass it to `msgwire_msrp_session_start`, which consumes it, or release it
 /// unused with `msgwire_msrp_transport_free` (which closes the connection).
+/// Before that (or instead of a session), chunks can be exchanged on it
+/// directly, without a session's transaction handling, like the legacy
+/// `MSRPTransport`: `msgwire_msrp_transport_write`, `_write_chunk`,
+/// `_write_response` and `_read_chunk`. These block the calling thread and
+/// raise no SIGPIPE (a peer that is gone is an error status). Use a
+/// transport from one thread at a time: a read and a write must not
+/// overlap.
 pub struct msgwire_msrp_transport {
     pub(crate) bound: BoundTransport,
 }
@@ -503,6 +592,200 @@ pub extern "C" fn msgwire_msrp_transport_free(transport: *mut msgwire_msrp_trans
     guard_value((), || {
         // SAFETY: NULL or a live handle, freed once, per the header.
         unsafe { free_handle(transport) }
+    })
+}
+
+/// Writes to `*out` whether the transport runs over TLS (it was bound to
+/// or from an `msrps` URI).
+#[unsafe(no_mangle)]
+pub extern "C" fn msgwire_msrp_transport_is_tls(
+    transport: *const msgwire_msrp_transport,
+    out: *mut bool,
+) -> msgwire_status {
+    guard(|| {
+        // SAFETY: a live transport and a writable out-pointer, per the
+        // header.
+        let (t, out) = unsafe { (arg_ref(transport, "transport")?, arg_out(out, "out")?) };
+        out.set(t.bound.is_tls());
+        Ok(())
+    })
+}
+
+/// Writes `data[0..len]` to the connection as is (`data` may be NULL when
+/// `len` is 0) and returns once the operating system (or TLS) has taken all
+/// of it. Nothing checks that the bytes are MSRP. A peer that is gone is
+/// `MSGWIRE_MSRP_ENDPOINT_IO` (broken pipe, reset).
+#[unsafe(no_mangle)]
+pub extern "C" fn msgwire_msrp_transport_write(
+    transport: *mut msgwire_msrp_transport,
+    data: *const u8,
+    len: usize,
+) -> msgwire_status {
+    guard(|| {
+        // SAFETY: a live transport used by this thread only and `len`
+        // readable bytes, per the header.
+        let (t, data) = unsafe {
+            (
+                arg_mut(transport, "transport")?,
+                arg_bytes(data, len, "data")?,
+            )
+        };
+        t.bound.write(data)?;
+        Ok(())
+    })
+}
+
+/// Encodes `chunk` and writes it (as `msgwire_msrp_transport_write`). The
+/// chunk is sent as given and only read: the caller keeps it and frees it.
+/// No transaction is tracked: a response the peer sends back is read with
+/// `msgwire_msrp_transport_read_chunk` like any other chunk.
+#[unsafe(no_mangle)]
+pub extern "C" fn msgwire_msrp_transport_write_chunk(
+    transport: *mut msgwire_msrp_transport,
+    chunk: *const msgwire_msrp_chunk,
+) -> msgwire_status {
+    guard(|| {
+        // SAFETY: a live transport used by this thread only and a live
+        // chunk, per the header.
+        let (t, c) = unsafe { (arg_mut(transport, "transport")?, arg_ref(chunk, "chunk")?) };
+        t.bound.write_chunk(&c.chunk)?;
+        Ok(())
+    })
+}
+
+/// Writes the response owed for `request` (a request read from this
+/// transport) after handling it with `code`, built as by
+/// `msgwire_msrp_make_response`: nothing is written when the request's
+/// Failure-Report asks for no response (`no`, or `partial` with a 200).
+///
+/// `comment` may be NULL. `written_out` may be NULL; otherwise it receives
+/// whether a response was written. `request` is only read: the caller keeps
+/// it and frees it. Fails with `MSGWIRE_INVALID_ARGUMENT` for a code above
+/// 999 or a comment containing CR or LF, with a `MSGWIRE_MSRP_HEADER_*`
+/// status when the request's To-Path, From-Path or Failure-Report is
+/// missing or malformed, and with `MSGWIRE_MSRP_ENDPOINT_IO` when writing
+/// fails.
+#[unsafe(no_mangle)]
+pub extern "C" fn msgwire_msrp_transport_write_response(
+    transport: *mut msgwire_msrp_transport,
+    request: *const msgwire_msrp_chunk,
+    code: u16,
+    comment: *const c_char,
+    written_out: *mut bool,
+) -> msgwire_status {
+    guard(|| {
+        // SAFETY: a live transport used by this thread only, a live chunk,
+        // a string or NULL, and NULL or a writable bool, per the header.
+        let (t, r, comment, written_out) = unsafe {
+            (
+                arg_mut(transport, "transport")?,
+                arg_ref(request, "request")?,
+                arg_opt_str(comment, "comment")?,
+                written_out.as_mut(),
+            )
+        };
+        crate::msrp::check_answer_args(code, comment)?;
+        // Unreadable request headers are the core's `Error::Header`, which
+        // maps to the matching MSGWIRE_MSRP_HEADER_* status here rather
+        // than the generic endpoint one.
+        let written = match t.bound.write_response(&r.chunk, code, comment) {
+            Err(EndpointError::Header(e)) => return Err(e.into()),
+            other => other?,
+        };
+        if let Some(w) = written_out {
+            *w = written;
+        }
+        Ok(())
+    })
+}
+
+/// Reads the next chunk from the connection, blocking for at most
+/// `timeout_ms` milliseconds (negative: no limit; 0: only what has already
+/// arrived).
+///
+/// On success `*chunk_out` receives a new chunk to release with
+/// `msgwire_msrp_chunk_free`, and `*segment_out` (when `segment_out` is not
+/// NULL) the segment number: 0 for a whole chunk. A chunk whose body grows
+/// past `max_size` bytes before its end-line arrives comes back in
+/// "virtual" segments of exactly `max_size` bytes, numbered from 1: each
+/// carries the chunk's start line and headers with its Byte-Range
+/// rewritten to the segment's own bytes (start and end; the total is
+/// kept), and every segment but the last has flag `'+'`; the last has the
+/// chunk's own flag. `max_size` `SIZE_MAX` returns whole chunks only (up
+/// to the parser's 64 MiB body limit); 0 returns whatever body has arrived
+/// as a segment. A bind SEND that carried a body is returned first.
+///
+/// Failures (`*chunk_out` and `*segment_out` are not written):
+///
+/// * `MSGWIRE_MSRP_ENDPOINT_TIMEOUT`: nothing complete arrived in time.
+///   Nothing is lost: a partly received chunk stays buffered and the next
+///   call continues it.
+/// * `MSGWIRE_MSRP_ENDPOINT_CONNECTION_CLOSED`: the peer closed the
+///   connection and every complete chunk was returned.
+/// * `MSGWIRE_MSRP_ENDPOINT_PROTOCOL`: the bytes are not MSRP
+///   (`msgwire_last_error()` says why); the parser skips the bad chunk, so
+///   reading may go on.
+/// * `MSGWIRE_MSRP_ENDPOINT_IO`: the socket failed.
+///
+/// What was read and not returned stays in the transport, so a session
+/// started on it afterwards loses nothing, a partly received chunk
+/// included, unless segments of that chunk were already returned:
+/// `msgwire_msrp_session_start` then fails with
+/// `MSGWIRE_MSRP_ENDPOINT_MID_CHUNK` (see
+/// `msgwire_msrp_transport_mid_chunk`).
+#[unsafe(no_mangle)]
+pub extern "C" fn msgwire_msrp_transport_read_chunk(
+    transport: *mut msgwire_msrp_transport,
+    max_size: usize,
+    timeout_ms: i64,
+    chunk_out: *mut *mut msgwire_msrp_chunk,
+    segment_out: *mut u32,
+) -> msgwire_status {
+    guard(|| {
+        // SAFETY: a live transport used by this thread only, a writable
+        // out-pointer, and NULL or a writable uint32_t, per the header.
+        let (t, chunk_out, segment_out) = unsafe {
+            (
+                arg_mut(transport, "transport")?,
+                arg_out(chunk_out, "chunk_out")?,
+                segment_out.as_mut(),
+            )
+        };
+        let timeout = u64::try_from(timeout_ms).ok().map(Duration::from_millis);
+        let read = match t.bound.read_chunk_timeout(Some(max_size), timeout) {
+            Ok(read) => read,
+            Err(EndpointError::Io(e)) if e.kind() == std::io::ErrorKind::TimedOut => {
+                return Err(Error::new(
+                    msgwire_status::MSGWIRE_MSRP_ENDPOINT_TIMEOUT,
+                    format!("no chunk arrived within {timeout_ms} ms"),
+                ))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if let Some(s) = segment_out {
+            *s = read.segment.unwrap_or(0);
+        }
+        chunk_out.set(new_handle(msgwire_msrp_chunk::new(read.chunk)));
+        Ok(())
+    })
+}
+
+/// Writes to `*out` whether `msgwire_msrp_transport_read_chunk` has
+/// returned segments of a chunk whose last segment is still to come. A
+/// session cannot take over in the middle of such a chunk:
+/// `msgwire_msrp_session_start` refuses the transport with
+/// `MSGWIRE_MSRP_ENDPOINT_MID_CHUNK`.
+#[unsafe(no_mangle)]
+pub extern "C" fn msgwire_msrp_transport_mid_chunk(
+    transport: *const msgwire_msrp_transport,
+    out: *mut bool,
+) -> msgwire_status {
+    guard(|| {
+        // SAFETY: a live transport and a writable out-pointer, per the
+        // header.
+        let (t, out) = unsafe { (arg_ref(transport, "transport")?, arg_out(out, "out")?) };
+        out.set(t.bound.mid_chunk());
+        Ok(())
     })
 }
 

@@ -11,7 +11,8 @@
 //! | 1000-1099 | MSRP URI errors (one per core `UriError`)      |
 //! | 1100-1199 | MSRP header errors (one per `HeaderErrorKind`) |
 //! | 1200-1299 | MSRP parse errors (one per `ParseErrorKind`)   |
-//! | 1300-1399 | MSRP endpoint errors (one per core `endpoint::Error`) |
+//! | 1300-1399 | MSRP endpoint errors (one per core `endpoint::Error`, plus a read timeout) |
+//! | 1400-1499 | TLS configuration errors (one per core `TlsError` a configuration can raise) |
 //!
 //! A failing function also stores a message for [`msgwire_last_error`]; the
 //! status says *what* went wrong, the message adds the details (the offending
@@ -22,6 +23,7 @@ use std::ffi::{c_char, CString};
 
 use msgwire_core::msrp::endpoint::Error as EndpointError;
 use msgwire_core::msrp::{HeaderError, HeaderErrorKind, ParseError, ParseErrorKind, UriError};
+use msgwire_core::net::TlsError;
 
 use crate::guard;
 
@@ -31,8 +33,8 @@ use crate::guard;
 ///
 /// The numbers are stable: 1-99 generic errors, 1000-1099 MSRP URI errors,
 /// 1100-1199 MSRP header errors, 1200-1299 MSRP parse errors, 1300-1399
-/// MSRP endpoint errors (binding and sessions).
-/// `msgwire_status_text()` names any code.
+/// MSRP endpoint errors (binding, transports and sessions), 1400-1499 TLS
+/// configuration errors. `msgwire_status_text()` names any code.
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum msgwire_status {
@@ -182,6 +184,29 @@ pub enum msgwire_status {
     /// MSRP endpoint: a session cannot take over a transport in the middle
     /// of a chunk already partly read in segments.
     MSGWIRE_MSRP_ENDPOINT_MID_CHUNK = 1320,
+    /// MSRP endpoint: no chunk arrived on a bound transport within the
+    /// timeout given to `msgwire_msrp_transport_read_chunk`. Nothing is
+    /// lost: a partly received chunk stays buffered for the next read.
+    MSGWIRE_MSRP_ENDPOINT_TIMEOUT = 1321,
+
+    /// TLS configuration: a certificate, key or CA file could not be read
+    /// (the message names the file and the system error).
+    MSGWIRE_TLS_FILE = 1400,
+    /// TLS configuration: the input is not well-formed PEM (bad base64, a
+    /// section without its end line, ...).
+    MSGWIRE_TLS_BAD_PEM = 1401,
+    /// TLS configuration: the certificate chain or CA input holds no
+    /// `CERTIFICATE` section.
+    MSGWIRE_TLS_NO_CERTIFICATES = 1402,
+    /// TLS configuration: the key input holds no private key (`PRIVATE KEY`,
+    /// `RSA PRIVATE KEY` or `EC PRIVATE KEY`).
+    MSGWIRE_TLS_NO_PRIVATE_KEY = 1403,
+    /// TLS configuration: a CA certificate cannot be used as a trust anchor.
+    MSGWIRE_TLS_BAD_CA_CERTIFICATE = 1404,
+    /// TLS configuration: the TLS library refused the configuration (an
+    /// unsupported key type, a key that does not belong to the
+    /// certificate, ...).
+    MSGWIRE_TLS_CONFIG = 1405,
 }
 
 use msgwire_status::*;
@@ -190,7 +215,7 @@ impl msgwire_status {
     /// Every status in numeric order, for turning a number from C back into
     /// the enum. A status missing here would read as "unknown status"; the
     /// unit tests check the list against the blocks.
-    const ALL: [msgwire_status; 61] = [
+    const ALL: [msgwire_status; 68] = [
         MSGWIRE_OK,
         MSGWIRE_NULL_PARAMETER,
         MSGWIRE_INVALID_UTF8,
@@ -252,6 +277,13 @@ impl msgwire_status {
         MSGWIRE_MSRP_ENDPOINT_CONNECTION_CLOSED,
         MSGWIRE_MSRP_ENDPOINT_PROTOCOL,
         MSGWIRE_MSRP_ENDPOINT_MID_CHUNK,
+        MSGWIRE_MSRP_ENDPOINT_TIMEOUT,
+        MSGWIRE_TLS_FILE,
+        MSGWIRE_TLS_BAD_PEM,
+        MSGWIRE_TLS_NO_CERTIFICATES,
+        MSGWIRE_TLS_NO_PRIVATE_KEY,
+        MSGWIRE_TLS_BAD_CA_CERTIFICATE,
+        MSGWIRE_TLS_CONFIG,
     ];
 
     /// The status with number `n`, if there is one.
@@ -341,6 +373,13 @@ impl msgwire_status {
             MSGWIRE_MSRP_ENDPOINT_MID_CHUNK => {
                 "MSRP endpoint: the transport is in the middle of a chunk\0"
             }
+            MSGWIRE_MSRP_ENDPOINT_TIMEOUT => "MSRP endpoint: no chunk arrived in time\0",
+            MSGWIRE_TLS_FILE => "TLS: cannot read a certificate or key file\0",
+            MSGWIRE_TLS_BAD_PEM => "TLS: malformed PEM\0",
+            MSGWIRE_TLS_NO_CERTIFICATES => "TLS: no certificate in the PEM input\0",
+            MSGWIRE_TLS_NO_PRIVATE_KEY => "TLS: no private key in the PEM input\0",
+            MSGWIRE_TLS_BAD_CA_CERTIFICATE => "TLS: unusable CA certificate\0",
+            MSGWIRE_TLS_CONFIG => "TLS: unusable configuration\0",
         }
     }
 
@@ -473,6 +512,25 @@ impl From<EndpointError> for Error {
     }
 }
 
+impl From<TlsError> for Error {
+    /// For building a TLS configuration. Handshake failures do not come
+    /// this way: they reach C as `MSGWIRE_MSRP_ENDPOINT_TLS` through the
+    /// endpoint error that carries them.
+    fn from(e: TlsError) -> Self {
+        let status = match &e {
+            TlsError::File { .. } => MSGWIRE_TLS_FILE,
+            TlsError::BadPem { .. } => MSGWIRE_TLS_BAD_PEM,
+            TlsError::NoCertificates(_) => MSGWIRE_TLS_NO_CERTIFICATES,
+            TlsError::NoPrivateKey => MSGWIRE_TLS_NO_PRIVATE_KEY,
+            TlsError::BadCaCertificate(_) => MSGWIRE_TLS_BAD_CA_CERTIFICATE,
+            // `Config`, and anything a newer core adds (the enum is
+            // non-exhaustive).
+            _ => MSGWIRE_TLS_CONFIG,
+        };
+        Self::new(status, e.to_string())
+    }
+}
+
 fn uri_status(e: &UriError) -> msgwire_status {
     match e {
         UriError::BadScheme(_) => MSGWIRE_MSRP_URI_BAD_SCHEME,
@@ -562,6 +620,7 @@ mod tests {
                 1100..=1199 => "MSGWIRE_MSRP_HEADER_",
                 1200..=1299 => "MSGWIRE_MSRP_PARSE_",
                 1300..=1399 => "MSGWIRE_MSRP_ENDPOINT_",
+                1400..=1499 => "MSGWIRE_TLS_",
                 _ => panic!("{name} = {n} is outside every block"),
             };
             assert!(name.starts_with(block), "{name} = {n}");

@@ -34,6 +34,8 @@
 //!   and running sessions with C callbacks.
 //! * [`server`] — the MSRP server: many passive sessions behind one
 //!   listening port, callable from several threads at once.
+//! * [`tls`] — TLS configurations (certificates, trusted CAs) for `msrps`,
+//!   attached to connectors, acceptors and servers.
 //!
 //! # Status names
 //!
@@ -66,6 +68,7 @@ pub mod error;
 pub mod guard;
 pub mod msrp;
 pub mod server;
+pub mod tls;
 
 pub use error::{msgwire_last_error, msgwire_status, msgwire_status_text};
 pub use guard::msgwire_str;

@@ -1111,6 +1111,16 @@ pub extern "C" fn msgwire_msrp_make_report(
 type AnswerRule =
     fn(&Chunk, u16, Option<&str>) -> Result<Option<Chunk>, msgwire_core::msrp::HeaderError>;
 
+/// Checks the code and comment of a response or REPORT to be built (also
+/// used by `msgwire_msrp_transport_write_response`).
+pub(crate) fn check_answer_args(code: u16, comment: Option<&str>) -> Result<(), Error> {
+    checked(msgwire_core::msrp::check_status_code(code))?;
+    if let Some(c) = comment {
+        checked(msgwire_core::msrp::check_text("comment", c))?;
+    }
+    Ok(())
+}
+
 /// The common part of `msgwire_msrp_make_response` and
 /// `msgwire_msrp_make_report`: checks the arguments, applies `rule` and
 /// hands out its chunk (or NULL when none is due).
@@ -1131,10 +1141,7 @@ fn answer(
                 arg_out(out, "out")?,
             )
         };
-        checked(msgwire_core::msrp::check_status_code(code))?;
-        if let Some(c) = comment {
-            checked(msgwire_core::msrp::check_text("comment", c))?;
-        }
+        check_answer_args(code, comment)?;
         let answer = rule(&request.chunk, code, comment)?;
         out.set(answer.map_or(std::ptr::null_mut(), |c| {
             new_handle(msgwire_msrp_chunk::new(c))

@@ -8,7 +8,8 @@
 //!   its host and port when none runs there yet); `_complete` waits for the
 //!   peer's bind SEND and gives a `msgwire_msrp_transport`, the same kind
 //!   of object a connector or acceptor gives, for
-//!   `msgwire_msrp_session_start`.
+//!   `msgwire_msrp_session_start`. `msgwire_msrp_server_set_tls` gives
+//!   it the certificate for `msrps` local URIs.
 //!
 //! # Threads
 //!
@@ -53,6 +54,7 @@ use crate::endpoint::{
 };
 use crate::error::{msgwire_status, Error};
 use crate::guard::{arg_buf, arg_out, arg_ref, arg_str, guard, guard_value, new_handle};
+use crate::tls::msgwire_tls_server_config;
 
 /// Many passive MSRP sessions behind shared listening sockets: each session
 /// is registered with `msgwire_msrp_server_prepare` and bound with
@@ -121,6 +123,32 @@ pub extern "C" fn msgwire_msrp_server_new(
     })
 }
 
+/// Attaches a TLS server configuration (certificate and key), used by the
+/// listeners of `msrps` local URIs: each connection they accept runs the
+/// TLS handshake (bounded by the bind timeout) before its bind SEND is
+/// read; a connection whose handshake fails is dropped. `msrp` listeners
+/// are not affected.
+///
+/// The server keeps its own reference to the configuration: the caller
+/// still owns `config` and may free it right after this call. Call it
+/// before preparing the first `msrps` URI (without a configuration that is
+/// `MSGWIRE_MSRP_ENDPOINT_TLS_NOT_CONFIGURED`). Calling it again replaces
+/// the configuration: listeners keep running, and connections they accept
+/// from then on present the new certificate (e.g. a renewed one). May be
+/// called from any thread.
+#[unsafe(no_mangle)]
+pub extern "C" fn msgwire_msrp_server_set_tls(
+    server: *const msgwire_msrp_server,
+    config: *const msgwire_tls_server_config,
+) -> msgwire_status {
+    guard(|| {
+        // SAFETY: a live server and a live configuration, per the header.
+        let (s, config) = unsafe { (arg_ref(server, "server")?, arg_ref(config, "config")?) };
+        s.server.set_tls(config.config.clone());
+        Ok(())
+    })
+}
+
 /// Registers a local URI for one incoming session and copies the path to
 /// advertise into `buf`.
 ///
@@ -143,8 +171,8 @@ pub extern "C" fn msgwire_msrp_server_new(
 /// Other failures: `MSGWIRE_MSRP_URI_*` for a malformed URI,
 /// `MSGWIRE_MSRP_ENDPOINT_LISTEN` when the port cannot be bound or this
 /// server listens there for the other scheme,
-/// `MSGWIRE_MSRP_ENDPOINT_TLS_NOT_CONFIGURED` for `msrps` (the C API has no
-/// TLS configuration yet), `MSGWIRE_MSRP_ENDPOINT_CLOSED` after
+/// `MSGWIRE_MSRP_ENDPOINT_TLS_NOT_CONFIGURED` for `msrps` without
+/// `msgwire_msrp_server_set_tls`, `MSGWIRE_MSRP_ENDPOINT_CLOSED` after
 /// `msgwire_msrp_server_close`. May be called from any thread.
 #[unsafe(no_mangle)]
 pub extern "C" fn msgwire_msrp_server_prepare(
@@ -231,7 +259,8 @@ pub extern "C" fn msgwire_msrp_server_local_path(
 /// per `_prepare`.
 ///
 /// Other failures: `MSGWIRE_MSRP_ENDPOINT_INCOMING_CONNECT_TIMEOUT` when no
-/// matching binding arrives in time; `MSGWIRE_MSRP_ENDPOINT_CLOSED` when
+/// matching binding arrives in time (a connection whose TLS handshake
+/// fails is dropped and never becomes a binding); `MSGWIRE_MSRP_ENDPOINT_CLOSED` when
 /// the server is (or gets) closed, or `local_uri` is not registered (never
 /// prepared, already bound or cleaned up); `MSGWIRE_MSRP_URI_*` and
 /// `MSGWIRE_MSRP_ENDPOINT_EMPTY_PATH` for malformed arguments.

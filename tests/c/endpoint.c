@@ -19,130 +19,11 @@
 
 #include "msgwire.h"
 
+#include "bind.h"
 #include "check.h"
-
-#define PATH_CAP 512
-
-/* ---- what the callbacks record ----------------------------------------- */
-
-struct recorder {
-    pthread_mutex_t lock;
-    pthread_cond_t changed;
-    int sends, reports, responses, closed;
-    msgwire_status close_reason;
-    uint16_t last_code;
-    char last_body[128];
-    bool freed; /* set by user_data_free */
-};
-
-static void recorder_init(struct recorder *r)
-{
-    memset(r, 0, sizeof *r);
-    pthread_mutex_init(&r->lock, NULL);
-    pthread_cond_init(&r->changed, NULL);
-}
-
-static void recorder_destroy(struct recorder *r)
-{
-    pthread_cond_destroy(&r->changed);
-    pthread_mutex_destroy(&r->lock);
-}
-
-static void on_incoming(void *ud, const msgwire_msrp_chunk *chunk)
-{
-    struct recorder *r = ud;
-    msgwire_str method;
-    const uint8_t *body = NULL;
-    size_t len = 0;
-    pthread_mutex_lock(&r->lock);
-    if (msgwire_msrp_chunk_method(chunk, &method) == MSGWIRE_OK) {
-        if (str_is(method, "SEND")) {
-            r->sends++;
-            if (msgwire_msrp_chunk_body(chunk, &body, &len) == MSGWIRE_OK &&
-                len < sizeof r->last_body) {
-                memcpy(r->last_body, body, len);
-                r->last_body[len] = '\0';
-            }
-        } else if (str_is(method, "REPORT")) {
-            r->reports++;
-        }
-    }
-    pthread_cond_broadcast(&r->changed);
-    pthread_mutex_unlock(&r->lock);
-}
-
-static void on_response(void *ud, const char *tid, const msgwire_msrp_chunk *response, bool local)
-{
-    struct recorder *r = ud;
-    uint16_t code = 0;
-    (void)local;
-    pthread_mutex_lock(&r->lock);
-    if (tid != NULL && strlen(tid) >= 4 && msgwire_msrp_chunk_code(response, &code) == MSGWIRE_OK) {
-        r->responses++;
-        r->last_code = code;
-    }
-    pthread_cond_broadcast(&r->changed);
-    pthread_mutex_unlock(&r->lock);
-}
-
-static void on_closed(void *ud, msgwire_status reason)
-{
-    struct recorder *r = ud;
-    pthread_mutex_lock(&r->lock);
-    r->closed++;
-    r->close_reason = reason;
-    pthread_cond_broadcast(&r->changed);
-    pthread_mutex_unlock(&r->lock);
-}
-
-static void user_data_free(void *ud)
-{
-    struct recorder *r = ud;
-    pthread_mutex_lock(&r->lock);
-    r->freed = true;
-    pthread_mutex_unlock(&r->lock);
-}
-
-static const msgwire_msrp_session_callbacks CALLBACKS = {
-    .on_incoming = on_incoming,
-    .on_response = on_response,
-    .on_closed = on_closed,
-    .user_data_free = user_data_free,
-};
-
-/* Waits up to 10 s until *counter >= want. */
-static bool wait_count(struct recorder *r, const int *counter, int want)
-{
-    struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += 10;
-    pthread_mutex_lock(&r->lock);
-    while (*counter < want) {
-        if (pthread_cond_timedwait(&r->changed, &r->lock, &deadline) != 0) {
-            break;
-        }
-    }
-    bool done = *counter >= want;
-    pthread_mutex_unlock(&r->lock);
-    return done;
-}
+#include "recorder.h"
 
 /* ---- binding a pair ------------------------------------------------------ */
-
-struct accept_job {
-    msgwire_msrp_acceptor *acceptor;
-    const char *remote_path;
-    msgwire_msrp_transport *transport;
-    msgwire_status status;
-};
-
-static void *accept_thread(void *arg)
-{
-    struct accept_job *job = arg;
-    job->status =
-        msgwire_msrp_acceptor_complete(job->acceptor, job->remote_path, &job->transport);
-    return NULL;
-}
 
 /* Binds an acceptor and a connector on 127.0.0.1 and writes both
  * transports; returns whether it worked. */
@@ -298,8 +179,8 @@ static void test_exchange(void)
     pthread_mutex_init(&traffic.lock, NULL);
     cfg.traffic = &TRAFFIC;
     cfg.traffic_user_data = &traffic;
-    CHECK_OK(msgwire_msrp_session_start(tp, &cfg, &CALLBACKS, &bob, &sb));
-    CHECK_OK(msgwire_msrp_session_start(ta, NULL, &CALLBACKS, &alice, &sa));
+    CHECK_OK(msgwire_msrp_session_start(tp, &cfg, recorder_callbacks(), &bob, &sb));
+    CHECK_OK(msgwire_msrp_session_start(ta, NULL, recorder_callbacks(), &alice, &sa));
     if (sb == NULL || sa == NULL) {
         goto out;
     }
@@ -381,8 +262,8 @@ static void test_unsupported_type(void)
     msgwire_msrp_session_config cfg;
     CHECK_OK(msgwire_msrp_session_config_default(&cfg));
     cfg.accept_types = "message/cpim, text/html";
-    CHECK_OK(msgwire_msrp_session_start(tp, &cfg, &CALLBACKS, &bob, &sb));
-    CHECK_OK(msgwire_msrp_session_start(ta, NULL, &CALLBACKS, &alice, &sa));
+    CHECK_OK(msgwire_msrp_session_start(tp, &cfg, recorder_callbacks(), &bob, &sb));
+    CHECK_OK(msgwire_msrp_session_start(ta, NULL, recorder_callbacks(), &alice, &sa));
     if (sb != NULL && sa != NULL) {
         msgwire_msrp_chunk *m = message(sa, "plain text", true), *resp = NULL;
         CHECK_STATUS(msgwire_msrp_session_deliver_chunk(sa, m, &resp),
@@ -415,8 +296,8 @@ static void test_free_without_shutdown(void)
     recorder_init(&bob);
     recorder_init(&alice);
     msgwire_msrp_session *sb = NULL, *sa = NULL;
-    CHECK_OK(msgwire_msrp_session_start(tp, NULL, &CALLBACKS, &bob, &sb));
-    CHECK_OK(msgwire_msrp_session_start(ta, NULL, &CALLBACKS, &alice, &sa));
+    CHECK_OK(msgwire_msrp_session_start(tp, NULL, recorder_callbacks(), &bob, &sb));
+    CHECK_OK(msgwire_msrp_session_start(ta, NULL, recorder_callbacks(), &alice, &sa));
     if (sa != NULL) {
         /* A request in flight at free time. */
         msgwire_msrp_chunk *m = message(sa, "going away", true);
@@ -455,8 +336,8 @@ static void test_shutdown_no_wait(void)
     recorder_init(&a);
     recorder_init(&b);
     msgwire_msrp_session *sa = NULL, *sb = NULL;
-    CHECK_OK(msgwire_msrp_session_start(ta, NULL, &CALLBACKS, &a, &sa));
-    CHECK_OK(msgwire_msrp_session_start(tp, NULL, &CALLBACKS, &b, &sb));
+    CHECK_OK(msgwire_msrp_session_start(ta, NULL, recorder_callbacks(), &a, &sa));
+    CHECK_OK(msgwire_msrp_session_start(tp, NULL, recorder_callbacks(), &b, &sb));
     if (sa != NULL && sb != NULL) {
         CHECK_OK(msgwire_msrp_session_shutdown(sa, false));
         CHECK(wait_count(&a, &a.closed, 1));
@@ -503,7 +384,7 @@ static void test_null_arguments(void)
     /* A failing start still releases user_data. */
     struct recorder r;
     recorder_init(&r);
-    CHECK_STATUS(msgwire_msrp_session_start(NULL, NULL, &CALLBACKS, &r, &s),
+    CHECK_STATUS(msgwire_msrp_session_start(NULL, NULL, recorder_callbacks(), &r, &s),
                  MSGWIRE_NULL_PARAMETER);
     CHECK(r.freed);
     recorder_destroy(&r);

@@ -43,6 +43,8 @@ quirky_files=("$data"/quirky/*.msrp)
 
 export MSGWIRE_RFC_FILES="${rfc_files[*]}"
 export MSGWIRE_RFC_QUIRKY_FILES="${quirky_files[*]}"
+# The test-only certificates and keys of tests/c/tls.c.
+export MSGWIRE_TLS_TEST_DIR="$root/tests/data/tls"
 
 tests=("$bin"/test_*)
 if [ ${#tests[@]} -eq 0 ]; then

@@ -18,72 +18,9 @@
 #include "msgwire.h"
 
 #include "check.h"
+#include "recorder.h"
 
 #define PATH_CAP 512
-
-/* ---- what the session callbacks record ----------------------------------- */
-
-struct recorder {
-    pthread_mutex_t lock;
-    pthread_cond_t changed;
-    int sends, reports;
-    char last_body[128];
-};
-
-static void recorder_init(struct recorder *r)
-{
-    memset(r, 0, sizeof *r);
-    pthread_mutex_init(&r->lock, NULL);
-    pthread_cond_init(&r->changed, NULL);
-}
-
-static void recorder_destroy(struct recorder *r)
-{
-    pthread_cond_destroy(&r->changed);
-    pthread_mutex_destroy(&r->lock);
-}
-
-static void on_incoming(void *ud, const msgwire_msrp_chunk *chunk)
-{
-    struct recorder *r = ud;
-    msgwire_str method;
-    const uint8_t *body = NULL;
-    size_t len = 0;
-    pthread_mutex_lock(&r->lock);
-    if (msgwire_msrp_chunk_method(chunk, &method) == MSGWIRE_OK) {
-        if (str_is(method, "SEND")) {
-            r->sends++;
-            if (msgwire_msrp_chunk_body(chunk, &body, &len) == MSGWIRE_OK &&
-                len < sizeof r->last_body) {
-                memcpy(r->last_body, body, len);
-                r->last_body[len] = '\0';
-            }
-        } else if (str_is(method, "REPORT")) {
-            r->reports++;
-        }
-    }
-    pthread_cond_broadcast(&r->changed);
-    pthread_mutex_unlock(&r->lock);
-}
-
-static const msgwire_msrp_session_callbacks CALLBACKS = {.on_incoming = on_incoming};
-
-/* Waits up to 10 s until *counter >= want. */
-static bool wait_count(struct recorder *r, const int *counter, int want)
-{
-    struct timespec deadline;
-    clock_gettime(CLOCK_REALTIME, &deadline);
-    deadline.tv_sec += 10;
-    pthread_mutex_lock(&r->lock);
-    while (*counter < want) {
-        if (pthread_cond_timedwait(&r->changed, &r->lock, &deadline) != 0) {
-            break;
-        }
-    }
-    bool done = *counter >= want;
-    pthread_mutex_unlock(&r->lock);
-    return done;
-}
 
 static void sleep_ms(long ms)
 {
@@ -261,7 +198,7 @@ static void test_two_sessions(void)
             msgwire_msrp_transport_free(client_side);
             continue;
         }
-        CHECK_OK(msgwire_msrp_session_start(server_side, NULL, &CALLBACKS, &rec[i], &ss[i]));
+        CHECK_OK(msgwire_msrp_session_start(server_side, NULL, recorder_callbacks(), &rec[i], &ss[i]));
         CHECK_OK(msgwire_msrp_session_start(client_side, NULL, NULL, NULL, &cs[i]));
     }
     if (cs[0] != NULL && cs[1] != NULL && ss[0] != NULL && ss[1] != NULL) {
