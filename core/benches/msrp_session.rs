@@ -7,6 +7,9 @@
 //! (c) the time to bind a session (prepare + complete, both sides), median.
 //!
 //! Printed only, never asserted: these machines are shared and noisy.
+//!
+//! `cargo bench -p msgwire --bench msrp_session -- session` runs only (a),
+//! for profiling (`perf record` on the binary in target/release/deps).
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -25,6 +28,16 @@ const WINDOW: usize = 64;
 const RUNS: usize = 5;
 
 fn main() {
+    // `-- session`: only the session runs (for profiling).
+    if std::env::args().any(|a| a == "session") {
+        let mut rates: Vec<f64> = (0..RUNS).map(|_| session_run()).collect();
+        rates.sort_by(f64::total_cmp);
+        println!(
+            "  (a) session only: {:>10.0} msg/s (median)",
+            rates[RUNS / 2]
+        );
+        return;
+    }
     let mut rates: Vec<f64> = (0..RUNS).map(|_| session_run()).collect();
     rates.sort_by(f64::total_cmp);
     let mut raw: Vec<f64> = (0..RUNS).map(|_| raw_tcp_run()).collect();

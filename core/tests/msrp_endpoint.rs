@@ -742,3 +742,33 @@ fn bind_send_with_a_body_is_read_first() {
         assert!(matches!(b.read_chunk(None), Err(Error::ConnectionClosed)));
     });
 }
+
+/// Without a host, both sides use the default-route interface's address
+/// (like the legacy library): the acceptor listens there, the connector
+/// advertises it, and they bind and talk.
+#[test]
+fn a_missing_host_is_the_default_route_address() {
+    within(LIMIT, || {
+        let ip = msgwire::net::default_ip();
+        assert!(!ip.is_unspecified());
+        let mut acceptor = DirectAcceptor::new(BindOptions::default());
+        let acceptor_path = acceptor.prepare(Some(Uri::new("", Some(0), None))).unwrap();
+        assert_eq!(acceptor_path[0].host, ip.to_string());
+        assert_eq!(acceptor.local_addr().unwrap().ip(), ip);
+        let mut connector = DirectConnector::new(BindOptions::default());
+        let connector_path = connector.prepare(None);
+        assert_eq!(connector_path[0].host, ip.to_string());
+        let passive = thread::spawn(move || acceptor.complete(&connector_path));
+        let a = connector.complete(&acceptor_path).unwrap();
+        let b = passive.join().unwrap().unwrap();
+        assert_eq!(a.peer_addr().unwrap().ip(), ip);
+        let (alice, _alice_rx) = start(a, SessionConfig::default());
+        let (bob, bob_rx) = start(b, SessionConfig::default());
+        alice
+            .deliver_chunk(alice.make_message("hi", "text/plain", None))
+            .unwrap();
+        assert_eq!(&next_incoming(&bob_rx).data[..], b"hi");
+        alice.shutdown(true);
+        bob.shutdown(true);
+    });
+}

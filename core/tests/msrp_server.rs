@@ -464,3 +464,27 @@ fn close_and_drop_join_every_thread() {
         assert_eq!(server_threads(), 0);
     });
 }
+
+/// A server URI without a host listens on the default-route interface's
+/// address.
+#[test]
+fn a_missing_host_is_the_default_route_address() {
+    within(LIMIT, || {
+        let ip = msgwire::net::default_ip();
+        let server = Arc::new(MsrpServer::new(BindOptions::default()));
+        let server_path = server.prepare(None).unwrap();
+        assert_eq!(server_path[0].host, ip.to_string());
+        assert!(server.local_addrs().iter().all(|a| a.ip() == ip));
+        let (a, b) = bind_through(&server, &server_path);
+        assert_eq!(a.peer_addr().unwrap().ip(), ip);
+        let (alice, _alice_rx) = start(a);
+        let (bob, bob_rx) = start(b);
+        alice
+            .deliver_chunk(alice.make_message("hi", "text/plain", None))
+            .unwrap();
+        assert_eq!(&next_incoming(&bob_rx).data[..], b"hi");
+        alice.shutdown(true);
+        bob.shutdown(true);
+        server.close();
+    });
+}

@@ -215,6 +215,126 @@ fn eight_mib_transfer() {
     });
 }
 
+/// The handler's sender writes directly when the stream is idle; when the
+/// socket takes only part of a reply (a peer that is not reading yet), the
+/// rest goes through the writer thread. Either way the peer reads exactly
+/// the bytes it sent, in order. (TCP only: the peer writes from a second
+/// thread, and a pipe end cannot be shared; see the next test for pipes.)
+#[test]
+fn handler_replies_arrive_intact_and_in_order_when_the_peer_reads_late() {
+    for transport in [Transport::Tcp4, Transport::Tcp6] {
+        let Some((a, b)) = pair(transport) else {
+            continue;
+        };
+        within(LIMIT, move || {
+            const TOTAL: usize = 4 * 1024 * 1024;
+            let Stream::Tcp(mut b) = b else {
+                unreachable!()
+            };
+            let _echo = echoing(a);
+            let data: Vec<u8> = (0..TOTAL).map(|i| (i * 13 % 251) as u8).collect();
+            // Everything is written before anything is read back, so the
+            // replies fill the socket buffers and direct writes stop
+            // part-way.
+            let mut writer = b.try_clone().unwrap();
+            let sent = data.clone();
+            let feeder = thread::spawn(move || writer.write_all(&sent).unwrap());
+            thread::sleep(Duration::from_millis(50));
+            let mut got = Vec::with_capacity(TOTAL);
+            let mut buf = vec![0; 64 * 1024];
+            while got.len() < TOTAL {
+                let n = b.read(&mut buf).unwrap();
+                assert!(n > 0, "end-of-file after {} bytes", got.len());
+                got.extend_from_slice(&buf[..n]);
+            }
+            feeder.join().unwrap();
+            assert!(got == data, "the echo was corrupted");
+        });
+    }
+}
+
+/// A partial direct write over a tiny pipe: the rest of each reply is
+/// queued ahead of later replies.
+#[test]
+fn partial_direct_writes_keep_message_order() {
+    within(LIMIT, || {
+        let (a, mut b) = pipe_with_capacity(10);
+        let _echo = Connection::spawn(a, |event, sender| {
+            if let Incoming::Data(data) = event {
+                // One reply per byte received, each longer than the pipe.
+                for &byte in data {
+                    sender.send(Bytes::from(vec![byte; 25])).unwrap();
+                }
+            }
+        })
+        .unwrap();
+        let mut expected = Vec::new();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 7];
+        // 100 rounds: the replies pile up by 18 bytes a round, so at most
+        // 72 messages wait in the queue, below its capacity (128). More
+        // rounds would fill the queue, block the handler and, with this
+        // thread blocked writing, deadlock by design (back-pressure).
+        for i in 0..100u8 {
+            b.write_all(&[i]).unwrap();
+            expected.extend_from_slice(&[i; 25]);
+            // Read a little at a time so the pipe stays nearly full.
+            let n = b.read(&mut buf).unwrap();
+            got.extend_from_slice(&buf[..n]);
+        }
+        while got.len() < expected.len() {
+            let n = b.read(&mut buf).unwrap();
+            assert!(n > 0);
+            got.extend_from_slice(&buf[..n]);
+        }
+        assert_eq!(got, expected);
+    });
+}
+
+#[test]
+fn send_all_sends_in_order_and_hands_back_what_was_refused() {
+    for_each_pair(|a, b| {
+        let (reply_tx, reply_rx) = channel::bounded(1);
+        // The handler answers each read with three messages at once.
+        let conn = Connection::spawn(a, move |event, sender| {
+            if let Incoming::Data(data) = event {
+                let mut batch: std::collections::VecDeque<Bytes> = [
+                    Bytes::from_static(b"<"),
+                    Bytes::copy_from_slice(data),
+                    Bytes::new(),
+                    Bytes::from_static(b">"),
+                ]
+                .into();
+                sender.send_all(&mut batch).unwrap();
+                assert!(batch.is_empty());
+                let _ = reply_tx.try_send(());
+            }
+        })
+        .unwrap();
+        let (peer, events) = collecting(b, Config::default());
+        peer.send(Bytes::from_static(b"ping")).unwrap();
+        reply_rx.recv_timeout(LIMIT).unwrap();
+        assert_eq!(recv_bytes(&events, 6), b"<ping>");
+        // From an application thread (through the writer thread).
+        let mut batch: std::collections::VecDeque<Bytes> =
+            (0..500).map(|i| numbered(i, 300)).collect();
+        conn.sender().send_all(&mut batch).unwrap();
+        let got = recv_bytes(&events, 500 * 300);
+        for (i, msg) in got.chunks(300).enumerate() {
+            assert_eq!(msg, &numbered(i, 300)[..], "message {i}");
+        }
+        conn.close().unwrap();
+        let mut batch: std::collections::VecDeque<Bytes> =
+            [Bytes::from_static(b"one"), Bytes::from_static(b"two")].into();
+        match conn.sender().send_all(&mut batch) {
+            Err(SendError::Closed(first)) => assert_eq!(first, "one"),
+            other => panic!("expected Closed, got {other:?}"),
+        }
+        assert_eq!(batch, [Bytes::from_static(b"two")]);
+        drop(peer);
+    });
+}
+
 #[test]
 fn peer_close_is_reported_and_later_sends_hand_the_message_back() {
     for_each_pair(|a, b| {
@@ -537,4 +657,15 @@ fn dropping_the_last_timer_stops_it_without_running_pending_callbacks() {
         assert!(!ran.load(Ordering::SeqCst));
         assert!(!handle.cancel(), "the timer is gone");
     });
+}
+
+#[test]
+fn default_ip_is_a_local_address() {
+    let ip = msgwire::net::default_ip();
+    assert!(!ip.is_unspecified() && !ip.is_multicast());
+    // It is stable while the routes are, and a local interface's address:
+    // this machine can listen on it.
+    assert_eq!(msgwire::net::default_ip(), ip);
+    let listener = TcpListener::bind((ip, 0)).unwrap();
+    assert_eq!(listener.local_addr().unwrap().ip(), ip);
 }

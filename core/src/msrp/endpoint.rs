@@ -48,14 +48,18 @@
 //!
 //! # Ordering and back-pressure
 //!
-//! Encoded chunks move from the session to the connection's bounded queue
-//! under a write lock, so they go out in the order the session produced
-//! them. Application threads block while the queue is full (back-pressure
-//! on the sender). The reader and timer threads never wait for that lock:
-//! when another thread holds it, that thread sends their output too before
-//! it lets go. This keeps the reader reading while an application thread is
-//! stalled on a full queue, so two sessions flooding each other do not
-//! deadlock.
+//! Encoded chunks move from the session to the connection under a write
+//! lock, so they go out in the order the session produced them. An
+//! application thread hands its chunks to the connection's bounded queue
+//! (the writer thread coalesces a burst into few system calls); the reader
+//! thread writes what it has (responses, and whatever else is waiting)
+//! directly when the connection is idle, without waking the writer (see
+//! [`crate::net::conn`]). Application threads block while the queue is
+//! full (back-pressure on the sender). The reader and timer threads never
+//! wait for that lock: when another thread holds it, that thread sends
+//! their output too before it lets go. This keeps the reader reading while
+//! an application thread is stalled on a full queue, so two sessions
+//! flooding each other do not deadlock.
 //!
 //! # Shutdown
 //!
@@ -104,7 +108,7 @@
 //! Only a chunk already partly returned in segments cannot be handed over:
 //! `start` then fails with [`Error::MidChunk`].
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::{Arc, OnceLock, Weak};
@@ -119,7 +123,9 @@ use super::error::{HeaderError, ParseError};
 use super::header::{ByteRange, FailureReport};
 use super::parser::{Event, Parser, ParserConfig};
 use super::rules::{make_response, random_hex, ChunkBuilder};
-use super::session::{Session, SessionConfig, SessionError, SessionEvent, SessionPaths};
+use super::session::{
+    build_message, Session, SessionConfig, SessionError, SessionEvent, SessionPaths, TidMap,
+};
 use super::uri::Uri;
 use super::DEFAULT_PORT;
 use crate::net::{
@@ -445,13 +451,14 @@ impl BoundTransport {
     }
 }
 
-/// Fills in what a local URI leaves out: host 127.0.0.1 (for now; the
-/// legacy library used the default-route address), a random 80-bit session
-/// id, transport `tcp`.
+/// Fills in what a local URI leaves out: the host becomes
+/// [`net::default_ip`] (the address of the interface holding the default
+/// route, 127.0.0.1 without one; as the legacy library did), the session id
+/// a random 80-bit one, the transport `tcp`.
 pub(crate) fn complete_local_uri(local_uri: Option<Uri>) -> Uri {
     let mut uri = local_uri.unwrap_or_else(|| Uri::new("", None, None));
     if uri.host.is_empty() {
-        uri.host = "127.0.0.1".to_string();
+        uri.host = net::default_ip().to_string();
     }
     if uri.session_id.as_deref().is_none_or(str::is_empty) {
         uri.session_id = Some(random_hex(10));
@@ -499,7 +506,8 @@ impl DirectConnector {
 
     /// The full local path to advertise. A missing port becomes 2855 (the
     /// connector never listens; the legacy library advertised the same);
-    /// a missing host 127.0.0.1; a missing session id a random one.
+    /// a missing host [`net::default_ip`]; a missing session id a random
+    /// one.
     pub fn prepare(&mut self, local_uri: Option<Uri>) -> Vec<Uri> {
         let mut uri = complete_local_uri(local_uri);
         if uri.port.is_none_or(|p| p == 0) {
@@ -647,7 +655,9 @@ impl DirectAcceptor {
 
     /// Starts listening on the local URI's host and port (port 0 or none:
     /// any free port, written back into the returned URI) and returns the
-    /// full local path to advertise. A missing host is 127.0.0.1.
+    /// full local path to advertise. A missing host is
+    /// [`net::default_ip`] (the default-route interface's address, or
+    /// 127.0.0.1 without a route).
     pub fn prepare(&mut self, local_uri: Option<Uri>) -> Result<Vec<Uri>, Error> {
         let mut uri = complete_local_uri(local_uri);
         let port = uri.port.unwrap_or(0);
@@ -1158,7 +1168,7 @@ struct State {
     /// The armed timer entry and its deadline.
     armed: Option<(Instant, TimerHandle)>,
     /// Per-request callbacks by transaction id.
-    waiters: HashMap<String, ResponseCallback>,
+    waiters: TidMap<ResponseCallback>,
 }
 
 struct Inner {
@@ -1176,6 +1186,9 @@ struct Inner {
     conn: OnceLock<Connection>,
     timer: Timer,
     paths: SessionPaths,
+    /// The session's encoded To-Path and From-Path, for `make_message`.
+    to_text: String,
+    from_text: String,
 }
 
 /// The process-wide timer used when [`EngineOptions::timer`] is `None`.
@@ -1237,6 +1250,10 @@ impl MsrpSession {
         };
         let now = Instant::now();
         let mut session = Session::new(bound.paths.clone(), config, now);
+        let (to_text, from_text) = {
+            let (to, from) = session.path_texts();
+            (to.to_string(), from.to_string())
+        };
         let mut queue = VecDeque::new();
         if let Some(first) = bound.first_chunk {
             queue.push_back(Routed::Main(EndpointEvent::Session(
@@ -1252,7 +1269,7 @@ impl MsrpSession {
                 phase: SessionState::Connected,
                 out: VecDeque::new(),
                 armed: None,
-                waiters: HashMap::new(),
+                waiters: TidMap::default(),
             }),
             changed: Condvar::new(),
             queue: Mutex::new(queue),
@@ -1262,6 +1279,8 @@ impl MsrpSession {
             conn: OnceLock::new(),
             timer,
             paths: bound.paths,
+            to_text,
+            from_text,
         });
         inner.after_change(&mut inner.state.lock());
         let weak = Arc::downgrade(&inner);
@@ -1272,7 +1291,7 @@ impl MsrpSession {
         })?;
         let _ = inner.sender.set(conn.sender());
         let _ = inner.conn.set(conn);
-        inner.flush(true);
+        inner.flush(true, None);
         inner.dispatch();
         Ok(MsrpSession { inner })
     }
@@ -1295,11 +1314,14 @@ impl MsrpSession {
         content_type: &str,
         message_id: Option<&str>,
     ) -> Chunk {
-        self.inner
-            .state
-            .lock()
-            .session
-            .make_message(data, content_type, message_id)
+        // Built outside the session lock: only the (fixed) paths are needed.
+        build_message(
+            &self.inner.to_text,
+            &self.inner.from_text,
+            data.into(),
+            content_type,
+            message_id,
+        )
     }
 
     /// A request of `method` without a body along the session's paths.
@@ -1321,14 +1343,17 @@ impl MsrpSession {
         on_response: Option<ResponseCallback>,
     ) -> Result<(), Error> {
         let expect = chunk.method().is_some() && chunk.failure_report()? != FailureReport::No;
-        {
+        // Encode before taking the session lock and drop the chunk after
+        // releasing it: the reader thread waits for that lock.
+        let wire = chunk.encode();
+        let sent = {
             let mut st = self.inner.state.lock();
             if st.phase != SessionState::Connected {
                 return Err(Error::Closed);
             }
-            let tid = chunk.transaction_id.clone();
-            st.session
-                .send_chunk(chunk, expect, Instant::now())
+            let chunk = st
+                .session
+                .send_encoded(chunk, wire, expect, Instant::now())
                 .map_err(|e| match e {
                     SessionError::Closed(_) => Error::Closed,
                     SessionError::DuplicateTransaction(c) => {
@@ -1336,11 +1361,13 @@ impl MsrpSession {
                     }
                 })?;
             if let (true, Some(cb)) = (expect, on_response) {
-                st.waiters.insert(tid, cb);
+                st.waiters.insert(chunk.transaction_id.clone(), cb);
             }
             self.inner.after_change(&mut st);
-        }
-        self.inner.flush(true);
+            chunk
+        };
+        drop(sent);
+        self.inner.flush(true, None);
         Ok(())
     }
 
@@ -1415,7 +1442,7 @@ impl MsrpSession {
             self.inner.after_change(&mut st);
             sent
         };
-        self.inner.flush(true);
+        self.inner.flush(true, None);
         Ok(sent)
     }
 
@@ -1540,7 +1567,7 @@ impl Inner {
             st.session.handle_timeout(Instant::now());
             self.after_change(&mut st)
         };
-        self.flush(false);
+        self.flush(false, None);
         self.dispatch();
         if keepalive_failed {
             self.close_in_background();
@@ -1555,8 +1582,7 @@ impl Inner {
                     st.session.handle_input(data, Instant::now());
                     self.after_change(&mut st)
                 };
-                let _ = self.sender.set(sender.clone());
-                self.flush(false);
+                self.flush(false, Some(sender));
                 self.dispatch();
                 if keepalive_failed {
                     self.close_in_background();
@@ -1584,8 +1610,9 @@ impl Inner {
     /// Hands `state.out` to the connection, in order. `blocking`: wait for
     /// the write lock (application threads); otherwise leave the work to
     /// the thread holding it (reader and timer threads).
-    fn flush(&self, blocking: bool) {
-        let Some(sender) = self.sender.get() else {
+    /// `via`: the reader thread's own sender, which may write directly.
+    fn flush(&self, blocking: bool, via: Option<&Sender>) {
+        let Some(sender) = via.or_else(|| self.sender.get()) else {
             return;
         };
         loop {
@@ -1597,17 +1624,17 @@ impl Inner {
                     None => return,
                 }
             };
+            let mut batch = VecDeque::new();
             loop {
-                let batch: Vec<Bytes> = self.state.lock().out.drain(..).collect();
+                std::mem::swap(&mut batch, &mut self.state.lock().out);
                 if batch.is_empty() {
                     break;
                 }
-                for bytes in batch {
-                    if sender.send(bytes).is_err() {
-                        // The connection is gone; nothing more will go out.
-                        self.state.lock().out.clear();
-                        return;
-                    }
+                // One vectored write when the connection is idle.
+                if sender.send_all(&mut batch).is_err() {
+                    // The connection is gone; nothing more will go out.
+                    self.state.lock().out.clear();
+                    return;
                 }
             }
             drop(guard);
@@ -1667,7 +1694,7 @@ impl Inner {
     }
 
     fn run_shutdown(self: &Arc<Self>) {
-        self.flush(true);
+        self.flush(true, None);
         {
             let mut st = self.state.lock();
             if st.phase == SessionState::Flushing {

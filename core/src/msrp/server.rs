@@ -209,7 +209,9 @@ impl MsrpServer {
     /// Registers `local_uri` as expected and makes sure a listener runs for
     /// its host and port; returns the full local path to advertise.
     ///
-    /// A missing host is 127.0.0.1 and a missing session id a random one. A
+    /// A missing host is [`crate::net::default_ip`] (the default-route
+    /// interface's address, or 127.0.0.1 without a route) and a missing
+    /// session id a random one. A
     /// missing port or port 0 reuses the listener already running on that
     /// host for the same scheme, or binds a free port; the port in use is
     /// written into the returned URI. Preparing a URI that is already

@@ -10,9 +10,32 @@
 //!   one vectored write, so a burst of small messages costs one system call
 //!   and no copying.
 //!
+//! # Direct writes from the handler
+//!
+//! The [`Sender`] handed to the handler writes *directly* when the queue is
+//! empty and nobody is writing: the reader thread is running anyway, its
+//! replies come in batches (one per read), and waking the writer thread
+//! for them would cost two context switches, more than the write itself on
+//! a busy machine. The write never blocks (TCP on Linux: `sendmsg` with
+//! `MSG_DONTWAIT | MSG_NOSIGNAL`; the in-memory pipe); whatever the stream
+//! does not take at once goes to the front of the queue for the writer
+//! thread. One flag under the queue's lock says who holds the stream (the
+//! writer thread with a batch, or one sender), so bytes never interleave
+//! and messages go out in the order they were accepted, exactly as if
+//! every one had gone through the queue. No sender ever blocks in the
+//! kernel: only the writer thread waits for a slow peer.
+//!
+//! Senders from [`Connection::sender`] (application threads) always queue.
+//! An application sending a burst produces messages faster than the writer
+//! wakes up, so the writer takes many of them per system call; writing
+//! each directly cost a system call per message and measured slower (see
+//! `benches/msrp_session.rs`). TLS streams, and TCP on systems other than
+//! Linux, always use the queue.
+//!
 //! # Back-pressure
 //!
-//! The queue holds at most [`Config::queue_capacity`] messages.
+//! The queue holds at most [`Config::queue_capacity`] messages (plus, at
+//! most, the unwritten rest of one direct write).
 //! [`Sender::send`] blocks while it is full; [`Sender::try_send`] hands the
 //! message back instead. A peer that stops reading therefore stalls its
 //! senders rather than growing memory without bound.
@@ -45,6 +68,7 @@
 //! `close`, so a future driver that multiplexes many sockets on a few
 //! threads can offer the same three things without protocol code noticing.
 
+use std::collections::VecDeque;
 use std::io::{self, IoSlice, Read, Write};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -54,7 +78,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use crossbeam_channel as channel;
-use parking_lot::{Mutex, RwLock};
+use parking_lot::{Condvar, Mutex, MutexGuard};
 
 use super::stream::{Closer, ReadHalf, Split, Stream, WriteHalf};
 
@@ -152,48 +176,58 @@ pub enum CloseError {
 
 /// A cheap, cloneable handle that queues messages on a [`Connection`].
 ///
-/// A `Sender` does not keep the connection open: once the connection is
-/// closed every send fails with [`SendError::Closed`].
+/// The sender handed to the handler (and its clones) may also write
+/// directly, without blocking, when the stream is idle; see the
+/// [module docs](self). A `Sender` does not keep the connection open: once
+/// the connection is closed every send fails with [`SendError::Closed`].
 #[derive(Debug, Clone)]
 pub struct Sender {
     shared: Arc<Shared>,
+    /// May write directly (see the [module docs](self)): the sender handed
+    /// to the handler, whose thread is running anyway and whose replies
+    /// come in batches (one per read). Senders from
+    /// [`Connection::sender`] leave the writing to the writer thread, which
+    /// coalesces a burst from an application thread into few writes.
+    direct: bool,
 }
 
 impl Sender {
     /// Queues `data` for the writer thread, waiting while the queue is full.
     ///
-    /// Returns once the message is queued, not when it is written. Fails
-    /// with [`SendError::Closed`] (handing the message back) if the
-    /// connection is closed or closes while waiting.
+    /// Returns once the message is accepted, not when it is written (the
+    /// handler's sender may already have written it). Fails with
+    /// [`SendError::Closed`] (handing the message back) if the connection
+    /// is closed or closes while waiting. A message accepted here and lost
+    /// because the stream then fails is reported like any queued one: to
+    /// the handler ([`Incoming::Closed`]) and by [`Connection::close`].
     ///
     /// Calling this from a handler blocks the reader thread while the queue
     /// is full; if the peer does the same, both sides wait for each other
     /// forever. Handlers should prefer [`try_send`](Sender::try_send).
     pub fn send(&self, data: Bytes) -> Result<(), SendError> {
-        // Clone the channel sender and release the lock before a possibly
-        // blocking send, so `close` is never held up by a waiting sender. The
-        // clone keeps the queue open until this send finishes, so a message
-        // accepted here is always seen by the writer.
-        let Some(tx) = self.shared.queue.read().clone() else {
-            return Err(SendError::Closed(data));
-        };
-        tx.send(data).map_err(|e| SendError::Closed(e.into_inner()))
+        self.shared.send_one(data, true, self.direct)
     }
 
     /// Queues `data` if there is room now; never blocks.
     pub fn try_send(&self, data: Bytes) -> Result<(), SendError> {
-        let Some(tx) = self.shared.queue.read().clone() else {
-            return Err(SendError::Closed(data));
-        };
-        tx.try_send(data).map_err(|e| match e {
-            channel::TrySendError::Full(data) => SendError::Full(data),
-            channel::TrySendError::Disconnected(data) => SendError::Closed(data),
-        })
+        self.shared.send_one(data, false, self.direct)
+    }
+
+    /// Queues every message of `messages`, front first, waiting while the
+    /// queue is full: the same as calling [`send`](Sender::send) for each,
+    /// but when this sender writes directly (the handler's), up to 64 of
+    /// them go out in one system call.
+    ///
+    /// On success `messages` is empty. On [`SendError::Closed`] the error
+    /// holds the first message that was not accepted and `messages` the
+    /// ones after it.
+    pub fn send_all(&self, messages: &mut VecDeque<Bytes>) -> Result<(), SendError> {
+        self.shared.send_all(messages, self.direct)
     }
 
     /// Whether the connection has stopped accepting messages.
     pub fn is_closed(&self) -> bool {
-        self.shared.queue.read().is_none()
+        !self.shared.outbox.lock().accepting
     }
 }
 
@@ -224,20 +258,256 @@ struct Threads {
 /// State shared by the connection, its senders and its two threads.
 #[derive(Debug)]
 struct Shared {
-    /// The send queue; `None` once the connection accepts no more messages.
-    queue: RwLock<Option<channel::Sender<Bytes>>>,
+    /// The send queue and who holds the stream.
+    outbox: Mutex<Outbox>,
+    /// The writer thread waits here for work.
+    work: Condvar,
+    /// Senders wait here for room in the queue.
+    room: Condvar,
+    /// The writing half. Only the holder of [`Outbox::writing`] locks it
+    /// (the writer thread for a batch, or one sender for a direct write),
+    /// so the lock is never contended; it hands the half over safely.
+    writer: Mutex<WriteHalf>,
+    /// Whether senders may write directly (the stream supports writes that
+    /// do not block).
+    direct: bool,
+    /// Most messages in the queue.
+    capacity: usize,
+    closer: Closer,
     /// The first I/O error that ended the connection.
     error: Mutex<Option<(io::ErrorKind, String)>>,
     /// This side asked to close: a read ending now is not the peer's doing.
     closing: AtomicBool,
 }
 
+#[derive(Debug)]
+struct Outbox {
+    /// Messages for the writer thread, oldest first.
+    queue: VecDeque<Bytes>,
+    /// New messages are accepted. Once `false`, never `true` again; the
+    /// writer flushes the queue, half-closes and exits.
+    accepting: bool,
+    /// The stream failed: the queue is discarded and the writer exits
+    /// without flushing.
+    failed: bool,
+    /// Someone holds the stream's writing half (see [`Shared::writer`]).
+    writing: bool,
+    /// The writer thread waits on [`Shared::work`].
+    writer_waiting: bool,
+    /// Senders waiting on [`Shared::room`].
+    senders_waiting: usize,
+}
+
 impl Shared {
     fn stop_accepting(&self) {
-        // Dropped outside the lock: dropping the last channel sender wakes
-        // the writer.
-        let tx = self.queue.write().take();
-        drop(tx);
+        let mut ob = self.outbox.lock();
+        ob.accepting = false;
+        self.wake_all(&ob);
+    }
+
+    /// Ends the connection after an I/O error: record it, drop the queue,
+    /// abort the stream so the reader stops too.
+    fn fail(&self, e: &io::Error) {
+        self.record_error(e);
+        let dropped = {
+            let mut ob = self.outbox.lock();
+            ob.accepting = false;
+            ob.failed = true;
+            self.wake_all(&ob);
+            std::mem::take(&mut ob.queue)
+        };
+        drop(dropped);
+        self.closer.abort();
+    }
+
+    /// Wakes the writer (when it waits) and every waiting sender.
+    fn wake_all(&self, ob: &Outbox) {
+        if ob.writer_waiting {
+            self.work.notify_one();
+        }
+        if ob.senders_waiting > 0 {
+            self.room.notify_all();
+        }
+    }
+
+    /// Wakes the writer if it waits and has something to do.
+    fn wake_writer(&self, ob: &Outbox) {
+        if ob.writer_waiting && !ob.writing && (!ob.queue.is_empty() || !ob.accepting) {
+            self.work.notify_one();
+        }
+    }
+
+    /// Takes the stream for a direct write if nobody holds it and nothing
+    /// is queued (so nothing accepted earlier can be overtaken).
+    fn claim_direct(&self, ob: &mut Outbox) -> bool {
+        if self.direct && ob.accepting && !ob.writing && ob.queue.is_empty() {
+            ob.writing = true;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Writes what the stream takes of `slices` without blocking, with the
+    /// stream claimed ([`claim_direct`](Self::claim_direct)) and the outbox
+    /// unlocked. Returns how many bytes went out and the outbox, locked
+    /// again and still claimed, so the caller can queue the rest before
+    /// anyone else writes (or the writer, seeing nothing queued, shuts the
+    /// stream down); then [`release`](Self::release) or
+    /// [`release_failed`](Self::release_failed).
+    fn write_direct(
+        &self,
+        slices: &mut [IoSlice<'_>],
+    ) -> (io::Result<usize>, MutexGuard<'_, Outbox>) {
+        let result = {
+            let mut writer = self.writer.lock();
+            let mut rest = slices;
+            let mut written = 0;
+            loop {
+                if rest.is_empty() {
+                    break Ok(written);
+                }
+                match writer.try_write_vectored(rest) {
+                    Ok(0) => break Ok(written),
+                    Ok(n) => {
+                        written += n;
+                        IoSlice::advance_slices(&mut rest, n);
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break Ok(written),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => break Err(e),
+                }
+            }
+        };
+        (result, self.outbox.lock())
+    }
+
+    /// Ends a direct write: the stream is free again.
+    fn release(&self, ob: &mut Outbox) {
+        ob.writing = false;
+        self.wake_writer(ob);
+    }
+
+    /// Ends a direct write that failed: the connection fails with `e`.
+    fn release_failed(&self, mut ob: MutexGuard<'_, Outbox>, e: &io::Error) {
+        ob.writing = false;
+        drop(ob);
+        self.fail(e);
+    }
+
+    fn send_one(&self, data: Bytes, block: bool, direct: bool) -> Result<(), SendError> {
+        let mut ob = self.outbox.lock();
+        loop {
+            if !ob.accepting {
+                return Err(SendError::Closed(data));
+            }
+            if direct && !data.is_empty() && self.claim_direct(&mut ob) {
+                drop(ob);
+                let (result, mut ob) = self.write_direct(&mut [IoSlice::new(&data)]);
+                match result {
+                    Ok(written) => {
+                        if written < data.len() && !ob.failed {
+                            // The rest goes first: anything queued meanwhile
+                            // was accepted after this message.
+                            ob.queue.push_front(data.slice(written..));
+                        }
+                        self.release(&mut ob);
+                    }
+                    // Accepted and lost with the stream, like a queued
+                    // message; the error reaches the handler and `close`.
+                    Err(e) => self.release_failed(ob, &e),
+                }
+                return Ok(());
+            }
+            if ob.queue.len() < self.capacity {
+                ob.queue.push_back(data);
+                self.wake_writer(&ob);
+                return Ok(());
+            }
+            if !block {
+                return Err(SendError::Full(data));
+            }
+            ob.senders_waiting += 1;
+            self.room.wait(&mut ob);
+            ob.senders_waiting -= 1;
+        }
+    }
+
+    fn send_all(&self, messages: &mut VecDeque<Bytes>, direct: bool) -> Result<(), SendError> {
+        // After a direct write the stream did not fully take, the rest of
+        // this call goes through the queue (trying again at once would
+        // only spin).
+        let mut may_write = direct;
+        let mut ob = self.outbox.lock();
+        loop {
+            if !ob.accepting {
+                return match messages.pop_front() {
+                    Some(front) => Err(SendError::Closed(front)),
+                    None => Ok(()),
+                };
+            }
+            if messages.is_empty() {
+                return Ok(());
+            }
+            if may_write && self.claim_direct(&mut ob) {
+                drop(ob);
+                let mut slices = [IoSlice::new(&[]); MAX_BATCH_BUFFERS];
+                let mut count = 0;
+                let mut taken = 0;
+                for m in messages.iter() {
+                    if count == MAX_BATCH_BUFFERS {
+                        break;
+                    }
+                    taken += 1;
+                    if !m.is_empty() {
+                        slices[count] = IoSlice::new(m);
+                        count += 1;
+                    }
+                }
+                let (result, mut guard) = self.write_direct(&mut slices[..count]);
+                let mut written = match result {
+                    Ok(n) => n,
+                    Err(e) => {
+                        // The messages of the failed write were accepted
+                        // and are lost with the stream; the rest are
+                        // refused.
+                        self.release_failed(guard, &e);
+                        messages.drain(..taken);
+                        ob = self.outbox.lock();
+                        continue;
+                    }
+                };
+                // Drop what went out whole; the rest of the first message
+                // cut short goes to the front of the queue (anything queued
+                // meanwhile was accepted after it).
+                for _ in 0..taken {
+                    let Some(m) = messages.pop_front() else { break };
+                    if written < m.len() {
+                        may_write = false;
+                        if !guard.failed {
+                            guard.queue.push_front(m.slice(written..));
+                        }
+                        break;
+                    }
+                    written -= m.len();
+                }
+                self.release(&mut guard);
+                ob = guard;
+                continue;
+            }
+            // Through the queue, waiting for room.
+            while ob.queue.len() < self.capacity {
+                let Some(m) = messages.pop_front() else { break };
+                ob.queue.push_back(m);
+            }
+            self.wake_writer(&ob);
+            if messages.is_empty() {
+                return Ok(());
+            }
+            ob.senders_waiting += 1;
+            self.room.wait(&mut ob);
+            ob.senders_waiting -= 1;
+        }
     }
 
     fn record_error(&self, e: &io::Error) {
@@ -286,26 +556,38 @@ impl Connection {
             writer,
             closer,
         } = stream.into().split()?;
-        let (tx, rx) = channel::bounded(config.queue_capacity.max(1));
         let shared = Arc::new(Shared {
-            queue: RwLock::new(Some(tx)),
+            outbox: Mutex::new(Outbox {
+                queue: VecDeque::new(),
+                accepting: true,
+                failed: false,
+                writing: false,
+                writer_waiting: false,
+                senders_waiting: 0,
+            }),
+            work: Condvar::new(),
+            room: Condvar::new(),
+            direct: writer.supports_try_write(),
+            writer: Mutex::new(writer),
+            capacity: config.queue_capacity.max(1),
+            closer: closer.clone(),
             error: Mutex::new(None),
             closing: AtomicBool::new(false),
         });
         let sender = Sender {
             shared: shared.clone(),
+            direct: false,
         };
 
         let (writer_done_tx, writer_done) = channel::bounded::<()>(0);
         let writer_thread = {
             let shared = shared.clone();
-            let closer = closer.clone();
             let max_batch = config.max_write_batch.max(1);
             thread::Builder::new()
                 .name("msgwire-conn-writer".into())
                 .spawn(move || {
                     let _done = writer_done_tx;
-                    run_writer(writer, rx, &shared, &closer, max_batch);
+                    run_writer(&shared, max_batch);
                 })?
         };
 
@@ -313,7 +595,10 @@ impl Connection {
         let reader_thread = {
             let shared = shared.clone();
             let closer = closer.clone();
-            let sender = sender.clone();
+            let sender = Sender {
+                shared: shared.clone(),
+                direct: true,
+            };
             let buf_size = config.read_buffer_size.max(1);
             thread::Builder::new()
                 .name("msgwire-conn-reader".into())
@@ -500,45 +785,88 @@ fn run_reader<H>(
     }));
 }
 
-/// The writer thread: drain the queue in batches until every sender is gone,
-/// then half-close. On a write error, record it and abort the stream so the
-/// reader stops too.
-fn run_writer(
-    mut writer: WriteHalf,
-    queue: channel::Receiver<Bytes>,
-    shared: &Shared,
-    closer: &Closer,
-    max_batch: usize,
-) {
+/// The writer thread: drain the queue in batches until the connection stops
+/// accepting messages and the queue is empty, then half-close. On a write
+/// error, fail the connection (record the error, drop the queue, abort the
+/// stream so the reader stops too).
+fn run_writer(shared: &Shared, max_batch: usize) {
     let mut batch: Vec<Bytes> = Vec::with_capacity(MAX_BATCH_BUFFERS);
-    let result = (|| {
-        while let Ok(first) = queue.recv() {
-            let mut total = first.len();
-            batch.push(first);
-            while batch.len() < MAX_BATCH_BUFFERS && total < max_batch {
-                match queue.try_recv() {
-                    Ok(more) => {
-                        total += more.len();
-                        batch.push(more);
-                    }
-                    Err(_) => break,
-                }
-            }
-            let written = write_all_vectored(&mut writer, &batch);
-            batch.clear();
-            written?;
+    let mut ob = shared.outbox.lock();
+    loop {
+        if ob.failed {
+            return;
         }
-        writer.flush()?;
-        writer.shutdown()
-    })();
-    if let Err(e) = result {
-        shared.record_error(&e);
-        shared.stop_accepting();
-        closer.abort();
+        if !ob.writing {
+            if !ob.queue.is_empty() {
+                let mut total = 0;
+                while batch.len() < MAX_BATCH_BUFFERS && total < max_batch {
+                    let Some(next) = ob.queue.pop_front() else {
+                        break;
+                    };
+                    total += next.len();
+                    batch.push(next);
+                }
+                ob.writing = true;
+                if ob.senders_waiting > 0 {
+                    shared.room.notify_all();
+                }
+                drop(ob);
+                let written = write_all_vectored(&mut *shared.writer.lock(), &batch);
+                batch.clear();
+                ob = shared.outbox.lock();
+                ob.writing = false;
+                if let Err(e) = written {
+                    drop(ob);
+                    shared.fail(&e);
+                    return;
+                }
+                continue;
+            }
+            if !ob.accepting {
+                // Nobody can claim the stream any more: senders are refused.
+                drop(ob);
+                let finished = {
+                    let mut writer = shared.writer.lock();
+                    writer.flush().and_then(|()| writer.shutdown())
+                };
+                if let Err(e) = finished {
+                    shared.fail(&e);
+                }
+                return;
+            }
+        }
+        // Nothing to do. Under load the next message usually comes within
+        // microseconds, sooner than a parked thread wakes up: look again a
+        // few times, spinning then yielding, before sleeping.
+        let mut idle = true;
+        for step in 0..=YIELD_LIMIT {
+            MutexGuard::unlocked(&mut ob, || {
+                if step <= SPIN_LIMIT {
+                    for _ in 0..1u32 << step {
+                        std::hint::spin_loop();
+                    }
+                } else {
+                    thread::yield_now();
+                }
+            });
+            if ob.failed || (!ob.writing && (!ob.queue.is_empty() || !ob.accepting)) {
+                idle = false;
+                break;
+            }
+        }
+        if idle {
+            ob.writer_waiting = true;
+            shared.work.wait(&mut ob);
+            ob.writer_waiting = false;
+        }
     }
-    // Dropping the queue receiver here wakes senders blocked on a full
-    // queue; they get their message back as `SendError::Closed`.
 }
+
+/// The writer's look-again schedule before sleeping: spin `2^step` times
+/// for steps up to `SPIN_LIMIT`, then yield the processor until
+/// `YIELD_LIMIT` (the schedule `crossbeam` uses for the same purpose).
+const SPIN_LIMIT: u32 = 6;
+const YIELD_LIMIT: u32 = 10;
 
 /// Writes every buffer of `batch`, as few system calls as the stream allows.
 fn write_all_vectored(writer: &mut impl Write, batch: &[Bytes]) -> io::Result<()> {

@@ -7,6 +7,8 @@
 //!   IPv6), TLS over TCP, and an in-memory duplex [`pipe`] for
 //!   deterministic tests. A [`Stream`] splits into a reading half, a writing
 //!   half and a [`Closer`] that can unblock both from any thread.
+//!   [`default_ip`] is the local address endpoints use when a URI names no
+//!   host.
 //! * [`conn`] — a [`Connection`]: one reader thread that hands incoming bytes
 //!   to a callback and one writer thread that drains a bounded send queue,
 //!   coalescing small messages into one vectored write.
@@ -63,6 +65,8 @@ pub mod timer;
 pub mod tls;
 
 pub use conn::{CloseError, Config, Connection, Incoming, SendError, Sender};
-pub use stream::{pipe, pipe_with_capacity, Closer, PipeEnd, ReadHalf, Split, Stream, WriteHalf};
+pub use stream::{
+    default_ip, pipe, pipe_with_capacity, Closer, PipeEnd, ReadHalf, Split, Stream, WriteHalf,
+};
 pub use timer::{Deadline, Timer, TimerHandle};
 pub use tls::{PemInput, TlsClientConfig, TlsError, TlsServerConfig, TlsStream};

@@ -34,12 +34,44 @@
 
 use std::collections::VecDeque;
 use std::io::{self, IoSlice, Read, Write};
-use std::net::{Shutdown, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, Shutdown, TcpStream, UdpSocket};
 use std::sync::Arc;
 
 use parking_lot::{Condvar, Mutex};
 
 use super::tls::{TlsCloser, TlsReader, TlsStream, TlsWriter};
+
+/// The IPv4 address of the interface that holds the default route, or
+/// 127.0.0.1 when there is none: the address to advertise (and listen on)
+/// when a local URI names no host, as the legacy library did.
+///
+/// It asks the kernel which source address it would use towards
+/// 192.0.2.1 (TEST-NET-1, a documentation address, port 9): a UDP socket
+/// is "connected" there and its local address read. Connecting a UDP
+/// socket only selects a route; no packet is sent. The address belongs to
+/// a local interface, so it can be bound.
+///
+/// Nothing is cached, so a changed route (a laptop moving between
+/// networks) is seen at the next call; a call costs a few system calls.
+///
+/// ```
+/// let ip = msgwire::net::default_ip();
+/// // Whatever it is, this machine can listen on it.
+/// std::net::TcpListener::bind((ip, 0)).unwrap();
+/// ```
+pub fn default_ip() -> IpAddr {
+    const PROBE: (Ipv4Addr, u16) = (Ipv4Addr::new(192, 0, 2, 1), 9);
+    let routed = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))
+        .and_then(|socket| {
+            socket.connect(PROBE)?;
+            socket.local_addr()
+        })
+        .map(|addr| addr.ip());
+    match routed {
+        Ok(ip) if !ip.is_unspecified() => ip,
+        _ => IpAddr::V4(Ipv4Addr::LOCALHOST),
+    }
+}
 
 /// A bidirectional byte transport the engine can drive.
 ///
@@ -217,6 +249,57 @@ impl WriteHalf {
             WriteInner::Tls(tls) => tls.shutdown(),
         }
     }
+
+    /// Whether [`try_write_vectored`](Self::try_write_vectored) can ever
+    /// write anything: TCP on Linux and Android, and the in-memory pipe.
+    pub(crate) fn supports_try_write(&self) -> bool {
+        match &self.0 {
+            WriteInner::Tcp(_) => cfg!(any(target_os = "linux", target_os = "android")),
+            WriteInner::Pipe(_) => true,
+            WriteInner::Tls(_) => false,
+        }
+    }
+
+    /// Writes what the transport takes *without blocking* and returns how
+    /// many bytes that was; `WouldBlock` when it takes nothing now (its
+    /// buffer is full, or the transport cannot write without blocking, see
+    /// [`supports_try_write`](Self::supports_try_write)).
+    ///
+    /// Over TCP this is `sendmsg` with `MSG_DONTWAIT | MSG_NOSIGNAL`: the
+    /// socket stays blocking for the reader and writer threads, only this
+    /// one call does not wait, and a reset peer is an `EPIPE` error rather
+    /// than a SIGPIPE on the calling thread (a C program does not ignore
+    /// the signal).
+    pub(crate) fn try_write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        match &mut self.0 {
+            WriteInner::Tcp(tcp) => tcp_try_write(tcp, bufs),
+            WriteInner::Pipe(pipe) => pipe.0.try_write(bufs),
+            WriteInner::Tls(_) => Err(io::ErrorKind::WouldBlock.into()),
+        }
+    }
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn tcp_try_write(tcp: &TcpStream, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    use rustix::net::{sendmsg, SendAncillaryBuffer, SendFlags};
+    loop {
+        let sent = sendmsg(
+            tcp,
+            bufs,
+            &mut SendAncillaryBuffer::default(),
+            SendFlags::DONTWAIT | SendFlags::NOSIGNAL,
+        );
+        match sent {
+            Ok(n) => return Ok(n),
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn tcp_try_write(_: &TcpStream, _: &[IoSlice<'_>]) -> io::Result<usize> {
+    Err(io::ErrorKind::WouldBlock.into())
 }
 
 impl Write for WriteHalf {
@@ -401,6 +484,23 @@ struct DirectionState {
     reader_closed: bool,
 }
 
+impl DirectionState {
+    /// Appends as much of `bufs` as fits; returns how many bytes.
+    fn append(&mut self, bufs: &[IoSlice<'_>]) -> usize {
+        let space = self.capacity.saturating_sub(self.buf.len());
+        let mut written = 0;
+        for buf in bufs {
+            let take = buf.len().min(space - written);
+            self.buf.extend(&buf[..take]);
+            written += take;
+            if written == space {
+                break;
+            }
+        }
+        written
+    }
+}
+
 impl Direction {
     fn new(capacity: usize) -> Self {
         Direction {
@@ -451,22 +551,35 @@ impl Direction {
                     "the pipe is closed",
                 ));
             }
-            let space = state.capacity.saturating_sub(state.buf.len());
-            if space > 0 {
-                let mut written = 0;
-                for buf in bufs {
-                    let take = buf.len().min(space - written);
-                    state.buf.extend(&buf[..take]);
-                    written += take;
-                    if written == space {
-                        break;
-                    }
-                }
+            if state.capacity > state.buf.len() {
+                let written = state.append(bufs);
                 self.changed.notify_all();
                 return Ok(written);
             }
             self.changed.wait(&mut state);
         }
+    }
+
+    /// Like [`write`](Self::write), but `WouldBlock` instead of waiting
+    /// when the buffer is full.
+    fn try_write(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        let wanted: usize = bufs.iter().map(|b| b.len()).sum();
+        if wanted == 0 {
+            return Ok(0);
+        }
+        let mut state = self.state.lock();
+        if state.reader_closed || state.writer_closed {
+            return Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "the pipe is closed",
+            ));
+        }
+        if state.capacity <= state.buf.len() {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        let written = state.append(bufs);
+        self.changed.notify_all();
+        Ok(written)
     }
 
     fn close_writer(&self) {
