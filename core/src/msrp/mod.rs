@@ -19,6 +19,9 @@
 //!   rules that sessions apply to incoming and outgoing chunks.
 //! * [`session::Session`] — a bound session as a sans-IO state machine:
 //!   bytes and time in; chunks to send, events and deadlines out.
+//! * [`transfer`] — large messages: chunked sending with interleaving and
+//!   back-pressure ([`transfer::OutgoingMessage`]), and whole-message
+//!   reassembly on receipt, in memory or into a [`transfer::MessageSink`].
 //! * [`endpoint`] — blocking endpoints on the [`crate::net`] engine: direct
 //!   session binding ([`endpoint::DirectConnector`],
 //!   [`endpoint::DirectAcceptor`]) and [`endpoint::MsrpSession`], which
@@ -37,6 +40,7 @@ mod rules;
 pub mod server;
 pub mod session;
 pub mod trafficlog;
+pub mod transfer;
 mod uri;
 
 pub use chunk::{
@@ -49,6 +53,9 @@ pub use header::{
 };
 pub use parser::{parse_chunk, parse_chunk_with, Event, Head, Parser, ParserConfig};
 pub use rules::{make_report, make_response, random_hex, random_id, ChunkBuilder};
+pub use transfer::{
+    BodySource, Delivery, MessageSink, OutgoingMessage, SendMessageError, TransferEvent, TransferId,
+};
 pub use uri::{HostKind, Uri};
 
 /// The port registered for MSRP. Used only where the legacy API fills in a

@@ -30,18 +30,28 @@
 //! the response timeout. Where the legacy library dropped or crashed on bad
 //! input, the session answers 400 (413 for a body over the size limit) and
 //! carries on.
+//!
+//! Large messages — chunked sending with [`Session::send_message`],
+//! interleaving, back-pressure, and whole-message reassembly on receipt —
+//! are described in [`super::transfer`]; their progress is read with
+//! [`Session::poll_transfer_event`].
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 
-use super::chunk::{Chunk, Flag};
+use super::chunk::{Chunk, Flag, Headers};
 use super::error::{HeaderError, ParseError, ParseErrorKind};
-use super::header::{names, FailureReport};
+use super::header::{names, ByteRange, FailureReport, TypedHeader};
 use super::parser::{Event, Parser, ParserConfig};
 use super::rules::{make_report, make_response, random_id, ChunkBuilder};
 use super::trafficlog::{Level, TrafficLogger};
+use super::transfer::{
+    Delivery, Outgoing, OutgoingMessage, Reassembly, RxOutput, SendMessageError, SinkFactory,
+    TransferEvent, TransferId, TxContext,
+};
 use super::uri::Uri;
 
 /// The URIs that identify both ends of a bound session.
@@ -114,8 +124,31 @@ pub struct SessionConfig {
     pub logger: Option<SharedLogger>,
     /// Parser limits. The session collects each chunk's body in memory, so
     /// the default body limit is 16 MiB (larger chunks are answered 413);
-    /// file transfers chunk well below that.
+    /// file transfers chunk well below that. With [`Delivery::Messages`]
+    /// the limit applies to the chunks still collected whole (REPORTs,
+    /// NICKNAMEs, SENDs without Message-ID); message bodies stream and are
+    /// bounded by [`max_message_size`](Self::max_message_size) instead.
     pub parser: ParserConfig,
+    /// Most body bytes in one chunk of a message sent with
+    /// [`Session::send_message`]. Default 64 KiB (see
+    /// [`super::transfer`] for why).
+    pub chunk_size: u64,
+    /// Most body bytes [`Session::poll_transmit`] hands out at once for a
+    /// message sent with [`Session::send_message`]: how long a chat message
+    /// may wait behind a transfer, and how much a driver holds per write.
+    /// Default 16 KiB (one TLS record).
+    pub piece_size: usize,
+    /// Whether incoming SENDs reach the application chunk by chunk
+    /// (default, the legacy behaviour) or as reassembled messages.
+    pub delivery: Delivery,
+    /// With [`Delivery::Messages`]: the largest message accepted, in bytes;
+    /// larger ones are answered 413. This also bounds the memory a message
+    /// reassembled in memory takes. Default 16 MiB; raise it when a
+    /// [`sink_factory`](Self::sink_factory) stores messages in files.
+    pub max_message_size: u64,
+    /// With [`Delivery::Messages`]: where message bodies go. `None` (the
+    /// default) keeps them in memory.
+    pub sink_factory: Option<SinkFactory>,
 }
 
 impl Default for SessionConfig {
@@ -131,6 +164,11 @@ impl Default for SessionConfig {
                 max_body_len: 16 * 1024 * 1024,
                 ..ParserConfig::default()
             },
+            chunk_size: 64 * 1024,
+            piece_size: 16 * 1024,
+            delivery: Delivery::Chunks,
+            max_message_size: 16 * 1024 * 1024,
+            sink_factory: None,
         }
     }
 }
@@ -158,7 +196,8 @@ impl std::fmt::Debug for SharedLogger {
 pub enum SessionEvent {
     /// A request for the application: a SEND that was accepted (already
     /// answered 200, REPORT sent if asked for), a REPORT, or a NICKNAME
-    /// (which the application answers).
+    /// (which the application answers). With [`Delivery::Messages`], a
+    /// SEND is a whole reassembled message (see [`super::transfer`]).
     Incoming(Chunk),
     /// The outcome of a request this session sent with a response expected.
     Response {
@@ -204,6 +243,142 @@ struct Pending {
     deadline: Instant,
     failure_report: FailureReport,
     keepalive: bool,
+    /// Identifies the entry in [`Transactions::order`].
+    seq: u64,
+}
+
+/// A hasher for maps keyed by transaction ids (FxHash's mixing step, a
+/// word at a time). The keys are ids this side generated or accepted for
+/// its own requests, so a peer cannot fill such a map with colliding keys;
+/// SipHash's flooding resistance buys nothing here and costs a measurable
+/// share of a small message's processing.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct TidHasher(u64);
+
+impl TidHasher {
+    fn mix(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for TidHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut words = bytes.chunks_exact(8);
+        for w in &mut words {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(w);
+            self.mix(u64::from_le_bytes(b));
+        }
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            let mut b = [0u8; 8];
+            b[..rest.len()].copy_from_slice(rest);
+            self.mix(u64::from_le_bytes(b) ^ ((rest.len() as u64) << 59));
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.mix(u64::from(i));
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// A map keyed by transaction id (see [`TidHasher`]).
+pub(crate) type TidMap<V> = HashMap<String, V, BuildHasherDefault<TidHasher>>;
+
+/// Requests waiting for their response, and their deadlines in order.
+///
+/// Deadlines are `now + response_timeout`, so they almost always arrive in
+/// order and responses mostly come back in order: a queue sorted by
+/// deadline gives the next deadline in O(1) where a scan of every pending
+/// request (run after each send) would cost O(n). Entries removed out of
+/// order stay in the queue, marked in `removed`, until they reach its front.
+#[derive(Debug, Default)]
+struct Transactions {
+    by_tid: TidMap<Pending>,
+    /// `(deadline, seq)` of every entry, earliest first. The front is
+    /// always a live entry.
+    order: VecDeque<(Instant, u64)>,
+    /// Sequence numbers removed from `by_tid` but still in `order`.
+    removed: HashSet<u64, BuildHasherDefault<TidHasher>>,
+    next_seq: u64,
+}
+
+impl Transactions {
+    fn len(&self) -> usize {
+        self.by_tid.len()
+    }
+
+    fn contains(&self, tid: &str) -> bool {
+        self.by_tid.contains_key(tid)
+    }
+
+    fn get(&self, tid: &str) -> Option<&Pending> {
+        self.by_tid.get(tid)
+    }
+
+    fn insert(&mut self, tid: String, mut pending: Pending) {
+        pending.seq = self.next_seq;
+        self.next_seq += 1;
+        let entry = (pending.deadline, pending.seq);
+        if let Some(old) = self.by_tid.insert(tid, pending) {
+            self.forget(old.seq);
+        }
+        if self.order.back().is_none_or(|&(d, _)| d <= entry.0) {
+            self.order.push_back(entry);
+        } else {
+            let at = self.order.partition_point(|&(d, _)| d <= entry.0);
+            self.order.insert(at, entry);
+        }
+    }
+
+    fn remove(&mut self, tid: &str) -> Option<Pending> {
+        let pending = self.by_tid.remove(tid)?;
+        self.forget(pending.seq);
+        Some(pending)
+    }
+
+    fn forget(&mut self, seq: u64) {
+        if self.order.front().is_some_and(|&(_, s)| s == seq) {
+            self.order.pop_front();
+            while let Some(&(_, s)) = self.order.front() {
+                if !self.removed.remove(&s) {
+                    break;
+                }
+                self.order.pop_front();
+            }
+        } else {
+            self.removed.insert(seq);
+        }
+    }
+
+    /// The earliest deadline.
+    fn earliest(&self) -> Option<Instant> {
+        self.order.front().map(|&(d, _)| d)
+    }
+
+    /// Transaction ids whose deadline is at or before `now`, earliest
+    /// first (ties by id).
+    fn due(&self, now: Instant) -> Vec<String> {
+        if self.earliest().is_none_or(|d| d > now) {
+            return Vec::new();
+        }
+        let mut due: Vec<(Instant, &String)> = self
+            .by_tid
+            .iter()
+            .filter(|(_, p)| p.deadline <= now)
+            .map(|(tid, p)| (p.deadline, tid))
+            .collect();
+        due.sort();
+        due.into_iter().map(|(_, tid)| tid.clone()).collect()
+    }
+
+    fn tids(&self) -> Vec<String> {
+        self.by_tid.keys().cloned().collect()
+    }
 }
 
 /// The comment of the local response made up after a timeout.
@@ -227,9 +402,16 @@ pub struct Session {
     incoming: Option<(Chunk, BytesMut)>,
     transmit: VecDeque<Bytes>,
     events: VecDeque<SessionEvent>,
-    pending: HashMap<String, Pending>,
+    pending: Transactions,
     next_keepalive: Option<Instant>,
     closed: bool,
+    /// The latest time the driver gave (for deadlines set while polling).
+    clock: Instant,
+    /// Messages being sent in chunks.
+    outgoing: Outgoing,
+    /// Messages being reassembled (with [`Delivery::Messages`]).
+    reassembly: Reassembly,
+    transfer_events: VecDeque<TransferEvent>,
 }
 
 impl Session {
@@ -237,8 +419,18 @@ impl Session {
     pub fn new(paths: SessionPaths, config: SessionConfig, now: Instant) -> Self {
         let to_text = paths.to_path_value();
         let reply_to = to_text.split(' ').next().unwrap_or_default().to_string();
+        // Whole-message delivery streams SEND bodies and enforces the
+        // chunk limit itself for what it still collects (see `parser`).
+        let mut parser_config = config.parser.clone();
+        if config.delivery == Delivery::Messages {
+            parser_config.max_body_len = u64::MAX;
+        }
         Session {
-            parser: Parser::with_config(config.parser.clone()),
+            parser: Parser::with_config(parser_config),
+            clock: now,
+            outgoing: Outgoing::default(),
+            reassembly: Reassembly::new(&config),
+            transfer_events: VecDeque::new(),
             next_keepalive: config.keepalive_interval.map(|i| now + i),
             from_text: paths.from_path_value(),
             to_text,
@@ -248,7 +440,7 @@ impl Session {
             incoming: None,
             transmit: VecDeque::new(),
             events: VecDeque::new(),
-            pending: HashMap::new(),
+            pending: Transactions::default(),
             closed: false,
         }
     }
@@ -281,9 +473,19 @@ impl Session {
         content_type: &str,
         message_id: Option<&str>,
     ) -> Chunk {
-        let mut b = ChunkBuilder::send(data).content_type(content_type);
-        b.message_id = message_id.map(str::to_string);
-        b.build(&self.to_text, &self.from_text)
+        build_message(
+            &self.to_text,
+            &self.from_text,
+            data.into(),
+            content_type,
+            message_id,
+        )
+    }
+
+    /// The encoded To-Path of outgoing requests and their From-Path (what
+    /// [`make_message`](Self::make_message) addresses messages with).
+    pub(crate) fn path_texts(&self) -> (&str, &str) {
+        (&self.to_text, &self.from_text)
     }
 
     /// A request of `method` (no body) addressed along the session's paths.
@@ -304,10 +506,25 @@ impl Session {
         expect_response: bool,
         now: Instant,
     ) -> Result<(), SessionError> {
+        let wire = chunk.encode();
+        self.send_encoded(chunk, wire, expect_response, now)
+            .map(drop)
+    }
+
+    /// [`send_chunk`](Self::send_chunk) with the chunk already encoded
+    /// (`wire` must be `chunk.encode()`), so a driver can encode outside
+    /// its lock. The chunk comes back, for the caller to drop outside it.
+    pub(crate) fn send_encoded(
+        &mut self,
+        chunk: Chunk,
+        wire: Bytes,
+        expect_response: bool,
+        now: Instant,
+    ) -> Result<Chunk, SessionError> {
         if self.closed {
             return Err(SessionError::Closed(Box::new(chunk)));
         }
-        if self.pending.contains_key(&chunk.transaction_id) {
+        if self.pending.contains(&chunk.transaction_id) {
             return Err(SessionError::DuplicateTransaction(Box::new(chunk)));
         }
         if expect_response {
@@ -317,11 +534,12 @@ impl Session {
                     deadline: now + self.config.response_timeout,
                     failure_report: chunk.failure_report().unwrap_or_default(),
                     keepalive: false,
+                    seq: 0,
                 },
             );
         }
-        self.queue(&chunk);
-        Ok(())
+        self.queue_wire(&chunk.transaction_id, wire, &chunk.data);
+        Ok(chunk)
     }
 
     /// Sends the REPORT owed for `request` (a SEND) with `code`, if its
@@ -360,7 +578,7 @@ impl Session {
 
     /// Feeds bytes received from the peer.
     pub fn handle_input(&mut self, mut data: &[u8], now: Instant) {
-        let _ = now;
+        self.clock = self.clock.max(now);
         loop {
             let (used, result) = self.parser.parse(data);
             data = &data[used..];
@@ -369,7 +587,18 @@ impl Session {
                     if let Some(l) = &self.config.logger {
                         l.logger.received_new_chunk(&l.label, &head);
                     }
-                    self.incoming = Some((head.to_chunk(), BytesMut::new()));
+                    // Message bodies stream into their reassembly (not
+                    // keep-alives, nor SENDs without a Message-ID).
+                    if self.config.delivery == Delivery::Messages
+                        && head.method() == Some("SEND")
+                        && head.header(names::MESSAGE_ID).is_some()
+                        && (head.has_body() || head.header("Keep-Alive").is_none())
+                    {
+                        let chunk = head.to_chunk();
+                        self.stream_start(chunk);
+                    } else {
+                        self.incoming = Some((head.to_chunk(), BytesMut::new()));
+                    }
                 }
                 Ok(Some(Event::Data(d))) => {
                     if let Some((chunk, body)) = &mut self.incoming {
@@ -377,7 +606,19 @@ impl Session {
                             l.logger
                                 .received_chunk_data(&l.label, &chunk.transaction_id, d);
                         }
-                        body.extend_from_slice(d);
+                        if self.config.delivery == Delivery::Messages
+                            && (body.len() + d.len()) as u64 > self.config.parser.max_body_len
+                        {
+                            self.collected_too_large();
+                        } else {
+                            body.extend_from_slice(d);
+                        }
+                    } else if let Some(tid) = self.reassembly.current_tid() {
+                        if let Some(l) = &self.config.logger {
+                            l.logger.received_chunk_data(&l.label, tid, d);
+                        }
+                        self.reassembly.data(d);
+                        self.drain_reassembly();
                     }
                 }
                 Ok(Some(Event::End(flag))) => {
@@ -393,11 +634,22 @@ impl Session {
                         chunk.data = body.freeze();
                         chunk.flag = flag;
                         self.on_chunk(chunk);
+                    } else if let Some(tid) = self.reassembly.current_tid() {
+                        if let Some(l) = &self.config.logger {
+                            let mut end = Vec::with_capacity(tid.len() + 8);
+                            end.extend_from_slice(b"-------");
+                            end.extend_from_slice(tid.as_bytes());
+                            end.push(flag.as_byte());
+                            l.logger.received_chunk_end(&l.label, tid, &end);
+                        }
+                        self.reassembly.end(flag);
+                        self.drain_reassembly();
                     }
                 }
                 Ok(None) => break,
                 Err(e) => {
                     self.incoming = None;
+                    self.reassembly.reset_chunk();
                     self.on_parse_error(e);
                 }
             }
@@ -407,10 +659,17 @@ impl Session {
     /// The connection is gone: every transaction still waiting gets its
     /// local response at once (408 or 200, as for a timeout), and no more
     /// chunks can be sent.
+    /// Messages in progress fail ([`TransferEvent::Failed`] with
+    /// [`CONNECTION_CLOSED`](super::transfer::CONNECTION_CLOSED)) and
+    /// incomplete incoming messages are dropped
+    /// ([`TransferEvent::MessageAborted`]).
     pub fn handle_close(&mut self) {
         self.closed = true;
         self.next_keepalive = None;
-        let mut tids: Vec<String> = self.pending.keys().cloned().collect();
+        self.outgoing.handle_close(&mut self.transfer_events);
+        self.reassembly.handle_close();
+        self.drain_reassembly();
+        let mut tids = self.pending.tids();
         tids.sort();
         for tid in tids {
             // A keep-alive cut short by the close is not a keep-alive failure.
@@ -425,16 +684,11 @@ impl Session {
 
     /// Fires what is due at `now`: response timeouts and keep-alives.
     pub fn handle_timeout(&mut self, now: Instant) {
-        let mut due: Vec<(Instant, String)> = self
-            .pending
-            .iter()
-            .filter(|(_, p)| p.deadline <= now)
-            .map(|(tid, p)| (p.deadline, tid.clone()))
-            .collect();
-        due.sort();
-        for (_, tid) in due {
+        self.clock = self.clock.max(now);
+        for tid in self.pending.due(now) {
             self.expire(&tid);
         }
+        self.outgoing.handle_timeout(now, &mut self.transfer_events);
         if let (Some(at), Some(interval)) = (self.next_keepalive, self.config.keepalive_interval) {
             if at <= now && !self.closed {
                 self.next_keepalive = Some(now + interval);
@@ -445,16 +699,32 @@ impl Session {
 
     /// When [`handle_timeout`](Self::handle_timeout) should be called next.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let response = self.pending.values().map(|p| p.deadline).min();
-        match (response, self.next_keepalive) {
+        let response = self.pending.earliest();
+        let next = match (response, self.next_keepalive) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        match (next, self.outgoing.poll_timeout()) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
     }
 
-    /// The next encoded chunk to write to the connection.
+    /// The next bytes to write to the connection: an encoded chunk, or a
+    /// piece of a message sent with [`send_message`](Self::send_message).
+    ///
+    /// Write each buffer completely, in order. While messages are being
+    /// sent, call this only when the writer can take more (see
+    /// [`super::transfer`]): their bodies are read as they are polled.
+    /// Deadlines of chunks ended by this call count from the latest time
+    /// the session was given; [`poll_transmit_at`](Self::poll_transmit_at)
+    /// passes the current one.
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
-        self.transmit.pop_front()
+        if self.outgoing.is_idle() {
+            return self.transmit.pop_front();
+        }
+        let now = self.clock;
+        self.poll_transmit_at(now)
     }
 
     /// The next event for the application.
@@ -464,18 +734,53 @@ impl Session {
 
     /// Encodes `chunk` for sending, reporting it to the traffic logger.
     fn queue(&mut self, chunk: &Chunk) {
-        let wire = chunk.encode();
+        self.queue_wire(&chunk.transaction_id, chunk.encode(), &chunk.data);
+    }
+
+    /// Queues an encoded chunk (`wire`, with transaction id `tid` and body
+    /// `data`), reporting it to the traffic logger.
+    fn queue_wire(&mut self, tid: &str, wire: Bytes, data: &[u8]) {
         if let Some(l) = &self.config.logger {
-            let tid = &chunk.transaction_id;
-            let head_len = wire.len() - chunk.data.len() - (tid.len() + 12);
+            let head_len = wire.len() - data.len() - (tid.len() + 12);
             l.logger.sent_new_chunk(&l.label, tid, &wire[..head_len]);
-            if !chunk.data.is_empty() {
-                l.logger.sent_chunk_data(&l.label, tid, &chunk.data);
+            if !data.is_empty() {
+                l.logger.sent_chunk_data(&l.label, tid, data);
             }
             l.logger
-                .sent_chunk_end(&l.label, tid, &wire[head_len + chunk.data.len()..]);
+                .sent_chunk_end(&l.label, tid, &wire[head_len + data.len()..]);
         }
         self.transmit.push_back(wire);
+    }
+
+    /// Queues `MSRP <tid> 200 OK` along the session's own paths: exactly
+    /// the bytes `make_response(request, 200, Some("OK"))` encodes for a
+    /// request whose paths are spelled as this session spells them, without
+    /// building a chunk.
+    fn queue_ok(&mut self, tid: &str) {
+        const START: &[u8] = b"MSRP ";
+        const OK: &[u8] = b" 200 OK\r\nTo-Path: ";
+        const FROM: &[u8] = b"\r\nFrom-Path: ";
+        const END: &[u8] = b"\r\n-------";
+        let len = START.len()
+            + tid.len()
+            + OK.len()
+            + self.reply_to.len()
+            + FROM.len()
+            + self.from_text.len()
+            + END.len()
+            + tid.len()
+            + 3;
+        let mut b = BytesMut::with_capacity(len);
+        b.put_slice(START);
+        b.put_slice(tid.as_bytes());
+        b.put_slice(OK);
+        b.put_slice(self.reply_to.as_bytes());
+        b.put_slice(FROM);
+        b.put_slice(self.from_text.as_bytes());
+        b.put_slice(END);
+        b.put_slice(tid.as_bytes());
+        b.put_slice(b"$\r\n");
+        self.queue_wire(tid, b.freeze(), &[]);
     }
 
     // ----- incoming -----
@@ -485,23 +790,7 @@ impl Session {
             self.on_response(chunk);
             return;
         }
-        // Fast path: paths spelled exactly as this session spells them are
-        // valid and match, so they need not be parsed again.
-        let exact_paths = chunk.headers.get(names::TO_PATH) == Some(self.from_text.as_str())
-            && chunk.headers.get(names::FROM_PATH) == Some(self.to_text.as_str());
-        let verified = if exact_paths {
-            chunk.headers.iter().try_for_each(|h| {
-                if h.name.eq_ignore_ascii_case(names::TO_PATH)
-                    || h.name.eq_ignore_ascii_case(names::FROM_PATH)
-                {
-                    Ok(())
-                } else {
-                    super::chunk::check_known_header(&h.name, &h.value)
-                }
-            })
-        } else {
-            chunk.verify_headers()
-        };
+        let (exact_paths, verified) = self.verify_request(&chunk);
         if let Err(e) = verified {
             self.reject(&chunk, 400, &e.to_string());
             return;
@@ -524,7 +813,39 @@ impl Session {
         }
     }
 
+    /// Whether a request's paths are spelled exactly as this session
+    /// spells them, and whether its headers are valid.
+    fn verify_request(&self, chunk: &Chunk) -> (bool, Result<(), HeaderError>) {
+        // Fast path: paths spelled exactly as this session spells them are
+        // valid and match, so they need not be parsed again.
+        let exact_paths = chunk.headers.get(names::TO_PATH) == Some(self.from_text.as_str())
+            && chunk.headers.get(names::FROM_PATH) == Some(self.to_text.as_str());
+        let verified = if exact_paths {
+            chunk.headers.iter().try_for_each(|h| {
+                if h.name.eq_ignore_ascii_case(names::TO_PATH)
+                    || h.name.eq_ignore_ascii_case(names::FROM_PATH)
+                {
+                    Ok(())
+                } else {
+                    super::chunk::check_known_header(&h.name, &h.value)
+                }
+            })
+        } else {
+            chunk.verify_headers()
+        };
+        (exact_paths, verified)
+    }
+
     fn on_response(&mut self, response: Chunk) {
+        // Chunks of messages sent with send_message are booked apart.
+        if self.outgoing.on_response(
+            &response.transaction_id,
+            response.code().unwrap_or(0),
+            response.comment(),
+            &mut self.transfer_events,
+        ) {
+            return;
+        }
         // A response nobody waits for (late, after a local timeout) is dropped.
         let Some(pending) = self.pending.remove(&response.transaction_id) else {
             return;
@@ -551,10 +872,7 @@ impl Session {
         if exact_paths {
             // The response make_response would build, from cached text.
             if chunk.failure_report() == Ok(FailureReport::Yes) {
-                let mut r = Chunk::response(chunk.transaction_id.clone(), 200, Some("OK"));
-                r.headers.set(names::TO_PATH, self.reply_to.as_str());
-                r.headers.set(names::FROM_PATH, self.from_text.as_str());
-                self.queue(&r);
+                self.queue_ok(&chunk.transaction_id);
             }
         } else if let Ok(Some(r)) = make_response(&chunk, 200, Some("OK")) {
             self.queue(&r);
@@ -695,27 +1013,229 @@ impl Session {
                 deadline: now + self.config.response_timeout,
                 failure_report: FailureReport::Yes,
                 keepalive: true,
+                seq: 0,
             },
         );
         self.queue(&chunk);
     }
 }
 
+/// Large messages: chunked sending and whole-message receipt (see
+/// [`super::transfer`]).
+impl Session {
+    /// Queues `message` to be sent in chunks, interleaved with everything
+    /// else the session sends. Its body is read only as
+    /// [`poll_transmit`](Self::poll_transmit) hands it out; its progress
+    /// and outcome arrive through
+    /// [`poll_transfer_event`](Self::poll_transfer_event).
+    pub fn send_message(
+        &mut self,
+        message: OutgoingMessage,
+        now: Instant,
+    ) -> Result<TransferId, SendMessageError> {
+        self.clock = self.clock.max(now);
+        if self.closed {
+            return Err(SendMessageError::Closed(Box::new(message)));
+        }
+        self.outgoing.send(message)
+    }
+
+    /// Stops a message queued with [`send_message`](Self::send_message):
+    /// a chunk of it being written ends with `#` before the next piece;
+    /// between chunks an empty `#` chunk follows if part of it was sent.
+    /// It fails with [`CANCELLED`](super::transfer::CANCELLED). `false`
+    /// when it already completed or failed.
+    pub fn cancel(&mut self, id: TransferId) -> bool {
+        self.outgoing.cancel(id, &mut self.transfer_events)
+    }
+
+    /// [`poll_transmit`](Self::poll_transmit) at `now`: response deadlines
+    /// of the chunks it ends count from `now`. Drivers sending messages
+    /// call this one.
+    pub fn poll_transmit_at(&mut self, now: Instant) -> Option<Bytes> {
+        self.clock = self.clock.max(now);
+        let ctx = TxContext {
+            to_path: &self.to_text,
+            from_path: &self.from_text,
+            config: &self.config,
+            now: self.clock,
+        };
+        if !self.transmit.is_empty() {
+            // Whatever else is waiting goes before the next piece: the
+            // chunk being written ends here and resumes in a new one.
+            if let Some(end) = self.outgoing.interrupt(&ctx, &mut self.transfer_events) {
+                return Some(end);
+            }
+            return self.transmit.pop_front();
+        }
+        self.outgoing.poll(&ctx, &mut self.transfer_events)
+    }
+
+    /// Whether [`poll_transmit`](Self::poll_transmit) has something to
+    /// return (a driver wakes its writer on `true`). It may still return
+    /// `None` when the only thing left was a message whose source just
+    /// failed without anything to send.
+    pub fn has_transmit(&self) -> bool {
+        !self.transmit.is_empty() || !self.outgoing.is_idle()
+    }
+
+    /// The next event about messages sent with
+    /// [`send_message`](Self::send_message), or about incoming messages
+    /// in [`Delivery::Messages`] mode.
+    pub fn poll_transfer_event(&mut self) -> Option<TransferEvent> {
+        self.transfer_events.pop_front()
+    }
+
+    /// Messages queued with [`send_message`](Self::send_message) that have
+    /// neither completed nor failed.
+    pub fn active_transfers(&self) -> usize {
+        self.outgoing.active()
+    }
+
+    /// A SEND chunk of a message starts ([`Delivery::Messages`]): checked
+    /// like any SEND, then streamed into its message.
+    fn stream_start(&mut self, chunk: Chunk) {
+        let (exact_paths, verified) = self.verify_request(&chunk);
+        let rejection = match verified {
+            Err(e) => Some((400, e.to_string())),
+            Ok(()) if !exact_paths => self
+                .check_send_paths(&chunk)
+                .map(|(code, comment)| (code, comment.to_string())),
+            Ok(()) => None,
+        };
+        let body_problem = match chunk.content_type() {
+            None => Some((415, "Content-Type header missing")),
+            Some(ct) if !accepts(&self.config.accept_types, ct) => {
+                Some((415, "Unsupported media type"))
+            }
+            Some(_) => None,
+        };
+        let message_id = chunk.message_id().unwrap_or_default().to_string();
+        let range = chunk.byte_range().ok().flatten().unwrap_or(ByteRange {
+            start: 1,
+            end: None,
+            total: None,
+        });
+        self.reassembly
+            .begin(chunk, message_id, range, rejection, body_problem);
+        self.drain_reassembly();
+    }
+
+    /// A chunk collected whole went over the parser's body limit (with
+    /// [`Delivery::Messages`], where the parser does not check it): handled
+    /// as the parser's own error would be.
+    fn collected_too_large(&mut self) {
+        let Some((chunk, _)) = self.incoming.take() else {
+            return;
+        };
+        let kind = ParseErrorKind::BodyTooLarge {
+            limit: self.config.parser.max_body_len,
+        };
+        self.on_parse_error(ParseError::new(kind, Some(&chunk.transaction_id)));
+    }
+
+    /// Carries out what the reassembly decided.
+    fn drain_reassembly(&mut self) {
+        while let Some(out) = self.reassembly.out.pop_front() {
+            match out {
+                RxOutput::Respond {
+                    head,
+                    code: 200,
+                    comment,
+                } => {
+                    if let Ok(Some(r)) = make_response(&head, 200, Some(&comment)) {
+                        self.queue(&r);
+                    }
+                }
+                RxOutput::Respond {
+                    head,
+                    code,
+                    comment,
+                } => self.reject(&head, code, &comment),
+                RxOutput::Complete {
+                    mut head,
+                    body,
+                    size,
+                } => {
+                    let range = ByteRange {
+                        start: 1,
+                        end: Some(size),
+                        total: Some(size),
+                    };
+                    head.headers.set_typed(&range);
+                    head.flag = Flag::End;
+                    if self.config.automatic_reports {
+                        if let Ok(Some(mut report)) = make_report(&head, 200, Some("OK")) {
+                            report.headers.set_typed(&range);
+                            self.queue(&report);
+                        }
+                    }
+                    match body {
+                        Some(data) => {
+                            head.data = data;
+                            self.events.push_back(SessionEvent::Incoming(head));
+                        }
+                        None => self
+                            .transfer_events
+                            .push_back(TransferEvent::MessageStored { head, size }),
+                    }
+                }
+                RxOutput::Event(e) => self.transfer_events.push_back(e),
+            }
+        }
+    }
+}
+
+/// The chunk `ChunkBuilder::send(data).content_type(content_type)` with
+/// `message_id` builds for `to_path`/`from_path`, assembled in one step
+/// (every header allocated once, in their final order: To-Path, From-Path,
+/// Byte-Range, Message-ID, Content-Type). A test checks the two agree.
+pub(crate) fn build_message(
+    to_path: &str,
+    from_path: &str,
+    data: Bytes,
+    content_type: &str,
+    message_id: Option<&str>,
+) -> Chunk {
+    let len = data.len() as u64;
+    let mut chunk = Chunk::request(random_id(), "SEND");
+    let range = ByteRange {
+        start: 1,
+        end: Some(len),
+        total: Some(len),
+    };
+    chunk.headers = Headers::from_iter([
+        (names::TO_PATH.to_string(), to_path.to_string()),
+        (names::FROM_PATH.to_string(), from_path.to_string()),
+        (names::BYTE_RANGE.to_string(), range.encoded()),
+        (
+            names::MESSAGE_ID.to_string(),
+            message_id.map_or_else(random_id, str::to_string),
+        ),
+        (names::CONTENT_TYPE.to_string(), content_type.to_string()),
+    ]);
+    chunk.data = data;
+    chunk.flag = Flag::End;
+    chunk
+}
+
 /// Whether `content_type` matches one of `patterns` (`*`, `type/*`, or a
 /// full type; parameters after `;` and case are ignored).
 pub fn accepts(patterns: &[String], content_type: &str) -> bool {
-    let ct = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    // Runs for every incoming message: compare in place, no lower-cased
+    // copies.
+    let ct = content_type.split(';').next().unwrap_or("").trim();
     patterns.iter().any(|p| {
-        let p = p.trim().to_ascii_lowercase();
+        let p = p.trim();
         p == "*"
-            || p == ct
-            || p.strip_suffix('*')
-                .is_some_and(|prefix| prefix.ends_with('/') && ct.starts_with(prefix))
+            || p.eq_ignore_ascii_case(ct)
+            || p.strip_suffix('*').is_some_and(|prefix| {
+                prefix.ends_with('/')
+                    && ct
+                        .as_bytes()
+                        .get(..prefix.len())
+                        .is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()))
+            })
     })
 }
 
@@ -1113,6 +1633,119 @@ From-Path: msrp://127.0.0.1:2855/alice01;tcp\r\nByte-Range: banana\r\n-------mal
     }
 
     #[test]
+    fn build_message_matches_the_chunk_builder() {
+        for (data, ct, mid) in [
+            (&b"hello"[..], "text/plain", Some("m1")),
+            (&b""[..], "", Some("m2")),
+            (&[b'x'; 3000][..], "message/cpim", None),
+        ] {
+            let to = "msrp://b.example:1/s;tcp";
+            let from = "msrp://a.example:2/t;tcp";
+            let mut want = ChunkBuilder::send(Bytes::copy_from_slice(data)).content_type(ct);
+            want.message_id = mid.map(str::to_string);
+            let want = want.build(to, from);
+            let mut got = build_message(to, from, Bytes::copy_from_slice(data), ct, mid);
+            assert_ne!(got.transaction_id, want.transaction_id, "random ids");
+            got.transaction_id = want.transaction_id.clone();
+            if mid.is_none() {
+                assert_ne!(got.message_id(), want.message_id(), "random ids");
+                got.headers
+                    .set(names::MESSAGE_ID, want.message_id().unwrap().to_string());
+            }
+            assert_eq!(got, want);
+            assert_eq!(got.encode(), want.encode());
+        }
+    }
+
+    #[test]
+    fn ok_responses_are_the_bytes_make_response_encodes() {
+        let mut p = Pair::new(SessionConfig::default());
+        for _ in 0..3 {
+            let msg = p.a.make_message("hi", "text/plain", None);
+            p.b.handle_input(&msg.encode(), p.now);
+            let sent = p.b.poll_transmit().unwrap();
+            let want = make_response(&msg, 200, Some("OK")).unwrap().unwrap();
+            assert_eq!(sent, want.encode());
+        }
+    }
+
+    #[test]
+    fn deadlines_stay_ordered_when_responses_come_out_of_order() {
+        let mut p = Pair::new(SessionConfig {
+            keepalive_interval: None,
+            ..SessionConfig::default()
+        });
+        let mut wires = Vec::new();
+        for i in 0..6u32 {
+            let m = p.a.make_message("x", "text/plain", None);
+            p.a.send_chunk(m, true, p.now + Duration::from_secs(u64::from(i)))
+                .unwrap();
+            wires.push(p.a.poll_transmit().unwrap());
+        }
+        // A request sent with an earlier clock (another thread's reading)
+        // still gets the earliest deadline.
+        let early = p.a.make_message("x", "text/plain", None);
+        let early_tid = early.transaction_id.clone();
+        p.a.send_chunk(early, true, p.now - Duration::from_secs(1))
+            .unwrap();
+        let early_wire = p.a.poll_transmit().unwrap();
+        let timeout = Duration::from_secs(30);
+        assert_eq!(
+            p.a.poll_timeout(),
+            Some(p.now - Duration::from_secs(1) + timeout)
+        );
+        // Answer the 2nd, 4th and the early one: the next deadline is the 1st's.
+        for w in [&wires[1], &wires[3], &early_wire] {
+            p.b.handle_input(w, p.now);
+        }
+        p.run();
+        assert_eq!(p.a.poll_timeout(), Some(p.now + timeout));
+        assert!(events(&mut p.a)
+            .iter()
+            .all(|e| response_code(e) == (200, false)));
+        // Answer the 1st: the 3rd is next (the 2nd is gone).
+        p.b.handle_input(&wires[0], p.now);
+        p.run();
+        assert_eq!(events(&mut p.a).len(), 1);
+        assert_eq!(
+            p.a.poll_timeout(),
+            Some(p.now + Duration::from_secs(2) + timeout)
+        );
+        // The rest time out in deadline order.
+        p.advance(timeout + Duration::from_secs(10));
+        let expired: Vec<_> = events(&mut p.a)
+            .into_iter()
+            .map(|e| match e {
+                SessionEvent::Response {
+                    transaction_id,
+                    local: true,
+                    ..
+                } => transaction_id,
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        let want: Vec<String> = [2usize, 4, 5]
+            .iter()
+            .map(|&i| parse_chunk(&wires[i]).unwrap().transaction_id)
+            .collect();
+        assert_eq!(expired, want);
+        assert_ne!(early_tid, want[0]);
+        assert_eq!(p.a.poll_timeout(), None);
+        assert_eq!(p.a.pending_transactions(), 0);
+    }
+
+    #[test]
+    fn tid_hasher_spreads_similar_ids() {
+        use std::hash::BuildHasher;
+        let build = BuildHasherDefault::<TidHasher>::default();
+        let hashes: HashSet<u64> = (0..1000)
+            .map(|i| build.hash_one(format!("{i:x}")))
+            .collect();
+        assert_eq!(hashes.len(), 1000);
+        assert_ne!(build.hash_one("abcd1234"), build.hash_one("abcd12345"));
+    }
+
+    #[test]
     fn accept_type_patterns() {
         let pats = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert!(accepts(&pats(&["*"]), "image/png"));
@@ -1121,5 +1754,8 @@ From-Path: msrp://127.0.0.1:2855/alice01;tcp\r\nByte-Range: banana\r\n-------mal
         assert!(!accepts(&pats(&["text/*"]), "textual/x"));
         assert!(!accepts(&pats(&["text/plain"]), "text/html"));
         assert!(!accepts(&[], "text/plain"));
+        assert!(accepts(&pats(&[" TEXT/* "]), "text/html"));
+        assert!(!accepts(&pats(&["text/*"]), "tex"));
+        assert!(!accepts(&pats(&["text/*"]), "té"));
     }
 }
