@@ -908,12 +908,23 @@ msgwire_status msgwire_msrp_connector_set_tls(struct msgwire_msrp_connector *con
                                               const struct msgwire_tls_client_config *config);
 
 /**
+ * Copies the address used for a local URI without a host into `buf`:
+ * the address of the interface that holds the default route (found
+ * without sending anything), or `127.0.0.1` when there is none, as the
+ * legacy library chose it. Written NUL-terminated with its length
+ * (without the NUL) in `*out_len`; `MSGWIRE_BUFFER_TOO_SMALL` gives the
+ * needed length. 46 bytes always suffice.
+ */
+msgwire_status msgwire_default_ip(char *buf, size_t cap, size_t *out_len);
+
+/**
  * Chooses the local path to advertise and copies it into `buf`.
  *
  * `local_uri` is a NUL-terminated MSRP URI or NULL. What it leaves out is
  * filled in: a missing session-id becomes a random one; a port of 0
  * becomes 2855 (a connector never listens). NULL means
- * `msrp://127.0.0.1:2855/<random>;tcp`. When the peer's URI is `msrps`,
+ * `msrp://<default ip>:2855/<random>;tcp` (see `msgwire_default_ip`).
+ * When the peer's URI is `msrps`,
  * advertise an `msrps` URI too (whether TLS is used is decided by the
  * peer's URI, see `msgwire_msrp_connector_set_tls`).
  *
@@ -997,7 +1008,8 @@ msgwire_status msgwire_msrp_acceptor_set_tls(struct msgwire_msrp_acceptor *accep
  * `local_uri` is a NUL-terminated MSRP URI or NULL. The acceptor listens on
  * its host and port; port 0 picks a free port, which is written into the
  * returned path. A missing session-id becomes a random one. NULL means
- * `msrp://127.0.0.1:0/<random>;tcp`. A socket that cannot be bound is
+ * `msrp://<default ip>:0/<random>;tcp` (see `msgwire_default_ip`). A
+ * socket that cannot be bound is
  * `MSGWIRE_MSRP_ENDPOINT_LISTEN`. An `msrps` URI makes the connection run
  * over TLS, with the configuration of `msgwire_msrp_acceptor_set_tls`.
  *
@@ -1890,7 +1902,8 @@ msgwire_status msgwire_msrp_server_set_tls(const struct msgwire_msrp_server *ser
  * free port; the port in use is written into the returned path, so every
  * session prepared with port 0 on one host shares one port. An explicit
  * port listens on (or reuses) exactly that port. NULL means
- * `msrp://127.0.0.1:0/<random>;tcp`. Preparing a URI that is already
+ * `msrp://<default ip>:0/<random>;tcp` (see `msgwire_default_ip`).
+ * Preparing a URI that is already
  * registered keeps its registration.
  *
  * The path is written as its SDP `a=path` value, NUL-terminated, with its

@@ -283,12 +283,33 @@ pub extern "C" fn msgwire_msrp_connector_set_tls(
     })
 }
 
+/// Copies the address used for a local URI without a host into `buf`:
+/// the address of the interface that holds the default route (found
+/// without sending anything), or `127.0.0.1` when there is none, as the
+/// legacy library chose it. Written NUL-terminated with its length
+/// (without the NUL) in `*out_len`; `MSGWIRE_BUFFER_TOO_SMALL` gives the
+/// needed length. 46 bytes always suffice.
+#[unsafe(no_mangle)]
+pub extern "C" fn msgwire_default_ip(
+    buf: *mut c_char,
+    cap: usize,
+    out_len: *mut usize,
+) -> msgwire_status {
+    guard(|| {
+        // SAFETY: a caller buffer, per the header.
+        let out = unsafe { arg_buf(buf.cast(), cap, out_len)? };
+        let ip = msgwire_core::net::default_ip().to_string();
+        out.fill(ip.as_bytes(), true)
+    })
+}
+
 /// Chooses the local path to advertise and copies it into `buf`.
 ///
 /// `local_uri` is a NUL-terminated MSRP URI or NULL. What it leaves out is
 /// filled in: a missing session-id becomes a random one; a port of 0
 /// becomes 2855 (a connector never listens). NULL means
-/// `msrp://127.0.0.1:2855/<random>;tcp`. When the peer's URI is `msrps`,
+/// `msrp://<default ip>:2855/<random>;tcp` (see `msgwire_default_ip`).
+/// When the peer's URI is `msrps`,
 /// advertise an `msrps` URI too (whether TLS is used is decided by the
 /// peer's URI, see `msgwire_msrp_connector_set_tls`).
 ///
@@ -465,7 +486,8 @@ pub extern "C" fn msgwire_msrp_acceptor_set_tls(
 /// `local_uri` is a NUL-terminated MSRP URI or NULL. The acceptor listens on
 /// its host and port; port 0 picks a free port, which is written into the
 /// returned path. A missing session-id becomes a random one. NULL means
-/// `msrp://127.0.0.1:0/<random>;tcp`. A socket that cannot be bound is
+/// `msrp://<default ip>:0/<random>;tcp` (see `msgwire_default_ip`). A
+/// socket that cannot be bound is
 /// `MSGWIRE_MSRP_ENDPOINT_LISTEN`. An `msrps` URI makes the connection run
 /// over TLS, with the configuration of `msgwire_msrp_acceptor_set_tls`.
 ///

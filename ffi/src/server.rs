@@ -158,7 +158,8 @@ pub extern "C" fn msgwire_msrp_server_set_tls(
 /// free port; the port in use is written into the returned path, so every
 /// session prepared with port 0 on one host shares one port. An explicit
 /// port listens on (or reuses) exactly that port. NULL means
-/// `msrp://127.0.0.1:0/<random>;tcp`. Preparing a URI that is already
+/// `msrp://<default ip>:0/<random>;tcp` (see `msgwire_default_ip`).
+/// Preparing a URI that is already
 /// registered keeps its registration.
 ///
 /// The path is written as its SDP `a=path` value, NUL-terminated, with its

@@ -135,18 +135,23 @@ static void test_two_sessions(void)
     CHECK_STATUS(msgwire_msrp_server_local_path(server, again, sizeof again, &len),
                  MSGWIRE_NOT_FOUND);
 
-    /* NULL: 127.0.0.1, a free port, a random session-id. */
+    /* NULL: the default-route address, a free port, a random session-id. */
+    char ip[64], prefix[96];
+    CHECK_OK(msgwire_default_ip(ip, sizeof ip, &len));
+    CHECK(len == strlen(ip) && len >= 7);
+    snprintf(prefix, sizeof prefix, strchr(ip, ':') ? "msrp://[%s]:" : "msrp://%s:", ip);
     CHECK_OK(msgwire_msrp_server_prepare(server, NULL, spath[0], sizeof spath[0], &len));
     CHECK(len == strlen(spath[0]));
-    CHECK(strncmp(spath[0], "msrp://127.0.0.1:", 17) == 0 && port_of(spath[0]) != 0);
+    CHECK(strncmp(spath[0], prefix, strlen(prefix)) == 0 && port_of(spath[0]) != 0);
     CHECK_OK(msgwire_msrp_server_local_path(server, again, sizeof again, &len));
     CHECK(strcmp(again, spath[0]) == 0);
 
     /* A too small buffer: registered anyway, the path is kept for this
      * thread, and port 0 reuses the running listener. */
-    char tiny[8];
-    CHECK_STATUS(msgwire_msrp_server_prepare(server, "msrp://127.0.0.1:0;tcp", tiny, sizeof tiny,
-                                             &len),
+    char tiny[8], same_host[128];
+    snprintf(same_host, sizeof same_host, strchr(ip, ':') ? "msrp://[%s]:0;tcp" : "msrp://%s:0;tcp",
+             ip);
+    CHECK_STATUS(msgwire_msrp_server_prepare(server, same_host, tiny, sizeof tiny, &len),
                  MSGWIRE_BUFFER_TOO_SMALL);
     size_t needed = len;
     CHECK_STATUS(msgwire_msrp_server_local_path(server, tiny, sizeof tiny, &len),
