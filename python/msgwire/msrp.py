@@ -164,8 +164,9 @@ class Parser(object):
 
 
 def _request_parts(chunk):
+    # The rules do not look at the flag.
     return (chunk.transaction_id, chunk.method, chunk.code, chunk.comment, chunk._header_pairs(),
-            _as_body(chunk.data))
+            _as_body(chunk.data), '$')
 
 
 def _as_body(data):
@@ -181,7 +182,7 @@ def make_response(chunk: MSRPData, code: int, comment: Optional[str] = None) -> 
     URI. Raises :class:`HeaderParsingError` when To-Path, From-Path or
     Failure-Report is missing or malformed.
     """
-    parts = _native.make_response(*_request_parts(chunk), code, comment)
+    parts = _native.make_response(_request_parts(chunk), code, comment)
     return None if parts is None else MSRPData._from_parts(*parts)
 
 
@@ -195,7 +196,7 @@ def make_report(chunk: MSRPData, code: int, comment: Optional[str] = None) -> Op
     :class:`HeaderParsingError` when a header it needs is missing or
     malformed.
     """
-    parts = _native.make_report(*_request_parts(chunk), code, comment)
+    parts = _native.make_report(_request_parts(chunk), code, comment)
     return None if parts is None else MSRPData._from_parts(*parts)
 
 

@@ -25,7 +25,6 @@ Differences from the legacy module, all deliberate:
   the legacy module.
 """
 
-import socket
 from collections import deque, namedtuple
 
 from msgwire import _native
@@ -330,7 +329,26 @@ class DigestHeaderType(ParameterListHeaderType):
 # Headers
 # ---------------------------------------------------------------------------
 
-_UNSET = object()
+class _Unset(object):
+    """Marks a header value (text or decoded) not computed yet. Copies and
+    pickles of a header keep the marker itself, so they compute it too."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        return '<unset>'
+
+    def __reduce__(self):
+        return '_UNSET'
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+_UNSET = _Unset()
 
 
 class MSRPHeaderMeta(type):
@@ -675,6 +693,13 @@ class MSRPData(object):
 
     __immutable__ = frozenset({'method', 'code', 'comment', 'headers'})
 
+    # The instance dict of a chunk made by _from_parts, before its parts
+    # (the keys named after _from_parts's parameters, headers as
+    # '_raw_headers') are filled in. The native module makes the chunks of
+    # sessions and build_request from a copy of it.
+    _PARTS = {'method': None, 'code': None, 'comment': None, 'transaction_id': None, '_raw_headers': None,
+              'data': b'', 'contflag': '$', 'chunk_header': None, 'chunk_footer': None, '__modified__': True}
+
     def __init__(self, transaction_id, method=None, code=None, comment=None, headers=None, data=b'', contflag='$'):
         if method is None and code is None:
             raise ValueError('either method or code must be specified')
@@ -695,15 +720,53 @@ class MSRPData(object):
 
     @classmethod
     def _from_parts(cls, transaction_id, method, code, comment, headers, data=b'', contflag='$'):
-        """A chunk from the native module's parts; ``headers`` are ``(name, text)`` pairs."""
-        chunk = cls(transaction_id, method=method, code=code, comment=comment, data=data, contflag=contflag)
-        mapping = chunk.headers
-        for name, value in headers:
-            mapping[name] = _header_from_text(name, value)
+        """A chunk from the native module's parts; ``headers`` are ``(name,
+        text)`` pairs with unique names (the native module merges repeated
+        names the way a ``dict`` would).
+
+        This is the hot path of every message sent or received, so it skips
+        ``__init__`` and ``__setattr__`` (the parts are known to be
+        consistent) and builds nothing it does not have to: ``headers``
+        stays a list of pairs until the attribute is first read (see
+        :meth:`__getattr__`), and ``first_line`` is computed when first read.
+        """
+        chunk = object.__new__(cls)
+        object.__setattr__(chunk, '__dict__', {
+            'method': method, 'code': code, 'comment': comment, 'transaction_id': transaction_id,
+            '_raw_headers': headers, 'data': data, 'contflag': contflag,
+            'chunk_header': None, 'chunk_footer': None, '__modified__': True})
         return chunk
 
+    def __getattr__(self, name):
+        # Only called for attributes missing from the instance: the lazy
+        # ones of a chunk made by _from_parts.
+        d = self.__dict__
+        if name == 'headers':
+            raw = d.get('_raw_headers')
+            if raw is None:
+                raise AttributeError(name)
+            mapping = HeaderMapping()
+            for key, text in raw:
+                dict.__setitem__(mapping, key, _header_from_text(key, text))
+            d['headers'] = mapping
+            del d['_raw_headers']
+            return mapping
+        if name == 'first_line' and 'transaction_id' in d:
+            first_line = d['first_line'] = _native.first_line(d['transaction_id'], d.get('method'), d.get('code'),
+                                                              d.get('comment'))
+            return first_line
+        raise AttributeError("{!r} object has no attribute {!r}".format(type(self).__name__, name))
+
+    def __getstate__(self):
+        # copy.copy, copy.deepcopy and pickle see the same state as for a
+        # chunk built eagerly (copy.copy shares the header mapping).
+        self.headers
+        self.first_line
+        return self.__dict__
+
     def __setattr__(self, name, value):
-        if name in self.__dict__:
+        d = self.__dict__
+        if name in d or (name == 'headers' and '_raw_headers' in d):
             if name in self.__immutable__:
                 raise AttributeError('Cannot overwrite attribute')
         if name == 'transaction_id':
@@ -797,19 +860,34 @@ class MSRPData(object):
     # --- encoding ---------------------------------------------------------
 
     def _header_pairs(self):
-        return [(name, _encoded_value(header)) for name, header in self.headers.items()]
+        """``(name, text)`` pairs in insertion order; for a chunk whose
+        headers were never read, the pairs it was built from (nothing is
+        encoded again)."""
+        d = self.__dict__
+        headers = d.get('headers')
+        if headers is None:
+            raw = d.get('_raw_headers')
+            if raw is not None:
+                return raw
+            headers = self.headers
+        return [(name, _encoded_value(header)) for name, header in headers.items()]
 
     @property
     def encoded_header(self):
         """Start line and headers as ``str``, with the blank line that opens
         the body when there is a body or a Content-Type."""
         has_body = bool(self.data)
-        cache = self.__dict__.get('_header_cache')
-        if self.__modified__ or self.headers.__modified__ or cache is None or cache[0] != has_body:
+        d = self.__dict__
+        cache = d.get('_header_cache')
+        # Headers that were never read cannot have changed.
+        headers = d.get('headers')
+        if self.__modified__ or (headers is not None and headers.__modified__) or cache is None \
+                or cache[0] != has_body:
             text = self.encode_start().decode('utf-8')
             object.__setattr__(self, '_header_cache', (has_body, text))
             object.__setattr__(self, '__modified__', False)
-            self.headers.__modified__ = False
+            if headers is not None:
+                headers.__modified__ = False
             return text
         return cache[1]
 
@@ -829,8 +907,8 @@ class MSRPData(object):
 
     def encode(self):
         """The whole chunk as ``bytes``, headers in RFC 4975 order."""
-        return _native.encode_chunk(self.transaction_id, self.method, self.code, self.comment,
-                                    self._header_pairs(), _as_bytes(self.data), self.contflag)
+        return _native.encode_chunk((self.transaction_id, self.method, self.code, self.comment,
+                                     self._header_pairs(), _as_bytes(self.data), self.contflag))
 
 
 # ---------------------------------------------------------------------------
@@ -838,18 +916,10 @@ class MSRPData(object):
 # ---------------------------------------------------------------------------
 
 def _default_host():
-    """The address of the interface that holds the default route.
-
-    Connecting a UDP socket only asks the kernel for a route; no packet is
-    sent. The target is a documentation address (RFC 5737), which any
-    default route covers. Without a default route the answer is loopback.
-    """
-    try:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            probe.connect(('192.0.2.1', 9))
-            return probe.getsockname()[0]
-    except OSError:
-        return '127.0.0.1'
+    """The address of the interface that holds the default route (no packet
+    is sent to find it), or loopback without a default route: the core's
+    rule, shared with the Rust and C APIs."""
+    return _native.default_ip()
 
 
 class ConnectInfo(object):

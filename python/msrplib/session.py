@@ -1,18 +1,28 @@
 """MSRP sessions over a bound transport, as in the legacy ``msrplib.session``.
 
 An :class:`MSRPSession` runs on threads of msgwire's Rust core: a reader
-per connection and a shared timer. The core answers incoming requests
-(200, 415 for a refused Content-Type, 481 for foreign paths, 501 for an
-unknown method, 400 for malformed input), sends the automatic success
-REPORT, matches responses, makes up a local 408 (or 200 for
+and a writer per connection and a shared timer. The core answers incoming
+requests (200, 415 for a refused Content-Type, 481 for foreign paths, 501
+for an unknown method, 400 for malformed input), sends the automatic
+success REPORT, matches responses, makes up a local 408 (or 200 for
 ``Failure-Report: partial``) after ``RESPONSE_TIMEOUT`` seconds and sends a
 keep-alive every ``KEEPALIVE_INTERVAL`` seconds.
 
-Callbacks (``on_incoming_cb`` and each ``response_cb``) run on those
-threads, one at a time and in order, with the GIL held only for the call.
-They must return quickly and must not call :meth:`MSRPSession.deliver_chunk`
-or ``shutdown(wait=True)`` (both wait for the thread the callback runs on);
-``send_chunk`` and ``shutdown(wait=False)`` are fine.
+Callbacks (``on_incoming_cb`` and each ``response_cb``) run on one
+dispatcher thread per session, one at a time and in the order the session
+produced the events (``on_incoming_cb(error=...)`` last). The core's
+threads only queue the events; the dispatcher takes whatever is queued and
+runs it under a single acquisition of the GIL, so under load many
+callbacks share one GIL hand-off. A callback that raises is reported
+through :func:`sys.unraisablehook` and the session goes on. Callbacks
+should return quickly: while one runs, the session's later callbacks wait,
+and once a few thousand events are queued the connection is no longer
+read. So they must not call :meth:`MSRPSession.deliver_chunk` or
+``shutdown(wait=True)``, which wait for the connection; ``send_chunk`` and
+``shutdown(wait=False)`` are fine. :meth:`MSRPSession.shutdown` with
+``wait`` returns after the last callback has returned, and no thread of
+the session outlives it. At interpreter exit, callbacks of sessions still
+running stop (see ``python/README.md``).
 
 ``RESPONSE_TIMEOUT`` and ``KEEPALIVE_INTERVAL`` (``None`` or 0: no
 keep-alives) are read from the instance when it is constructed, so a
@@ -47,7 +57,7 @@ import queue
 from msgwire import _native
 from msrplib import MSRPError, protocol
 from msrplib.trafficlog import _report, _traffic_logger
-from msrplib.transport import ConnectionDone, ConnectionLost, MSRPTransactionError
+from msrplib.transport import ConnectionDone, ConnectionLost, MSRPTransactionError, MSRPTransport
 
 __all__ = ['MSRPSessionError', 'MSRPBadContentType', 'LocalResponse', 'Response200OK', 'Response408Timeout',
            'contains_mime_type', 'MSRPSession', 'GreenMSRPSession']
@@ -86,23 +96,8 @@ def contains_mime_type(mimetypelist, mimetype):
     return False
 
 
-def _parts(chunk):
-    data = chunk.data
-    if isinstance(data, str):
-        data = data.encode('utf-8')
-    return (chunk.transaction_id, chunk.method, chunk.code, chunk.comment, chunk._header_pairs(),
-            bytes(data), chunk.contflag)
-
-
-def _chunk(parts):
-    tid, method, code, comment, headers, data, flag = parts
-    return protocol.MSRPData._from_parts(tid, method, code, comment, headers, data, flag)
-
-
-def _outcome(parts, local):
-    if local:
-        return LocalResponse(parts[3], parts[2])
-    return _chunk(parts)
+_plain_make_send_request = MSRPTransport.make_send_request
+_build_request = _native.build_request
 
 
 class MSRPSession(object):
@@ -152,19 +147,21 @@ class MSRPSession(object):
     def connected(self):
         return self.state == 'CONNECTED'
 
-    def _on_event(self, event):
-        kind, a, b = event
+    def _on_event(self, kind, a, b):
+        # Called by the dispatcher thread with ('incoming', chunk, None),
+        # ('response', chunk, local) for requests sent without a callback,
+        # ('protocol_error', message, None), ('keepalive_timeout', None,
+        # None) and last ('closed', error message or None, None).
         if kind == 'incoming':
-            chunk = _chunk(a)
             traffic = _traffic_logger(self.msrp.logger)
             if traffic is not None:
-                _report(traffic, 'received_chunk', chunk, self.msrp)
-            self._on_incoming_cb(chunk)
+                _report(traffic, 'received_chunk', a, self.msrp)
+            self._on_incoming_cb(a)
         elif kind == 'response':
             if not b:
                 traffic = _traffic_logger(self.msrp.logger)
                 if traffic is not None:
-                    _report(traffic, 'received_chunk', _chunk(a), self.msrp)
+                    _report(traffic, 'received_chunk', a, self.msrp)
         elif kind == 'closed':
             error = ConnectionDone() if a is None else ConnectionLost(a)
             self.close_error = error
@@ -181,22 +178,22 @@ class MSRPSession(object):
         :class:`MSRPSessionError` when the session is not connected."""
         if response_cb is not None and not callable(response_cb):
             raise TypeError('response_cb must be callable: {!r}'.format(response_cb))
-        state = self.state
-        if state != 'CONNECTED':
-            raise MSRPSessionError('Cannot send chunk because MSRPSession is {}'.format(state))
-        callback = None
+        callback = response_cb
         traffic = _traffic_logger(self.msrp.logger)
-        if response_cb is not None:
-            if traffic is None:
-                def callback(parts, local):
-                    response_cb(_outcome(parts, local))
-            else:
-                def callback(parts, local):
-                    outcome = _outcome(parts, local)
-                    if not local:
-                        _report(traffic, 'received_chunk', outcome, self.msrp)
-                    response_cb(outcome)
-        self._native.send_chunk(*_parts(chunk), callback)
+        if traffic is not None and response_cb is not None:
+            def callback(outcome):
+                if not isinstance(outcome, LocalResponse):
+                    _report(traffic, 'received_chunk', outcome, self.msrp)
+                response_cb(outcome)
+        try:
+            self._native.send_chunk(chunk, callback)
+        except MSRPSessionError:
+            # The native call refuses a session that is not connected; say
+            # so the way the legacy library did.
+            state = self.state
+            if state != 'CONNECTED':
+                raise MSRPSessionError('Cannot send chunk because MSRPSession is {}'.format(state)) from None
+            raise
         if traffic is not None:
             _report(traffic, 'sent_chunk', chunk, self.msrp)
 
@@ -211,14 +208,12 @@ class MSRPSession(object):
             raise MSRPSessionError('Cannot send chunk because MSRPSession is {}'.format(state))
         traffic = _traffic_logger(self.msrp.logger)
         if traffic is None:
-            response = self._native.deliver_chunk(*_parts(chunk))
-            return None if response is None else _chunk(response)
+            return self._native.deliver_chunk(chunk)
         # Reported before the call, which returns only with the response.
         _report(traffic, 'sent_chunk', chunk, self.msrp)
-        response = self._native.deliver_chunk(*_parts(chunk))
+        response = self._native.deliver_chunk(chunk)
         if response is None:
             return None
-        response = _chunk(response)
         _report(traffic, 'received_chunk', response, self.msrp)
         return response
 
@@ -227,14 +222,24 @@ class MSRPSession(object):
         ``code``, if it asks for one."""
         if chunk.method != 'SEND':
             raise ValueError('reports may only be sent for SEND chunks')
-        self._native.send_report(*_parts(chunk), code, reason)
+        self._native.send_report(chunk, code, reason)
 
     def send_response(self, chunk, code, comment):
         """Answers an incoming request (e.g. a NICKNAME) if it wants a response."""
-        self._native.send_response(*_parts(chunk), code, comment)
+        self._native.send_response(chunk, code, comment)
 
     def make_message(self, msg, content_type, message_id=None):
-        chunk = self.msrp.make_send_request(data=msg, message_id=message_id)
+        """A SEND carrying ``msg`` (see
+        :meth:`~msrplib.transport.MSRPTransport.make_send_request`) with
+        ``Content-Type: content_type`` added last."""
+        msrp = self.msrp
+        if type(content_type) is str and type(msrp).make_send_request is _plain_make_send_request:
+            # The same chunk (make_send_request's headers, then
+            # Content-Type) from one native call.
+            to_path, from_path = msrp._path_values()
+            return _build_request(to_path, from_path, 'SEND', msg, 1, None, None, message_id, None, None, 2048,
+                                  content_type)
+        chunk = msrp.make_send_request(data=msg, message_id=message_id)
         chunk.add_header(protocol.ContentTypeHeader(content_type))
         return chunk
 

@@ -136,9 +136,14 @@ def _path_value(header_class, uris):
     return value
 
 
-def _chunk_parts(chunk):
-    return (chunk.transaction_id, chunk.method, chunk.code, chunk.comment, chunk._header_pairs(),
-            _body_bytes(chunk.data), chunk.contflag)
+def _snapshot(attributes):
+    """A copy of a URI's ``__dict__`` that compares equal to it until an
+    attribute, or a parameter, changes."""
+    copy = dict(attributes)
+    parameters = copy.get('parameters')
+    if isinstance(parameters, dict):
+        copy['parameters'] = dict(parameters)
+    return copy
 
 
 def _body_bytes(data):
@@ -167,6 +172,7 @@ class MSRPTransport(object):
         self.remote_path = []
         self.use_sessmatch = use_sessmatch
         self._bound = None
+        self._paths = None
 
     @classmethod
     def _from_bound(cls, bound, local_uri, full_remote_path, logger=None, use_sessmatch=False):
@@ -205,11 +211,25 @@ class MSRPTransport(object):
         self.remote_uri = full_remote_path[-1]
         self.remote_path = full_remote_path[:-1]
 
+    def _path_values(self):
+        """The encoded To-Path and From-Path. Remembered with a copy of the
+        URIs' attributes and encoded again when one of them changed (the
+        URIs may be changed in place, as an acceptor does with its port);
+        checking costs far less than encoding, on every message built."""
+        uris = self.local_path + self.remote_path + [self.remote_uri, self.local_uri]
+        state = [uri.__dict__ for uri in uris]
+        cached = self.__dict__.get('_paths')
+        if cached is not None and cached[0] == state:
+            return cached[1]
+        values = (_path_value(protocol.ToPathHeader, uris[:-1]), _path_value(protocol.FromPathHeader, uris[-1:]))
+        self._paths = ([_snapshot(attributes) for attributes in state], values)
+        return values
+
     def _to_path_value(self):
-        return _path_value(protocol.ToPathHeader, self.local_path + self.remote_path + [self.remote_uri])
+        return self._path_values()[0]
 
     def _from_path_value(self):
-        return _path_value(protocol.FromPathHeader, [self.local_uri])
+        return self._path_values()[1]
 
     # --- building chunks ------------------------------------------------------
 
@@ -222,14 +242,9 @@ class MSRPTransport(object):
         return chunk
 
     def _build(self, method, data, start, end, length, message_id, transaction_id, contflag, star_above):
-        parts = _native.build_request(self._to_path_value(), self._from_path_value(), method,
-                                      _body_bytes(data), start, end, length, message_id,
-                                      transaction_id, contflag, star_above)
-        tid, method, code, comment, headers, _body, flag = parts
-        chunk = protocol.MSRPData._from_parts(tid, method, code, comment, headers, contflag=flag)
-        if method == 'SEND':
-            chunk.data = data
-        return chunk
+        to_path, from_path = self._path_values()
+        return _native.build_request(to_path, from_path, method, data, start, end, length, message_id,
+                                     transaction_id, contflag, star_above)
 
     def make_send_request(self, message_id=None, data='', start=1, end=None, length=None):
         """A SEND carrying ``data`` (one chunk), as the legacy library built it:
@@ -299,7 +314,7 @@ class MSRPTransport(object):
 
     def write_chunk(self, chunk, wait=True):
         """Encodes and writes ``chunk`` as is; no transaction is tracked."""
-        self._connected().write_chunk(*_chunk_parts(chunk))
+        self._connected().write_chunk(chunk)
         self._log('sent_chunk', chunk)
 
     def write_response(self, chunk, code, comment, wait=True):
@@ -307,11 +322,9 @@ class MSRPTransport(object):
         Failure-Report asks for one (nothing for ``no``; only failures for
         ``partial``). Unreadable path headers raise
         :class:`msrplib.protocol.HeaderParsingError`."""
-        parts = self._connected().write_response(*_chunk_parts(chunk), code, comment)
-        if parts is not None:
-            tid, method, code, comment, headers, data, flag = parts
-            self._log('sent_chunk', protocol.MSRPData._from_parts(tid, method, code, comment, headers,
-                                                                  data, flag))
+        response = self._connected().write_response(chunk, code, comment)
+        if response is not None:
+            self._log('sent_chunk', response)
 
     def read_chunk(self, max_size=1024 * 1024 * 4, timeout=None):
         """Waits for the next chunk and returns it as ``MSRPData``.
@@ -331,9 +344,7 @@ class MSRPTransport(object):
         """
         if max_size is not None and max_size < 0:
             raise ValueError('max_size must not be negative')
-        parts, segment = self._connected().read_chunk(max_size, timeout)
-        tid, method, code, comment, headers, data, flag = parts
-        chunk = protocol.MSRPData._from_parts(tid, method, code, comment, headers, data, flag)
+        chunk, segment = self._connected().read_chunk(max_size, timeout)
         if segment is not None:
             chunk.segment = segment
         self._log('received_chunk', chunk)

@@ -5,13 +5,31 @@
 //! request) or code and comment (for a response), the headers as a list of
 //! `(name, encoded value)` pairs in insertion order, the body and the
 //! continuation flag (`"$"`, `"+"` or `"#"`). The core sorts the headers
-//! into wire order when it encodes.
+//! into wire order when it encodes. Python hands a chunk in as one such
+//! tuple ([`ChunkParts`]); chunks going out to Python carry header pairs
+//! with unique names ([`header_pairs`]), because `MSRPData` keeps them in a
+//! dict and uses the list as is until a header is read.
+//!
+//! On the paths every message takes (a session's chunks, `build_request`,
+//! a bound transport's reads and writes) chunks cross as `MSRPData`
+//! objects instead: built here the way `MSRPData._from_parts` builds them
+//! ([`chunk_object`]) and read here attribute by attribute ([`ChunkIn`],
+//! which also takes the tuple). Their header pairs stay in Rust, in a
+//! [`PyHeaderList`]: Python iterates it only when a header is read, and
+//! handing the chunk back (sending it) clones Rust strings instead of
+//! converting Python ones. Every function that takes header pairs takes a
+//! `HeaderList` or a list of pairs ([`HeaderPairs`]).
 
 use bytes::{Bytes, BytesMut};
-use msgwire_core::msrp::{self, Chunk, ChunkKind, EncodeError, Event, Flag, Head, Headers, Parser};
+use msgwire_core::msrp::{
+    self, Chunk, ChunkKind, EncodeError, Event, Flag, Head, Header, Headers, Parser,
+};
 use pyo3::exceptions::PyValueError;
+use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::pybacked::{PyBackedBytes, PyBackedStr};
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBytes, PyDict, PyString, PyTuple, PyType};
 
 use crate::errors::CoreError;
 
@@ -39,6 +57,132 @@ pub(crate) type ParsedChunk<'py> = (
     Bound<'py, PyBytes>,
     Bound<'py, PyBytes>,
 );
+
+/// Header pairs kept in Rust: an immutable sequence of `(name, value)`
+/// tuples with unique names (see the module docs).
+#[pyclass(name = "HeaderList", module = "msgwire._native", frozen, sequence)]
+pub(crate) struct PyHeaderList {
+    headers: Headers,
+}
+
+impl PyHeaderList {
+    /// Takes a chunk's headers over (merging repeated names as
+    /// [`header_pairs`] does; rare, so only then are they copied).
+    pub(crate) fn take(headers: Headers) -> Self {
+        let list: Vec<&Header> = headers.iter().collect();
+        let unique = list
+            .iter()
+            .enumerate()
+            .all(|(i, h)| list[..i].iter().all(|o| o.name != h.name));
+        if unique {
+            PyHeaderList { headers }
+        } else {
+            PyHeaderList {
+                headers: header_pairs(&headers).into_iter().collect(),
+            }
+        }
+    }
+
+    fn pair(h: &Header) -> (&str, &str) {
+        (&h.name, &h.value)
+    }
+}
+
+#[pymethods]
+impl PyHeaderList {
+    fn __len__(&self) -> usize {
+        self.headers.len()
+    }
+
+    fn __getitem__(&self, index: isize) -> PyResult<(&str, &str)> {
+        let len = self.headers.len() as isize;
+        let i = if index < 0 { index + len } else { index };
+        match usize::try_from(i)
+            .ok()
+            .and_then(|i| self.headers.iter().nth(i))
+        {
+            Some(h) => Ok(Self::pair(h)),
+            None => Err(pyo3::exceptions::PyIndexError::new_err(
+                "HeaderList index out of range",
+            )),
+        }
+    }
+
+    fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, pyo3::types::PyIterator>> {
+        pyo3::types::PyList::new(py, self.headers.iter().map(Self::pair))?.try_iter()
+    }
+
+    fn __repr__(&self) -> String {
+        let pairs: Vec<(&str, &str)> = self.headers.iter().map(Self::pair).collect();
+        format!("HeaderList({pairs:?})")
+    }
+}
+
+/// Header pairs from Python: a [`PyHeaderList`] or any sequence of
+/// `(name, value)` pairs.
+#[derive(FromPyObject)]
+pub(crate) enum HeaderPairs {
+    Native(Py<PyHeaderList>),
+    Pairs(Vec<(String, String)>),
+}
+
+impl HeaderPairs {
+    pub(crate) fn into_vec(self) -> Vec<(String, String)> {
+        match self {
+            HeaderPairs::Native(list) => list
+                .get()
+                .headers
+                .iter()
+                .map(|h| (h.name.clone(), h.value.clone()))
+                .collect(),
+            HeaderPairs::Pairs(pairs) => pairs,
+        }
+    }
+}
+
+/// A chunk handed in by Python as the tuple `(transaction_id, method,
+/// code, comment, headers, data, contflag)` (`MSRPData.encode` and
+/// `msgwire.msrp` build it; the session and transport calls also take the
+/// `MSRPData` itself, see [`ChunkIn`]). `data` is `bytes` (or `bytearray`).
+#[derive(FromPyObject)]
+pub(crate) struct ChunkParts(
+    String,
+    Option<String>,
+    Option<u16>,
+    Option<String>,
+    HeaderPairs,
+    PyBackedBytes,
+    PyBackedStr,
+);
+
+impl ChunkParts {
+    /// The core chunk with its body and flag, checked for a valid kind and
+    /// flag and for header text that would break the framing: what goes on
+    /// the wire.
+    pub(crate) fn outgoing(self) -> PyResult<Chunk> {
+        check_kind(self.1.as_deref(), self.2)?;
+        let flag = flag_from_str(&self.6)?;
+        let mut chunk = self.request()?;
+        chunk.flag = flag;
+        refuse_injection(&chunk)?;
+        Ok(chunk)
+    }
+
+    /// The core chunk with its body, for the rules that look at a received
+    /// request (its flag is not read).
+    fn request(self) -> PyResult<Chunk> {
+        let ChunkParts(transaction_id, method, code, comment, headers, data, _) = self;
+        check_kind(method.as_deref(), code)?;
+        Ok(build_chunk(
+            &transaction_id,
+            method.as_deref(),
+            code,
+            comment.as_deref(),
+            headers.into_vec(),
+            &data,
+        ))
+    }
+}
 
 /// Builds a core chunk from its parts. A request when `method` is set,
 /// else a response.
@@ -119,34 +263,29 @@ pub(crate) fn first_line(
     Ok(build_chunk(transaction_id, method, code, comment, Vec::new(), &[]).first_line())
 }
 
-/// The whole chunk as bytes: start line, headers in wire order, the blank
-/// line and body when there is a body or a Content-Type, and the end-line.
+/// The whole chunk (given as [`ChunkParts`]) as bytes: start line, headers
+/// in wire order, the blank line and body when there is a body or a
+/// Content-Type, and the end-line.
 #[pyfunction]
-#[pyo3(signature = (transaction_id, method, code, comment, headers, data, contflag))]
-#[allow(clippy::too_many_arguments)]
 pub(crate) fn encode_chunk<'py>(
     py: Python<'py>,
-    transaction_id: &str,
-    method: Option<&str>,
-    code: Option<u16>,
-    comment: Option<&str>,
-    headers: Vec<(String, String)>,
-    data: &[u8],
-    contflag: &str,
+    chunk: ChunkParts,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    check_kind(method, code)?;
-    let flag = flag_from_str(contflag)?;
+    let ChunkParts(transaction_id, method, code, comment, headers, data, contflag) = chunk;
+    check_kind(method.as_deref(), code)?;
+    let flag = flag_from_str(&contflag)?;
     // The body is copied once, straight into the result; the core chunk
     // only needs to know whether there is one.
     let chunk = build_chunk(
-        transaction_id,
-        method,
+        &transaction_id,
+        method.as_deref(),
         code,
-        comment,
-        headers,
+        comment.as_deref(),
+        headers.into_vec(),
         &data[..data.len().min(1)],
     );
     refuse_injection(&chunk)?;
+    let data: &[u8] = &data;
     let mut start = BytesMut::new();
     chunk.encode_start_into(&mut start);
     let mut end = BytesMut::new();
@@ -220,47 +359,35 @@ pub(crate) fn parse_chunk<'py>(py: Python<'py>, data: &[u8]) -> PyResult<ParsedC
     ))
 }
 
-/// The response owed to a request (RFC 4975 §7.2), or `None` when none is
-/// sent. Raises `msrplib.protocol.HeaderParsingError` when To-Path,
-/// From-Path or Failure-Report is missing or malformed.
+/// The response owed to a request (given as [`ChunkParts`]; RFC 4975
+/// §7.2), or `None` when none is sent. Raises
+/// `msrplib.protocol.HeaderParsingError` when To-Path, From-Path or
+/// Failure-Report is missing or malformed.
 #[pyfunction]
-#[pyo3(signature = (transaction_id, method, code, comment, headers, data, response_code, response_comment=None))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (request, response_code, response_comment=None))]
 pub(crate) fn make_response(
-    transaction_id: &str,
-    method: Option<&str>,
-    code: Option<u16>,
-    comment: Option<&str>,
-    headers: Vec<(String, String)>,
-    data: &[u8],
+    request: ChunkParts,
     response_code: u16,
     response_comment: Option<&str>,
 ) -> PyResult<Option<ChunkHead>> {
-    check_kind(method, code)?;
-    let request = build_chunk(transaction_id, method, code, comment, headers, data);
+    let request = request.request()?;
     let response =
         msrp::make_response(&request, response_code, response_comment).map_err(CoreError::from)?;
     Ok(response.map(|c| chunk_head(&c)))
 }
 
-/// The REPORT owed for a request processed with `status_code` (RFC 4975
-/// §7.1.2), or `None`. Raises `msrplib.protocol.HeaderParsingError` when a
-/// header it needs is missing or malformed.
+/// The REPORT owed for a request (given as [`ChunkParts`]) processed with
+/// `status_code` (RFC 4975 §7.1.2), or `None`. Raises
+/// `msrplib.protocol.HeaderParsingError` when a header it needs is missing
+/// or malformed.
 #[pyfunction]
-#[pyo3(signature = (transaction_id, method, code, comment, headers, data, status_code, status_comment=None))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (request, status_code, status_comment=None))]
 pub(crate) fn make_report(
-    transaction_id: &str,
-    method: Option<&str>,
-    code: Option<u16>,
-    comment: Option<&str>,
-    headers: Vec<(String, String)>,
-    data: &[u8],
+    request: ChunkParts,
     status_code: u16,
     status_comment: Option<&str>,
 ) -> PyResult<Option<ChunkHead>> {
-    check_kind(method, code)?;
-    let request = build_chunk(transaction_id, method, code, comment, headers, data);
+    let request = request.request()?;
     let report =
         msrp::make_report(&request, status_code, status_comment).map_err(CoreError::from)?;
     Ok(report.map(|c| chunk_head(&c)))
@@ -314,11 +441,26 @@ pub(crate) fn kind_parts(kind: &ChunkKind) -> (Option<String>, Option<u16>, Opti
     }
 }
 
+/// The headers as `(name, value)` pairs for `MSRPData`, which keeps them
+/// in a dict: a name repeated exactly keeps the position of its first
+/// occurrence and the value of its last, as assigning them to a dict in
+/// order would. (The core keeps repeated headers; a chunk has a handful,
+/// so the quadratic search costs less than hashing.)
 pub(crate) fn header_pairs(headers: &Headers) -> Vec<(String, String)> {
-    headers
-        .iter()
-        .map(|h| (h.name.clone(), h.value.clone()))
-        .collect()
+    unique_pairs(headers.iter().map(|h| (h.name.as_str(), h.value.as_str())))
+}
+
+pub(crate) fn unique_pairs<'a>(
+    headers: impl Iterator<Item = (&'a str, &'a str)>,
+) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = Vec::with_capacity(headers.size_hint().0);
+    for (name, value) in headers {
+        match pairs.iter_mut().find(|(n, _)| n == name) {
+            Some(pair) => pair.1 = value.to_string(),
+            None => pairs.push((name.to_string(), value.to_string())),
+        }
+    }
+    pairs
 }
 
 fn chunk_head(c: &Chunk) -> ChunkHead {
@@ -350,8 +492,185 @@ pub(crate) fn head_parts(head: &Head<'_>) -> ChunkHead {
         head.method().map(str::to_string),
         head.code(),
         head.comment().map(str::to_string),
-        head.headers()
-            .map(|(n, v)| (n.to_string(), v.to_string()))
-            .collect(),
+        unique_pairs(head.headers()),
     )
+}
+
+// ------------------------------------------------------------ MSRPData objects
+//
+// On the paths every message takes, chunks cross as `MSRPData` objects
+// rather than tuples: the native side reads an object's attributes itself
+// ([`ChunkIn`]) and builds new objects exactly as `MSRPData._from_parts`
+// does ([`chunk_object`]): `object.__new__`, then a copy of the template
+// `MSRPData._PARTS` with the parts filled in as the instance dict. The
+// layout stays defined in Python; this only fills in the keys named after
+// `_from_parts`'s parameters.
+
+/// What building and reading `MSRPData` objects needs, looked up once.
+struct DataClass {
+    cls: Py<PyType>,
+    template: Py<PyDict>,
+    object_new: Py<PyAny>,
+}
+
+static DATA_CLASS: PyOnceLock<DataClass> = PyOnceLock::new();
+
+fn data_class(py: Python<'_>) -> PyResult<&DataClass> {
+    DATA_CLASS.get_or_try_init(py, || {
+        let cls = py
+            .import("msrplib.protocol")?
+            .getattr("MSRPData")?
+            .cast_into::<PyType>()?;
+        let template = cls.getattr("_PARTS")?.cast_into::<PyDict>()?;
+        let object_new = py.get_type::<PyAny>().getattr("__new__")?;
+        Ok::<_, PyErr>(DataClass {
+            cls: cls.unbind(),
+            template: template.unbind(),
+            object_new: object_new.unbind(),
+        })
+    })
+}
+
+/// A `str` for the method or comment, shared for the common ones.
+fn text<'py>(py: Python<'py>, s: &str) -> Bound<'py, PyString> {
+    match s {
+        "SEND" => intern!(py, "SEND").clone(),
+        "REPORT" => intern!(py, "REPORT").clone(),
+        "OK" => intern!(py, "OK").clone(),
+        _ => PyString::new(py, s),
+    }
+}
+
+/// A new `MSRPData` made like `MSRPData._from_parts(transaction_id,
+/// method, code, comment, headers, data, contflag)`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn new_msrpdata<'py>(
+    py: Python<'py>,
+    transaction_id: &str,
+    method: Option<&str>,
+    code: Option<u16>,
+    comment: Option<&str>,
+    headers: Bound<'py, PyAny>,
+    data: Bound<'py, PyAny>,
+    contflag: &str,
+) -> PyResult<Bound<'py, PyAny>> {
+    let dc = data_class(py)?;
+    let dict = dc.template.bind(py).copy()?;
+    dict.set_item(intern!(py, "transaction_id"), transaction_id)?;
+    dict.set_item(intern!(py, "method"), method.map(|m| text(py, m)))?;
+    dict.set_item(intern!(py, "code"), code)?;
+    dict.set_item(intern!(py, "comment"), comment.map(|c| text(py, c)))?;
+    dict.set_item(intern!(py, "_raw_headers"), headers)?;
+    dict.set_item(intern!(py, "data"), data)?;
+    dict.set_item(intern!(py, "contflag"), contflag)?;
+    let chunk = dc.object_new.bind(py).call1((dc.cls.bind(py),))?;
+    // object.__setattr__(chunk, '__dict__', dict), past MSRPData.__setattr__.
+    // SAFETY: three valid object pointers; the call only borrows them.
+    let rc = unsafe {
+        pyo3::ffi::PyObject_GenericSetAttr(
+            chunk.as_ptr(),
+            intern!(py, "__dict__").as_ptr(),
+            dict.as_ptr(),
+        )
+    };
+    if rc < 0 {
+        return Err(PyErr::fetch(py));
+    }
+    Ok(chunk)
+}
+
+/// A core chunk as a new `MSRPData` (its headers moved into a
+/// [`PyHeaderList`], not copied).
+pub(crate) fn chunk_object(py: Python<'_>, chunk: Chunk) -> PyResult<Bound<'_, PyAny>> {
+    let (method, code, comment) = match &chunk.kind {
+        ChunkKind::Request { method } => (Some(method.as_str()), None, None),
+        ChunkKind::Response { code, comment } => (None, Some(*code), comment.as_deref()),
+    };
+    let headers = Bound::new(py, PyHeaderList::take(chunk.headers))?.into_any();
+    let data = PyBytes::new(py, &chunk.data).into_any();
+    new_msrpdata(
+        py,
+        &chunk.transaction_id,
+        method,
+        code,
+        comment,
+        headers,
+        data,
+        flag_str(chunk.flag),
+    )
+}
+
+/// A body as bytes: `bytes` as is, `str` as UTF-8, anything else through
+/// `bytes()` (what `MSRPData` does with its `data`).
+pub(crate) fn body_bytes(data: &Bound<'_, PyAny>) -> PyResult<PyBackedBytes> {
+    if let Ok(bytes) = data.cast::<PyBytes>() {
+        return Ok(PyBackedBytes::from(bytes.clone()));
+    }
+    if let Ok(s) = data.cast::<PyString>() {
+        return Ok(PyBackedBytes::from(s.encode_utf8()?));
+    }
+    let bytes = data.py().get_type::<PyBytes>().call1((data,))?;
+    Ok(PyBackedBytes::from(bytes.cast_into::<PyBytes>()?))
+}
+
+/// A chunk handed in by Python: an `MSRPData` (or any object with its
+/// attributes and `_header_pairs()`), or the tuple [`ChunkParts`].
+pub(crate) struct ChunkIn(pub(crate) ChunkParts);
+
+impl ChunkIn {
+    pub(crate) fn outgoing(self) -> PyResult<Chunk> {
+        self.0.outgoing()
+    }
+}
+
+impl<'a, 'py> FromPyObject<'a, 'py> for ChunkIn {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        if obj.is_instance_of::<PyTuple>() {
+            return Ok(ChunkIn(obj.extract()?));
+        }
+        let py = obj.py();
+        let dc = data_class(py)?;
+        // A plain MSRPData keeps every attribute in its instance dict (no
+        // properties to honour): read them from there; anything missing,
+        // and every attribute of other objects, through getattr.
+        let dict = if obj.get_type().is(dc.cls.bind(py)) {
+            obj.getattr(intern!(py, "__dict__"))?
+                .cast_into::<PyDict>()
+                .ok()
+        } else {
+            None
+        };
+        let get = |name: &Bound<'py, PyString>| -> PyResult<Bound<'py, PyAny>> {
+            if let Some(value) = dict
+                .as_ref()
+                .map(|d| d.get_item(name))
+                .transpose()?
+                .flatten()
+            {
+                return Ok(value);
+            }
+            obj.getattr(name)
+        };
+        let headers = match dict
+            .as_ref()
+            .map(|d| d.get_item(intern!(py, "_raw_headers")))
+            .transpose()?
+            .flatten()
+        {
+            Some(raw) if !raw.is_none() => raw,
+            _ => obj.call_method0(intern!(py, "_header_pairs"))?,
+        };
+        let data = body_bytes(&get(intern!(py, "data"))?)?;
+        Ok(ChunkIn(ChunkParts(
+            get(intern!(py, "transaction_id"))?.extract()?,
+            get(intern!(py, "method"))?.extract()?,
+            get(intern!(py, "code"))?.extract()?,
+            get(intern!(py, "comment"))?.extract()?,
+            headers.extract()?,
+            data,
+            get(intern!(py, "contflag"))?.extract()?,
+        )))
+    }
 }

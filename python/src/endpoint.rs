@@ -1,44 +1,44 @@
-//! Endpoints: binding a session (`Connector`), the bound connection
-//! (`BoundTransport`) and the driven session (`Session`), plus the two
-//! helpers `msrplib.transport.MSRPTransport` builds requests and checks
-//! paths with.
+//! Endpoints: binding a session (`Connector`) and the bound connection
+//! (`BoundTransport`), plus the two helpers `msrplib.transport.MSRPTransport`
+//! builds requests and checks paths with. The driven session (`Session`)
+//! is in [`crate::session`].
 //!
-//! Every call that can block (connecting, accepting, waiting for a
-//! response, a full send queue, shutting down) releases the GIL. Python
-//! callbacks are called from the core's reader and timer threads; the
-//! closures below take the GIL only around the call itself, and the core
-//! never calls them while holding one of its locks (see `python/README.md`).
+//! Every call that can block (connecting, accepting, reading, writing)
+//! releases the GIL (see `python/README.md`).
 //!
-//! Chunks cross the boundary as the parts `msrplib.protocol.MSRPData`
-//! converts (see [`crate::chunk`]); incoming chunks arrive as
-//! `(transaction_id, method, code, comment, headers, data, contflag)`.
+//! Chunks cross the boundary as `msrplib.protocol.MSRPData` objects (see
+//! [`crate::chunk`]): read attribute by attribute on the way in (or given
+//! as the parts tuple, [`ChunkIn`]), built like `MSRPData._from_parts` on
+//! the way out.
 
 use std::sync::Mutex;
 use std::time::Duration;
 
 use msgwire_core::msrp::endpoint::{
-    BindOptions, BindTimeouts, BoundTransport, DirectAcceptor, DirectConnector, EndpointEvent,
-    MsrpSession, SessionState, TransactionOutcome,
+    BindOptions, BindTimeouts, BoundTransport, DirectAcceptor, DirectConnector,
 };
-use msgwire_core::msrp::session::{SessionConfig, SessionEvent, SessionPaths};
-use msgwire_core::msrp::{make_response, Chunk, ChunkBuilder, EncodeError, Uri};
+use msgwire_core::msrp::session::SessionPaths;
+use msgwire_core::msrp::{make_response, ChunkBuilder, EncodeError, Uri};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyTuple};
+use pyo3::types::PyBytes;
 
-use crate::chunk::{build_chunk, flag_from_str, flag_str, header_pairs, kind_parts};
+use crate::chunk::{
+    body_bytes, build_chunk, chunk_object, flag_from_str, flag_str, kind_parts, new_msrpdata,
+    ChunkIn, HeaderPairs, PyHeaderList,
+};
 use crate::errors::CoreError;
 use crate::tls::{PyTlsClientConfig, PyTlsServerConfig};
 use crate::uri::{from_parts, to_parts, UriParts};
 
 /// `(local_uri, local_path, remote_path, remote_uri)`.
-type PathParts = (UriParts, Vec<UriParts>, Vec<UriParts>, UriParts);
+pub(crate) type PathParts = (UriParts, Vec<UriParts>, Vec<UriParts>, UriParts);
 
 /// Longest accepted timeout; longer values are clamped so that adding them
 /// to the current instant cannot overflow.
 const MAX_SECONDS: f64 = 10.0 * 365.0 * 86400.0;
 
-fn seconds(value: f64, what: &str) -> PyResult<Duration> {
+pub(crate) fn seconds(value: f64, what: &str) -> PyResult<Duration> {
     if value.is_nan() || value < 0.0 {
         return Err(PyValueError::new_err(format!(
             "{what} must be a non-negative number of seconds, not {value}"
@@ -53,7 +53,7 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn path_parts(paths: &SessionPaths) -> PathParts {
+pub(crate) fn path_parts(paths: &SessionPaths) -> PathParts {
     (
         to_parts(paths.local_uri.clone()),
         paths.local_path.iter().cloned().map(to_parts).collect(),
@@ -62,69 +62,12 @@ fn path_parts(paths: &SessionPaths) -> PathParts {
     )
 }
 
-/// A chunk as the tuple `MSRPData._from_parts` takes.
-fn chunk_to_py<'py>(py: Python<'py>, chunk: &Chunk) -> PyResult<Bound<'py, PyTuple>> {
-    let (method, code, comment) = kind_parts(&chunk.kind);
-    (
-        chunk.transaction_id.clone(),
-        method,
-        code,
-        comment,
-        header_pairs(&chunk.headers),
-        PyBytes::new(py, &chunk.data),
-        flag_str(chunk.flag),
-    )
-        .into_pyobject(py)
-}
-
-/// Builds an outgoing chunk from its parts, refusing header text that would
-/// break the framing.
-#[allow(clippy::too_many_arguments)]
-fn outgoing_chunk(
-    transaction_id: &str,
-    method: Option<&str>,
-    code: Option<u16>,
-    comment: Option<&str>,
-    headers: Vec<(String, String)>,
-    data: &[u8],
-    contflag: &str,
-) -> PyResult<Chunk> {
-    if method.is_some() == code.is_some() {
-        return Err(PyValueError::new_err(
-            "exactly one of method and code must be given",
-        ));
-    }
-    let mut chunk = build_chunk(transaction_id, method, code, comment, headers, data);
-    chunk.flag = flag_from_str(contflag)?;
-    if let Err(e @ (EncodeError::LineBreak(_) | EncodeError::BadHeaderName(_))) = chunk.validate() {
-        return Err(PyValueError::new_err(format!("cannot encode chunk: {e}")));
-    }
-    Ok(chunk)
-}
-
-/// Calls a Python callable from a core thread: the GIL is taken for the
-/// call only. An exception is reported as unraisable (the thread has no
-/// caller to hand it to). While the interpreter is shutting down (a
-/// session still running at exit) the call is skipped instead of touching
-/// a dying interpreter.
-fn call_python<F>(callback: &Py<PyAny>, make_args: F)
-where
-    F: for<'py> FnOnce(Python<'py>) -> PyResult<Bound<'py, PyTuple>>,
-{
-    let _ = Python::try_attach(|py| {
-        let result = make_args(py).and_then(|args| callback.call1(py, args));
-        if let Err(e) = result {
-            e.write_unraisable(py, Some(callback.bind(py)));
-        }
-    });
-}
-
 // ------------------------------------------------------------------ binding
 
 /// A connected, bound connection waiting to be driven by a `Session`.
 #[pyclass(name = "BoundTransport", module = "msgwire._native")]
 pub(crate) struct PyBoundTransport {
-    inner: Mutex<Option<BoundTransport>>,
+    pub(crate) inner: Mutex<Option<BoundTransport>>,
     paths: SessionPaths,
     peer: Option<(String, u16)>,
 }
@@ -187,70 +130,37 @@ impl PyBoundTransport {
         self.with_transport(py, |t| t.write(data))
     }
 
-    /// Writes one chunk given as parts. Blocks without the GIL.
-    #[pyo3(signature = (transaction_id, method, code, comment, headers, data, contflag))]
-    #[allow(clippy::too_many_arguments)]
-    fn write_chunk(
-        &self,
-        py: Python<'_>,
-        transaction_id: &str,
-        method: Option<&str>,
-        code: Option<u16>,
-        comment: Option<&str>,
-        headers: Vec<(String, String)>,
-        data: &[u8],
-        contflag: &str,
-    ) -> PyResult<()> {
-        let chunk = outgoing_chunk(
-            transaction_id,
-            method,
-            code,
-            comment,
-            headers,
-            data,
-            contflag,
-        )?;
+    /// Writes one chunk (an `MSRPData` or [`ChunkParts`]). Blocks without
+    /// the GIL.
+    fn write_chunk(&self, py: Python<'_>, chunk: ChunkIn) -> PyResult<()> {
+        let chunk = chunk.outgoing()?;
         self.with_transport(py, |t| t.write_chunk(&chunk))
     }
 
-    /// Writes the response owed for a request given as parts, if its
-    /// Failure-Report asks for one; returns the response written (as
-    /// parts) or `None`.
-    #[pyo3(signature = (transaction_id, method, code, comment, headers, data, contflag, status_code, status_comment=None))]
-    #[allow(clippy::too_many_arguments)]
+    /// Writes the response owed for a request (an `MSRPData` or
+    /// [`ChunkParts`]), if its Failure-Report asks for one; returns the
+    /// response written (an `MSRPData`) or `None`.
+    #[pyo3(signature = (request, status_code, status_comment=None))]
     fn write_response<'py>(
         &self,
         py: Python<'py>,
-        transaction_id: &str,
-        method: Option<&str>,
-        code: Option<u16>,
-        comment: Option<&str>,
-        headers: Vec<(String, String)>,
-        data: &[u8],
-        contflag: &str,
+        request: ChunkIn,
         status_code: u16,
         status_comment: Option<&str>,
-    ) -> PyResult<Option<Bound<'py, PyTuple>>> {
-        let request = outgoing_chunk(
-            transaction_id,
-            method,
-            code,
-            comment,
-            headers,
-            data,
-            contflag,
-        )?;
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let request = request.outgoing()?;
         let Some(response) =
             make_response(&request, status_code, status_comment).map_err(CoreError::from)?
         else {
             return Ok(None);
         };
         self.with_transport(py, |t| t.write_chunk(&response))?;
-        chunk_to_py(py, &response).map(Some)
+        chunk_object(py, response).map(Some)
     }
 
-    /// Reads the next chunk without the GIL: `(parts, segment)` where
-    /// `segment` is `None` for a whole chunk or the number (from 1) of a
+    /// Reads the next chunk without the GIL: `(chunk, segment)`, the chunk
+    /// an `MSRPData` and `segment`
+    /// `None` for a whole chunk or the number (from 1) of a
     /// "virtual" segment of a chunk whose body exceeded `max_size`.
     /// `timeout` in seconds (`None`: wait forever) raises `TimeoutError`.
     #[pyo3(signature = (max_size=None, timeout=None))]
@@ -259,10 +169,10 @@ impl PyBoundTransport {
         py: Python<'py>,
         max_size: Option<usize>,
         timeout: Option<f64>,
-    ) -> PyResult<(Bound<'py, PyTuple>, Option<u32>)> {
+    ) -> PyResult<(Bound<'py, PyAny>, Option<u32>)> {
         let timeout = timeout.map(|t| seconds(t, "timeout")).transpose()?;
         let read = self.with_transport(py, |t| t.read_chunk_timeout(max_size, timeout))?;
-        Ok((chunk_to_py(py, &read.chunk)?, read.segment))
+        Ok((chunk_object(py, read.chunk)?, read.segment))
     }
 }
 
@@ -414,291 +324,25 @@ impl PyConnector {
     }
 }
 
-// ------------------------------------------------------------------ session
-
-/// Why `Session.start` could not take a transport.
-enum NotTaken {
-    MidChunk,
-    Closed,
-}
-use NotTaken::{Closed, MidChunk};
-
-/// A bound session driven by the core's threads.
-#[pyclass(name = "Session", module = "msgwire._native")]
-pub(crate) struct PySession {
-    inner: MsrpSession,
-}
-
-fn event_to_py<'py>(py: Python<'py>, event: EndpointEvent) -> PyResult<Bound<'py, PyTuple>> {
-    let none = py.None().into_bound(py);
-    let items: Vec<Bound<'py, PyAny>> = match event {
-        EndpointEvent::Session(SessionEvent::Incoming(chunk)) => vec![
-            "incoming".into_pyobject(py)?.into_any(),
-            chunk_to_py(py, &chunk)?.into_any(),
-            none.clone(),
-        ],
-        EndpointEvent::Session(SessionEvent::Response {
-            response, local, ..
-        }) => vec![
-            "response".into_pyobject(py)?.into_any(),
-            chunk_to_py(py, &response)?.into_any(),
-            local.into_pyobject(py)?.to_owned().into_any(),
-        ],
-        EndpointEvent::Session(SessionEvent::ProtocolError(e)) => vec![
-            "protocol_error".into_pyobject(py)?.into_any(),
-            e.to_string().into_pyobject(py)?.into_any(),
-            none.clone(),
-        ],
-        EndpointEvent::Session(SessionEvent::KeepaliveTimeout) => vec![
-            "keepalive_timeout".into_pyobject(py)?.into_any(),
-            none.clone(),
-            none.clone(),
-        ],
-        EndpointEvent::Closed(error) => vec![
-            "closed".into_pyobject(py)?.into_any(),
-            match error {
-                Some(e) => e.to_string().into_pyobject(py)?.into_any(),
-                None => none.clone(),
-            },
-            none.clone(),
-        ],
-    };
-    PyTuple::new(py, items)
-}
-
-fn state_name(state: SessionState) -> &'static str {
-    match state {
-        SessionState::Connected => "CONNECTED",
-        SessionState::Flushing => "FLUSHING",
-        SessionState::Closing => "CLOSING",
-        SessionState::Done => "DONE",
-    }
-}
-
-#[pymethods]
-impl PySession {
-    /// Takes the connection over from `bound` and starts the session.
-    /// `callback(event)` receives `(kind, a, b)` tuples: `("incoming",
-    /// chunk, None)`, `("response", chunk, local)` for requests sent
-    /// without their own callback, `("protocol_error", message, None)`,
-    /// `("keepalive_timeout", None, None)` and last `("closed", error
-    /// message or None, None)`.
-    #[staticmethod]
-    #[pyo3(signature = (bound, callback, accept_types, automatic_reports, response_timeout, keepalive_interval))]
-    fn start(
-        py: Python<'_>,
-        bound: &PyBoundTransport,
-        callback: Py<PyAny>,
-        accept_types: Vec<String>,
-        automatic_reports: bool,
-        response_timeout: f64,
-        keepalive_interval: Option<f64>,
-    ) -> PyResult<PySession> {
-        let config = SessionConfig {
-            accept_types,
-            automatic_reports,
-            response_timeout: seconds(response_timeout, "RESPONSE_TIMEOUT")?,
-            keepalive_interval: keepalive_interval
-                .map(|s| seconds(s, "KEEPALIVE_INTERVAL"))
-                .transpose()?,
-            ..SessionConfig::default()
-        };
-        let bound = py
-            .detach(|| {
-                let mut slot = lock(&bound.inner);
-                // A transport in the middle of a segmented chunk stays
-                // usable: the session refuses it before taking it.
-                if slot.as_ref().is_some_and(BoundTransport::mid_chunk) {
-                    return Err(MidChunk);
-                }
-                slot.take().ok_or(Closed)
-            })
-            .map_err(|e| match e {
-                MidChunk => PyErr::from(CoreError::from(
-                    msgwire_core::msrp::endpoint::Error::MidChunk,
-                )),
-                Closed => {
-                    PyRuntimeError::new_err("the transport is closed or already used by a session")
-                }
-            })?;
-        let on_event = move |event: EndpointEvent| {
-            call_python(&callback, |py| PyTuple::new(py, [event_to_py(py, event)?]));
-        };
-        let inner = py
-            .detach(move || MsrpSession::start(bound, config, on_event))
-            .map_err(CoreError::from)?;
-        Ok(PySession { inner })
-    }
-
-    /// `(local_uri, local_path, remote_path, remote_uri)` as URI parts.
-    fn paths(&self) -> PathParts {
-        path_parts(self.inner.paths())
-    }
-
-    /// `'CONNECTED'`, `'FLUSHING'`, `'CLOSING'` or `'DONE'`.
-    #[getter]
-    fn state(&self, py: Python<'_>) -> &'static str {
-        state_name(py.detach(|| self.inner.state()))
-    }
-
-    /// Queues a chunk. `callback(chunk, local)`, if given, receives the
-    /// outcome of a request that expects a response.
-    #[pyo3(signature = (transaction_id, method, code, comment, headers, data, contflag, callback=None))]
-    #[allow(clippy::too_many_arguments)]
-    fn send_chunk(
-        &self,
-        py: Python<'_>,
-        transaction_id: &str,
-        method: Option<&str>,
-        code: Option<u16>,
-        comment: Option<&str>,
-        headers: Vec<(String, String)>,
-        data: &[u8],
-        contflag: &str,
-        callback: Option<Py<PyAny>>,
-    ) -> PyResult<()> {
-        let chunk = outgoing_chunk(
-            transaction_id,
-            method,
-            code,
-            comment,
-            headers,
-            data,
-            contflag,
-        )?;
-        let on_response = callback.map(|cb| {
-            Box::new(move |outcome: TransactionOutcome| {
-                call_python(&cb, |py| {
-                    let local = outcome.local.into_pyobject(py)?.to_owned().into_any();
-                    let items = [chunk_to_py(py, &outcome.response)?.into_any(), local];
-                    PyTuple::new(py, items)
-                });
-            }) as Box<dyn FnOnce(TransactionOutcome) + Send>
-        });
-        py.detach(|| self.inner.send_chunk(chunk, on_response))
-            .map_err(CoreError::from)?;
-        Ok(())
-    }
-
-    /// Sends a chunk and waits (without the GIL) for its response: the
-    /// 2xx response, or `None` for `Failure-Report: no`.
-    #[pyo3(signature = (transaction_id, method, code, comment, headers, data, contflag))]
-    #[allow(clippy::too_many_arguments)]
-    fn deliver_chunk<'py>(
-        &self,
-        py: Python<'py>,
-        transaction_id: &str,
-        method: Option<&str>,
-        code: Option<u16>,
-        comment: Option<&str>,
-        headers: Vec<(String, String)>,
-        data: &[u8],
-        contflag: &str,
-    ) -> PyResult<Option<Bound<'py, PyTuple>>> {
-        let chunk = outgoing_chunk(
-            transaction_id,
-            method,
-            code,
-            comment,
-            headers,
-            data,
-            contflag,
-        )?;
-        let response = py
-            .detach(|| self.inner.deliver_chunk(chunk))
-            .map_err(CoreError::from)?;
-        response.map(|r| chunk_to_py(py, &r)).transpose()
-    }
-
-    /// Sends the REPORT owed for an incoming SEND processed with `code`, if
-    /// it asks for one; returns whether one was sent.
-    #[pyo3(signature = (transaction_id, method, code, comment, headers, data, contflag, status_code, status_comment=None))]
-    #[allow(clippy::too_many_arguments)]
-    fn send_report(
-        &self,
-        py: Python<'_>,
-        transaction_id: &str,
-        method: Option<&str>,
-        code: Option<u16>,
-        comment: Option<&str>,
-        headers: Vec<(String, String)>,
-        data: &[u8],
-        contflag: &str,
-        status_code: u16,
-        status_comment: Option<&str>,
-    ) -> PyResult<bool> {
-        let chunk = outgoing_chunk(
-            transaction_id,
-            method,
-            code,
-            comment,
-            headers,
-            data,
-            contflag,
-        )?;
-        Ok(py
-            .detach(|| self.inner.send_report(&chunk, status_code, status_comment))
-            .map_err(CoreError::from)?)
-    }
-
-    /// Sends the response owed for an incoming request (e.g. a NICKNAME),
-    /// if it asks for one; returns whether one was sent.
-    #[pyo3(signature = (transaction_id, method, code, comment, headers, data, contflag, status_code, status_comment=None))]
-    #[allow(clippy::too_many_arguments)]
-    fn send_response(
-        &self,
-        py: Python<'_>,
-        transaction_id: &str,
-        method: Option<&str>,
-        code: Option<u16>,
-        comment: Option<&str>,
-        headers: Vec<(String, String)>,
-        data: &[u8],
-        contflag: &str,
-        status_code: u16,
-        status_comment: Option<&str>,
-    ) -> PyResult<bool> {
-        let chunk = outgoing_chunk(
-            transaction_id,
-            method,
-            code,
-            comment,
-            headers,
-            data,
-            contflag,
-        )?;
-        Ok(py
-            .detach(|| {
-                self.inner
-                    .send_response(&chunk, status_code, status_comment)
-            })
-            .map_err(CoreError::from)?)
-    }
-
-    /// Flushes, waits for outstanding responses and closes; with `wait`,
-    /// returns when done (without the GIL). Never `wait` from a callback.
-    #[pyo3(signature = (wait=true))]
-    fn shutdown(&self, py: Python<'_>, wait: bool) {
-        py.detach(|| self.inner.shutdown(wait));
-    }
-}
-
 // ------------------------------------------------------------- transport
 
 /// Builds a request the way the legacy `make_chunk`/`make_send_request`
 /// did (core `ChunkBuilder`): To-Path, From-Path, Byte-Range, Message-ID,
 /// then the body and flag for SEND. `unknown_end_above`: write the range
 /// end as `*` when the total is larger (the legacy library used 2048).
-/// Returns `(transaction_id, method, code, comment, headers, data, contflag)`.
+/// `content_type`, if given, is appended last as `Content-Type` (what the
+/// legacy `make_message` added to `make_send_request`'s chunk); it is
+/// checked when the chunk is encoded or sent, as a header added later is.
+/// Returns an `MSRPData` whose `data` is `data` itself (`bytes`, or `str`
+/// counted and sent as UTF-8) for SEND, else `b''`.
 #[pyfunction]
-#[pyo3(signature = (to_path, from_path, method, data, start=1, end=None, length=None, message_id=None, transaction_id=None, contflag=None, unknown_end_above=None))]
+#[pyo3(signature = (to_path, from_path, method, data, start=1, end=None, length=None, message_id=None, transaction_id=None, contflag=None, unknown_end_above=None, content_type=None))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn build_request<'py>(
-    py: Python<'py>,
     to_path: &str,
     from_path: &str,
     method: &str,
-    data: &[u8],
+    data: Bound<'py, PyAny>,
     start: u64,
     end: Option<u64>,
     length: Option<u64>,
@@ -706,8 +350,11 @@ pub(crate) fn build_request<'py>(
     transaction_id: Option<String>,
     contflag: Option<&str>,
     unknown_end_above: Option<u64>,
-) -> PyResult<Bound<'py, PyTuple>> {
-    let mut builder = ChunkBuilder::send(bytes::Bytes::copy_from_slice(data));
+    content_type: Option<&str>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = data.py();
+    let body = body_bytes(&data)?;
+    let mut builder = ChunkBuilder::send(bytes::Bytes::copy_from_slice(&body));
     builder.method = method.to_string();
     builder.start = start;
     builder.end = end;
@@ -716,11 +363,35 @@ pub(crate) fn build_request<'py>(
     builder.transaction_id = transaction_id;
     builder.contflag = contflag.map(flag_from_str).transpose()?;
     builder.unknown_end_above = unknown_end_above;
-    let chunk = builder.build(to_path, from_path);
+    let mut chunk = builder.build(to_path, from_path);
     if let Err(e @ (EncodeError::LineBreak(_) | EncodeError::BadHeaderName(_))) = chunk.validate() {
         return Err(PyValueError::new_err(format!("cannot encode chunk: {e}")));
     }
-    chunk_to_py(py, &chunk)
+    if let Some(content_type) = content_type {
+        chunk.headers.append(
+            msgwire_core::msrp::header::names::CONTENT_TYPE,
+            content_type,
+        );
+    }
+    // ChunkBuilder builds requests only.
+    let (method, _, _) = kind_parts(&chunk.kind);
+    let method = method.unwrap_or_default();
+    let data = if method == "SEND" {
+        data
+    } else {
+        PyBytes::new(py, b"").into_any()
+    };
+    let headers = Bound::new(py, PyHeaderList::take(chunk.headers))?.into_any();
+    new_msrpdata(
+        py,
+        &chunk.transaction_id,
+        Some(&method),
+        None,
+        None,
+        headers,
+        data,
+        flag_str(chunk.flag),
+    )
 }
 
 /// Checks an incoming SEND's To-Path and From-Path against a bound
@@ -729,12 +400,12 @@ pub(crate) fn build_request<'py>(
 /// With `sessmatch`, only the session ids of the first URIs are compared.
 #[pyfunction]
 pub(crate) fn check_send_paths(
-    headers: Vec<(String, String)>,
+    headers: HeaderPairs,
     local_uri: UriParts,
     expected_from: Vec<UriParts>,
     sessmatch: bool,
 ) -> Option<(u16, String)> {
-    let chunk = build_chunk("", Some("SEND"), None, None, headers, &[]);
+    let chunk = build_chunk("", Some("SEND"), None, None, headers.into_vec(), &[]);
     let to = match chunk.to_path() {
         Ok(Some(p)) => p,
         Ok(None) => return Some((400, "To-Path header missing".into())),

@@ -206,11 +206,13 @@ pub(crate) fn encode_header(name: &str, value: &Bound<'_, PyAny>) -> PyResult<St
     Ok(text)
 }
 
-/// Checks `(name, value)` pairs the way the legacy `verify_headers` does:
-/// To-Path and From-Path must be present and every header with a known
-/// type must decode. Raises `msrplib.protocol.HeaderParsingError`.
+/// Checks `(name, value)` pairs (a list or a `HeaderList`) the way the
+/// legacy `verify_headers` does: To-Path and From-Path must be present and
+/// every header with a known type must decode. Raises
+/// `msrplib.protocol.HeaderParsingError`.
 #[pyfunction]
-pub(crate) fn verify_headers(headers: Vec<(String, String)>) -> PyResult<()> {
+pub(crate) fn verify_headers(headers: crate::chunk::HeaderPairs) -> PyResult<()> {
+    let headers = headers.into_vec();
     let chunk = crate::chunk::build_chunk("verify", Some("SEND"), None, None, headers, &[]);
     chunk.verify_headers().map_err(|error| {
         // Report the header as the caller spelled it, when it is there.

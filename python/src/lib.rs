@@ -11,9 +11,10 @@
 //! * [`chunk`] — `encode_chunk*`, `parse_chunk`, `make_response`,
 //!   `make_report`, header ordering
 //! * [`parser`] — the streaming `Parser` class
-//! * [`endpoint`] — `Connector`, `BoundTransport` and `Session` (direct
-//!   binding and the threaded session driver), `build_request`,
-//!   `check_send_paths`
+//! * [`endpoint`] — `Connector` and `BoundTransport` (direct binding),
+//!   `build_request`, `check_send_paths`
+//! * [`session`] — `Session`, the threaded session driver, whose Python
+//!   callbacks run in batches on one dispatcher thread per session
 //! * [`server`] — `Server`, many passive sessions on shared listening
 //!   sockets (legacy `MSRPServer`)
 //! * [`tls`] — `tls_server_config`, `tls_client_config` (msrps)
@@ -21,8 +22,9 @@
 //!   exception classes defined in `msrplib.protocol`
 //!
 //! The wire-layer modules never block and keep the GIL; every blocking
-//! call in [`endpoint`] releases it, and its callbacks take it only around
-//! the Python call (the rules are in `python/README.md`).
+//! call in [`endpoint`], [`server`] and [`session`] releases it, and the
+//! session's dispatcher thread takes it once per batch of callbacks (the
+//! rules are in `python/README.md`).
 
 use pyo3::prelude::*;
 
@@ -32,6 +34,7 @@ mod errors;
 mod headers;
 mod parser;
 mod server;
+mod session;
 mod tls;
 mod uri;
 
@@ -39,6 +42,13 @@ mod uri;
 #[pyfunction]
 fn random_hex(bytes: usize) -> String {
     msgwire_core::msrp::random_hex(bytes)
+}
+
+/// The address a local URI without a host gets: that of the interface
+/// holding the default route, or 127.0.0.1 without one.
+#[pyfunction]
+fn default_ip() -> String {
+    msgwire_core::net::default_ip().to_string()
 }
 
 /// A random transaction id or Message-ID: 64 random bits in hex.
@@ -53,6 +63,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("DEFAULT_PORT", msgwire_core::msrp::DEFAULT_PORT)?;
     m.add_function(wrap_pyfunction!(random_hex, m)?)?;
     m.add_function(wrap_pyfunction!(random_id, m)?)?;
+    m.add_function(wrap_pyfunction!(default_ip, m)?)?;
     m.add_function(wrap_pyfunction!(uri::parse_uri, m)?)?;
     m.add_function(wrap_pyfunction!(uri::format_uri, m)?)?;
     m.add_function(wrap_pyfunction!(uri::validate_uri, m)?)?;
@@ -69,12 +80,16 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(chunk::make_report, m)?)?;
     m.add_function(wrap_pyfunction!(chunk::wire_order, m)?)?;
     m.add_function(wrap_pyfunction!(chunk::header_rank, m)?)?;
+    m.add_class::<chunk::PyHeaderList>()?;
     m.add_class::<parser::PyParser>()?;
     m.add_function(wrap_pyfunction!(endpoint::build_request, m)?)?;
     m.add_function(wrap_pyfunction!(endpoint::check_send_paths, m)?)?;
     m.add_class::<endpoint::PyConnector>()?;
     m.add_class::<endpoint::PyBoundTransport>()?;
-    m.add_class::<endpoint::PySession>()?;
+    m.add_class::<session::PySession>()?;
+    // Stops the sessions' callback threads before Python finalizes.
+    let stop = wrap_pyfunction!(session::stop_callbacks, m)?;
+    m.py().import("atexit")?.call_method1("register", (stop,))?;
     m.add_class::<server::PyServer>()?;
     m.add_class::<tls::PyTlsServerConfig>()?;
     m.add_class::<tls::PyTlsClientConfig>()?;

@@ -1,6 +1,7 @@
 """msrplib.protocol.URI: parse, format, defaults, RFC 4975 §6.1 equality."""
 
 import ipaddress
+import socket
 
 import pytest
 
@@ -85,6 +86,15 @@ def test_constructor_defaults():
     assert uri.user is None and uri.credentials is None
     # The default host is an address of this machine (default route or loopback).
     ipaddress.ip_address(uri.host)
+    # The same rule as the core (Rust and C): the default-route interface,
+    # which a UDP socket "connected" to a documentation address reveals.
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(('192.0.2.1', 9))
+            expected = probe.getsockname()[0]
+        except OSError:
+            expected = '127.0.0.1'
+    assert uri.host == expected
     # 80 random bits in hex.
     int(uri.session_id, 16)
     assert 1 <= len(uri.session_id) <= 20

@@ -1,0 +1,766 @@
+//! `Session`: a bound session driven by the core's threads, with its
+//! Python callbacks run by one dispatcher thread of its own.
+//!
+//! # Why a dispatcher thread
+//!
+//! The core calls the session's event callback and the per-request
+//! response callbacks on its reader and timer threads, one event at a time.
+//! Taking the GIL there for every event makes three threads per session
+//! pair (the application's and two readers) hand the GIL back and forth
+//! for every message, and each hand-off costs far more than the callback.
+//! So the closures given to the core only queue the event ([`Item`]); one
+//! thread per session waits for the queue, takes everything in it and runs
+//! the whole batch under a single GIL acquisition, in the order the core
+//! produced the events. Under load a batch holds many events, so the GIL
+//! changes hands once per batch instead of once per message.
+//!
+//! Two details keep the batches large. While events keep coming, the
+//! dispatcher lets a batch as large as the previous one gather before it
+//! asks for the GIL ([`GATHER_TIME`]): the application thread releases the
+//! GIL in every `send_chunk` (the core may block there on a full queue),
+//! and a dispatcher already waiting for the GIL would take it each time.
+//! And the dispatcher keeps its Python thread state between batches
+//! ([`ThreadState`]).
+//!
+//! # Rules kept
+//!
+//! * Order: the core delivers events (session events and per-request
+//!   outcomes interleaved) in session order from one thread at a time; the
+//!   queue is FIFO and has one consumer, so Python sees the same order.
+//!   `Closed` is the last event; after it the dispatcher drops the session
+//!   callback (which usually owns the Python session object) and exits.
+//! * Back-pressure: the queue holds at most [`MAX_ITEMS`] events or
+//!   [`MAX_BYTES`] of chunk bodies; a core thread that finds it full waits
+//!   (without the GIL) until the dispatcher takes the batch, so a peer that
+//!   sends faster than Python handles is slowed down by TCP as before
+//!   (when callbacks ran on the reader thread). The dispatcher thread
+//!   itself never waits there, and nothing waits once the session is gone.
+//! * A callback that raises is reported through `sys.unraisablehook` (the
+//!   thread has no caller to hand it to); the next events are delivered.
+//! * Interpreter shutdown: an `atexit` hook ([`stop_callbacks`]) stops
+//!   every dispatcher before Python finalizes: it waits (at most
+//!   [`EXIT_GRACE`]) for the callbacks running at that moment to return,
+//!   and from then on events are dropped instead of delivered. A thread
+//!   that wanted the GIL while Python finalizes would be ended by CPython in
+//!   a way Rust frames cannot survive (the process aborts); this keeps
+//!   every dispatcher away from the GIL by then (see `python/README.md`).
+//! * No thread outlives the session: `shutdown(wait=True)` returns after
+//!   the dispatcher has delivered `Closed` and exited, and dropping the
+//!   session joins it (both with the GIL released). Called on the
+//!   dispatcher thread itself (from a callback), neither waits for it; the
+//!   thread then ends as soon as that callback returns and the queue is
+//!   empty.
+//! * The GIL is released only around calls that can block: waiting for a
+//!   response, a full send queue, shutting down, joining the dispatcher.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::thread::{self, JoinHandle, ThreadId};
+use std::time::{Duration, Instant};
+
+use msgwire_core::msrp::endpoint::{
+    BoundTransport, EndpointEvent, MsrpSession, SessionState, TransactionOutcome,
+};
+use msgwire_core::msrp::session::{SessionConfig, SessionEvent};
+use pyo3::exceptions::PyRuntimeError;
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+
+use crate::chunk::{chunk_object, ChunkIn};
+use crate::endpoint::{lock, path_parts, seconds, PathParts, PyBoundTransport};
+use crate::errors::{CoreError, LocalResponse};
+
+/// Most events queued for the dispatcher before the core threads wait.
+const MAX_ITEMS: usize = 4096;
+/// Most bytes of chunk bodies queued for the dispatcher before the core
+/// threads wait (a single larger chunk is still queued alone).
+const MAX_BYTES: usize = 16 << 20;
+
+/// Events keep coming when the next one arrives within this time after a
+/// batch was delivered.
+const STREAMING: Duration = Duration::from_millis(1);
+/// While events keep coming, the dispatcher lets a batch as large as the
+/// last one (at most [`GATHER_ITEMS`]) gather before it asks for the GIL,
+/// waiting at most [`GATHER_TIME`] for it. Without this, a steady stream
+/// wakes the dispatcher for each event, and every wake takes the GIL from
+/// the application thread the moment it releases it in a native call
+/// (which then waits to get it back): one GIL hand-off per event instead
+/// of per batch. An event after a quiet spell is delivered at once; a
+/// stream that slows down waits at most `GATHER_TIME` once, then the
+/// target follows the smaller batches.
+const GATHER_TIME: Duration = Duration::from_millis(1);
+const GATHER_ITEMS: usize = 64;
+
+/// Set by [`stop_callbacks`] when Python is about to finalize.
+static EXITING: AtomicBool = AtomicBool::new(false);
+/// Dispatchers attached or about to attach, and its condition variable.
+static ACTIVE: Mutex<usize> = Mutex::new(0);
+static IDLE: Condvar = Condvar::new();
+/// How long [`stop_callbacks`] waits for running callbacks to return.
+const EXIT_GRACE: Duration = Duration::from_secs(5);
+
+/// `Python::try_attach` for a dispatcher thread, unless Python is exiting
+/// (`None` then, as when it is finalizing). Counts the thread as active
+/// from before it asks for the GIL, so that [`stop_callbacks`] either sees
+/// it or it sees `EXITING`.
+fn attach<R>(f: impl FnOnce(Python<'_>) -> R) -> Option<R> {
+    *lock(&ACTIVE) += 1;
+    let result = if EXITING.load(Ordering::SeqCst) {
+        None
+    } else {
+        Python::try_attach(f)
+    };
+    let mut active = lock(&ACTIVE);
+    *active -= 1;
+    if *active == 0 {
+        IDLE.notify_all();
+    }
+    result
+}
+
+/// Registered with `atexit` when the module loads: stops every
+/// dispatcher's callbacks before the interpreter finalizes. Waits (without
+/// the GIL, at most [`EXIT_GRACE`]) for the callbacks running now to
+/// return; events queued after that are dropped. Sessions shut down before
+/// exit have delivered everything already.
+#[pyfunction]
+pub(crate) fn stop_callbacks(py: Python<'_>) {
+    EXITING.store(true, Ordering::SeqCst);
+    py.detach(|| {
+        let deadline = Instant::now() + EXIT_GRACE;
+        let mut active = lock(&ACTIVE);
+        while *active > 0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            active = IDLE
+                .wait_timeout(active, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    });
+}
+
+/// One thing for the dispatcher to deliver.
+enum Item {
+    /// An event for the session callback.
+    Event(EndpointEvent),
+    /// The outcome of a request sent with its own callback.
+    Outcome(Py<PyAny>, TransactionOutcome),
+}
+
+impl Item {
+    fn body_len(&self) -> usize {
+        match self {
+            Item::Event(EndpointEvent::Session(SessionEvent::Incoming(chunk))) => chunk.data.len(),
+            Item::Event(EndpointEvent::Session(SessionEvent::Response { response, .. })) => {
+                response.data.len()
+            }
+            Item::Outcome(_, outcome) => outcome.response.data.len(),
+            Item::Event(_) => 0,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Queue {
+    items: VecDeque<Item>,
+    /// Body bytes in `items`.
+    bytes: usize,
+    /// No more items will come (the session was dropped): deliver what is
+    /// left, then exit.
+    closed: bool,
+    /// The dispatcher has exited.
+    finished: bool,
+    /// Whether the dispatcher waits on `ready`, and how many threads wait
+    /// on `room`: a condition variable is only signalled when someone waits
+    /// (signalling costs a system call even when nobody does).
+    dispatcher_waiting: bool,
+    pushers_waiting: usize,
+    /// Whether the dispatcher lets a batch of `gather` events gather (see
+    /// `wait_ready`).
+    dispatcher_gathering: bool,
+    gather: usize,
+}
+
+/// The queue between the core's threads and the dispatcher thread.
+#[derive(Default)]
+struct Dispatch {
+    queue: Mutex<Queue>,
+    /// Signalled when the dispatcher waits and the queue gets an item or is
+    /// closed.
+    ready: Condvar,
+    /// Signalled when pushers wait and the dispatcher has emptied the
+    /// queue, or it is closed.
+    room: Condvar,
+    /// Signalled when the dispatcher has exited.
+    done: Condvar,
+    /// The dispatcher thread, once started.
+    thread: OnceLock<ThreadId>,
+}
+
+impl Dispatch {
+    fn on_dispatcher(&self) -> bool {
+        self.thread.get() == Some(&thread::current().id())
+    }
+
+    /// Queues `item` (called by the core's threads, never with the GIL).
+    fn push(&self, item: Item) {
+        let len = item.body_len();
+        let mut q = lock(&self.queue);
+        if !self.on_dispatcher() {
+            while !q.closed
+                && !q.items.is_empty()
+                && (q.items.len() >= MAX_ITEMS || q.bytes >= MAX_BYTES)
+            {
+                q.pushers_waiting += 1;
+                q = self.room.wait(q).unwrap_or_else(|e| e.into_inner());
+                q.pushers_waiting -= 1;
+            }
+        }
+        if q.closed {
+            // The session is gone; so is whoever would have received this.
+            // (A Python object dropped here without the GIL is released by
+            // pyo3 the next time some thread attaches.)
+            return;
+        }
+        q.items.push_back(item);
+        q.bytes += len;
+        // One signal per wait: the flags are cleared here, not when the
+        // dispatcher gets to run.
+        let wake = std::mem::take(&mut q.dispatcher_waiting)
+            || (q.items.len() >= q.gather && std::mem::take(&mut q.dispatcher_gathering));
+        drop(q);
+        if wake {
+            self.ready.notify_one();
+        }
+    }
+
+    /// Lets the dispatcher finish what is queued and exit; later pushes are
+    /// dropped.
+    fn close(&self) {
+        lock(&self.queue).closed = true;
+        self.ready.notify_one();
+        self.room.notify_all();
+    }
+
+    /// Waits until the dispatcher has exited. Call without the GIL, and not
+    /// on the dispatcher thread.
+    fn wait_finished(&self) {
+        let mut q = lock(&self.queue);
+        while !q.finished {
+            q = self.done.wait(q).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// Waits (without the GIL) until there is something to deliver;
+    /// `false` once the queue is closed and empty. With a `gather` target
+    /// above 1 (events keep coming), lets a batch gather first: until that
+    /// many events are queued, or [`GATHER_TIME`] has passed.
+    fn wait_ready(&self, gather: usize) -> bool {
+        let mut q = lock(&self.queue);
+        while q.items.is_empty() && !q.closed {
+            q.dispatcher_waiting = true;
+            q = self.ready.wait(q).unwrap_or_else(|e| e.into_inner());
+        }
+        q.dispatcher_waiting = false;
+        if gather > q.items.len() {
+            q.gather = gather;
+            let deadline = Instant::now() + GATHER_TIME;
+            while q.items.len() < gather && !q.closed {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                q.dispatcher_gathering = true;
+                q = self
+                    .ready
+                    .wait_timeout(q, left)
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
+            }
+            q.dispatcher_gathering = false;
+        }
+        !q.items.is_empty()
+    }
+
+    /// Takes everything queued.
+    fn take(&self) -> VecDeque<Item> {
+        let (batch, wake) = {
+            let mut q = lock(&self.queue);
+            q.bytes = 0;
+            (std::mem::take(&mut q.items), q.pushers_waiting > 0)
+        };
+        if wake {
+            self.room.notify_all();
+        }
+        batch
+    }
+
+    /// The dispatcher thread's body.
+    fn run(&self, callback: Py<PyAny>) {
+        let mut callback = Some(callback);
+        let mut thread_state = ThreadState(None);
+        let mut python_gone = false;
+        // When the last batch ended and how many events it started with.
+        let mut last_batch: Option<(Instant, usize)> = None;
+        loop {
+            let gather = match last_batch {
+                Some((ended, size)) if ended.elapsed() < STREAMING => size.min(GATHER_ITEMS),
+                _ => 1,
+            };
+            if !self.wait_ready(gather) {
+                break;
+            }
+            if python_gone {
+                // Interpreter shutdown: nothing is delivered any more.
+                if is_closed(&self.take()) {
+                    break;
+                }
+                continue;
+            }
+            // The GIL first, then the batch: whatever arrived while waiting
+            // for it comes along. Go on while more keeps arriving (Python
+            // itself hands the GIL to a waiting thread now and then, in the
+            // middle of a callback).
+            let mut size = 0;
+            let delivered = attach(|py| {
+                thread_state.keep(py);
+                loop {
+                    let mut batch = self.take();
+                    if batch.is_empty() {
+                        return Delivered::All;
+                    }
+                    if size == 0 {
+                        size = batch.len();
+                    }
+                    let result = deliver(py, &mut batch, &mut callback);
+                    if result != Delivered::All {
+                        return result;
+                    }
+                }
+            });
+            last_batch = Some((Instant::now(), size));
+            match delivered {
+                Some(Delivered::Closed) => break,
+                Some(Delivered::All) => {}
+                Some(Delivered::Exiting) | None => python_gone = true,
+            }
+        }
+        // Drop the callback with the GIL while there still is an
+        // interpreter (else pyo3 defers the release).
+        if callback.is_some() {
+            let _ = attach(|_| drop(callback.take()));
+        }
+        thread_state.release();
+        let mut q = lock(&self.queue);
+        q.finished = true;
+        q.closed = true;
+        // Anything pushed meanwhile has no receiver any more.
+        q.items.clear();
+        drop(q);
+        self.done.notify_all();
+        self.room.notify_all();
+    }
+}
+
+fn is_closed(batch: &VecDeque<Item>) -> bool {
+    batch
+        .iter()
+        .any(|item| matches!(item, Item::Event(EndpointEvent::Closed(_))))
+}
+
+/// Keeps the dispatcher thread's Python thread state from one batch to
+/// the next. Attaching a thread without one creates it (allocating its
+/// frame stack) and detaching deletes it again (unmapping the stack, which
+/// interrupts every core to flush its TLB): per batch, that cost more than
+/// the callbacks. One extra `PyGILState_Ensure`, taken while attached,
+/// keeps it; [`release`](Self::release) gives it back at the end.
+struct ThreadState(Option<pyo3::ffi::PyGILState_STATE>);
+
+impl ThreadState {
+    /// Call while attached.
+    fn keep(&mut self, _py: Python<'_>) {
+        if self.0.is_none() {
+            // SAFETY: the thread is attached, so this only counts up.
+            self.0 = Some(unsafe { pyo3::ffi::PyGILState_Ensure() });
+        }
+    }
+
+    /// Lets the thread state go (unless the interpreter is shutting down:
+    /// then it is no longer touched at all).
+    fn release(&mut self) {
+        if let Some(state) = self.0.take() {
+            // SAFETY: pairs with the `PyGILState_Ensure` in `keep`, on the
+            // same thread, while attached.
+            let _ = attach(|_| unsafe { pyo3::ffi::PyGILState_Release(state) });
+        }
+    }
+}
+
+/// How far [`deliver`] got.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Delivered {
+    /// The whole batch.
+    All,
+    /// Up to `Closed`: the session callback is dropped, the thread ends.
+    Closed,
+    /// Python is exiting: the rest is dropped.
+    Exiting,
+}
+
+/// Runs one batch, stopping early when Python is about to exit.
+fn deliver(
+    py: Python<'_>,
+    batch: &mut VecDeque<Item>,
+    callback: &mut Option<Py<PyAny>>,
+) -> Delivered {
+    while let Some(item) = batch.pop_front() {
+        if EXITING.load(Ordering::Relaxed) {
+            batch.clear();
+            return Delivered::Exiting;
+        }
+        match item {
+            Item::Outcome(cb, outcome) => {
+                call(py, &cb, |py| {
+                    PyTuple::new(py, [outcome_object(py, outcome)?])
+                });
+            }
+            Item::Event(event) => {
+                let last = matches!(event, EndpointEvent::Closed(_));
+                if let Some(cb) = callback.as_ref() {
+                    call(py, cb, |py| event_args(py, event));
+                }
+                if last {
+                    // Release whatever the callback holds (usually the
+                    // Python session) before the thread ends.
+                    *callback = None;
+                    batch.clear();
+                    return Delivered::Closed;
+                }
+            }
+        }
+    }
+    Delivered::All
+}
+
+/// Calls `callback` with the arguments `make_args` builds. An exception is
+/// reported as unraisable.
+fn call<F>(py: Python<'_>, callback: &Py<PyAny>, make_args: F)
+where
+    F: for<'py> FnOnce(Python<'py>) -> PyResult<Bound<'py, PyTuple>>,
+{
+    let result = make_args(py).and_then(|args| callback.call1(py, args));
+    if let Err(e) = result {
+        e.write_unraisable(py, Some(callback.bind(py)));
+    }
+}
+
+/// What a per-request callback receives: the response as an `MSRPData`,
+/// or for a response made up locally (a 408, or 200 for `Failure-Report:
+/// partial`) a `msrplib.session.LocalResponse(comment, code)`.
+fn outcome_object(py: Python<'_>, outcome: TransactionOutcome) -> PyResult<Bound<'_, PyAny>> {
+    if outcome.local {
+        let code = outcome.response.code();
+        let comment = outcome.response.comment();
+        return py.get_type::<LocalResponse>().call1((comment, code));
+    }
+    chunk_object(py, outcome.response)
+}
+
+/// The session callback's arguments `(kind, a, b)`.
+fn event_args<'py>(py: Python<'py>, event: EndpointEvent) -> PyResult<Bound<'py, PyTuple>> {
+    let none = py.None().into_bound(py);
+    let (kind, a, b) = match event {
+        EndpointEvent::Session(SessionEvent::Incoming(chunk)) => {
+            (intern!(py, "incoming"), chunk_object(py, chunk)?, none)
+        }
+        EndpointEvent::Session(SessionEvent::Response {
+            response, local, ..
+        }) => (
+            intern!(py, "response"),
+            chunk_object(py, response)?,
+            local.into_pyobject(py)?.to_owned().into_any(),
+        ),
+        EndpointEvent::Session(SessionEvent::ProtocolError(e)) => (
+            intern!(py, "protocol_error"),
+            e.to_string().into_pyobject(py)?.into_any(),
+            none,
+        ),
+        EndpointEvent::Session(SessionEvent::KeepaliveTimeout) => {
+            (intern!(py, "keepalive_timeout"), none.clone(), none)
+        }
+        EndpointEvent::Closed(error) => (
+            intern!(py, "closed"),
+            match error {
+                Some(e) => e.to_string().into_pyobject(py)?.into_any(),
+                None => none.clone(),
+            },
+            none,
+        ),
+    };
+    PyTuple::new(py, [kind.clone().into_any(), a, b])
+}
+
+fn state_name(state: SessionState) -> &'static str {
+    match state {
+        SessionState::Connected => "CONNECTED",
+        SessionState::Flushing => "FLUSHING",
+        SessionState::Closing => "CLOSING",
+        SessionState::Done => "DONE",
+    }
+}
+
+/// Why `Session.start` could not take a transport.
+enum NotTaken {
+    MidChunk,
+    Closed,
+}
+
+/// A bound session driven by the core's threads.
+#[pyclass(name = "Session", module = "msgwire._native")]
+pub(crate) struct PySession {
+    /// `None` only while being dropped.
+    inner: Option<MsrpSession>,
+    dispatch: Arc<Dispatch>,
+    dispatcher: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl PySession {
+    fn session(&self) -> &MsrpSession {
+        self.inner.as_ref().expect("the session is alive")
+    }
+
+    /// Waits (call without the GIL) until the dispatcher has exited, unless
+    /// this is the dispatcher thread.
+    fn join_dispatcher(&self) {
+        if self.dispatch.on_dispatcher() {
+            return;
+        }
+        self.dispatch.wait_finished();
+        if let Some(handle) = lock(&self.dispatcher).take() {
+            let _ = handle.join();
+        }
+    }
+}
+
+impl Drop for PySession {
+    fn drop(&mut self) {
+        // Nothing blocks on a full queue from here on.
+        self.dispatch.close();
+        let inner = self.inner.take();
+        let handle = lock(&self.dispatcher).take();
+        // SAFETY: always safe to call. It returns 0 once the interpreter
+        // has started finalizing.
+        let finalizing = unsafe { pyo3::ffi::Py_IsInitialized() } == 0;
+        // Not on the dispatcher itself (the last reference dropped in a
+        // callback: the thread ends when the callback returns), and not
+        // while finalizing (the thread may be waiting for the GIL we hold
+        // and may not take it any more; the process is ending).
+        let join = !finalizing && !self.dispatch.on_dispatcher();
+        let finish = move || {
+            // Dropping the last handle of a live session aborts its
+            // connection (joining the core's threads, which never wait for
+            // the GIL); no `closed` event follows.
+            drop(inner);
+            if let (Some(handle), true) = (handle, join) {
+                let _ = handle.join();
+            }
+        };
+        if join {
+            // pyo3 drops a pyclass with the GIL held; the dispatcher may
+            // need it to finish its batch.
+            Python::attach(|py| py.detach(finish));
+        } else {
+            finish();
+        }
+    }
+}
+
+#[pymethods]
+impl PySession {
+    /// Takes the connection over from `bound` and starts the session.
+    /// `callback(kind, a, b)` receives, on the session's dispatcher thread
+    /// and in order: `("incoming", chunk, None)`, `("response", chunk,
+    /// local)` for requests sent without their own callback,
+    /// `("protocol_error", message, None)`, `("keepalive_timeout", None,
+    /// None)` and last `("closed", error message or None, None)`.
+    #[staticmethod]
+    #[pyo3(signature = (bound, callback, accept_types, automatic_reports, response_timeout, keepalive_interval))]
+    fn start(
+        py: Python<'_>,
+        bound: &PyBoundTransport,
+        callback: Py<PyAny>,
+        accept_types: Vec<String>,
+        automatic_reports: bool,
+        response_timeout: f64,
+        keepalive_interval: Option<f64>,
+    ) -> PyResult<PySession> {
+        let config = SessionConfig {
+            accept_types,
+            automatic_reports,
+            response_timeout: seconds(response_timeout, "RESPONSE_TIMEOUT")?,
+            keepalive_interval: keepalive_interval
+                .map(|s| seconds(s, "KEEPALIVE_INTERVAL"))
+                .transpose()?,
+            ..SessionConfig::default()
+        };
+        let bound = py
+            .detach(|| {
+                let mut slot = lock(&bound.inner);
+                // A transport in the middle of a segmented chunk stays
+                // usable: the session refuses it before taking it.
+                if slot.as_ref().is_some_and(BoundTransport::mid_chunk) {
+                    return Err(NotTaken::MidChunk);
+                }
+                slot.take().ok_or(NotTaken::Closed)
+            })
+            .map_err(|e| match e {
+                NotTaken::MidChunk => PyErr::from(CoreError::from(
+                    msgwire_core::msrp::endpoint::Error::MidChunk,
+                )),
+                NotTaken::Closed => {
+                    PyRuntimeError::new_err("the transport is closed or already used by a session")
+                }
+            })?;
+        let dispatch = Arc::new(Dispatch::default());
+        let on_event = {
+            let dispatch = dispatch.clone();
+            move |event: EndpointEvent| dispatch.push(Item::Event(event))
+        };
+        // Events due at once (data that came with the bind) are queued
+        // before the dispatcher exists; it delivers them first.
+        let inner = py
+            .detach(move || MsrpSession::start(bound, config, on_event))
+            .map_err(CoreError::from)?;
+        let handle = {
+            let dispatch = dispatch.clone();
+            thread::Builder::new()
+                .name("msgwire-py-dispatch".into())
+                .spawn(move || {
+                    let _ = dispatch.thread.set(thread::current().id());
+                    dispatch.run(callback)
+                })
+        };
+        let handle = match handle {
+            Ok(h) => {
+                let _ = dispatch.thread.set(h.thread().id());
+                h
+            }
+            Err(e) => {
+                // No dispatcher, no session: abort the connection.
+                dispatch.close();
+                py.detach(move || drop(inner));
+                return Err(e.into());
+            }
+        };
+        Ok(PySession {
+            inner: Some(inner),
+            dispatch,
+            dispatcher: Mutex::new(Some(handle)),
+        })
+    }
+
+    /// `(local_uri, local_path, remote_path, remote_uri)` as URI parts.
+    fn paths(&self) -> PathParts {
+        path_parts(self.session().paths())
+    }
+
+    /// `'CONNECTED'`, `'FLUSHING'`, `'CLOSING'` or `'DONE'`.
+    #[getter]
+    fn state(&self) -> &'static str {
+        // The core holds this lock only briefly and never while calling
+        // out, so the GIL stays.
+        state_name(self.session().state())
+    }
+
+    /// Queues a chunk (an `MSRPData` or its parts tuple). `callback(outcome)`,
+    /// if given, receives the outcome of a request that expects a response
+    /// (an `MSRPData`, or a `LocalResponse` made up locally), on the
+    /// dispatcher thread. Blocks (without the GIL) while the connection's
+    /// send queue is full.
+    #[pyo3(signature = (chunk, callback=None))]
+    fn send_chunk(
+        &self,
+        py: Python<'_>,
+        chunk: ChunkIn,
+        callback: Option<Py<PyAny>>,
+    ) -> PyResult<()> {
+        let chunk = chunk.outgoing()?;
+        let on_response = callback.map(|cb| {
+            let dispatch = self.dispatch.clone();
+            Box::new(move |outcome: TransactionOutcome| {
+                dispatch.push(Item::Outcome(cb, outcome));
+            }) as Box<dyn FnOnce(TransactionOutcome) + Send>
+        });
+        let session = self.session();
+        py.detach(|| session.send_chunk(chunk, on_response))
+            .map_err(CoreError::from)?;
+        Ok(())
+    }
+
+    /// Sends a chunk and waits (without the GIL) for its response: the
+    /// 2xx response, or `None` for `Failure-Report: no`.
+    fn deliver_chunk<'py>(
+        &self,
+        py: Python<'py>,
+        chunk: ChunkIn,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let chunk = chunk.outgoing()?;
+        let session = self.session();
+        let response = py
+            .detach(|| session.deliver_chunk(chunk))
+            .map_err(CoreError::from)?;
+        response.map(|r| chunk_object(py, r)).transpose()
+    }
+
+    /// Sends the REPORT owed for an incoming SEND processed with
+    /// `status_code`, if it asks for one; returns whether one was sent.
+    #[pyo3(signature = (chunk, status_code, status_comment=None))]
+    fn send_report(
+        &self,
+        py: Python<'_>,
+        chunk: ChunkIn,
+        status_code: u16,
+        status_comment: Option<&str>,
+    ) -> PyResult<bool> {
+        let chunk = chunk.outgoing()?;
+        let session = self.session();
+        Ok(py
+            .detach(|| session.send_report(&chunk, status_code, status_comment))
+            .map_err(CoreError::from)?)
+    }
+
+    /// Sends the response owed for an incoming request (e.g. a NICKNAME),
+    /// if it asks for one; returns whether one was sent.
+    #[pyo3(signature = (chunk, status_code, status_comment=None))]
+    fn send_response(
+        &self,
+        py: Python<'_>,
+        chunk: ChunkIn,
+        status_code: u16,
+        status_comment: Option<&str>,
+    ) -> PyResult<bool> {
+        let chunk = chunk.outgoing()?;
+        let session = self.session();
+        Ok(py
+            .detach(|| session.send_response(&chunk, status_code, status_comment))
+            .map_err(CoreError::from)?)
+    }
+
+    /// Flushes, waits for outstanding responses and closes; with `wait`,
+    /// returns (without the GIL meanwhile) when done and every callback,
+    /// `closed` last, has returned, unless called from a callback.
+    #[pyo3(signature = (wait=true))]
+    fn shutdown(&self, py: Python<'_>, wait: bool) {
+        py.detach(|| {
+            self.session().shutdown(wait);
+            if wait {
+                self.join_dispatcher();
+            }
+        });
+    }
+}
