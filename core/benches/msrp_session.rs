@@ -159,16 +159,38 @@ fn raw_tcp_run() -> f64 {
     let mut c = TcpStream::connect(addr).unwrap();
     c.set_nodelay(true).unwrap();
     let mut reader = c.try_clone().unwrap();
-    let t = Instant::now();
-    let acker = thread::spawn(move || {
-        let mut buf = vec![0u8; 64 * 1024];
-        let mut got = 0usize;
-        while got < MESSAGES * 30 {
-            got += reader.read(&mut buf).unwrap();
-        }
+    // The same window as the session: at most WINDOW messages written and
+    // not yet acknowledged.
+    let window = Arc::new(Window {
+        count: Mutex::new(0),
+        room: Condvar::new(),
     });
+    let t = Instant::now();
+    let acker = {
+        let window = Arc::clone(&window);
+        thread::spawn(move || {
+            let mut buf = vec![0u8; 64 * 1024];
+            let mut got = 0usize;
+            while got < MESSAGES * 30 {
+                let before = got / 30;
+                got += reader.read(&mut buf).unwrap();
+                let acked = got / 30 - before;
+                if acked > 0 {
+                    *window.count.lock().unwrap() -= acked;
+                    window.room.notify_one();
+                }
+            }
+        })
+    };
     let msg = [b'x'; 100];
     for _ in 0..MESSAGES {
+        {
+            let mut n = window.count.lock().unwrap();
+            while *n >= WINDOW {
+                n = window.room.wait(n).unwrap();
+            }
+            *n += 1;
+        }
         c.write_all(&msg).unwrap();
     }
     acker.join().unwrap();
