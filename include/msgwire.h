@@ -30,7 +30,7 @@
  * The numbers are stable: 1-99 generic errors, 1000-1099 MSRP URI errors,
  * 1100-1199 MSRP header errors, 1200-1299 MSRP parse errors, 1300-1399
  * MSRP endpoint errors (binding, transports and sessions), 1400-1499 TLS
- * configuration errors. `msgwire_status_text()` names any code.
+ * configuration errors, 1500-1599 MSRP transfer errors. `msgwire_status_text()` names any code.
  */
 enum msgwire_status
 #ifdef __cplusplus
@@ -337,9 +337,57 @@ enum msgwire_status
    * certificate, ...).
    */
   MSGWIRE_TLS_CONFIG = 1405,
+  /**
+   * MSRP transfer: a file to send could not be opened, read or
+   * positioned, or is not a regular file; or a sink directory is not a
+   * directory (the message names the path and the system error).
+   */
+  MSGWIRE_MSRP_TRANSFER_FILE = 1500,
+  /**
+   * MSRP transfer: the session refused a message as given (e.g. a
+   * malformed Failure-Report, a resume position past the size).
+   */
+  MSGWIRE_MSRP_TRANSFER_INVALID_MESSAGE = 1501,
 };
 #ifndef __cplusplus
 typedef uint32_t msgwire_status;
+#endif // __cplusplus
+
+/**
+ * Why an incoming message was dropped (`on_message_aborted`).
+ */
+enum msgwire_msrp_abort_reason
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+  /**
+   * A reason this version of the header does not name.
+   */
+  MSGWIRE_MSRP_ABORT_REASON_OTHER = 0,
+  /**
+   * The sender abandoned it (a chunk ended with `#`).
+   */
+  MSGWIRE_MSRP_ABORT_REASON_SENDER = 1,
+  /**
+   * Larger than `max_message_size` (or in too many pieces); answered 413.
+   */
+  MSGWIRE_MSRP_ABORT_REASON_TOO_LARGE = 2,
+  /**
+   * The sink could not open, write or finish it; answered 413.
+   */
+  MSGWIRE_MSRP_ABORT_REASON_STORAGE = 3,
+  /**
+   * A chunk of it was rejected (e.g. 415 for its Content-Type).
+   */
+  MSGWIRE_MSRP_ABORT_REASON_INVALID = 4,
+  /**
+   * The connection closed before it was complete.
+   */
+  MSGWIRE_MSRP_ABORT_REASON_CLOSED = 5,
+};
+#ifndef __cplusplus
+typedef uint32_t msgwire_msrp_abort_reason;
 #endif // __cplusplus
 
 /**
@@ -389,6 +437,33 @@ typedef uint32_t msgwire_msrp_success_report;
 #endif // __cplusplus
 
 /**
+ * What a `msgwire_msrp_transfer_update` reports.
+ */
+enum msgwire_msrp_transfer_update_kind
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+  /**
+   * More of the message was acknowledged by the peer (about once per
+   * chunk).
+   */
+  MSGWIRE_MSRP_TRANSFER_UPDATE_KIND_PROGRESS = 0,
+  /**
+   * Every chunk was sent and acknowledged; the last update.
+   */
+  MSGWIRE_MSRP_TRANSFER_UPDATE_KIND_COMPLETED = 1,
+  /**
+   * The message was stopped (`code`, `comment` and `local` say how); the
+   * last update.
+   */
+  MSGWIRE_MSRP_TRANSFER_UPDATE_KIND_FAILED = 2,
+};
+#ifndef __cplusplus
+typedef uint32_t msgwire_msrp_transfer_update_kind;
+#endif // __cplusplus
+
+/**
  * The passive side of a direct binding: listens, accepts one connection
  * and answers its bind SEND.
  *
@@ -433,6 +508,17 @@ typedef struct msgwire_msrp_connector msgwire_msrp_connector;
  * caller.
  */
 typedef struct msgwire_msrp_head msgwire_msrp_head;
+
+/**
+ * A message to send with `msgwire_msrp_session_send_message`: its body
+ * source, size, headers, Message-ID and resume position.
+ *
+ * Created by `msgwire_msrp_outgoing_from_path` or
+ * `msgwire_msrp_outgoing_from_callback`; consumed by
+ * `msgwire_msrp_session_send_message` or released by
+ * `msgwire_msrp_outgoing_free`. Use it from one thread at a time.
+ */
+typedef struct msgwire_msrp_outgoing msgwire_msrp_outgoing;
 
 /**
  * An incremental MSRP parser: feed it bytes as they arrive, in slices of
@@ -606,6 +692,78 @@ typedef struct msgwire_msrp_traffic_callbacks {
 } msgwire_msrp_traffic_callbacks;
 
 /**
+ * Opens where one incoming message is stored (whole-message delivery with
+ * a `sink`). `message_id` and `content_type` (NULL when absent) are
+ * NUL-terminated and lent for the call; `total` is the message's size, -1
+ * when the sender does not know it yet.
+ *
+ * Returns a sink handle of the application's choosing, passed back to the
+ * other sink callbacks; NULL refuses the message (the peer gets 413 and
+ * `on_message_aborted` reports `MSGWIRE_MSRP_ABORT_REASON_STORAGE`).
+ *
+ * Threads: every sink callback runs on the connection's reader thread
+ * (`abort` also in `msgwire_msrp_session_free`, for messages still
+ * incomplete then), one at a time for a session. They should not block
+ * for long: nothing else is read meanwhile. Writing to a local file is
+ * fine. They must not call back into the session.
+ */
+typedef void *(*msgwire_msrp_sink_open_callback)(void *user_data,
+                                                 const char *message_id,
+                                                 const char *content_type,
+                                                 int64_t total);
+
+/**
+ * Writes `data[0..len]` at byte `offset` (0-based) of the message; pieces
+ * may come out of order, overlap or repeat. Returns 0 on success; anything
+ * else drops the message (413, `abort` follows). `data` is lent for the
+ * call only.
+ */
+typedef int32_t (*msgwire_msrp_sink_write_callback)(void *user_data,
+                                                    void *sink,
+                                                    uint64_t offset,
+                                                    const uint8_t *data,
+                                                    size_t len);
+
+/**
+ * Every byte arrived: make the message durable and release `sink`.
+ * Returns 0 on success (`on_message_stored` follows); anything else
+ * drops the message (`abort` follows, and must release `sink`).
+ */
+typedef int32_t (*msgwire_msrp_sink_finish_callback)(void *user_data, void *sink);
+
+/**
+ * The message was abandoned, refused or cut off: discard what was written
+ * and release `sink`.
+ */
+typedef void (*msgwire_msrp_sink_abort_callback)(void *user_data, void *sink);
+
+/**
+ * Where whole incoming messages are stored, through C callbacks. For each
+ * sink handle `open` returned, msgwire calls `write_at` any number of
+ * times, then `finish`; it calls `abort` when the message is dropped
+ * (also after a failed `finish`). So each handle ends with a successful
+ * `finish` or with exactly one `abort`. All four are required.
+ */
+typedef struct msgwire_msrp_sink_callbacks {
+  /**
+   * Opens a message's storage.
+   */
+  msgwire_msrp_sink_open_callback open;
+  /**
+   * Writes a piece of the body.
+   */
+  msgwire_msrp_sink_write_callback write_at;
+  /**
+   * Completes a message.
+   */
+  msgwire_msrp_sink_finish_callback finish;
+  /**
+   * Discards a message.
+   */
+  msgwire_msrp_sink_abort_callback abort;
+} msgwire_msrp_sink_callbacks;
+
+/**
  * Settings of a session, read only during `msgwire_msrp_session_start`.
  *
  * Fill it with `msgwire_msrp_session_config_default` and change what you
@@ -653,6 +811,47 @@ typedef struct msgwire_msrp_session_config {
    * Passed as the first argument of every `traffic` callback.
    */
   void *traffic_user_data;
+  /**
+   * Most body bytes in one chunk of a message sent with
+   * `msgwire_msrp_session_send_message` (at least 1). Default 65536.
+   */
+  uint64_t chunk_size;
+  /**
+   * Deliver incoming SENDs as whole messages, reassembled by Message-ID
+   * (to `on_incoming` as one chunk with `Byte-Range: 1-N/N`, or to a
+   * sink, see `sink_directory` and `sink`), instead of chunk by chunk
+   * as received (`false`, the default). SENDs without a Message-ID are
+   * delivered per chunk either way.
+   */
+  bool whole_messages;
+  /**
+   * With `whole_messages`: the largest message accepted, in bytes;
+   * larger ones are answered 413 and reported to `on_message_aborted`.
+   * Also bounds the memory a message kept in memory takes. Default
+   * 16 MiB; raise it when storing messages in files.
+   */
+  uint64_t max_message_size;
+  /**
+   * With `whole_messages`: store each message in this directory
+   * (NUL-terminated, read only during `msgwire_msrp_session_start`),
+   * as a file named after its Message-ID, written as the chunks arrive
+   * and removed when the message is dropped; `on_message_stored`
+   * reports a complete one. NULL (the default) keeps messages in memory.
+   * A path that is not a directory is `MSGWIRE_MSRP_TRANSFER_FILE`.
+   */
+  const char *sink_directory;
+  /**
+   * With `whole_messages`: store messages through these callbacks
+   * (copied by `msgwire_msrp_session_start`) instead; NULL (the
+   * default) for none. Setting both `sink` and `sink_directory` is
+   * `MSGWIRE_INVALID_ARGUMENT`.
+   */
+  const struct msgwire_msrp_sink_callbacks *sink;
+  /**
+   * Passed as the first argument of every `sink` callback; must stay
+   * valid until the session is freed.
+   */
+  void *sink_user_data;
 } msgwire_msrp_session_config;
 
 /**
@@ -715,6 +914,31 @@ typedef void (*msgwire_msrp_closed_callback)(void *user_data, msgwire_status rea
 typedef void (*msgwire_msrp_user_data_free)(void *user_data);
 
 /**
+ * With `whole_messages` and a sink (`sink_directory` or `sink`): an
+ * incoming message was stored completely (its sink finished).
+ * `message_id` and `content_type` (NULL when the message has none) are
+ * NUL-terminated; they and `head` (the headers of its first chunk to
+ * arrive, with `Byte-Range: 1-N/N` and no body) are lent for this call
+ * only. Same thread rules as `msgwire_msrp_incoming_callback`.
+ */
+typedef void (*msgwire_msrp_message_stored_callback)(void *user_data,
+                                                     const char *message_id,
+                                                     const char *content_type,
+                                                     uint64_t size,
+                                                     const struct msgwire_msrp_chunk *head);
+
+/**
+ * With `whole_messages`: an incomplete incoming message was dropped, for
+ * `reason`; `detail` says more (e.g. the sink's error). Both strings are
+ * NUL-terminated and lent for this call only. Same thread rules as
+ * `msgwire_msrp_incoming_callback`.
+ */
+typedef void (*msgwire_msrp_message_aborted_callback)(void *user_data,
+                                                      const char *message_id,
+                                                      msgwire_msrp_abort_reason reason,
+                                                      const char *detail);
+
+/**
  * The callbacks of a session; each may be NULL to ignore those events.
  * The struct is copied by `msgwire_msrp_session_start`.
  */
@@ -735,6 +959,14 @@ typedef struct msgwire_msrp_session_callbacks {
    * Releases `user_data` when the session is freed (may be NULL).
    */
   msgwire_msrp_user_data_free user_data_free;
+  /**
+   * A whole incoming message was stored by its sink (may be NULL).
+   */
+  msgwire_msrp_message_stored_callback on_message_stored;
+  /**
+   * An incomplete incoming message was dropped (may be NULL).
+   */
+  msgwire_msrp_message_aborted_callback on_message_aborted;
 } msgwire_msrp_session_callbacks;
 
 /**
@@ -864,6 +1096,75 @@ typedef struct msgwire_msrp_callbacks {
    */
   msgwire_msrp_end_callback on_end;
 } msgwire_msrp_callbacks;
+
+/**
+ * Reads the next bytes of a message body into `buf[0..cap]`: returns how
+ * many were written (at most `cap`), 0 at the end of the body, or a
+ * negative number for an error (the message then fails with the local
+ * code 500).
+ *
+ * Threads: runs on the session's transfer pump thread (a msgwire worker),
+ * only for bytes about to be sent; it may block until data is available
+ * but should not block for long, since the session's other messages wait
+ * meanwhile. Calls for one message never overlap.
+ */
+typedef int64_t (*msgwire_msrp_read_callback)(void *user_data, uint8_t *buf, size_t cap);
+
+/**
+ * Releases a `user_data` given to msgwire together with callbacks. Called
+ * exactly once, when msgwire no longer needs it; each function taking one
+ * says when and on which thread.
+ */
+typedef void (*msgwire_user_data_free)(void *user_data);
+
+/**
+ * One update on a message sent with `msgwire_msrp_session_send_message`.
+ */
+typedef struct msgwire_msrp_transfer_update {
+  /**
+   * Progress, completion or failure.
+   */
+  msgwire_msrp_transfer_update_kind kind;
+  /**
+   * Bytes acknowledged so far, counting the resume position (for
+   * `COMPLETED` and `FAILED`: as of the last progress update).
+   */
+  uint64_t acknowledged;
+  /**
+   * The message's size, -1 when unknown.
+   */
+  int64_t total;
+  /**
+   * `FAILED`: the response code (e.g. 413 from the peer) or a local one:
+   * 487 cancelled, 500 the source failed, 408 a response timeout or the
+   * connection closed. 0 otherwise.
+   */
+  uint16_t code;
+  /**
+   * `FAILED`: the response comment or a local explanation,
+   * NUL-terminated, lent for the call only; NULL otherwise.
+   */
+  const char *comment;
+  /**
+   * `FAILED`: whether the failure was decided locally.
+   */
+  bool local;
+} msgwire_msrp_transfer_update;
+
+/**
+ * Receives the updates of one message: any number of `PROGRESS`, then
+ * exactly one `COMPLETED` or `FAILED` (unless the session is freed first).
+ * `update` is lent for the call only.
+ *
+ * Threads: runs on a msgwire worker thread (the connection's reader, the
+ * timer or the transfer pump), never concurrently with another callback of
+ * the same session. It must not block. It may call
+ * `msgwire_msrp_session_send_message`, `_cancel_transfer`, `_send_chunk`
+ * and `_shutdown(session, false)`, with the same limits as
+ * `msgwire_msrp_incoming_callback`.
+ */
+typedef void (*msgwire_msrp_transfer_callback)(void *user_data,
+                                               const struct msgwire_msrp_transfer_update *update);
 
 #ifdef __cplusplus
 extern "C" {
@@ -1264,8 +1565,10 @@ msgwire_status msgwire_msrp_session_make_message(const struct msgwire_msrp_sessi
 msgwire_status msgwire_msrp_session_shutdown(const struct msgwire_msrp_session *session, bool wait);
 
 /**
- * Releases a session and its `user_data` (through `user_data_free`).
- * NULL is ignored.
+ * Releases a session and its `user_data` (through `user_data_free`),
+ * and the `user_data` of messages sent with
+ * `msgwire_msrp_session_send_message` that are still running (their
+ * update callbacks get no final update). NULL is ignored.
  *
  * Does not wait for the peer: a session that was not shut down is aborted
  * (its connection reset, no `on_closed`), and the rest of a
@@ -2097,6 +2400,133 @@ msgwire_status msgwire_tls_client_config_verifies(const struct msgwire_tls_clien
  * attached to keep working: they hold their own reference.
  */
 void msgwire_tls_client_config_free(struct msgwire_tls_client_config *config);
+
+/**
+ * Creates a message whose body is the file at `path` (NUL-terminated),
+ * opened now and read while it is sent; its size is the file's size at
+ * this call. A path that cannot be opened, or is not a regular file, is
+ * `MSGWIRE_MSRP_TRANSFER_FILE`.
+ *
+ * On success `*out` receives a new message, to pass to
+ * `msgwire_msrp_session_send_message` or release with
+ * `msgwire_msrp_outgoing_free`. The file is closed when the message
+ * ends or is freed.
+ */
+msgwire_status msgwire_msrp_outgoing_from_path(const char *path,
+                                               struct msgwire_msrp_outgoing **out);
+
+/**
+ * Creates a message whose body is read through `read` (see
+ * `msgwire_msrp_read_callback`), of `size` bytes, or of unknown size when
+ * `size` is -1 (the message then ends when `read` returns 0; the peer sees
+ * a `*` total). Other negative sizes are `MSGWIRE_INVALID_ARGUMENT`; a
+ * body that ends before `size` bytes fails the message (local 500).
+ *
+ * `user_data` is passed to every `read` call and then released with
+ * `user_data_free` (may be NULL), exactly once: by
+ * `msgwire_msrp_outgoing_free` or a failing
+ * `msgwire_msrp_session_send_message` (on the calling thread), or once the
+ * message has ended (on a msgwire worker thread, or in
+ * `msgwire_msrp_session_free`). When this function fails it is released
+ * right away. On success `*out` receives a new message, as for
+ * `msgwire_msrp_outgoing_from_path`.
+ */
+msgwire_status msgwire_msrp_outgoing_from_callback(msgwire_msrp_read_callback read,
+                                                   void *user_data,
+                                                   msgwire_user_data_free user_data_free,
+                                                   int64_t size,
+                                                   struct msgwire_msrp_outgoing **out);
+
+/**
+ * Releases a message that was not sent (and its source: the file is
+ * closed, a callback source's `user_data_free` runs on this thread). NULL
+ * is ignored.
+ */
+void msgwire_msrp_outgoing_free(struct msgwire_msrp_outgoing *outgoing);
+
+/**
+ * Sets the Content-Type sent with every chunk (a NUL-terminated string
+ * such as `"application/octet-stream"`, copied). An empty value or one
+ * containing CR or LF is `MSGWIRE_INVALID_ARGUMENT`.
+ */
+msgwire_status msgwire_msrp_outgoing_set_content_type(struct msgwire_msrp_outgoing *outgoing,
+                                                      const char *content_type);
+
+/**
+ * Sets a header sent with every chunk, replacing one of the same name
+ * (both strings NUL-terminated and copied), e.g. `Success-Report: yes`,
+ * `Failure-Report: partial` or `Content-Disposition`. A name that is not a
+ * token, a value that is empty or contains CR or LF, and the headers the
+ * session writes itself (To-Path, From-Path, Byte-Range, Message-ID; see
+ * `msgwire_msrp_outgoing_set_message_id`) are `MSGWIRE_INVALID_ARGUMENT`.
+ */
+msgwire_status msgwire_msrp_outgoing_set_header(struct msgwire_msrp_outgoing *outgoing,
+                                                const char *name,
+                                                const char *value);
+
+/**
+ * Sets the Message-ID (NUL-terminated, copied): 4 to 32 letters, digits
+ * and `-.+%=`, starting with a letter or digit. Without it a random one is
+ * chosen. Anything else is `MSGWIRE_INVALID_ARGUMENT`.
+ */
+msgwire_status msgwire_msrp_outgoing_set_message_id(struct msgwire_msrp_outgoing *outgoing,
+                                                    const char *message_id);
+
+/**
+ * Sets the resume position: the number of bytes of the message the peer
+ * already has (default 0). The first chunk then starts at byte
+ * `position + 1`, and the source must already stand there: a file opened
+ * by `msgwire_msrp_outgoing_from_path` is moved there by this call, a
+ * callback source must start reading there itself. A position past a known
+ * size is `MSGWIRE_INVALID_ARGUMENT`.
+ */
+msgwire_status msgwire_msrp_outgoing_set_position(struct msgwire_msrp_outgoing *outgoing,
+                                                  uint64_t position);
+
+/**
+ * Queues `outgoing` (consumed whatever the outcome: do not use or free it
+ * afterwards; NULL is `MSGWIRE_NULL_PARAMETER`) to be sent in chunks, and
+ * returns at once with its transfer id in `*transfer_id_out` (sequential
+ * from 1 within the session). The body is read later, piece by piece, by
+ * the session's pump thread.
+ *
+ * `update` (may be NULL) hears the message's progress and outcome (see
+ * `msgwire_msrp_transfer_callback`) with `user_data`, which
+ * `user_data_free` (may be NULL) releases exactly once: after the final
+ * update, on the thread that ran it; in `msgwire_msrp_session_free` when
+ * the message is still running then; or before this function returns when
+ * it fails. Updates may come before this function returns.
+ *
+ * Fails with `MSGWIRE_MSRP_ENDPOINT_CLOSED` once the session is shutting
+ * down or closed, and `MSGWIRE_MSRP_TRANSFER_INVALID_MESSAGE` for a
+ * message the session refuses as given (e.g. a malformed Failure-Report,
+ * a position past the size). May be called from a session callback.
+ */
+msgwire_status msgwire_msrp_session_send_message(const struct msgwire_msrp_session *session,
+                                                 struct msgwire_msrp_outgoing *outgoing,
+                                                 msgwire_msrp_transfer_callback update,
+                                                 void *user_data,
+                                                 msgwire_user_data_free user_data_free,
+                                                 uint64_t *transfer_id_out);
+
+/**
+ * Stops a message queued with `msgwire_msrp_session_send_message`: a chunk
+ * of it being written ends with `#`, nothing more of it is sent, and its
+ * update callback gets `FAILED` with the local code 487 (possibly before
+ * this returns). `MSGWIRE_NOT_FOUND` when no message with this id is
+ * running (unknown, completed or failed already). May be called from a
+ * session callback.
+ */
+msgwire_status msgwire_msrp_session_cancel_transfer(const struct msgwire_msrp_session *session,
+                                                    uint64_t transfer_id);
+
+/**
+ * Copies the number of messages sent with
+ * `msgwire_msrp_session_send_message` that have neither completed nor
+ * failed into `*out`.
+ */
+msgwire_status msgwire_msrp_session_active_transfers(const struct msgwire_msrp_session *session,
+                                                     size_t *out);
 
 #ifdef __cplusplus
 }  // extern "C"

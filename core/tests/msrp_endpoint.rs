@@ -60,6 +60,7 @@ fn next_incoming(rx: &Receiver<EndpointEvent>) -> Chunk {
             EndpointEvent::Session(SessionEvent::Incoming(c)) => return c,
             EndpointEvent::Session(_) => {}
             EndpointEvent::Closed(e) => panic!("closed early: {e:?}"),
+            _ => {}
         }
     }
 }
@@ -297,12 +298,9 @@ fn peer_close_is_reported_and_sending_fails() {
         let (bob, _brx) = start(b, SessionConfig::default());
         bob.shutdown(true);
         loop {
-            match alice_rx.recv_timeout(WAIT).expect("the close") {
-                EndpointEvent::Closed(e) => {
-                    assert!(e.is_none(), "{e:?}");
-                    break;
-                }
-                EndpointEvent::Session(_) => {}
+            if let EndpointEvent::Closed(e) = alice_rx.recv_timeout(WAIT).expect("the close") {
+                assert!(e.is_none(), "{e:?}");
+                break;
             }
         }
         assert_eq!(alice.state(), SessionState::Done);
@@ -324,7 +322,7 @@ fn shutdown_flushes_queued_messages() {
         let _bob = MsrpSession::start(b, SessionConfig::default(), move |ev| match ev {
             EndpointEvent::Session(SessionEvent::Incoming(c)) => sink.lock().push(c.data),
             EndpointEvent::Closed(_) => closed_tx.send(()).unwrap(),
-            EndpointEvent::Session(_) => {}
+            _ => {}
         })
         .unwrap();
         let answered = Arc::new(Mutex::new(0));

@@ -61,6 +61,7 @@ fn next_incoming(rx: &Receiver<EndpointEvent>) -> Chunk {
             EndpointEvent::Session(SessionEvent::Incoming(c)) => return c,
             EndpointEvent::Session(_) => {}
             EndpointEvent::Closed(e) => panic!("closed early: {e:?}"),
+            _ => {}
         }
     }
 }

@@ -84,6 +84,7 @@ use msgwire_core::msrp::endpoint::{
     EngineOptions, Error as EndpointError, MsrpSession,
 };
 use msgwire_core::msrp::session::{SessionConfig, SessionEvent, SharedLogger};
+use msgwire_core::msrp::transfer::Delivery;
 use msgwire_core::msrp::Uri;
 use msgwire_core::net::Timer;
 
@@ -94,6 +95,7 @@ use crate::guard::{
 };
 use crate::msrp::msgwire_msrp_chunk;
 use crate::tls::{msgwire_tls_client_config, msgwire_tls_server_config};
+use crate::transfer::{release_transfers, TransferTable};
 
 // ================================================================= options
 
@@ -847,6 +849,35 @@ pub struct msgwire_msrp_session_config {
     pub traffic: *const msgwire_msrp_traffic_callbacks,
     /// Passed as the first argument of every `traffic` callback.
     pub traffic_user_data: *mut c_void,
+    /// Most body bytes in one chunk of a message sent with
+    /// `msgwire_msrp_session_send_message` (at least 1). Default 65536.
+    pub chunk_size: u64,
+    /// Deliver incoming SENDs as whole messages, reassembled by Message-ID
+    /// (to `on_incoming` as one chunk with `Byte-Range: 1-N/N`, or to a
+    /// sink, see `sink_directory` and `sink`), instead of chunk by chunk
+    /// as received (`false`, the default). SENDs without a Message-ID are
+    /// delivered per chunk either way.
+    pub whole_messages: bool,
+    /// With `whole_messages`: the largest message accepted, in bytes;
+    /// larger ones are answered 413 and reported to `on_message_aborted`.
+    /// Also bounds the memory a message kept in memory takes. Default
+    /// 16 MiB; raise it when storing messages in files.
+    pub max_message_size: u64,
+    /// With `whole_messages`: store each message in this directory
+    /// (NUL-terminated, read only during `msgwire_msrp_session_start`),
+    /// as a file named after its Message-ID, written as the chunks arrive
+    /// and removed when the message is dropped; `on_message_stored`
+    /// reports a complete one. NULL (the default) keeps messages in memory.
+    /// A path that is not a directory is `MSGWIRE_MSRP_TRANSFER_FILE`.
+    pub sink_directory: *const c_char,
+    /// With `whole_messages`: store messages through these callbacks
+    /// (copied by `msgwire_msrp_session_start`) instead; NULL (the
+    /// default) for none. Setting both `sink` and `sink_directory` is
+    /// `MSGWIRE_INVALID_ARGUMENT`.
+    pub sink: *const crate::transfer::msgwire_msrp_sink_callbacks,
+    /// Passed as the first argument of every `sink` callback; must stay
+    /// valid until the session is freed.
+    pub sink_user_data: *mut c_void,
 }
 
 /// A traffic callback reporting a chunk's start line and headers, a body
@@ -996,6 +1027,12 @@ pub extern "C" fn msgwire_msrp_session_config_default(
             use_sessmatch: d.use_sessmatch,
             traffic: std::ptr::null(),
             traffic_user_data: std::ptr::null_mut(),
+            chunk_size: d.chunk_size,
+            whole_messages: d.delivery == Delivery::Messages,
+            max_message_size: d.max_message_size,
+            sink_directory: std::ptr::null(),
+            sink: std::ptr::null(),
+            sink_user_data: std::ptr::null_mut(),
         });
         Ok(())
     })
@@ -1005,7 +1042,8 @@ pub extern "C" fn msgwire_msrp_session_config_default(
 ///
 /// # Safety
 ///
-/// `cfg.accept_types` is NULL or a NUL-terminated string.
+/// `cfg.accept_types` and `cfg.sink_directory` are NULL or NUL-terminated
+/// strings; `cfg.traffic` and `cfg.sink` NULL or readable tables.
 unsafe fn session_config(cfg: &msgwire_msrp_session_config) -> Result<SessionConfig, Error> {
     // SAFETY: forwarded contract.
     let accept = unsafe { arg_opt_str(cfg.accept_types, "accept_types")? };
@@ -1022,6 +1060,31 @@ unsafe fn session_config(cfg: &msgwire_msrp_session_config) -> Result<SessionCon
     config.keepalive_interval = (cfg.keepalive_interval_ms != 0)
         .then(|| Duration::from_millis(u64::from(cfg.keepalive_interval_ms)));
     config.use_sessmatch = cfg.use_sessmatch;
+    if cfg.chunk_size == 0 {
+        return Err(Error::invalid("chunk_size must be at least 1"));
+    }
+    config.chunk_size = cfg.chunk_size;
+    config.delivery = if cfg.whole_messages {
+        Delivery::Messages
+    } else {
+        Delivery::Chunks
+    };
+    config.max_message_size = cfg.max_message_size;
+    // SAFETY: forwarded contract.
+    let dir = unsafe { arg_opt_str(cfg.sink_directory, "sink_directory")? };
+    // SAFETY: forwarded contract (read, copied, only during this call).
+    let sink = unsafe { cfg.sink.as_ref() };
+    config.sink_factory = match (dir, sink) {
+        (Some(_), Some(_)) => {
+            return Err(Error::invalid("sink_directory and sink cannot both be set"))
+        }
+        (Some(dir), None) => Some(crate::transfer::directory_sink_factory(dir)?),
+        // SAFETY: the C caller vouches for the table and its user data.
+        (None, Some(table)) => {
+            Some(unsafe { crate::transfer::c_sink_factory(table, cfg.sink_user_data)? })
+        }
+        (None, None) => None,
+    };
     if !cfg.traffic.is_null() {
         // SAFETY: a non-NULL pointer to a callback table per the header,
         // read (copied) only during this call.
@@ -1093,6 +1156,35 @@ pub type msgwire_msrp_closed_callback =
 /// `msgwire_msrp_session_start` itself when it fails.
 pub type msgwire_msrp_user_data_free = Option<unsafe extern "C" fn(user_data: *mut c_void)>;
 
+/// With `whole_messages` and a sink (`sink_directory` or `sink`): an
+/// incoming message was stored completely (its sink finished).
+/// `message_id` and `content_type` (NULL when the message has none) are
+/// NUL-terminated; they and `head` (the headers of its first chunk to
+/// arrive, with `Byte-Range: 1-N/N` and no body) are lent for this call
+/// only. Same thread rules as `msgwire_msrp_incoming_callback`.
+pub type msgwire_msrp_message_stored_callback = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        message_id: *const c_char,
+        content_type: *const c_char,
+        size: u64,
+        head: *const msgwire_msrp_chunk,
+    ),
+>;
+
+/// With `whole_messages`: an incomplete incoming message was dropped, for
+/// `reason`; `detail` says more (e.g. the sink's error). Both strings are
+/// NUL-terminated and lent for this call only. Same thread rules as
+/// `msgwire_msrp_incoming_callback`.
+pub type msgwire_msrp_message_aborted_callback = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        message_id: *const c_char,
+        reason: crate::transfer::msgwire_msrp_abort_reason,
+        detail: *const c_char,
+    ),
+>;
+
 /// The callbacks of a session; each may be NULL to ignore those events.
 /// The struct is copied by `msgwire_msrp_session_start`.
 #[repr(C)]
@@ -1106,10 +1198,14 @@ pub struct msgwire_msrp_session_callbacks {
     pub on_closed: msgwire_msrp_closed_callback,
     /// Releases `user_data` when the session is freed (may be NULL).
     pub user_data_free: msgwire_msrp_user_data_free,
+    /// A whole incoming message was stored by its sink (may be NULL).
+    pub on_message_stored: msgwire_msrp_message_stored_callback,
+    /// An incomplete incoming message was dropped (may be NULL).
+    pub on_message_aborted: msgwire_msrp_message_aborted_callback,
 }
 
 /// The C callbacks with their `user_data`.
-struct CCallbacks {
+pub(crate) struct CCallbacks {
     fns: msgwire_msrp_session_callbacks,
     user_data: *mut c_void,
 }
@@ -1130,12 +1226,15 @@ impl CCallbacks {
 }
 
 /// What the session handle and the core's callback closure share.
-struct Shared {
+pub(crate) struct Shared {
     /// `None` once the session handle was freed.
     slot: Mutex<Option<CCallbacks>>,
     /// Set when `_free` ran inside one of this session's callbacks: the
     /// callback wrapper releases `user_data` when that callback returns.
     free_pending: std::sync::atomic::AtomicBool,
+    /// The messages sent with `msgwire_msrp_session_send_message` (see
+    /// [`crate::transfer`]).
+    pub(crate) transfers: TransferTable,
 }
 
 thread_local! {
@@ -1156,7 +1255,7 @@ impl Shared {
 
     /// Runs `f` with the C callbacks, if the session is still alive, with
     /// the thread marked as running a callback of this session.
-    fn call(self: &Arc<Self>, f: impl FnOnce(&CCallbacks)) {
+    pub(crate) fn call(self: &Arc<Self>, f: impl FnOnce(&CCallbacks)) {
         let mut slot = self.lock();
         let Some(cbs) = slot.as_ref() else { return };
         let previous = IN_CALLBACK.with(|c| c.replace(Arc::as_ptr(self)));
@@ -1170,6 +1269,7 @@ impl Shared {
             if let Some(cbs) = slot.take() {
                 drop(slot);
                 cbs.release();
+                release_transfers(&self.transfers);
             }
         }
         // A panic in msgwire's own part of the call is a bug; there is no
@@ -1212,11 +1312,45 @@ impl Shared {
                     unsafe { f(c.user_data, reason) }
                 }
             }),
+            EndpointEvent::MessageStored {
+                message_id,
+                content_type,
+                size,
+                head,
+            } => self.call(|c| {
+                if let Some(f) = c.fns.on_message_stored {
+                    let id = CString::new(message_id).unwrap_or_default();
+                    let ct = content_type.and_then(|t| CString::new(t).ok());
+                    let view = msgwire_msrp_chunk::new(head);
+                    // SAFETY: the caller's callback; the strings and `view`
+                    // outlive the call as documented.
+                    unsafe {
+                        f(
+                            c.user_data,
+                            id.as_ptr(),
+                            ct.as_ref().map_or(std::ptr::null(), |t| t.as_ptr()),
+                            size,
+                            &view,
+                        )
+                    }
+                }
+            }),
+            EndpointEvent::MessageAborted { message_id, reason } => self.call(|c| {
+                if let Some(f) = c.fns.on_message_aborted {
+                    let (reason, detail) = crate::transfer::abort_reason(&reason);
+                    let id = CString::new(message_id).unwrap_or_default();
+                    let detail = CString::new(detail.replace('\0', " ")).unwrap_or_default();
+                    // SAFETY: the caller's callback; the strings outlive
+                    // the call as documented.
+                    unsafe { f(c.user_data, id.as_ptr(), reason, detail.as_ptr()) }
+                }
+            }),
             // Protocol errors were already answered (400/413) by the
             // session, and a keep-alive failure closes the connection,
             // which on_closed reports.
             EndpointEvent::Session(SessionEvent::ProtocolError(_))
             | EndpointEvent::Session(SessionEvent::KeepaliveTimeout) => {}
+            _ => {}
         }
     }
 }
@@ -1303,8 +1437,8 @@ impl Drop for SigpipeBlocked {
 pub struct msgwire_msrp_session {
     // Field order is drop order: the core session (and with it, usually,
     // its timer clone) goes before the share of the timer.
-    session: MsrpSession,
-    shared: Arc<Shared>,
+    pub(crate) session: MsrpSession,
+    pub(crate) shared: Arc<Shared>,
     _timer: TimerShare,
 }
 
@@ -1360,6 +1494,7 @@ pub extern "C" fn msgwire_msrp_session_start(
         let shared = Arc::new(Shared {
             slot: Mutex::new(Some(cbs)),
             free_pending: false.into(),
+            transfers: TransferTable::default(),
         });
         let for_events = shared.clone();
         let started = session_timer().and_then(|(share, timer)| {
@@ -1528,8 +1663,10 @@ pub extern "C" fn msgwire_msrp_session_shutdown(
     })
 }
 
-/// Releases a session and its `user_data` (through `user_data_free`).
-/// NULL is ignored.
+/// Releases a session and its `user_data` (through `user_data_free`),
+/// and the `user_data` of messages sent with
+/// `msgwire_msrp_session_send_message` that are still running (their
+/// update callbacks get no final update). NULL is ignored.
 ///
 /// Does not wait for the peer: a session that was not shut down is aborted
 /// (its connection reset, no `on_closed`), and the rest of a
@@ -1558,6 +1695,7 @@ pub extern "C" fn msgwire_msrp_session_free(session: *mut msgwire_msrp_session) 
             if let Some(cbs) = cbs {
                 cbs.release();
             }
+            release_transfers(&s.shared.transfers);
         }
         // Dropping the last core handle aborts the connection and joins its
         // threads (the core skips the join on its own reader thread).

@@ -13,6 +13,7 @@
 //! | 1200-1299 | MSRP parse errors (one per `ParseErrorKind`)   |
 //! | 1300-1399 | MSRP endpoint errors (one per core `endpoint::Error`, plus a read timeout) |
 //! | 1400-1499 | TLS configuration errors (one per core `TlsError` a configuration can raise) |
+//! | 1500-1599 | MSRP transfer errors (large messages: files, invalid messages) |
 //!
 //! A failing function also stores a message for [`msgwire_last_error`]; the
 //! status says *what* went wrong, the message adds the details (the offending
@@ -34,7 +35,7 @@ use crate::guard;
 /// The numbers are stable: 1-99 generic errors, 1000-1099 MSRP URI errors,
 /// 1100-1199 MSRP header errors, 1200-1299 MSRP parse errors, 1300-1399
 /// MSRP endpoint errors (binding, transports and sessions), 1400-1499 TLS
-/// configuration errors. `msgwire_status_text()` names any code.
+/// configuration errors, 1500-1599 MSRP transfer errors. `msgwire_status_text()` names any code.
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum msgwire_status {
@@ -207,6 +208,14 @@ pub enum msgwire_status {
     /// unsupported key type, a key that does not belong to the
     /// certificate, ...).
     MSGWIRE_TLS_CONFIG = 1405,
+
+    /// MSRP transfer: a file to send could not be opened, read or
+    /// positioned, or is not a regular file; or a sink directory is not a
+    /// directory (the message names the path and the system error).
+    MSGWIRE_MSRP_TRANSFER_FILE = 1500,
+    /// MSRP transfer: the session refused a message as given (e.g. a
+    /// malformed Failure-Report, a resume position past the size).
+    MSGWIRE_MSRP_TRANSFER_INVALID_MESSAGE = 1501,
 }
 
 use msgwire_status::*;
@@ -215,7 +224,7 @@ impl msgwire_status {
     /// Every status in numeric order, for turning a number from C back into
     /// the enum. A status missing here would read as "unknown status"; the
     /// unit tests check the list against the blocks.
-    const ALL: [msgwire_status; 68] = [
+    const ALL: [msgwire_status; 70] = [
         MSGWIRE_OK,
         MSGWIRE_NULL_PARAMETER,
         MSGWIRE_INVALID_UTF8,
@@ -284,6 +293,8 @@ impl msgwire_status {
         MSGWIRE_TLS_NO_PRIVATE_KEY,
         MSGWIRE_TLS_BAD_CA_CERTIFICATE,
         MSGWIRE_TLS_CONFIG,
+        MSGWIRE_MSRP_TRANSFER_FILE,
+        MSGWIRE_MSRP_TRANSFER_INVALID_MESSAGE,
     ];
 
     /// The status with number `n`, if there is one.
@@ -380,6 +391,10 @@ impl msgwire_status {
             MSGWIRE_TLS_NO_PRIVATE_KEY => "TLS: no private key in the PEM input\0",
             MSGWIRE_TLS_BAD_CA_CERTIFICATE => "TLS: unusable CA certificate\0",
             MSGWIRE_TLS_CONFIG => "TLS: unusable configuration\0",
+            MSGWIRE_MSRP_TRANSFER_FILE => "MSRP transfer: cannot use the file\0",
+            MSGWIRE_MSRP_TRANSFER_INVALID_MESSAGE => {
+                "MSRP transfer: the message cannot be sent as given\0"
+            }
         }
     }
 
@@ -621,6 +636,7 @@ mod tests {
                 1200..=1299 => "MSGWIRE_MSRP_PARSE_",
                 1300..=1399 => "MSGWIRE_MSRP_ENDPOINT_",
                 1400..=1499 => "MSGWIRE_TLS_",
+                1500..=1599 => "MSGWIRE_MSRP_TRANSFER_",
                 _ => panic!("{name} = {n} is outside every block"),
             };
             assert!(name.starts_with(block), "{name} = {n}");

@@ -69,6 +69,7 @@ pub mod guard;
 pub mod msrp;
 pub mod server;
 pub mod tls;
+pub mod transfer;
 
 pub use error::{msgwire_last_error, msgwire_status, msgwire_status_text};
 pub use guard::msgwire_str;

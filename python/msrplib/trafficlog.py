@@ -286,3 +286,11 @@ def _report(logger, method, chunk, transport):
         hook(chunk, transport)
     except Exception:
         _msrplib_logger.debug('traffic logger %r failed in %s', logger, method, exc_info=True)
+
+
+def _report_transport(transport, method, chunk):
+    """Reports ``chunk`` to ``transport.logger`` as it is now (the core's
+    traffic bridge calls this for every chunk of a session that logs)."""
+    logger = _traffic_logger(getattr(transport, 'logger', None))
+    if logger is not None:
+        _report(logger, method, chunk, transport)

@@ -36,6 +36,7 @@ mod parser;
 mod server;
 mod session;
 mod tls;
+mod traffic;
 mod uri;
 
 /// `bytes` random bytes as lower-case hex without leading zeros.

@@ -53,24 +53,30 @@
 //! * The GIL is released only around calls that can block: waiting for a
 //!   response, a full send queue, shutting down, joining the dispatcher.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
+use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::{self, JoinHandle, ThreadId};
 use std::time::{Duration, Instant};
 
 use msgwire_core::msrp::endpoint::{
-    BoundTransport, EndpointEvent, MsrpSession, SessionState, TransactionOutcome,
+    BoundTransport, EndpointEvent, MsrpSession, SessionState, TransactionOutcome, TransferUpdate,
 };
-use msgwire_core::msrp::session::{SessionConfig, SessionEvent};
-use pyo3::exceptions::PyRuntimeError;
+use msgwire_core::msrp::session::{SessionConfig, SessionEvent, SharedLogger};
+use msgwire_core::msrp::transfer::{
+    AbortReason, BodySource, Delivery, MessageHead, MessageSink, OutgoingMessage, SinkFactory,
+    TransferId,
+};
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::PyTuple;
+use pyo3::types::{PyBytes, PyTuple};
 
 use crate::chunk::{chunk_object, ChunkIn};
 use crate::endpoint::{lock, path_parts, seconds, PathParts, PyBoundTransport};
 use crate::errors::{CoreError, LocalResponse};
+use crate::traffic::PyTraffic;
 
 /// Most events queued for the dispatcher before the core threads wait.
 const MAX_ITEMS: usize = 4096;
@@ -105,7 +111,7 @@ const EXIT_GRACE: Duration = Duration::from_secs(5);
 /// (`None` then, as when it is finalizing). Counts the thread as active
 /// from before it asks for the GIL, so that [`stop_callbacks`] either sees
 /// it or it sees `EXITING`.
-fn attach<R>(f: impl FnOnce(Python<'_>) -> R) -> Option<R> {
+pub(crate) fn attach<R>(f: impl FnOnce(Python<'_>) -> R) -> Option<R> {
     *lock(&ACTIVE) += 1;
     let result = if EXITING.load(Ordering::SeqCst) {
         None
@@ -150,6 +156,8 @@ enum Item {
     Event(EndpointEvent),
     /// The outcome of a request sent with its own callback.
     Outcome(Py<PyAny>, TransactionOutcome),
+    /// Progress or outcome of a message sent with `send_message`.
+    Transfer(Arc<Py<PyAny>>, TransferUpdate),
 }
 
 impl Item {
@@ -160,7 +168,7 @@ impl Item {
                 response.data.len()
             }
             Item::Outcome(_, outcome) => outcome.response.data.len(),
-            Item::Event(_) => 0,
+            Item::Event(_) | Item::Transfer(..) => 0,
         }
     }
 }
@@ -429,6 +437,9 @@ fn deliver(
                     PyTuple::new(py, [outcome_object(py, outcome)?])
                 });
             }
+            Item::Transfer(cb, update) => {
+                call(py, &cb, |py| transfer_args(py, update));
+            }
             Item::Event(event) => {
                 let last = matches!(event, EndpointEvent::Closed(_));
                 if let Some(cb) = callback.as_ref() {
@@ -501,8 +512,274 @@ fn event_args<'py>(py: Python<'py>, event: EndpointEvent) -> PyResult<Bound<'py,
             },
             none,
         ),
+        EndpointEvent::MessageStored {
+            message_id,
+            content_type,
+            size,
+            head,
+        } => (
+            intern!(py, "stored"),
+            chunk_object(py, head)?,
+            (message_id, content_type, size)
+                .into_pyobject(py)?
+                .into_any(),
+        ),
+        EndpointEvent::MessageAborted { message_id, reason } => (
+            intern!(py, "aborted"),
+            message_id.into_pyobject(py)?.into_any(),
+            abort_reason(&reason).into_pyobject(py)?.into_any(),
+        ),
+        _ => (intern!(py, "other"), none.clone(), none),
     };
     PyTuple::new(py, [kind.clone().into_any(), a, b])
+}
+
+/// `MessageAborted`'s reason as text: `'sender'`, `'too_large'`,
+/// `'storage: <error>'`, `'invalid'` or `'closed'`.
+fn abort_reason(reason: &AbortReason) -> String {
+    match reason {
+        AbortReason::Sender => "sender".into(),
+        AbortReason::TooLarge => "too_large".into(),
+        AbortReason::Storage(text) => format!("storage: {text}"),
+        AbortReason::Invalid => "invalid".into(),
+        AbortReason::Closed => "closed".into(),
+        _ => "other".into(),
+    }
+}
+
+/// A transfer callback's arguments `(kind, a, b, c)`: `('progress',
+/// acknowledged, total or None, None)`, `('completed', None, None, None)`
+/// or `('failed', code, comment, local)`.
+fn transfer_args(py: Python<'_>, update: TransferUpdate) -> PyResult<Bound<'_, PyTuple>> {
+    let none = || py.None().into_bound(py);
+    let items = match update {
+        TransferUpdate::Progress {
+            acknowledged,
+            total,
+        } => [
+            intern!(py, "progress").clone().into_any(),
+            acknowledged.into_pyobject(py)?.into_any(),
+            total.into_pyobject(py)?.into_any(),
+            none(),
+        ],
+        TransferUpdate::Failed {
+            code,
+            comment,
+            local,
+        } => [
+            intern!(py, "failed").clone().into_any(),
+            code.into_pyobject(py)?.into_any(),
+            comment.into_pyobject(py)?.into_any(),
+            local.into_pyobject(py)?.to_owned().into_any(),
+        ],
+        _ => [
+            intern!(py, "completed").clone().into_any(),
+            none(),
+            none(),
+            none(),
+        ],
+    };
+    PyTuple::new(py, items)
+}
+
+/// An I/O error carrying a Python exception's text.
+fn py_io_error(py: Python<'_>, e: PyErr) -> io::Error {
+    io::Error::other(e.value(py).to_string())
+}
+
+/// The error a native body source or sink reports when Python is exiting.
+fn python_gone() -> io::Error {
+    io::Error::other("the Python interpreter is exiting")
+}
+
+/// A message body read from a regular file through a duplicate of its
+/// descriptor, with positional reads (`pread`): the Python file object's
+/// own offset and buffer are never touched, and no GIL is needed.
+#[cfg(unix)]
+struct FdSource {
+    file: std::fs::File,
+    offset: u64,
+}
+
+#[cfg(unix)]
+impl BodySource for FdSource {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        let n = self.file.read_at(buf, self.offset)?;
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
+
+/// A message body read through a Python object's `read(n)`, with the GIL
+/// (on the core's pump thread).
+struct PySource(Py<PyAny>);
+
+impl BodySource for PySource {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        attach(|py| {
+            let data = self
+                .0
+                .call_method1(py, intern!(py, "read"), (buf.len(),))
+                .map_err(|e| py_io_error(py, e))?;
+            let data = data.bind(py);
+            if data.is_none() {
+                // A non-blocking stream without data: not supported.
+                return Err(io::Error::from(io::ErrorKind::WouldBlock));
+            }
+            let data = data.cast::<PyBytes>().map_err(|_| {
+                io::Error::new(io::ErrorKind::InvalidData, "read() must return bytes")
+            })?;
+            let data = data.as_bytes();
+            if data.len() > buf.len() {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "read(n) returned more than n bytes",
+                ));
+            }
+            buf[..data.len()].copy_from_slice(data);
+            Ok(data.len())
+        })
+        .unwrap_or_else(|| Err(python_gone()))
+    }
+}
+
+/// An incoming message body written through a Python file object
+/// (`seek`/`write`, `flush` and `close` when finished, `close` when
+/// aborted), with the GIL, on the core's reader thread.
+struct PySink {
+    file: Py<PyAny>,
+    /// Where the file stands (after our last write).
+    at: Option<u64>,
+}
+
+impl MessageSink for PySink {
+    fn write_at(&mut self, offset: u64, data: &[u8]) -> io::Result<()> {
+        attach(|py| -> PyResult<()> {
+            let file = self.file.bind(py);
+            if self.at != Some(offset) {
+                file.call_method1(intern!(py, "seek"), (offset,))?;
+            }
+            self.at = None;
+            let mut rest = data;
+            while !rest.is_empty() {
+                let written = file.call_method1(intern!(py, "write"), (PyBytes::new(py, rest),))?;
+                // Raw files may write less; buffered ones return the length.
+                let n = match written.extract::<Option<usize>>()? {
+                    Some(n) if n > 0 && n <= rest.len() => n,
+                    _ => rest.len(),
+                };
+                rest = &rest[n..];
+            }
+            self.at = Some(offset + data.len() as u64);
+            Ok(())
+        })
+        .ok_or_else(python_gone)?
+        .map_err(|e| attach(|py| py_io_error(py, e)).unwrap_or_else(python_gone))
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        attach(|py| -> PyResult<()> {
+            let file = self.file.bind(py);
+            file.call_method0(intern!(py, "flush"))?;
+            file.call_method0(intern!(py, "close"))?;
+            Ok(())
+        })
+        .ok_or_else(python_gone)?
+        .map_err(|e| attach(|py| py_io_error(py, e)).unwrap_or_else(python_gone))
+    }
+
+    fn abort(&mut self) {
+        let _ = attach(|py| {
+            if let Err(e) = self.file.call_method0(py, intern!(py, "close")) {
+                e.write_unraisable(py, Some(self.file.bind(py)));
+            }
+        });
+    }
+}
+
+/// An incoming message body written to a regular file through a duplicate
+/// of the Python file object's descriptor, with positional writes
+/// (`pwrite`), without the GIL. The Python object is only closed at the
+/// end (nothing was written through it, so it has nothing to flush).
+#[cfg(unix)]
+struct FdSink {
+    file: std::fs::File,
+    owner: Py<PyAny>,
+}
+
+#[cfg(unix)]
+impl MessageSink for FdSink {
+    fn write_at(&mut self, offset: u64, data: &[u8]) -> io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        self.file.write_all_at(data, offset)
+    }
+
+    fn finish(&mut self) -> io::Result<()> {
+        attach(|py| self.owner.call_method0(py, intern!(py, "close")).map(drop))
+            .ok_or_else(python_gone)?
+            .map_err(|e| attach(|py| py_io_error(py, e)).unwrap_or_else(python_gone))
+    }
+
+    fn abort(&mut self) {
+        let _ = attach(|py| {
+            if let Err(e) = self.owner.call_method0(py, intern!(py, "close")) {
+                e.write_unraisable(py, Some(self.owner.bind(py)));
+            }
+        });
+    }
+}
+
+/// The native sink for a Python file object backed by a regular file
+/// (`fileno()` works and names a regular file), or `None`.
+#[cfg(unix)]
+fn fd_sink(py: Python<'_>, file: &Py<PyAny>) -> Option<Box<dyn MessageSink>> {
+    use std::os::fd::BorrowedFd;
+    let fd: i32 = file
+        .call_method0(py, intern!(py, "fileno"))
+        .ok()?
+        .extract(py)
+        .ok()?;
+    if fd < 0 {
+        return None;
+    }
+    // Whatever the object buffered must reach the file before we write
+    // around it (a new file object has nothing buffered).
+    file.call_method0(py, intern!(py, "flush")).ok()?;
+    // SAFETY: `fd` is the descriptor of the open file object `file`, which
+    // we hold (with the GIL) during this call; it is only duplicated.
+    let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+    let dup = std::fs::File::from(borrowed.try_clone_to_owned().ok()?);
+    if !dup.metadata().ok()?.is_file() {
+        return None;
+    }
+    Some(Box::new(FdSink {
+        file: dup,
+        owner: file.clone_ref(py),
+    }))
+}
+
+/// The core's sink factory over the Python `file_sink(message_id,
+/// content_type, total)`: a file object, or `None` for memory. A file
+/// object over a regular file is written natively ([`FdSink`]); anything
+/// else through its `seek`/`write` ([`PySink`]).
+fn sink_factory(file_sink: Py<PyAny>) -> SinkFactory {
+    SinkFactory::new(move |head: &MessageHead<'_>| {
+        let made = attach(|py| -> PyResult<Option<Box<dyn MessageSink>>> {
+            let file = file_sink.call1(py, (head.message_id, head.content_type, head.total))?;
+            if file.is_none(py) {
+                return Ok(None);
+            }
+            #[cfg(unix)]
+            if let Some(sink) = fd_sink(py, &file) {
+                return Ok(Some(sink));
+            }
+            Ok(Some(Box::new(PySink { file, at: None })))
+        })
+        .ok_or_else(python_gone)?
+        .map_err(|e| attach(|py| py_io_error(py, e)).unwrap_or_else(python_gone))?;
+        Ok(made)
+    })
 }
 
 fn state_name(state: SessionState) -> &'static str {
@@ -527,6 +804,8 @@ pub(crate) struct PySession {
     inner: Option<MsrpSession>,
     dispatch: Arc<Dispatch>,
     dispatcher: Mutex<Option<JoinHandle<()>>>,
+    /// Messages sent with `send_message` and not finished, by number.
+    transfers: Arc<Mutex<HashMap<u64, TransferId>>>,
 }
 
 impl PySession {
@@ -588,8 +867,19 @@ impl PySession {
     /// local)` for requests sent without their own callback,
     /// `("protocol_error", message, None)`, `("keepalive_timeout", None,
     /// None)` and last `("closed", error message or None, None)`.
+    /// `traffic`, when given, is the Python transport: every chunk sent
+    /// and received is reported to its logger ([`crate::traffic`]).
+    ///
+    /// With `whole_messages`, incoming SENDs with a Message-ID are
+    /// reassembled (`max_message_size` bytes at most, 16 MiB by default)
+    /// and delivered as one `("incoming", chunk, None)`, or, when
+    /// `file_sink(message_id, content_type, total)` returns a file object,
+    /// written to it and reported as `("stored", head, (message_id,
+    /// content_type, size))`; dropped messages are reported as
+    /// `("aborted", message_id, reason)`.
     #[staticmethod]
-    #[pyo3(signature = (bound, callback, accept_types, automatic_reports, response_timeout, keepalive_interval))]
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (bound, callback, accept_types, automatic_reports, response_timeout, keepalive_interval, traffic=None, whole_messages=false, max_message_size=None, file_sink=None))]
     fn start(
         py: Python<'_>,
         bound: &PyBoundTransport,
@@ -598,15 +888,32 @@ impl PySession {
         automatic_reports: bool,
         response_timeout: f64,
         keepalive_interval: Option<f64>,
+        traffic: Option<Py<PyAny>>,
+        whole_messages: bool,
+        max_message_size: Option<u64>,
+        file_sink: Option<Py<PyAny>>,
     ) -> PyResult<PySession> {
+        let defaults = SessionConfig::default();
         let config = SessionConfig {
+            delivery: if whole_messages {
+                Delivery::Messages
+            } else {
+                Delivery::Chunks
+            },
+            max_message_size: max_message_size.unwrap_or(defaults.max_message_size),
+            sink_factory: file_sink.map(sink_factory),
             accept_types,
             automatic_reports,
             response_timeout: seconds(response_timeout, "RESPONSE_TIMEOUT")?,
             keepalive_interval: keepalive_interval
                 .map(|s| seconds(s, "KEEPALIVE_INTERVAL"))
                 .transpose()?,
-            ..SessionConfig::default()
+            // The driver labels it with the connection's addresses.
+            logger: traffic.map(|transport| SharedLogger {
+                logger: Arc::new(PyTraffic::new(transport)),
+                label: String::new(),
+            }),
+            ..defaults
         };
         let bound = py
             .detach(|| {
@@ -661,6 +968,7 @@ impl PySession {
             inner: Some(inner),
             dispatch,
             dispatcher: Mutex::new(Some(handle)),
+            transfers: Arc::default(),
         })
     }
 
@@ -671,10 +979,110 @@ impl PySession {
 
     /// `'CONNECTED'`, `'FLUSHING'`, `'CLOSING'` or `'DONE'`.
     #[getter]
-    fn state(&self) -> &'static str {
-        // The core holds this lock only briefly and never while calling
-        // out, so the GIL stays.
-        state_name(self.session().state())
+    fn state(&self, py: Python<'_>) -> &'static str {
+        // Without the GIL: a core thread may hold the session's lock while
+        // it waits for the GIL (a Python body source or file sink).
+        let session = self.session();
+        state_name(py.detach(|| session.state()))
+    }
+
+    /// Queues a message to be sent in chunks and returns its number at
+    /// once. The body is read from `fd` (a regular file's descriptor,
+    /// duplicated here and read with `pread` from `offset`, without the
+    /// GIL; on Unix, ignored elsewhere) or else through `source.read(n)` (with the GIL, on the core's
+    /// pump thread). `headers` are `(name, value)` pairs sent with every
+    /// chunk. `callback(kind, a, b, c)`, if given, receives `('progress',
+    /// acknowledged, total, None)`, then `('completed', None, None, None)`
+    /// or `('failed', code, comment, local)`, on the dispatcher thread.
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (source, size, headers, message_id=None, position=0, fd=None, offset=0, callback=None))]
+    fn send_message(
+        &self,
+        py: Python<'_>,
+        source: Py<PyAny>,
+        size: Option<u64>,
+        headers: Vec<(String, String)>,
+        message_id: Option<String>,
+        position: u64,
+        fd: Option<i32>,
+        offset: u64,
+        callback: Option<Py<PyAny>>,
+    ) -> PyResult<u64> {
+        #[cfg(not(unix))]
+        let _ = (fd, offset);
+        let mut message = match fd {
+            #[cfg(unix)]
+            Some(fd) => {
+                use std::os::fd::BorrowedFd;
+                if fd < 0 {
+                    return Err(PyValueError::new_err("bad file descriptor"));
+                }
+                // SAFETY: `fd` is the descriptor of the caller's open file
+                // object, which stays open for this call (the caller holds
+                // it and the GIL); it is only duplicated here.
+                let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+                let file = std::fs::File::from(borrowed.try_clone_to_owned()?);
+                OutgoingMessage::new(FdSource { file, offset }, size)
+            }
+            // Elsewhere, the file object's own `read`.
+            _ => OutgoingMessage::new(PySource(source), size),
+        };
+        for (name, value) in &headers {
+            message = message.header(name, value);
+        }
+        if let Some(id) = &message_id {
+            message = message.message_id(id);
+        }
+        message = message.position(position);
+        let transfers = self.transfers.clone();
+        let dispatch = self.dispatch.clone();
+        let callback = callback.map(Arc::new);
+        // The entry in `transfers` goes when the last update comes; that
+        // may happen before `send_message` returns.
+        let number = Arc::new(OnceLock::<u64>::new());
+        let finished = Arc::new(AtomicBool::new(false));
+        let on_update = {
+            let number = number.clone();
+            let finished = finished.clone();
+            let transfers = transfers.clone();
+            move |update: TransferUpdate| {
+                if !matches!(update, TransferUpdate::Progress { .. }) {
+                    finished.store(true, Ordering::SeqCst);
+                    if let Some(n) = number.get() {
+                        lock(&transfers).remove(n);
+                    }
+                }
+                if let Some(cb) = &callback {
+                    dispatch.push(Item::Transfer(cb.clone(), update));
+                }
+            }
+        };
+        let session = self.session();
+        let id = py
+            .detach(|| session.send_message(message, on_update))
+            .map_err(CoreError::from)?;
+        lock(&transfers).insert(id.get(), id);
+        let _ = number.set(id.get());
+        if finished.load(Ordering::SeqCst) {
+            lock(&transfers).remove(&id.get());
+        }
+        Ok(id.get())
+    }
+
+    /// Stops a message queued with `send_message` (its callback gets
+    /// `('failed', 487, ..., True)`); `False` when it already ended.
+    fn cancel_transfer(&self, py: Python<'_>, number: u64) -> bool {
+        let Some(id) = lock(&self.transfers).get(&number).copied() else {
+            return false;
+        };
+        let session = self.session();
+        py.detach(|| session.cancel_transfer(id))
+    }
+
+    /// Messages queued with `send_message` that have not ended.
+    fn active_transfers(&self, py: Python<'_>) -> usize {
+        let session = self.session();
+        py.detach(|| session.active_transfers())
     }
 
     /// Queues a chunk (an `MSRPData` or its parts tuple). `callback(outcome)`,

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs the C tests and the parse_chunk, chat_peer and chat_server examples,
-# under $VALGRIND when set (`make c-test` sets it and BUILD). Binaries are
+# Runs the C tests and the parse_chunk, chat_peer, chat_server and send_file
+# examples, under $VALGRIND when set (`make c-test` sets it and BUILD). Binaries are
 # expected in $BUILD/c/: test_* from tests/c/*.c, the examples from
 # examples-c/.
 #
@@ -193,6 +193,36 @@ else
         fail "chat_server (server paths use $ports ports, want 1)" "$tmp/out"
     else
         pass "chat_server"
+    fi
+fi
+
+# ---- the send_file example ---------------------------------------------------
+
+# A generated file (the example's default, 8 MiB) sent between two sessions
+# over 127.0.0.1 and stored by the receiver: it must exit 0 after printing
+# progress, the completion and matching SHA-256 digests.
+send_file=$bin/send_file
+if [ ! -x "$send_file" ]; then
+    fail "example $send_file not built"
+elif ! timeout 300 $VALGRIND "$send_file" >"$tmp/out" 2>"$tmp/err"; then
+    fail "send_file (exit status)" "$tmp/out" "$tmp/err"
+else
+    missing=""
+    for line in \
+        "alice progress: 8388608/8388608 bytes (100%)" \
+        "alice transfer completed" \
+        "bob stored message sendfile1 (application/octet-stream, 8388608 bytes)" \
+        "sha256 match: file transfer ok"; do
+        grep -qF -- "$line" "$tmp/out" || missing="$missing [$line]"
+    done
+    sent=$(sed -n 's/^sha256 sent: *//p' "$tmp/out")
+    got=$(sed -n 's/^sha256 received: *//p' "$tmp/out")
+    if [ -n "$missing" ]; then
+        fail "send_file (output lacks$missing)" "$tmp/out" "$tmp/err"
+    elif [ "${#sent}" -ne 64 ] || [ "$sent" != "$got" ]; then
+        fail "send_file (digests differ: '$sent' vs '$got')" "$tmp/out"
+    else
+        pass "send_file"
     fi
 fi
 

@@ -2,6 +2,7 @@
 traffic logging while sessions send and receive."""
 
 import logging
+import re
 import subprocess
 import sys
 import threading
@@ -238,6 +239,12 @@ def test_session_traffic_logged_without_errors(caplog):
     assert 'binary' in sent[0] and 'delivered' in sent[1] and 'with callback' in sent[2]
     assert sum('MSRP ' in m and ' 200 OK' in m for m in client_in) >= 2   # deliver + callback responses
     assert len([m for m in server_in if ' SEND\r\n' in m or ' SEND\n' in m]) == 3
+    # What the core sends by itself is reported too: the server's three
+    # automatic 200s and the success REPORT, which the client receives.
+    server_out = [m for m in messages if m.startswith('S ') and ' --> ' in m]
+    assert sum(re.search(r'MSRP \S+ 200 OK', m) is not None for m in server_out) == 3
+    assert sum(re.search(r'MSRP \S+ REPORT', m) is not None for m in server_out) == 1
+    assert sum(re.search(r'MSRP \S+ REPORT', m) is not None for m in client_in) == 1
 
 
 def test_failing_duck_typed_logger_does_not_break_sessions():
@@ -263,7 +270,8 @@ def test_failing_duck_typed_logger_does_not_break_sessions():
     assert [server.receive_chunk(timeout=5).data for _ in range(2)] == [b'one', b'two']
     client.shutdown()
     server.shutdown()
-    assert ('sent', 'one') in calls and ('sent', 'two') in calls
+    # Chunks are reported as they went over the wire: bodies are bytes.
+    assert ('sent', b'one') in calls and ('sent', b'two') in calls
     assert ('received', b'one') in calls and ('received', b'two') in calls
     assert 'info' in calls
 

@@ -34,8 +34,9 @@
 //! # Threads and callbacks
 //!
 //! The session callback runs on the connection's reader thread for
-//! incoming data and on the shared timer thread for deadlines (local 408s,
-//! keep-alive failures); events already due when the session starts (data
+//! incoming data, on the shared timer thread for deadlines (local 408s,
+//! keep-alive failures) and on the pump thread for events of outgoing
+//! messages (e.g. a failing source); events already due when the session starts (data
 //! that arrived with the bind exchange) are delivered by
 //! [`MsrpSession::start`] itself. Calls never overlap and events arrive in the order
 //! the session produced them: events are queued under the session lock and
@@ -55,7 +56,26 @@
 //! thread writes what it has (responses, and whatever else is waiting)
 //! directly when the connection is idle, without waking the writer (see
 //! [`crate::net::conn`]). Application threads block while the queue is
-//! full (back-pressure on the sender). The reader and timer threads never
+//! full (back-pressure on the sender).
+//!
+//! # Large messages
+//!
+//! [`MsrpSession::send_message`] queues a message in the session (see
+//! [`super::transfer`]) and returns. After every change the driver takes
+//! only the session's own output (chunks, responses, REPORTs:
+//! [`Session::poll_transmit_queued`]); message pieces (16 KiB by default)
+//! are pulled by a per-session **pump thread**, started with the first
+//! message, one at a time and only while the connection holds fewer than
+//! four queued messages ([`Sender::wait_for_room`]). So the body is read
+//! as fast as the peer takes it and no faster (memory per transfer: a few
+//! pieces plus the kernel's socket buffers), and anything else the session
+//! sends — a chat message, the reader's responses and REPORTs — is queued
+//! in the session ahead of the next piece and waits behind at most the
+//! few pieces already handed to the connection. Transfer progress and
+//! outcomes go to each message's [`TransferCallback`], in session order
+//! with the other events; chunk response deadlines are part of the
+//! session's timer entry like any other. The pump thread holds its
+//! session only while moving pieces, and ends with the session. The reader and timer threads never
 //! wait for that lock: when another thread holds it, that thread sends
 //! their output too before it lets go. This keeps the reader reading while
 //! an application thread is stalled on a full queue, so two sessions
@@ -65,7 +85,9 @@
 //!
 //! [`MsrpSession::shutdown`] walks the legacy states
 //! [`Connected`](SessionState::Connected) → [`Flushing`](SessionState::Flushing)
-//! (no new chunks; everything already accepted is handed to the connection)
+//! (no new chunks or messages; everything already accepted is handed to the
+//! connection, and messages in progress are sent to their end: completed,
+//! or failed by the peer, a response timeout or the connection closing)
 //! → [`Closing`](SessionState::Closing) (waits until every sent request has
 //! its response, real or a local timeout) → [`Done`](SessionState::Done)
 //! (the connection is closed gracefully: queue flushed, FIN, peer's FIN).
@@ -108,7 +130,7 @@
 //! Only a chunk already partly returned in segments cannot be handed over:
 //! `start` then fails with [`Error::MidChunk`].
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::{Arc, OnceLock, Weak};
@@ -126,6 +148,7 @@ use super::rules::{make_response, random_hex, ChunkBuilder};
 use super::session::{
     build_message, Session, SessionConfig, SessionError, SessionEvent, SessionPaths, TidMap,
 };
+use super::transfer::{AbortReason, OutgoingMessage, SendMessageError, TransferEvent, TransferId};
 use super::uri::Uri;
 use super::DEFAULT_PORT;
 use crate::net::{
@@ -1084,6 +1107,7 @@ fn segment_chunk(head: &Chunk, data: Bytes, offset: u64, flag: Flag) -> Chunk {
 
 /// What the session callback receives.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum EndpointEvent {
     /// An event of the session: an incoming request, a response to a
     /// request sent without its own callback, a protocol error, or a
@@ -1094,7 +1118,69 @@ pub enum EndpointEvent {
     /// error that ended it. Requests still waiting have already been
     /// answered locally (408, or 200 for `Failure-Report: partial`/`no`).
     Closed(Option<io::Error>),
+    /// With [`Delivery::Messages`](super::transfer::Delivery::Messages)
+    /// and a [`SinkFactory`](super::transfer::SinkFactory): an incoming
+    /// message was written completely to its sink (and finished). Messages
+    /// reassembled in memory arrive as
+    /// [`SessionEvent::Incoming`] instead.
+    MessageStored {
+        /// Its Message-ID.
+        message_id: String,
+        /// Its Content-Type, if any.
+        content_type: Option<String>,
+        /// Its size in bytes.
+        size: u64,
+        /// The headers of its first chunk to arrive, with
+        /// `Byte-Range: 1-N/N`; no body.
+        head: Chunk,
+    },
+    /// With [`Delivery::Messages`](super::transfer::Delivery::Messages): an
+    /// incomplete incoming message was dropped (abandoned by the sender
+    /// with `#`, refused, too large, or cut off by the connection closing).
+    MessageAborted {
+        /// Its Message-ID.
+        message_id: String,
+        /// Why.
+        reason: AbortReason,
+    },
 }
+
+/// Progress and outcome of one message sent with
+/// [`MsrpSession::send_message`], handed to its callback.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TransferUpdate {
+    /// More of the message was acknowledged by the peer (about once per
+    /// chunk; with `Failure-Report: partial` or `no`, once written).
+    Progress {
+        /// Bytes acknowledged so far, counting the resume position the
+        /// message started at.
+        acknowledged: u64,
+        /// The message's size, `None` when unknown.
+        total: Option<u64>,
+    },
+    /// Every chunk was written and acknowledged; the last update.
+    Completed,
+    /// The message was stopped; the last update. By the peer's failure
+    /// response (e.g. 413), a response timeout (local 408),
+    /// [`MsrpSession::cancel_transfer`] (local
+    /// [`CANCELLED`](super::transfer::CANCELLED), 487), a failing source
+    /// (local 500), or the connection closing (local 408).
+    Failed {
+        /// The response code, or the local one.
+        code: u16,
+        /// The response comment, or a local explanation.
+        comment: String,
+        /// Whether the failure was decided locally.
+        local: bool,
+    },
+}
+
+/// Receives the [`TransferUpdate`]s of one message (see
+/// [`MsrpSession::send_message`]). Runs on a core thread (the reader,
+/// timer or transfer pump thread) in the order of the session's events,
+/// never concurrently with the session callback, and must not block.
+pub type TransferCallback = Box<dyn FnMut(TransferUpdate) + Send>;
 
 /// The outcome of one request, handed to its [`ResponseCallback`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1158,6 +1244,33 @@ impl std::fmt::Debug for MsrpSession {
 enum Routed {
     Main(EndpointEvent),
     One(ResponseCallback, TransactionOutcome),
+    Transfer(TransferId, TransferUpdate),
+}
+
+/// Most messages the transfer pump keeps queued in the connection ahead
+/// of the writer thread: enough to keep the writer busy (it takes them in
+/// one vectored write), few enough that a response or chat message queued
+/// behind them waits for at most a few pieces (4 × 16 KiB by default).
+const PUMP_QUEUE_LIMIT: usize = 4;
+
+/// How often a pump waiting for room in a stalled connection checks
+/// whether every handle of its session was dropped.
+const PUMP_STALL_CHECK: Duration = Duration::from_millis(100);
+
+/// Wakes the transfer pump thread (see [`MsrpSession::send_message`]).
+#[derive(Default)]
+struct Pump {
+    state: Mutex<PumpState>,
+    wake: Condvar,
+}
+
+#[derive(Default)]
+struct PumpState {
+    started: bool,
+    /// The session may have message pieces to send.
+    work: bool,
+    /// The session is gone: the pump thread ends.
+    stop: bool,
 }
 
 struct State {
@@ -1189,6 +1302,41 @@ struct Inner {
     /// The session's encoded To-Path and From-Path, for `make_message`.
     to_text: String,
     from_text: String,
+    /// Callbacks of messages in progress (taken out while one runs).
+    transfer_callbacks: Mutex<HashMap<TransferId, TransferCallback>>,
+    pump: Arc<Pump>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let mut p = self.pump.state.lock();
+        p.stop = true;
+        self.pump.wake.notify_all();
+    }
+}
+
+/// The transfer pump thread: waits for work, then moves message pieces
+/// (see [`Inner::pump_pieces`]). Holds its session only while working, so
+/// dropping every handle still ends the session.
+fn run_pump(weak: &Weak<Inner>, pump: &Pump) {
+    loop {
+        {
+            let mut p = pump.state.lock();
+            while !p.work && !p.stop {
+                pump.wake.wait(&mut p);
+            }
+            if p.stop {
+                return;
+            }
+            p.work = false;
+        }
+        let Some(inner) = weak.upgrade() else {
+            return;
+        };
+        if !inner.pump_pieces() {
+            return;
+        }
+    }
 }
 
 /// The process-wide timer used when [`EngineOptions::timer`] is `None`.
@@ -1281,6 +1429,8 @@ impl MsrpSession {
             paths: bound.paths,
             to_text,
             from_text,
+            transfer_callbacks: Mutex::new(HashMap::new()),
+            pump: Arc::new(Pump::default()),
         });
         inner.after_change(&mut inner.state.lock());
         let weak = Arc::downgrade(&inner);
@@ -1446,8 +1596,101 @@ impl MsrpSession {
         Ok(sent)
     }
 
-    /// Sends what was already accepted, waits for outstanding responses,
-    /// then closes the connection gracefully (see the [module docs](self)).
+    /// Queues a (large) message to be sent in chunks and returns at once;
+    /// `on_update` hears its progress and outcome (see
+    /// [`send_message_with`](Self::send_message_with)).
+    pub fn send_message(
+        &self,
+        message: OutgoingMessage,
+        on_update: impl FnMut(TransferUpdate) + Send + 'static,
+    ) -> Result<TransferId, Error> {
+        self.send_message_with(message, Some(Box::new(on_update)))
+    }
+
+    /// Queues a (large) message to be sent in chunks (see
+    /// [`super::transfer`]) and returns at once, without reading its body.
+    ///
+    /// The body is read piece by piece (at most
+    /// [`SessionConfig::piece_size`] bytes, 16 KiB by default) by a
+    /// per-session pump thread, started on the first call, which pulls the
+    /// next piece only when the connection's writer has taken all but a
+    /// few of the previous ones: memory stays bounded whatever the
+    /// message's size, chunks sent meanwhile with
+    /// [`send_chunk`](Self::send_chunk) (and responses and REPORTs) go out
+    /// after at most one piece, and a peer that stops reading stalls the
+    /// transfer, not the other threads. Several messages take turns chunk
+    /// by chunk.
+    ///
+    /// `on_update`, if given, receives [`TransferUpdate::Progress`] as the
+    /// peer acknowledges chunks, then exactly one
+    /// [`Completed`](TransferUpdate::Completed) or
+    /// [`Failed`](TransferUpdate::Failed). It runs on a core thread (the
+    /// reader, timer or pump thread; see [`TransferCallback`]) and must
+    /// not block. [`shutdown`](Self::shutdown) waits for messages in
+    /// progress. Fails with [`Error::Closed`] once `shutdown` was called or
+    /// the connection ended, and [`Error::Io`] of kind
+    /// [`InvalidInput`](io::ErrorKind::InvalidInput) for a message that
+    /// cannot be sent as given (a bad or reserved header, a bad
+    /// Message-ID, a position past the size).
+    pub fn send_message_with(
+        &self,
+        message: OutgoingMessage,
+        on_update: Option<TransferCallback>,
+    ) -> Result<TransferId, Error> {
+        let id = {
+            let mut st = self.inner.state.lock();
+            if st.phase != SessionState::Connected {
+                return Err(Error::Closed);
+            }
+            let id = st
+                .session
+                .send_message(message, Instant::now())
+                .map_err(|e| match e {
+                    SendMessageError::Closed(_) => Error::Closed,
+                    SendMessageError::Invalid { reason, .. } => Error::Io(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        format!("invalid message: {reason}"),
+                    )),
+                })?;
+            if let Some(cb) = on_update {
+                // Under the session lock: no event of `id` exists before.
+                self.inner.transfer_callbacks.lock().insert(id, cb);
+            }
+            self.inner.start_pump()?;
+            self.inner.after_change(&mut st);
+            id
+        };
+        self.inner.flush(true, None);
+        self.inner.dispatch();
+        Ok(id)
+    }
+
+    /// Stops a message queued with [`send_message`](Self::send_message):
+    /// a chunk of it being written ends with `#`, nothing more of it is
+    /// sent, and its callback gets [`TransferUpdate::Failed`] with the
+    /// local code 487. `false` when it already completed or failed.
+    pub fn cancel_transfer(&self, id: TransferId) -> bool {
+        let cancelled = {
+            let mut st = self.inner.state.lock();
+            let cancelled = st.session.cancel(id);
+            self.inner.after_change(&mut st);
+            cancelled
+        };
+        self.inner.flush(true, None);
+        self.inner.dispatch();
+        cancelled
+    }
+
+    /// Messages queued with [`send_message`](Self::send_message) that have
+    /// neither completed nor failed.
+    pub fn active_transfers(&self) -> usize {
+        self.inner.state.lock().session.active_transfers()
+    }
+
+    /// Sends what was already accepted, lets messages in progress
+    /// ([`send_message`](Self::send_message)) finish or fail, waits for
+    /// outstanding responses, then closes the connection gracefully (see
+    /// the [module docs](self)).
     ///
     /// With `wait`, returns when the session is [`SessionState::Done`];
     /// otherwise the work continues on a new thread. A second call only
@@ -1487,6 +1730,74 @@ impl MsrpSession {
 }
 
 impl Inner {
+    fn wake_pump(&self) {
+        let mut p = self.pump.state.lock();
+        if p.started && !p.work {
+            p.work = true;
+            self.pump.wake.notify_one();
+        }
+    }
+
+    /// Starts the pump thread unless it runs already.
+    fn start_pump(self: &Arc<Self>) -> io::Result<()> {
+        let mut p = self.pump.state.lock();
+        if p.started {
+            return Ok(());
+        }
+        let weak = Arc::downgrade(self);
+        let pump = self.pump.clone();
+        thread::Builder::new()
+            .name("msgwire-msrp-pump".into())
+            .spawn(move || run_pump(&weak, &pump))?;
+        p.started = true;
+        Ok(())
+    }
+
+    /// Moves message pieces from the session to the connection, one at a
+    /// time, each when the connection has fewer than [`PUMP_QUEUE_LIMIT`]
+    /// messages queued. Returns when the session has nothing more to
+    /// send; `false` when the pump should end for good.
+    fn pump_pieces(self: &Arc<Self>) -> bool {
+        let Some(sender) = self.sender.get() else {
+            return true;
+        };
+        loop {
+            while !sender.wait_for_room(PUMP_QUEUE_LIMIT, PUMP_STALL_CHECK) {
+                if Arc::strong_count(self) == 1 {
+                    // Every handle was dropped while the peer stalled.
+                    return false;
+                }
+            }
+            let keepalive_failed = {
+                let mut st = self.state.lock();
+                if st.phase == SessionState::Done {
+                    return false;
+                }
+                if !st.session.has_transmit() {
+                    return true;
+                }
+                let piece = st.session.poll_transmit_at(Instant::now());
+                let got = piece.is_some();
+                st.out.extend(piece);
+                let failed = self.after_change(&mut st);
+                if !got {
+                    // A source that failed without output; its events are
+                    // routed, nothing is left to send.
+                    drop(st);
+                    self.flush(true, None);
+                    self.dispatch();
+                    return true;
+                }
+                failed
+            };
+            self.flush(true, None);
+            self.dispatch();
+            if keepalive_failed {
+                self.close_in_background();
+            }
+        }
+    }
+
     /// After any change of the session: route its events, collect its
     /// output, re-arm the timer, wake waiters. Call with the state locked,
     /// then [`flush`](Self::flush) and [`dispatch`](Self::dispatch) after
@@ -1523,9 +1834,61 @@ impl Inner {
                 };
                 queue.push_back(routed);
             }
+            while let Some(ev) = st.session.poll_transfer_event() {
+                let routed = match ev {
+                    TransferEvent::Progress {
+                        id,
+                        acknowledged_bytes,
+                        total,
+                    } => Routed::Transfer(
+                        id,
+                        TransferUpdate::Progress {
+                            acknowledged: acknowledged_bytes,
+                            total,
+                        },
+                    ),
+                    TransferEvent::Completed { id } => {
+                        Routed::Transfer(id, TransferUpdate::Completed)
+                    }
+                    TransferEvent::Failed {
+                        id,
+                        code,
+                        comment,
+                        local,
+                    } => Routed::Transfer(
+                        id,
+                        TransferUpdate::Failed {
+                            code,
+                            comment,
+                            local,
+                        },
+                    ),
+                    TransferEvent::MessageStored { head, size } => {
+                        Routed::Main(EndpointEvent::MessageStored {
+                            message_id: head.message_id().unwrap_or_default().to_string(),
+                            content_type: head.content_type().map(str::to_string),
+                            size,
+                            head,
+                        })
+                    }
+                    TransferEvent::MessageAborted { message_id, reason } => {
+                        Routed::Main(EndpointEvent::MessageAborted { message_id, reason })
+                    }
+                    // Future kinds of transfer events have no route yet.
+                    #[allow(unreachable_patterns)]
+                    _ => continue,
+                };
+                queue.push_back(routed);
+            }
         }
-        while let Some(bytes) = st.session.poll_transmit() {
+        // Only the session's own queue (responses, REPORTs, chunks):
+        // message pieces are pulled by the pump when the writer has room.
+        let now = Instant::now();
+        while let Some(bytes) = st.session.poll_transmit_queued(now) {
             st.out.push_back(bytes);
+        }
+        if st.phase != SessionState::Done && st.session.has_transmit() {
+            self.wake_pump();
         }
         self.rearm(st);
         self.changed.notify_all();
@@ -1602,6 +1965,7 @@ impl Inner {
                         .lock()
                         .push_back(Routed::Main(EndpointEvent::Closed(error)));
                 }
+                self.wake_pump();
                 self.dispatch();
             }
         }
@@ -1659,6 +2023,17 @@ impl Inner {
                 };
                 match next {
                     Routed::One(cb, outcome) => cb(outcome),
+                    Routed::Transfer(id, update) => {
+                        // Taken out while it runs: it may send messages.
+                        let taken = self.transfer_callbacks.lock().remove(&id);
+                        if let Some(mut cb) = taken {
+                            let last = !matches!(update, TransferUpdate::Progress { .. });
+                            cb(update);
+                            if !last {
+                                self.transfer_callbacks.lock().insert(id, cb);
+                            }
+                        }
+                    }
                     Routed::Main(ev) => {
                         let last = matches!(ev, EndpointEvent::Closed(_));
                         if let Some(cb) = callback.as_mut() {
@@ -1694,6 +2069,16 @@ impl Inner {
     }
 
     fn run_shutdown(self: &Arc<Self>) {
+        self.flush(true, None);
+        {
+            let mut st = self.state.lock();
+            // Messages already queued go out first and end (completed, or
+            // failed: by the peer, a response timeout, cancel, or the
+            // connection closing); the pump does the sending.
+            while st.phase != SessionState::Done && st.session.active_transfers() > 0 {
+                self.changed.wait(&mut st);
+            }
+        }
         self.flush(true, None);
         {
             let mut st = self.state.lock();

@@ -1071,6 +1071,21 @@ impl Session {
         self.outgoing.poll(&ctx, &mut self.transfer_events)
     }
 
+    /// [`poll_transmit_at`](Self::poll_transmit_at) restricted to the
+    /// session's own output queue: chunks from
+    /// [`send_chunk`](Self::send_chunk), responses, REPORTs and keep-alives
+    /// (preceded by the end-line of a message chunk they interrupt). It
+    /// never starts a new piece of a message, so a driver can drain it
+    /// after every change without reading any message body, and pull
+    /// message pieces with `poll_transmit_at` only when its writer has
+    /// room. `None` when that queue is empty.
+    pub fn poll_transmit_queued(&mut self, now: Instant) -> Option<Bytes> {
+        if self.transmit.is_empty() {
+            return None;
+        }
+        self.poll_transmit_at(now)
+    }
+
     /// Whether [`poll_transmit`](Self::poll_transmit) has something to
     /// return (a driver wakes its writer on `true`). It may still return
     /// `None` when the only thing left was a message whose source just

@@ -225,6 +225,33 @@ impl Sender {
         self.shared.send_all(messages, self.direct)
     }
 
+    /// Waits until fewer than `limit` messages (at least 1) are queued for
+    /// the writer thread, or the connection stops accepting messages, or
+    /// `timeout` passes. Returns `false` only on the timeout.
+    ///
+    /// Lets a producer of bulk data (file pieces) keep only a few messages
+    /// queued ahead of the writer, pulling the next one when the writer
+    /// has taken the previous ones, so that later urgent messages do not
+    /// wait behind a long queue. It does not reserve room: a following
+    /// [`send`](Sender::send) may still wait if other senders filled the
+    /// queue meanwhile.
+    pub fn wait_for_room(&self, limit: usize, timeout: Duration) -> bool {
+        let limit = limit.max(1);
+        let deadline = Instant::now() + timeout;
+        let mut ob = self.shared.outbox.lock();
+        loop {
+            if !ob.accepting || ob.queue.len() < limit {
+                return true;
+            }
+            ob.senders_waiting += 1;
+            let timed_out = self.shared.room.wait_until(&mut ob, deadline).timed_out();
+            ob.senders_waiting -= 1;
+            if timed_out {
+                return !ob.accepting || ob.queue.len() < limit;
+            }
+        }
+    }
+
     /// Whether the connection has stopped accepting messages.
     pub fn is_closed(&self) -> bool {
         !self.shared.outbox.lock().accepting
