@@ -14,12 +14,17 @@
 //!     during the transfers of (a), median;
 //! (d) peak resident memory (VmHWM from /proc/self/status, Linux only).
 //!     Sender and receiver run in this one process, so it covers both
-//!     sides (and the generator's buffers).
+//!     sides (and the generator's buffers);
+//! (e) as (a), but from a 1 GiB file into a `FileSink` (both in the temp
+//!     directory): the work `python/benches/bench_transfer.py` does from
+//!     Python, so that its figure can be compared with this one.
 //!
 //! Printed only, never asserted: these machines are shared and noisy.
 
+use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -29,7 +34,7 @@ use msgwire::msrp::endpoint::{
     BindOptions, BoundTransport, DirectAcceptor, DirectConnector, MsrpSession, TransferUpdate,
 };
 use msgwire::msrp::session::SessionConfig;
-use msgwire::msrp::transfer::{Delivery, MessageSink, OutgoingMessage, SinkFactory};
+use msgwire::msrp::transfer::{Delivery, FileSink, MessageSink, OutgoingMessage, SinkFactory};
 use msgwire::msrp::Uri;
 
 const SIZE: u64 = 1 << 30;
@@ -40,7 +45,7 @@ fn main() {
     let mut msrp = Vec::new();
     let mut chat = Vec::new();
     for _ in 0..RUNS {
-        let (rate, rtts) = msrp_run();
+        let (rate, rtts) = msrp_run(None);
         msrp.push(rate);
         chat.extend(rtts);
     }
@@ -71,6 +76,24 @@ fn main() {
         ),
         None => println!("  (d) peak RSS                    n/a"),
     }
+    let dir = std::env::temp_dir().join(format!("msgwire-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let files = (dir.join("source.bin"), dir.join("target.bin"));
+    io::copy(
+        &mut Noise {
+            state: 0x2545_f491_4f6c_dd1d,
+            left: SIZE,
+        },
+        &mut File::create(&files.0).unwrap(),
+    )
+    .unwrap();
+    let mut with_files: Vec<f64> = (0..RUNS).map(|_| msrp_run(Some(&files)).0).collect();
+    let _ = std::fs::remove_dir_all(&dir);
+    with_files.sort_by(f64::total_cmp);
+    println!(
+        "  (e) file -> FileSink 1 GiB      {:>8.0} MB/s   (the Python bench's work)",
+        with_files[RUNS / 2] / MB
+    );
 }
 
 /// Deterministic pseudo-random bytes (xorshift64*), `left` of them.
@@ -119,16 +142,20 @@ fn bind_pair() -> (BoundTransport, BoundTransport) {
 }
 
 /// One 1 GiB transfer: its rate in bytes/s and the chat RTTs seen during it.
-fn msrp_run() -> (f64, Vec<Duration>) {
+/// With `files` (source, target), from the source file into a `FileSink`
+/// on the target path; else from the generator into a sink that drops.
+fn msrp_run(files: Option<&(PathBuf, PathBuf)>) -> (f64, Vec<Duration>) {
     let (a, b) = bind_pair();
+    let target = files.map(|(_, target)| target.clone());
     let receiver = SessionConfig {
         delivery: Delivery::Messages,
         max_message_size: u64::MAX,
         // The big message is dropped as it arrives; chat stays in memory.
-        sink_factory: Some(SinkFactory::new(|head| {
-            Ok(match head.total {
-                Some(n) if n < 1 << 20 => None,
-                _ => Some(Box::new(Discard) as Box<dyn MessageSink>),
+        sink_factory: Some(SinkFactory::new(move |head| {
+            Ok(match (head.total, &target) {
+                (Some(n), _) if n < 1 << 20 => None,
+                (_, Some(path)) => Some(Box::new(FileSink::create(path)?) as Box<dyn MessageSink>),
+                (_, None) => Some(Box::new(Discard) as Box<dyn MessageSink>),
             })
         })),
         ..SessionConfig::default()
@@ -136,13 +163,16 @@ fn msrp_run() -> (f64, Vec<Duration>) {
     let alice = MsrpSession::start(a, SessionConfig::default(), |_| {}).unwrap();
     let bob = MsrpSession::start(b, receiver, |_| {}).unwrap();
     let (done_tx, done_rx) = channel::bounded(1);
-    let msg = OutgoingMessage::from_reader(
-        Noise {
-            state: 0x9e37_79b9_7f4a_7c15,
-            left: SIZE,
-        },
-        Some(SIZE),
-    )
+    let msg = match files {
+        Some((source, _)) => OutgoingMessage::from_reader(File::open(source).unwrap(), Some(SIZE)),
+        None => OutgoingMessage::from_reader(
+            Noise {
+                state: 0x9e37_79b9_7f4a_7c15,
+                left: SIZE,
+            },
+            Some(SIZE),
+        ),
+    }
     .content_type("application/octet-stream");
     let started = Instant::now();
     alice

@@ -1,10 +1,10 @@
 """`make bench`, Python part 2: a 1 GiB file through msrplib on 127.0.0.1.
 
-The sender queues an ``OutgoingFile`` over a real file (read natively,
-without the GIL); the receiver uses whole-message delivery into a Python
-file sink (every piece written through the Python file object, with the
-GIL). Median of 3 runs, MB/s (1 MB = 10^6 bytes), to compare with the Rust
-figure (a) of the msrp_transfer bench printed just before. Printed only,
+The sender queues an ``OutgoingFile`` over a real file; the receiver uses
+whole-message delivery into a ``file_sink`` returning a real file (both are
+read and written natively through duplicated descriptors, without the GIL).
+Median of 3 runs, MB/s (1 MB = 10^6 bytes), to compare with figure (e) of
+the Rust msrp_transfer bench printed just before (the same work). Printed only,
 never asserted.
 """
 
@@ -75,7 +75,7 @@ def main():
         source = make_source(directory)
         rates = [run_once(source, directory) for _ in range(RUNS)]
     print('msrplib (Python) transfer benchmark (1 GiB file, TCP on 127.0.0.1, median of %d)' % RUNS)
-    print('  send_file -> file_sink                %10.0f MB/s   (compare with (a) above; target >= 0.90)'
+    print('  send_file -> file_sink                %10.0f MB/s   (compare with (e) above; target >= 0.90)'
           % statistics.median(rates))
 
 

@@ -9,31 +9,16 @@ import time
 
 import pytest
 
-from msrplib.connect import DirectAcceptor, DirectConnector
-from msrplib.protocol import URI, MSRPHeader
+from msrplib.protocol import MSRPHeader
 from msrplib.session import (LocalResponse, MessageAborted, MessageStored, MSRPSession, MSRPSessionError,
                              OutgoingFile)
 from msrplib.transport import MSRPTransactionError
 
+from test_endpoints import bind_pair
+
 pytestmark = pytest.mark.timeout(120)
 
 MiB = 1 << 20
-
-
-def bind_pair():
-    acceptor = DirectAcceptor()
-    server_path = acceptor.prepare(URI(host='127.0.0.1', port=0, use_tls=False, session_id='server'))
-    connector = DirectConnector()
-    client_path = connector.prepare(URI(host='127.0.0.1', use_tls=False, session_id='client'))
-    result = {}
-    t = threading.Thread(target=lambda: result.setdefault('server', acceptor.complete(client_path)))
-    t.start()
-    try:
-        client = connector.complete(server_path)
-    finally:
-        t.join(10)
-        acceptor.cleanup()
-    return client, result['server']
 
 
 class Events(object):

@@ -11,28 +11,13 @@ import time
 import pytest
 
 from msgwire import _native
-from msrplib.connect import DirectAcceptor, DirectConnector
-from msrplib.protocol import URI, FailureReportHeader, MSRPData
+from msrplib.protocol import FailureReportHeader, MSRPData
 from msrplib.session import LocalResponse, MSRPSession, MSRPSessionError
 from msrplib.transport import ConnectionDone
 
+from test_endpoints import bind_pair
+
 pytestmark = pytest.mark.timeout(60)
-
-
-def bind_pair():
-    acceptor = DirectAcceptor()
-    server_path = acceptor.prepare(URI(host='127.0.0.1', port=0, use_tls=False, session_id='server'))
-    connector = DirectConnector()
-    client_path = connector.prepare(URI(host='127.0.0.1', use_tls=False, session_id='client'))
-    result = {}
-    t = threading.Thread(target=lambda: result.setdefault('server', acceptor.complete(client_path)))
-    t.start()
-    try:
-        client = connector.complete(server_path)
-    finally:
-        t.join(10)
-        acceptor.cleanup()
-    return client, result['server']
 
 
 def dispatcher_threads():
