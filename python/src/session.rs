@@ -679,23 +679,37 @@ impl MessageSink for PySink {
     }
 
     fn finish(&mut self) -> io::Result<()> {
-        attach(|py| -> PyResult<()> {
-            let file = self.file.bind(py);
-            file.call_method0(intern!(py, "flush"))?;
-            file.call_method0(intern!(py, "close"))?;
-            Ok(())
-        })
-        .ok_or_else(python_gone)?
-        .map_err(|e| attach(|py| py_io_error(py, e)).unwrap_or_else(python_gone))
+        close_file(&self.file, true)
     }
 
     fn abort(&mut self) {
-        let _ = attach(|py| {
-            if let Err(e) = self.file.call_method0(py, intern!(py, "close")) {
-                e.write_unraisable(py, Some(self.file.bind(py)));
-            }
-        });
+        close_quietly(&self.file);
     }
+}
+
+/// Closes a Python file object at the end of a message (flushing it first
+/// when it was written through), as an I/O error when that fails.
+fn close_file(file: &Py<PyAny>, flush: bool) -> io::Result<()> {
+    attach(|py| -> PyResult<()> {
+        let file = file.bind(py);
+        if flush {
+            file.call_method0(intern!(py, "flush"))?;
+        }
+        file.call_method0(intern!(py, "close"))?;
+        Ok(())
+    })
+    .ok_or_else(python_gone)?
+    .map_err(|e| attach(|py| py_io_error(py, e)).unwrap_or_else(python_gone))
+}
+
+/// Closes a Python file object of an aborted message; a failure is only
+/// reported through `sys.unraisablehook`.
+fn close_quietly(file: &Py<PyAny>) {
+    let _ = attach(|py| {
+        if let Err(e) = file.call_method0(py, intern!(py, "close")) {
+            e.write_unraisable(py, Some(file.bind(py)));
+        }
+    });
 }
 
 /// An incoming message body written to a regular file through a duplicate
@@ -716,17 +730,11 @@ impl MessageSink for FdSink {
     }
 
     fn finish(&mut self) -> io::Result<()> {
-        attach(|py| self.owner.call_method0(py, intern!(py, "close")).map(drop))
-            .ok_or_else(python_gone)?
-            .map_err(|e| attach(|py| py_io_error(py, e)).unwrap_or_else(python_gone))
+        close_file(&self.owner, false)
     }
 
     fn abort(&mut self) {
-        let _ = attach(|py| {
-            if let Err(e) = self.owner.call_method0(py, intern!(py, "close")) {
-                e.write_unraisable(py, Some(self.owner.bind(py)));
-            }
-        });
+        close_quietly(&self.owner);
     }
 }
 
