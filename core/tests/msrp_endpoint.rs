@@ -3,7 +3,7 @@
 //! watchdog that fails the test instead of hanging the suite.
 
 mod common;
-use common::within;
+use common::{bind_pair, local, start, within};
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
@@ -24,35 +24,6 @@ use parking_lot::Mutex;
 
 const LIMIT: Duration = Duration::from_secs(10);
 const WAIT: Duration = Duration::from_secs(5);
-
-fn local() -> Option<Uri> {
-    Some(Uri::new("127.0.0.1", Some(0), None))
-}
-
-/// Binds a connector and an acceptor to each other.
-fn bind_pair(
-    connector_options: BindOptions,
-    acceptor_options: BindOptions,
-) -> (BoundTransport, BoundTransport) {
-    let mut acceptor = DirectAcceptor::new(acceptor_options);
-    let acceptor_path = acceptor.prepare(local()).unwrap();
-    assert_ne!(acceptor_path[0].port, Some(0), "real port written back");
-    let mut connector = DirectConnector::new(connector_options);
-    let connector_path = connector.prepare(None);
-    let passive = thread::spawn(move || acceptor.complete(&connector_path));
-    let active = connector.complete(&acceptor_path).unwrap();
-    (active, passive.join().unwrap().unwrap())
-}
-
-/// Starts a session whose events land in a channel.
-fn start(bound: BoundTransport, config: SessionConfig) -> (MsrpSession, Receiver<EndpointEvent>) {
-    let (tx, rx) = channel::unbounded();
-    let session = MsrpSession::start(bound, config, move |ev| {
-        let _ = tx.send(ev);
-    })
-    .unwrap();
-    (session, rx)
-}
 
 fn next_incoming(rx: &Receiver<EndpointEvent>) -> Chunk {
     loop {

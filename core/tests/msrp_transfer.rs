@@ -6,59 +6,33 @@
 //! of hanging the suite. No assertion depends on timing.
 
 mod common;
-use common::within;
+use common::{bind_pair, start, within};
 use sha2::{Digest, Sha256};
 
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::thread;
 use std::time::Duration;
 
 use bytes::Bytes;
 use crossbeam_channel::{self as channel, Receiver};
 use msgwire::msrp::endpoint::{
-    BindOptions, BoundTransport, DirectAcceptor, DirectConnector, EndpointEvent, MsrpSession,
-    SessionState, TransferUpdate,
+    BindOptions, EndpointEvent, MsrpSession, SessionState, TransferUpdate,
 };
 use msgwire::msrp::session::{SessionConfig, SessionEvent};
 use msgwire::msrp::transfer::{
     AbortReason, Delivery, FileSink, MessageSink, OutgoingMessage, SinkFactory,
 };
-use msgwire::msrp::Uri;
 
 const LIMIT: Duration = Duration::from_secs(120);
 const WAIT: Duration = Duration::from_secs(30);
 const MIB: u64 = 1024 * 1024;
 const OCTETS: &str = "application/octet-stream";
 
-fn local() -> Option<Uri> {
-    Some(Uri::new("127.0.0.1", Some(0), None))
-}
-
-fn bind_pair() -> (BoundTransport, BoundTransport) {
-    let mut acceptor = DirectAcceptor::new(BindOptions::default());
-    let acceptor_path = acceptor.prepare(local()).unwrap();
-    let mut connector = DirectConnector::new(BindOptions::default());
-    let connector_path = connector.prepare(None);
-    let passive = thread::spawn(move || acceptor.complete(&connector_path));
-    let active = connector.complete(&acceptor_path).unwrap();
-    (active, passive.join().unwrap().unwrap())
-}
-
-fn start(bound: BoundTransport, config: SessionConfig) -> (MsrpSession, Receiver<EndpointEvent>) {
-    let (tx, rx) = channel::unbounded();
-    let session = MsrpSession::start(bound, config, move |ev| {
-        let _ = tx.send(ev);
-    })
-    .unwrap();
-    (session, rx)
-}
-
 /// Alice (default config) and Bob (`bob_config`).
 fn pair(bob_config: SessionConfig) -> (Pair, Pair) {
-    let (a, b) = bind_pair();
+    let (a, b) = bind_pair(BindOptions::default(), BindOptions::default());
     (start(a, SessionConfig::default()), start(b, bob_config))
 }
 
