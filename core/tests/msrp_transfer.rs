@@ -6,7 +6,7 @@
 //! of hanging the suite. No assertion depends on timing.
 
 mod common;
-use common::{bind_pair, start, within};
+use common::{bind_pair, start, within, Discard};
 use sha2::{Digest, Sha256};
 
 use std::fs::File;
@@ -118,19 +118,6 @@ fn noise_file(seed: u64, len: u64) -> TempPath {
     let mut file = File::create(&path.0).unwrap();
     io::copy(&mut Noise::new(seed, len), &mut file).unwrap();
     path
-}
-
-/// A sink that keeps nothing.
-struct Discard;
-
-impl MessageSink for Discard {
-    fn write_at(&mut self, _: u64, _: &[u8]) -> io::Result<()> {
-        Ok(())
-    }
-    fn finish(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-    fn abort(&mut self) {}
 }
 
 fn discarding_config() -> SessionConfig {

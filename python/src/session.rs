@@ -843,27 +843,31 @@ impl Drop for PySession {
         // SAFETY: always safe to call. It returns 0 once the interpreter
         // has started finalizing.
         let finalizing = unsafe { pyo3::ffi::Py_IsInitialized() } == 0;
-        // Not on the dispatcher itself (the last reference dropped in a
-        // callback: the thread ends when the callback returns), and not
-        // while finalizing (the thread may be waiting for the GIL we hold
-        // and may not take it any more; the process is ending).
-        let join = !finalizing && !self.dispatch.on_dispatcher();
+        if finalizing {
+            // Threads of the session may be waiting for the GIL we hold
+            // and may not take it any more (a Python file source on the
+            // pump, a Python sink on the reader): joining them would hang
+            // the exit. The process is ending; leave everything as it is.
+            std::mem::forget(inner);
+            std::mem::forget(handle);
+            return;
+        }
+        // Not the dispatcher itself (the last reference dropped in a
+        // callback: the thread ends when the callback returns).
+        let join = !self.dispatch.on_dispatcher();
         let finish = move || {
             // Dropping the last handle of a live session aborts its
-            // connection (joining the core's threads, which never wait for
-            // the GIL); no `closed` event follows.
+            // connection and joins the core's threads (which may need the
+            // GIL to finish a Python read or write); no `closed` event
+            // follows.
             drop(inner);
             if let (Some(handle), true) = (handle, join) {
                 let _ = handle.join();
             }
         };
-        if join {
-            // pyo3 drops a pyclass with the GIL held; the dispatcher may
-            // need it to finish its batch.
-            Python::attach(|py| py.detach(finish));
-        } else {
-            finish();
-        }
+        // pyo3 drops a pyclass with the GIL held (also on the dispatcher,
+        // inside a callback); the threads joined may need it.
+        Python::attach(|py| py.detach(finish));
     }
 }
 

@@ -134,16 +134,22 @@ static int source_frees;
 
 static void source_free(void *ud)
 {
+    struct source *s = ud;
     pthread_mutex_lock(&lock);
     source_frees++;
+    if (s->freed != NULL) {
+        (*s->freed)++;
+    }
     signal_all();
     free(ud);
 }
 
-static msgwire_msrp_outgoing *callback_message(uint64_t size, int64_t declared)
+/* `freed` (may be NULL) counts this source's release, besides `source_frees`. */
+static msgwire_msrp_outgoing *callback_message(uint64_t size, int64_t declared, int *freed)
 {
     struct source *s = calloc(1, sizeof *s);
     s->size = size;
+    s->freed = freed;
     msgwire_msrp_outgoing *o = NULL;
     CHECK_OK(msgwire_msrp_outgoing_from_callback(source_read, s, source_free, declared, &o));
     CHECK_OK(msgwire_msrp_outgoing_set_content_type(o, "application/x-pattern"));
@@ -460,7 +466,7 @@ static void test_transfers(void)
     CHECK_STATUS(msgwire_msrp_session_cancel_transfer(alice, id1), MSGWIRE_NOT_FOUND);
 
     /* 2. A read-callback source into the C sink, Bob to Alice. */
-    o = callback_message(CALLBACK_SIZE, CALLBACK_SIZE);
+    o = callback_message(CALLBACK_SIZE, CALLBACK_SIZE, NULL);
     struct xfer x2;
     xfer_init(&x2);
     uint64_t id2 = 0;
@@ -477,7 +483,7 @@ static void test_transfers(void)
     pthread_mutex_unlock(&lock);
 
     /* 3. Cancel: an endless message of unknown size, cancelled at once. */
-    o = callback_message(UINT64_MAX, -1);
+    o = callback_message(UINT64_MAX, -1, NULL);
     struct xfer x3;
     xfer_init(&x3);
     uint64_t id3 = 0;
@@ -491,7 +497,7 @@ static void test_transfers(void)
     CHECK_STATUS(msgwire_msrp_session_cancel_transfer(alice, 9999), MSGWIRE_NOT_FOUND);
 
     /* 4. Over Bob's max_message_size: the peer answers 413. */
-    o = callback_message(MAX_MESSAGE + 1, MAX_MESSAGE + 1);
+    o = callback_message(MAX_MESSAGE + 1, MAX_MESSAGE + 1, NULL);
     CHECK_OK(msgwire_msrp_outgoing_set_message_id(o, "toolarge1"));
     struct xfer x4;
     xfer_init(&x4);
@@ -508,7 +514,7 @@ static void test_transfers(void)
     pthread_mutex_unlock(&lock);
 
     /* 5. A message the session refuses as given. */
-    o = callback_message(10, 10);
+    o = callback_message(10, 10, NULL);
     CHECK_OK(msgwire_msrp_outgoing_set_header(o, "Failure-Report", "sometimes"));
     struct xfer x5;
     xfer_init(&x5);
@@ -521,8 +527,11 @@ static void test_transfers(void)
     CHECK(x5.freed == 2);
 
     /* 6. A message still running when the session is freed: its
-     * user_data is released by _free, with no update after. */
-    o = callback_message(UINT64_MAX, -1);
+     * user_data and its source are released by _free itself (the session's
+     * threads, the pump included, are joined before it returns), with no
+     * update after. */
+    int source6_freed = 0;
+    o = callback_message(UINT64_MAX, -1, &source6_freed);
     struct xfer x6;
     xfer_init(&x6);
     uint64_t id6 = 0;
@@ -530,10 +539,12 @@ static void test_transfers(void)
     size_t active = 0;
     CHECK_OK(msgwire_msrp_session_active_transfers(alice, &active));
     CHECK(active == 1);
+    CHECK(wait_for(&x6.progress, 1));
     msgwire_msrp_session_free(alice);
     alice = NULL;
     pthread_mutex_lock(&lock);
     CHECK(x6.freed == 1 && x6.completed == 0);
+    CHECK(source6_freed == 1);
     pthread_mutex_unlock(&lock);
 
 out:

@@ -1,6 +1,7 @@
 """File transfer over loopback: OutgoingFile / send_file / cancel_file,
 whole-message delivery, file sinks, resume, interleaving and limits."""
 
+import gc
 import hashlib
 import io
 import os
@@ -205,6 +206,38 @@ def test_cancel(tmp_path, pair):
     assert (aborted.message_id, aborted.reason) == ('big', 'sender')
     assert opened and opened[0][3].closed
     assert sender.cancel_file(of) is False
+
+
+def transfer_threads():
+    """Native transfer (pump) threads of this process, by their name."""
+    names = []
+    for task in os.listdir('/proc/self/task'):
+        try:
+            with open('/proc/self/task/{}/comm'.format(task)) as f:
+                names.append(f.read().strip())
+        except OSError:
+            pass  # the thread ended meanwhile
+    return sum(1 for n in names if n.startswith('msgwire-msrp-pu'))
+
+
+@pytest.mark.skipif(not os.path.isdir('/proc/self/task'), reason='needs /proc')
+def test_no_transfer_thread_outlives_shutdown(pair):
+    # Sessions of earlier tests go now, not in the middle of the counting.
+    gc.collect()
+    gc.disable()
+    try:
+        before = transfer_threads()
+        sender, receiver, rx = pair({'deliver_whole_messages': True})
+        outcome = Outcome()
+        data = b'x' * (4 * MiB)
+        sender.send_file(outgoing(io.BytesIO(data), len(data), outcome, content_type='application/octet-stream'))
+        assert transfer_threads() == before + 1
+        sender.shutdown(wait=True)
+        # A program may exit right after shutdown: the thread is gone.
+        assert transfer_threads() == before
+        assert outcome.wait() is None
+    finally:
+        gc.enable()
 
 
 def test_chat_interleaved_with_transfer(tmp_path, pair):

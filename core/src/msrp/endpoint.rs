@@ -75,8 +75,11 @@
 //! outcomes go to each message's [`TransferCallback`], in session order
 //! with the other events; chunk response deadlines are part of the
 //! session's timer entry like any other. The pump thread holds its
-//! session only while moving pieces, and ends with the session. The reader and timer threads never
-//! wait for that lock: when another thread holds it, that thread sends
+//! session only while moving pieces; it is joined when the shutdown ends
+//! or the last handle is dropped (see [`MsrpSession`]), so no thread of a
+//! session outlives it. The reader and timer threads never wait for
+//! the write lock (which keeps chunks in order): when another thread
+//! holds it, that thread sends
 //! their output too before it lets go. This keeps the reader reading while
 //! an application thread is stalled on a full queue, so two sessions
 //! flooding each other do not deadlock.
@@ -134,7 +137,7 @@ use std::collections::{HashMap, VecDeque};
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::{Arc, OnceLock, Weak};
-use std::thread;
+use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -1227,9 +1230,29 @@ pub struct EngineOptions {
 
 /// A bound MSRP session driven by a connection's threads (legacy
 /// `MSRPSession`). Cheap to clone; every clone is the same session.
+///
+/// Dropping the last clone aborts a session that was not shut down (its
+/// connection is reset) and joins the session's threads before it
+/// returns; a [`shutdown(false)`](MsrpSession::shutdown) in progress is
+/// left to finish on its own thread, which then joins them.
 #[derive(Clone)]
 pub struct MsrpSession {
+    // Declared first so that it drops while `inner` still holds the session.
+    _last: Arc<LastHandle>,
     inner: Arc<Inner>,
+}
+
+/// Shared by the clones of one [`MsrpSession`]; its drop is the drop of
+/// the last application handle (the session's own threads hold `Inner`,
+/// never this).
+struct LastHandle(Weak<Inner>);
+
+impl Drop for LastHandle {
+    fn drop(&mut self) {
+        if let Some(inner) = self.0.upgrade() {
+            inner.on_last_handle();
+        }
+    }
 }
 
 impl std::fmt::Debug for MsrpSession {
@@ -1262,6 +1285,31 @@ const PUMP_STALL_CHECK: Duration = Duration::from_millis(100);
 struct Pump {
     state: Mutex<PumpState>,
     wake: Condvar,
+    /// The pump thread, once started; taken by whoever joins it.
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Pump {
+    fn stopping(&self) -> bool {
+        self.state.lock().stop
+    }
+
+    /// Tells the pump thread to end and joins it, unless this is the pump
+    /// thread itself (a transfer callback dropping the session), which then
+    /// ends right after the callback returns.
+    fn stop_and_join(&self) {
+        {
+            let mut p = self.state.lock();
+            p.stop = true;
+            self.wake.notify_all();
+        }
+        let handle = self.thread.lock().take();
+        if let Some(h) = handle {
+            if h.thread().id() != thread::current().id() {
+                let _ = h.join();
+            }
+        }
+    }
 }
 
 #[derive(Default)]
@@ -1305,13 +1353,13 @@ struct Inner {
     /// Callbacks of messages in progress (taken out while one runs).
     transfer_callbacks: Mutex<HashMap<TransferId, TransferCallback>>,
     pump: Arc<Pump>,
+    /// A thread closing the connection after a keep-alive failure.
+    closer: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        let mut p = self.pump.state.lock();
-        p.stop = true;
-        self.pump.wake.notify_all();
+        self.pump.stop_and_join();
     }
 }
 
@@ -1333,7 +1381,7 @@ fn run_pump(weak: &Weak<Inner>, pump: &Pump) {
         let Some(inner) = weak.upgrade() else {
             return;
         };
-        if !inner.pump_pieces() {
+        if !inner.pump_pieces(pump) {
             return;
         }
     }
@@ -1431,6 +1479,7 @@ impl MsrpSession {
             from_text,
             transfer_callbacks: Mutex::new(HashMap::new()),
             pump: Arc::new(Pump::default()),
+            closer: Mutex::new(None),
         });
         inner.after_change(&mut inner.state.lock());
         let weak = Arc::downgrade(&inner);
@@ -1443,7 +1492,10 @@ impl MsrpSession {
         let _ = inner.conn.set(conn);
         inner.flush(true, None);
         inner.dispatch();
-        Ok(MsrpSession { inner })
+        Ok(MsrpSession {
+            _last: Arc::new(LastHandle(Arc::downgrade(&inner))),
+            inner,
+        })
     }
 
     /// The session's paths.
@@ -1746,27 +1798,55 @@ impl Inner {
         }
         let weak = Arc::downgrade(self);
         let pump = self.pump.clone();
-        thread::Builder::new()
+        let handle = thread::Builder::new()
             .name("msgwire-msrp-pump".into())
             .spawn(move || run_pump(&weak, &pump))?;
+        *self.pump.thread.lock() = Some(handle);
         p.started = true;
         Ok(())
+    }
+
+    /// The last application handle is gone. A session that is not being
+    /// shut down in the background is aborted, and every thread of the
+    /// session is joined (except the calling one, when a callback drops
+    /// the last handle), so that nothing of it outlives the handle.
+    fn on_last_handle(&self) {
+        let phase = self.state.lock().phase;
+        if matches!(phase, SessionState::Flushing | SessionState::Closing) {
+            // `shutdown(false)` runs on its own thread and holds the
+            // session; `run_shutdown` joins the pump when it is done.
+            return;
+        }
+        self.pump.state.lock().stop = true;
+        if let Some(c) = self.conn.get() {
+            c.abort();
+        }
+        self.pump.stop_and_join();
+        let closer = self.closer.lock().take();
+        if let Some(h) = closer {
+            if h.thread().id() != thread::current().id() {
+                let _ = h.join();
+            }
+        }
     }
 
     /// Moves message pieces from the session to the connection, one at a
     /// time, each when the connection has fewer than [`PUMP_QUEUE_LIMIT`]
     /// messages queued. Returns when the session has nothing more to
     /// send; `false` when the pump should end for good.
-    fn pump_pieces(self: &Arc<Self>) -> bool {
+    fn pump_pieces(self: &Arc<Self>, pump: &Pump) -> bool {
         let Some(sender) = self.sender.get() else {
             return true;
         };
         loop {
             while !sender.wait_for_room(PUMP_QUEUE_LIMIT, PUMP_STALL_CHECK) {
-                if Arc::strong_count(self) == 1 {
-                    // Every handle was dropped while the peer stalled.
+                if pump.stopping() || Arc::strong_count(self) == 1 {
+                    // The session is being released while the peer stalls.
                     return false;
                 }
+            }
+            if pump.stopping() {
+                return false;
             }
             let keepalive_failed = {
                 let mut st = self.state.lock();
@@ -2058,14 +2138,23 @@ impl Inner {
     }
 
     fn close_in_background(self: &Arc<Self>) {
-        let inner = self.clone();
-        let _ = thread::Builder::new()
+        let mut slot = self.closer.lock();
+        if slot.is_some() {
+            return;
+        }
+        // Holds the session only weakly: the last handle's drop aborts the
+        // connection and joins this thread.
+        let weak = Arc::downgrade(self);
+        *slot = thread::Builder::new()
             .name("msgwire-msrp-close".into())
             .spawn(move || {
-                if let Some(c) = inner.conn.get() {
-                    let _ = c.close();
+                if let Some(inner) = weak.upgrade() {
+                    if let Some(c) = inner.conn.get() {
+                        let _ = c.close();
+                    }
                 }
-            });
+            })
+            .ok();
     }
 
     fn run_shutdown(self: &Arc<Self>) {
@@ -2104,5 +2193,8 @@ impl Inner {
             }
         }
         self.changed.notify_all();
+        drop(st);
+        // Nothing is left to send; the pump must not outlive the session.
+        self.pump.stop_and_join();
     }
 }

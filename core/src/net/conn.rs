@@ -730,15 +730,18 @@ impl Connection {
     }
 }
 
-impl Drop for Connection {
-    fn drop(&mut self) {
-        let threads = self.threads.get_mut();
-        if threads.writer.is_none() && threads.reader.is_none() {
-            return;
-        }
+impl Connection {
+    /// Aborts at once, as dropping the connection does: queued messages are
+    /// discarded, the stream is shut down and both threads are joined
+    /// (the reader is not joined when this runs on it: it ends as soon as
+    /// the handler returns). A `close` running on another thread returns
+    /// early. Calling it again does nothing.
+    pub fn abort(&self) {
         self.sender.shared.closing.store(true, Ordering::SeqCst);
         self.sender.shared.stop_accepting();
+        // Before taking the lock: a `close` holding it stops waiting.
         self.closer.abort();
+        let mut threads = self.threads.lock();
         if let Some(handle) = threads.writer.take() {
             let _ = handle.join();
         }
@@ -747,6 +750,16 @@ impl Drop for Connection {
                 let _ = handle.join();
             }
         }
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        let threads = self.threads.get_mut();
+        if threads.writer.is_none() && threads.reader.is_none() {
+            return;
+        }
+        self.abort();
     }
 }
 
