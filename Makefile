@@ -111,10 +111,10 @@ demo: c-build wheel
 bench: venv
 	$(CARGO) bench -p msgwire --bench msrp_parse
 	$(CARGO) bench -p msgwire --bench msrp_session
-	$(CARGO) bench -p msgwire --bench msrp_transfer
+	MSGWIRE_BENCH_DIR=$(BUILD)/bench $(CARGO) bench -p msgwire --bench msrp_transfer
 	$(MAKE) --no-print-directory wheel
 	$(PY) python/benches/bench_session.py
-	$(PY) python/benches/bench_transfer.py
+	MSGWIRE_BENCH_DIR=$(BUILD)/bench $(PY) python/benches/bench_transfer.py
 
 fuzz:
 	@bash scripts/fuzz.sh $(FUZZ_SECONDS)

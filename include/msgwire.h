@@ -817,6 +817,15 @@ typedef struct msgwire_msrp_session_config {
    */
   uint64_t chunk_size;
   /**
+   * Most body bytes of messages sent with
+   * `msgwire_msrp_session_send_message` in chunks written and not yet
+   * answered 200: no new chunk starts while that many are. It bounds how
+   * long a chat message waits behind a transfer to a slow receiver, and
+   * limits a transfer to this many bytes per round trip. Default
+   * 4 MiB; 0 for no limit.
+   */
+  uint64_t send_window;
+  /**
    * Deliver incoming SENDs as whole messages, reassembled by Message-ID
    * (to `on_incoming` as one chunk with `Byte-Range: 1-N/N`, or to a
    * sink, see `sink_directory` and `sink`), instead of chunk by chunk

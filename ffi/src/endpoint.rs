@@ -852,6 +852,13 @@ pub struct msgwire_msrp_session_config {
     /// Most body bytes in one chunk of a message sent with
     /// `msgwire_msrp_session_send_message` (at least 1). Default 65536.
     pub chunk_size: u64,
+    /// Most body bytes of messages sent with
+    /// `msgwire_msrp_session_send_message` in chunks written and not yet
+    /// answered 200: no new chunk starts while that many are. It bounds how
+    /// long a chat message waits behind a transfer to a slow receiver, and
+    /// limits a transfer to this many bytes per round trip. Default
+    /// 4 MiB; 0 for no limit.
+    pub send_window: u64,
     /// Deliver incoming SENDs as whole messages, reassembled by Message-ID
     /// (to `on_incoming` as one chunk with `Byte-Range: 1-N/N`, or to a
     /// sink, see `sink_directory` and `sink`), instead of chunk by chunk
@@ -1028,6 +1035,7 @@ pub extern "C" fn msgwire_msrp_session_config_default(
             traffic: std::ptr::null(),
             traffic_user_data: std::ptr::null_mut(),
             chunk_size: d.chunk_size,
+            send_window: d.send_window,
             whole_messages: d.delivery == Delivery::Messages,
             max_message_size: d.max_message_size,
             sink_directory: std::ptr::null(),
@@ -1064,6 +1072,7 @@ unsafe fn session_config(cfg: &msgwire_msrp_session_config) -> Result<SessionCon
         return Err(Error::invalid("chunk_size must be at least 1"));
     }
     config.chunk_size = cfg.chunk_size;
+    config.send_window = cfg.send_window;
     config.delivery = if cfg.whole_messages {
         Delivery::Messages
     } else {

@@ -260,6 +260,11 @@ class MSRPSession(object):
     RESPONSE_TIMEOUT = 30
     SHUTDOWN_TIMEOUT = 1
     KEEPALIVE_INTERVAL = 60
+    #: Extension: most bytes of ``send_file`` chunks written and not yet
+    #: answered 200; no new chunk starts while that many are. Bounds how
+    #: long a chat message waits behind a file sent to a slow receiver, and
+    #: limits a transfer to this many bytes per round trip. 0: no limit.
+    SEND_WINDOW = 4 * 1024 * 1024
 
     def __init__(self, msrptransport, accept_types=['*'], on_incoming_cb=None, automatic_reports=True, *,
                  deliver_whole_messages=False, max_message_size=None, file_sink=None, on_message_event=None):
@@ -282,7 +287,8 @@ class MSRPSession(object):
             msrptransport._take_bound(), self._on_event, [str(t) for t in accept_types],
             bool(automatic_reports), float(self.RESPONSE_TIMEOUT),
             float(keepalive) if keepalive else None, msrptransport if logs else None,
-            bool(deliver_whole_messages), None if max_message_size is None else int(max_message_size), file_sink)
+            bool(deliver_whole_messages), None if max_message_size is None else int(max_message_size), file_sink,
+            int(self.SEND_WINDOW))
 
     def __repr__(self):
         return '<{} at {:#x} {} state={}>'.format(type(self).__name__, id(self), self.msrp, self.state)

@@ -889,9 +889,12 @@ impl PySession {
     /// written to it and reported as `("stored", head, (message_id,
     /// content_type, size))`; dropped messages are reported as
     /// `("aborted", message_id, reason)`.
+    ///
+    /// `send_window`: most bytes of `send_message` chunks written and not
+    /// yet answered (0: no limit; default that of the core, 4 MiB).
     #[staticmethod]
     #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (bound, callback, accept_types, automatic_reports, response_timeout, keepalive_interval, traffic=None, whole_messages=false, max_message_size=None, file_sink=None))]
+    #[pyo3(signature = (bound, callback, accept_types, automatic_reports, response_timeout, keepalive_interval, traffic=None, whole_messages=false, max_message_size=None, file_sink=None, send_window=None))]
     fn start(
         py: Python<'_>,
         bound: &PyBoundTransport,
@@ -904,6 +907,7 @@ impl PySession {
         whole_messages: bool,
         max_message_size: Option<u64>,
         file_sink: Option<Py<PyAny>>,
+        send_window: Option<u64>,
     ) -> PyResult<PySession> {
         let defaults = SessionConfig::default();
         let config = SessionConfig {
@@ -914,6 +918,7 @@ impl PySession {
             },
             max_message_size: max_message_size.unwrap_or(defaults.max_message_size),
             sink_factory: file_sink.map(sink_factory),
+            send_window: send_window.unwrap_or(defaults.send_window),
             accept_types,
             automatic_reports,
             response_timeout: seconds(response_timeout, "RESPONSE_TIMEOUT")?,

@@ -393,7 +393,7 @@ static void test_invalid_arguments(void)
         msgwire_msrp_session_config cfg;
         msgwire_msrp_session *s1 = NULL;
         CHECK_OK(msgwire_msrp_session_config_default(&cfg));
-        CHECK(cfg.chunk_size == 65536 && !cfg.whole_messages &&
+        CHECK(cfg.chunk_size == 65536 && cfg.send_window == 4u * 1024 * 1024 && !cfg.whole_messages &&
               cfg.max_message_size == 16u * 1024 * 1024 && cfg.sink_directory == NULL &&
               cfg.sink == NULL && cfg.sink_user_data == NULL);
         cfg.whole_messages = true;
@@ -554,6 +554,53 @@ out:
     free(mem.data);
 }
 
+/* A session with a 128 KiB send window toward a raw transport that reads
+ * without answering: two 64 KiB chunks, then nothing until a 200. */
+static void test_send_window(void)
+{
+    msgwire_msrp_transport *tp = NULL, *ta = NULL;
+    if (!bind_pair(&tp, &ta)) {
+        return;
+    }
+    msgwire_msrp_session_config cfg;
+    CHECK_OK(msgwire_msrp_session_config_default(&cfg));
+    cfg.keepalive_interval_ms = 0;
+    cfg.send_window = 128 * 1024;
+    msgwire_msrp_session *alice = NULL;
+    CHECK_OK(msgwire_msrp_session_start(ta, &cfg, NULL, NULL, &alice));
+    struct xfer x;
+    xfer_init(&x);
+    uint64_t id = 0;
+    msgwire_msrp_chunk *got[3] = {NULL, NULL, NULL};
+    if (alice == NULL) {
+        goto out;
+    }
+    CHECK_OK(msgwire_msrp_session_send_message(alice, callback_message(1024 * 1024, 1024 * 1024, NULL),
+                                               on_update, &x, xfer_free, &id));
+    for (int i = 0; i < 2; i++) {
+        CHECK_OK(msgwire_msrp_transport_read_chunk(tp, SIZE_MAX, 5000, &got[i], NULL));
+    }
+    CHECK_STATUS(msgwire_msrp_transport_read_chunk(tp, SIZE_MAX, 300, &got[2], NULL),
+                 MSGWIRE_MSRP_ENDPOINT_TIMEOUT);
+    bool written = false;
+    CHECK_OK(msgwire_msrp_transport_write_response(tp, got[0], 200, "OK", &written));
+    CHECK(written);
+    CHECK_OK(msgwire_msrp_transport_read_chunk(tp, SIZE_MAX, 5000, &got[2], NULL));
+    msgwire_str range;
+    CHECK(got[2] != NULL && msgwire_msrp_chunk_header(got[2], "Byte-Range", &range) == MSGWIRE_OK &&
+          strncmp(range.ptr, "131073-", 7) == 0);
+    CHECK(wait_for(&x.progress, 1));
+    pthread_mutex_lock(&lock);
+    CHECK(x.last_ack == 65536 && x.completed == 0 && x.failed == 0);
+    pthread_mutex_unlock(&lock);
+out:
+    msgwire_msrp_session_free(alice);
+    msgwire_msrp_transport_free(tp);
+    for (int i = 0; i < 3; i++) {
+        msgwire_msrp_chunk_free(got[i]);
+    }
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/msgwire-transfer-XXXXXX");
@@ -568,6 +615,7 @@ int main(void)
 
     test_invalid_arguments();
     test_transfers();
+    test_send_window();
 
     unlink(src_path);
     rmdir(out_dir);

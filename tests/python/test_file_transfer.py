@@ -348,6 +348,43 @@ def test_out_of_order_chunks_reassembled():
         receiver.shutdown(wait=True)
 
 
+class SmallWindow(MSRPSession):
+    SEND_WINDOW = 256 * 1024
+
+
+def test_send_window_waits_for_200s():
+    a, b = bind_pair()
+    sender = SmallWindow(a, on_incoming_cb=lambda chunk=None, error=None: None)
+    outcome = Outcome()
+    data = os.urandom(1 * MiB)
+    try:
+        sender.send_file(outgoing(io.BytesIO(data), len(data), outcome, content_type='application/octet-stream'))
+        # Nobody answers: four 64 KiB chunks fill the 256 KiB window.
+        unanswered = [b.read_chunk(timeout=10) for _ in range(4)]
+        everything = list(unanswered)
+        assert [c.byte_range[0] for c in unanswered] == [1, 65537, 131073, 196609]
+        with pytest.raises(TimeoutError):
+            b.read_chunk(timeout=0.5)
+        # One 200 lets one more chunk go.
+        b.write_response(unanswered.pop(0), 200, 'OK')
+        fifth = b.read_chunk(timeout=10)
+        assert fifth.byte_range[0] == 262145
+        unanswered.append(fifth)
+        everything.append(fifth)
+        while unanswered:
+            b.write_response(unanswered.pop(0), 200, 'OK')
+            if everything[-1].contflag != '$':
+                more = b.read_chunk(timeout=10)
+                unanswered.append(more)
+                everything.append(more)
+        assert outcome.wait() is None
+        assert len(everything) == 16
+        assert b''.join(bytes(c.data) for c in everything) == data
+    finally:
+        b.loseConnection(wait=False)
+        sender.shutdown(wait=True)
+
+
 def test_receiving_options_need_whole_messages():
     a, b = bind_pair()
     try:

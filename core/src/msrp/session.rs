@@ -138,6 +138,13 @@ pub struct SessionConfig {
     /// may wait behind a transfer, and how much a driver holds per write.
     /// Default 16 KiB (one TLS record).
     pub piece_size: usize,
+    /// Most body bytes of messages sent with [`Session::send_message`]
+    /// in chunks written and not yet answered; no new chunk starts while
+    /// that many are. Bounds how long a chat message waits behind a
+    /// transfer to a slow receiver, and limits one transfer to
+    /// `send_window` per round trip. Default 4 MiB; 0 for no limit (see
+    /// [`super::transfer`]).
+    pub send_window: u64,
     /// Whether incoming SENDs reach the application chunk by chunk
     /// (default, the legacy behaviour) or as reassembled messages.
     pub delivery: Delivery,
@@ -166,6 +173,7 @@ impl Default for SessionConfig {
             },
             chunk_size: 64 * 1024,
             piece_size: 16 * 1024,
+            send_window: 4 * 1024 * 1024,
             delivery: Delivery::Chunks,
             max_message_size: 16 * 1024 * 1024,
             sink_factory: None,
@@ -720,7 +728,7 @@ impl Session {
     /// the session was given; [`poll_transmit_at`](Self::poll_transmit_at)
     /// passes the current one.
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
-        if self.outgoing.is_idle() {
+        if self.outgoing.is_idle(self.config.send_window) {
             return self.transmit.pop_front();
         }
         let now = self.clock;
@@ -1091,7 +1099,7 @@ impl Session {
     /// `None` when the only thing left was a message whose source just
     /// failed without anything to send.
     pub fn has_transmit(&self) -> bool {
-        !self.transmit.is_empty() || !self.outgoing.is_idle()
+        !self.transmit.is_empty() || !self.outgoing.is_idle(self.config.send_window)
     }
 
     /// The next event about messages sent with
