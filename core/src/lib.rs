@@ -35,3 +35,4 @@
 
 pub mod msrp;
 pub mod net;
+pub mod sts;

@@ -1,0 +1,1 @@
+//! STS/1.0 fragment (being written).
