@@ -20,7 +20,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use crossbeam_channel::{self as channel, Receiver};
 use msgwire::net::{
-    pipe, pipe_with_capacity, CloseError, Config, Connection, Incoming, SendError, Stream, Timer,
+    pipe, pipe_with_capacity, CloseError, Config, Connection, DetachError, Incoming, SendError,
+    Stream, Timer,
 };
 
 /// The longest any test may take.
@@ -668,4 +669,104 @@ fn default_ip_is_a_local_address() {
     assert_eq!(msgwire::net::default_ip(), ip);
     let listener = TcpListener::bind((ip, 0)).unwrap();
     assert_eq!(listener.local_addr().unwrap().ip(), ip);
+}
+
+// ---------------------------------------------------------------- detach
+
+fn detachable() -> Config {
+    let mut config = Config::default();
+    config.detach_poll = Some(Duration::from_millis(20));
+    config
+}
+
+#[test]
+fn detach_flushes_stops_both_threads_and_hands_the_socket_back() {
+    within(LIMIT, || {
+        let (a, b) = tcp_pair("127.0.0.1:0").unwrap();
+        let (conn, events) = collecting(a, detachable());
+        let Stream::Tcp(mut peer) = b else {
+            unreachable!("tcp_pair gives TCP streams")
+        };
+        // Something read by the connection, then queued messages that the
+        // detach must flush before returning.
+        peer.write_all(b"before").unwrap();
+        assert_eq!(recv_bytes(&events, 6), b"before");
+        for i in 0..100 {
+            conn.send(numbered(i, 100)).unwrap();
+        }
+        let mut socket = conn.detach().expect("detached");
+        match events.recv_timeout(LIMIT).unwrap() {
+            Event::Closed(None) => {}
+            other => panic!("expected a clean Closed, got {other:?}"),
+        }
+        assert!(conn.is_closed());
+        assert!(matches!(
+            conn.send(Bytes::from_static(b"late")),
+            Err(SendError::Closed(_))
+        ));
+        let mut flushed = vec![0; 100 * 100];
+        peer.read_exact(&mut flushed).unwrap();
+        for i in 0..100 {
+            assert_eq!(&flushed[i * 100..(i + 1) * 100], &numbered(i, 100)[..]);
+        }
+        // The socket still works both ways, and no stopped reader took the
+        // peer's next bytes.
+        peer.write_all(b"after").unwrap();
+        let mut got = [0u8; 5];
+        socket.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"after");
+        socket.write_all(b"reply").unwrap();
+        peer.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"reply");
+        assert_eq!(socket.read_timeout().unwrap(), None, "timeout restored");
+        // Dropping the detached connection leaves the socket alone.
+        drop(conn);
+        socket.write_all(b"still").unwrap();
+        peer.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"still");
+        assert!(matches!(
+            events.recv_timeout(Duration::from_millis(50)),
+            Err(channel::RecvTimeoutError::Disconnected)
+        ));
+    });
+}
+
+#[test]
+fn detach_is_refused_where_it_cannot_work() {
+    within(LIMIT, || {
+        // No detach_poll: a blocked read could not be stopped.
+        let (a, _b) = tcp_pair("127.0.0.1:0").unwrap();
+        let (conn, _events) = collecting(a, Config::default());
+        assert!(matches!(conn.detach(), Err(DetachError::NotDetachable)));
+        assert!(!conn.is_closed(), "a refused detach changes nothing");
+        // Not a socket.
+        let (p, _q) = pipe();
+        let (conn, _events) = collecting(p.into(), detachable());
+        assert!(matches!(conn.detach(), Err(DetachError::NotDetachable)));
+        // From the handler.
+        let (a, b) = tcp_pair("127.0.0.1:0").unwrap();
+        let slot: Arc<OnceLock<Arc<Connection>>> = Arc::new(OnceLock::new());
+        let (tx, rx) = channel::unbounded();
+        let seen = slot.clone();
+        let conn = Arc::new(
+            Connection::spawn_with(a, detachable(), move |event, _| {
+                if let (Incoming::Data(_), Some(c)) = (event, seen.get()) {
+                    let _ = tx.send(matches!(c.detach(), Err(DetachError::OnReader)));
+                }
+            })
+            .unwrap(),
+        );
+        let _ = slot.set(conn.clone());
+        let Stream::Tcp(mut peer) = b else {
+            unreachable!()
+        };
+        peer.write_all(b"x").unwrap();
+        assert!(rx.recv_timeout(LIMIT).unwrap(), "refused on the reader");
+        // Twice: the second finds it closed.
+        let _socket = conn.detach().unwrap();
+        assert!(matches!(conn.detach(), Err(DetachError::Closed)));
+        // The handler's clone of the connection lives in the slot; the
+        // cycle is broken when the slot goes.
+        drop(slot);
+    });
 }

@@ -70,6 +70,7 @@
 
 use std::collections::VecDeque;
 use std::io::{self, IoSlice, Read, Write};
+use std::net::TcpStream;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -105,6 +106,12 @@ pub struct Config {
     /// and the peer to close before aborting. Default 5 s: plenty for a peer
     /// on a slow link, short enough for a shutdown path.
     pub close_timeout: Duration,
+    /// For plain TCP: wake the reader this often when nothing arrives, so
+    /// that [`Connection::detach`] can stop it without closing the socket
+    /// (a read already waiting cannot be interrupted otherwise). `None`,
+    /// the default, reads without a timeout and `detach` is refused. 50 ms
+    /// costs 20 idle wake-ups a second and bounds how long `detach` takes.
+    pub detach_poll: Option<Duration>,
 }
 
 impl Default for Config {
@@ -114,8 +121,33 @@ impl Default for Config {
             read_buffer_size: 64 * 1024,
             max_write_batch: 256 * 1024,
             close_timeout: Duration::from_secs(5),
+            detach_poll: None,
         }
     }
+}
+
+/// Why [`Connection::detach`] could not hand the socket back.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DetachError {
+    /// Only a plain TCP connection spawned with [`Config::detach_poll`]
+    /// can be detached.
+    #[error("only a plain TCP connection spawned with detach_poll can be detached")]
+    NotDetachable,
+    /// Called from the connection's own handler, which runs on the reader
+    /// thread that has to stop.
+    #[error("detach cannot be called from the connection's handler")]
+    OnReader,
+    /// The connection was already closed, detached or failed.
+    #[error("the connection is closed")]
+    Closed,
+    /// The queue was not flushed within [`Config::close_timeout`]; the
+    /// stream was aborted.
+    #[error("the send queue was not flushed within the close timeout")]
+    TimedOut,
+    /// Setting up the socket failed (the connection is closed).
+    #[error("detaching failed: {0}")]
+    Io(#[source] io::Error),
 }
 
 /// What the reader thread reports to the handler.
@@ -267,6 +299,8 @@ impl Sender {
 pub struct Connection {
     sender: Sender,
     closer: Closer,
+    /// Spawned with [`Config::detach_poll`] over plain TCP.
+    detachable: bool,
     close_timeout: Duration,
     threads: Mutex<Threads>,
     reader_id: ThreadId,
@@ -305,6 +339,9 @@ struct Shared {
     error: Mutex<Option<(io::ErrorKind, String)>>,
     /// This side asked to close: a read ending now is not the peer's doing.
     closing: AtomicBool,
+    /// [`Connection::detach`] is stopping the threads: the writer flushes
+    /// without half-closing, the reader stops at its next poll.
+    detaching: AtomicBool,
 }
 
 #[derive(Debug)]
@@ -583,6 +620,13 @@ impl Connection {
             writer,
             closer,
         } = stream.into().split()?;
+        let detachable = match (config.detach_poll, closer.tcp()) {
+            (Some(poll), Some(tcp)) => {
+                tcp.set_read_timeout(Some(poll.max(Duration::from_millis(1))))?;
+                true
+            }
+            _ => false,
+        };
         let shared = Arc::new(Shared {
             outbox: Mutex::new(Outbox {
                 queue: VecDeque::new(),
@@ -600,6 +644,7 @@ impl Connection {
             closer: closer.clone(),
             error: Mutex::new(None),
             closing: AtomicBool::new(false),
+            detaching: AtomicBool::new(false),
         });
         let sender = Sender {
             shared: shared.clone(),
@@ -649,6 +694,7 @@ impl Connection {
         Ok(Connection {
             sender,
             closer,
+            detachable,
             close_timeout: config.close_timeout,
             reader_id: reader_thread.thread().id(),
             threads: Mutex::new(Threads {
@@ -731,12 +777,77 @@ impl Connection {
 }
 
 impl Connection {
+    /// Stops both threads without closing the stream and hands the socket
+    /// back: new sends are refused, the writer writes what is queued (no
+    /// half-close), the reader stops at its next poll (within
+    /// [`Config::detach_poll`]) and the handler gets
+    /// [`Incoming::Closed(None)`](Incoming::Closed) as its last call. Bytes
+    /// the handler was given are consumed: a message the peer was in the
+    /// middle of sending is cut, so detach while the peer is quiet.
+    ///
+    /// Only for plain TCP connections spawned with `detach_poll`; not from
+    /// the handler. Bounded by [`Config::close_timeout`] for the flush.
+    pub fn detach(&self) -> Result<TcpStream, DetachError> {
+        let tcp = match (self.detachable, self.closer.tcp()) {
+            (true, Some(tcp)) => tcp,
+            _ => return Err(DetachError::NotDetachable),
+        };
+        if thread::current().id() == self.reader_id {
+            return Err(DetachError::OnReader);
+        }
+        let mut threads = self.threads.lock();
+        if threads.writer.is_none() && threads.reader.is_none() {
+            return Err(DetachError::Closed);
+        }
+        if self.sender.is_closed() {
+            // Closing or failed already: not a socket anyone should reuse.
+            drop(threads);
+            self.abort();
+            return Err(DetachError::Closed);
+        }
+        let shared = &self.sender.shared;
+        shared.detaching.store(true, Ordering::SeqCst);
+        shared.closing.store(true, Ordering::SeqCst);
+        shared.stop_accepting();
+        let deadline = Instant::now() + self.close_timeout;
+        let flushed = wait_for(&threads.writer_done, deadline);
+        if !flushed {
+            self.closer.abort();
+        }
+        let writer_failed = threads.writer.take().is_some_and(|h| h.join().is_err());
+        if let Some(h) = threads.reader.take() {
+            let _ = h.join();
+        }
+        if !flushed {
+            return Err(DetachError::TimedOut);
+        }
+        if let Some(e) = shared.error() {
+            self.closer.abort();
+            return Err(DetachError::Io(e));
+        }
+        if writer_failed {
+            self.closer.abort();
+            return Err(DetachError::Io(io::Error::other(
+                "the writer thread panicked",
+            )));
+        }
+        let handed = tcp.set_read_timeout(None).and_then(|()| tcp.try_clone());
+        handed.map_err(|e| {
+            self.closer.abort();
+            DetachError::Io(e)
+        })
+    }
+
     /// Aborts at once, as dropping the connection does: queued messages are
     /// discarded, the stream is shut down and both threads are joined
     /// (the reader is not joined when this runs on it: it ends as soon as
     /// the handler returns). A `close` running on another thread returns
     /// early. Calling it again does nothing.
     pub fn abort(&self) {
+        if self.sender.shared.detaching.load(Ordering::SeqCst) {
+            // The socket was handed back (or is being): not ours to shut.
+            return;
+        }
         self.sender.shared.closing.store(true, Ordering::SeqCst);
         self.sender.shared.stop_accepting();
         // Before taking the lock: a `close` holding it stops waiting.
@@ -804,6 +915,18 @@ fn run_reader<H>(
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            // A `detach_poll` wake-up (only detachable connections have a
+            // read timeout).
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                if shared.detaching.load(Ordering::SeqCst) {
+                    break None;
+                }
+            }
             Err(e) => break Some(e),
         }
     };
@@ -865,9 +988,13 @@ fn run_writer(shared: &Shared, max_batch: usize) {
             if !ob.accepting {
                 // Nobody can claim the stream any more: senders are refused.
                 drop(ob);
+                let detaching = shared.detaching.load(Ordering::SeqCst);
                 let finished = {
                     let mut writer = shared.writer.lock();
-                    writer.flush().and_then(|()| writer.shutdown())
+                    // A detached socket lives on: no half-close.
+                    writer
+                        .flush()
+                        .and_then(|()| if detaching { Ok(()) } else { writer.shutdown() })
                 };
                 if let Err(e) = finished {
                     shared.fail(&e);

@@ -64,7 +64,7 @@ pub mod stream;
 pub mod timer;
 pub mod tls;
 
-pub use conn::{CloseError, Config, Connection, Incoming, SendError, Sender};
+pub use conn::{CloseError, Config, Connection, DetachError, Incoming, SendError, Sender};
 pub use stream::{
     default_ip, pipe, pipe_with_capacity, Closer, PipeEnd, ReadHalf, Split, Stream, WriteHalf,
 };

@@ -345,6 +345,17 @@ enum CloserInner {
 }
 
 impl Closer {
+    /// The socket of a plain TCP stream (what [`Connection::detach`] hands
+    /// back, and where its read timeout is set); `None` for the others.
+    ///
+    /// [`Connection::detach`]: super::conn::Connection::detach
+    pub(crate) fn tcp(&self) -> Option<&TcpStream> {
+        match &self.0 {
+            CloserInner::Tcp(tcp) => Some(tcp),
+            _ => None,
+        }
+    }
+
     /// Shuts both directions down at once, without flushing anything the
     /// halves have not written yet.
     ///
