@@ -98,6 +98,19 @@ fn send(session: &MsrpSession, msg: OutgoingMessage) -> Receiver<TransferUpdate>
     rx
 }
 
+/// The update that ends a transfer (after its progress updates).
+fn last_update(updates: &Receiver<TransferUpdate>) -> Option<TransferUpdate> {
+    let mut last = None;
+    while let Ok(u) = updates.recv_timeout(WAIT) {
+        let done = !matches!(u, TransferUpdate::Progress { .. });
+        last = Some(u);
+        if done {
+            break;
+        }
+    }
+    last
+}
+
 fn first_progress(updates: &Receiver<TransferUpdate>) {
     match updates.recv_timeout(WAIT).expect("an update") {
         TransferUpdate::Progress { .. } => {}
@@ -163,14 +176,7 @@ fn shutdown_then_exit() {
     alice.shutdown(true);
     assert_eq!(alice.state(), SessionState::Done);
     assert_eq!(pumps(), 0, "pump joined by the shutdown");
-    let mut last = None;
-    while let Ok(u) = updates.recv_timeout(WAIT) {
-        last = Some(u);
-        if !matches!(last, Some(TransferUpdate::Progress { .. })) {
-            break;
-        }
-    }
-    assert_eq!(last, Some(TransferUpdate::Completed));
+    assert_eq!(last_update(&updates), Some(TransferUpdate::Completed));
 }
 
 /// `shutdown(false)` then dropping every handle: the transfer still ends
@@ -182,14 +188,7 @@ fn background_shutdown_after_drop() {
     let updates = send(&alice, octets(io::repeat(1).take(8 * MIB), 8 * MIB));
     alice.shutdown(false);
     drop(alice);
-    let mut last = None;
-    while let Ok(u) = updates.recv_timeout(WAIT) {
-        last = Some(u);
-        if !matches!(last, Some(TransferUpdate::Progress { .. })) {
-            break;
-        }
-    }
-    assert_eq!(last, Some(TransferUpdate::Completed));
+    assert_eq!(last_update(&updates), Some(TransferUpdate::Completed));
     loop {
         match brx.recv_timeout(WAIT).expect("bob's events") {
             EndpointEvent::MessageStored { size, .. } => {

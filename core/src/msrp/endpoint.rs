@@ -1387,18 +1387,6 @@ fn run_pump(weak: &Weak<Inner>, pump: &Pump) {
     }
 }
 
-/// The process-wide timer used when [`EngineOptions::timer`] is `None`.
-fn shared_timer() -> io::Result<Timer> {
-    static SHARED: Mutex<Option<Timer>> = Mutex::new(None);
-    let mut slot = SHARED.lock();
-    if let Some(t) = &*slot {
-        return Ok(t.clone());
-    }
-    let t = Timer::new()?;
-    *slot = Some(t.clone());
-    Ok(t)
-}
-
 impl MsrpSession {
     /// Starts driving a bound transport with the default engine options.
     /// `callback` receives every [`EndpointEvent`]; see the
@@ -1442,7 +1430,7 @@ impl MsrpSession {
         }
         let timer = match options.timer {
             Some(t) => t,
-            None => shared_timer()?,
+            None => Timer::shared()?,
         };
         let now = Instant::now();
         let mut session = Session::new(bound.paths.clone(), config, now);

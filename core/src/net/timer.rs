@@ -98,6 +98,19 @@ impl Timer {
         })
     }
 
+    /// The process-wide timer, started on first use: one thread for every
+    /// session and connection that does not bring its own.
+    pub fn shared() -> io::Result<Timer> {
+        static SHARED: parking_lot::Mutex<Option<Timer>> = parking_lot::Mutex::new(None);
+        let mut slot = SHARED.lock();
+        if let Some(t) = &*slot {
+            return Ok(t.clone());
+        }
+        let t = Timer::new()?;
+        *slot = Some(t.clone());
+        Ok(t)
+    }
+
     /// Runs `callback` on the timer thread once `when` has passed.
     ///
     /// `when` is an [`Instant`] or a [`Duration`] from now; a deadline in the
