@@ -6,10 +6,13 @@
 //! sequence marks) turns bytes into values and back; the endpoints drive
 //! it over [`crate::net`] connections.
 
+pub mod client;
 pub mod error;
 pub mod fragment;
 pub mod header;
 pub mod message;
 pub mod parser;
+pub mod peer;
+pub mod server;
 pub mod subject;
 pub mod transaction;
