@@ -550,6 +550,15 @@ impl Group {
         let total = self.total as usize;
         let start = start as usize;
         let end = start + data.len();
+        if start == self.buf.len() {
+            // In order (the usual case): append, without zeroing first.
+            if self.buf.capacity() < end {
+                let target = end.max(self.buf.capacity().saturating_mul(2)).min(total);
+                self.buf.reserve_exact(target - self.buf.len());
+            }
+            self.buf.extend_from_slice(data);
+            return;
+        }
         if self.buf.len() < end {
             if self.buf.capacity() < end {
                 let target = end.max(self.buf.capacity().saturating_mul(2)).min(total);

@@ -111,6 +111,9 @@ pub fn is_multi(name: &str) -> bool {
 /// and a compact name equals its full name (`l`, `Content-Length` and
 /// `content-length` are all the same).
 pub fn same_name(a: &str, b: &str) -> bool {
+    if a.eq_ignore_ascii_case(b) {
+        return true;
+    }
     match (compact_name(a), compact_name(b)) {
         (Some(x), Some(y)) => x == y,
         (None, None) => a.eq_ignore_ascii_case(b),
@@ -226,10 +229,14 @@ impl Headers {
     /// than once the **last** occurrence wins, as in python-sts (whose
     /// header dictionary keeps the last value it read).
     pub fn get(&self, name: &str) -> Option<&str> {
+        self.get_query(&Query::new(name))
+    }
+
+    fn get_query(&self, q: &Query<'_>) -> Option<&str> {
         self.entries
             .iter()
             .rev()
-            .find(|(n, _)| same_name(n, name))
+            .find(|(n, _)| q.matches(n))
             .map(|(_, v)| v.as_str())
     }
 
@@ -238,9 +245,10 @@ impl Headers {
     /// items dropped. Works for any header name (a single-value header
     /// containing commas is split too).
     pub fn get_all(&self, name: &str) -> Vec<&str> {
+        let q = Query::new(name);
         self.entries
             .iter()
-            .filter(|(n, _)| same_name(n, name))
+            .filter(|(n, _)| q.matches(n))
             .flat_map(|(_, v)| v.split(','))
             .map(str::trim)
             .filter(|s| !s.is_empty())
@@ -249,7 +257,8 @@ impl Headers {
 
     /// Whether the header appears at least once.
     pub fn contains(&self, name: &str) -> bool {
-        self.entries.iter().any(|(n, _)| same_name(n, name))
+        let q = Query::new(name);
+        self.entries.iter().any(|(n, _)| q.matches(n))
     }
 
     /// Sets a header to one value: the first occurrence keeps its position
@@ -258,11 +267,12 @@ impl Headers {
     pub fn set(&mut self, name: impl Into<String>, value: impl Into<String>) {
         let name = name.into();
         let value = value.into();
-        match self.entries.iter().position(|(n, _)| same_name(n, &name)) {
+        let q = Query::new(&name);
+        match self.entries.iter().position(|(n, _)| q.matches(n)) {
             Some(first) => {
                 let mut i = 0;
                 self.entries.retain(|(n, _)| {
-                    let keep = i <= first || !same_name(n, &name);
+                    let keep = i <= first || !q.matches(n);
                     i += 1;
                     keep
                 });
@@ -283,7 +293,8 @@ impl Headers {
     /// Removes every occurrence of a header; `true` if any was present.
     pub fn remove(&mut self, name: &str) -> bool {
         let before = self.entries.len();
-        self.entries.retain(|(n, _)| !same_name(n, name));
+        let q = Query::new(name);
+        self.entries.retain(|(n, _)| !q.matches(n));
         self.entries.len() != before
     }
 
@@ -292,8 +303,9 @@ impl Headers {
     /// `u64`, and repeated occurrences must agree.
     pub fn content_length(&self) -> Result<Option<u64>, HeaderError> {
         let mut found: Option<(u64, &str)> = None;
+        let q = Query::known("l", names::CONTENT_LENGTH);
         for (n, v) in &self.entries {
-            if !same_name(n, names::CONTENT_LENGTH) {
+            if !q.matches(n) {
                 continue;
             }
             let len = parse_decimal(v).ok_or_else(|| HeaderError::BadValue {
@@ -318,7 +330,7 @@ impl Headers {
 
     /// The content type, [`DEFAULT_CONTENT_TYPE`] when absent.
     pub fn content_type(&self) -> &str {
-        self.get(names::CONTENT_TYPE)
+        self.get_query(&Query::known("c", names::CONTENT_TYPE))
             .unwrap_or(DEFAULT_CONTENT_TYPE)
     }
 
@@ -333,19 +345,19 @@ impl Headers {
     /// The `Subject` (`s`) header: the transaction id of a request, or the
     /// id and reply mark of a reply (`1r1`, `1R2`).
     pub fn subject(&self) -> Option<&str> {
-        self.get(names::SUBJECT)
+        self.get_query(&Query::known("s", names::SUBJECT))
     }
 
     /// The `X-Sequence` (`q`) header, which groups fragments that are not
     /// part of a transaction.
     pub fn sequence(&self) -> Option<&str> {
-        self.get(names::SEQUENCE)
+        self.get_query(&Query::known("q", names::SEQUENCE))
     }
 
     /// The raw `Content-Range` (`n`) header of a fragment, such as
     /// `bytes 0-2/6` (parsed by the fragment layer).
     pub fn content_range_raw(&self) -> Option<&str> {
-        self.get(names::CONTENT_RANGE)
+        self.get_query(&Query::known("n", names::CONTENT_RANGE))
     }
 }
 
@@ -383,10 +395,72 @@ pub(crate) fn parse_decimal(text: &str) -> Option<u64> {
     t.parse().ok()
 }
 
+/// A header name to look up, with its table entry found once: each entry
+/// compared is then a length check and at most two case-insensitive
+/// comparisons, never a table scan.
+struct Query<'a> {
+    name: &'a str,
+    entry: Option<(&'static str, &'static str)>,
+}
+
+impl<'a> Query<'a> {
+    fn new(name: &'a str) -> Self {
+        Query {
+            name,
+            entry: entry(name),
+        }
+    }
+
+    /// A header of the compact table, without looking it up.
+    const fn known(compact: &'static str, full: &'static str) -> Query<'static> {
+        Query {
+            name: full,
+            entry: Some((compact, full)),
+        }
+    }
+
+    /// Whether `n` is [`same_name`] as the query.
+    fn matches(&self, n: &str) -> bool {
+        match self.entry {
+            Some((c, f)) => {
+                (n.len() == c.len() && n.eq_ignore_ascii_case(c))
+                    || (n.len() == f.len() && n.eq_ignore_ascii_case(f))
+            }
+            None => n.eq_ignore_ascii_case(self.name),
+        }
+    }
+}
+
 fn entry(name: &str) -> Option<(&'static str, &'static str)> {
+    // Called for every header encoded and looked up: compact letters by
+    // a direct match, full names compared only when the length fits.
+    if let [b] = name.as_bytes() {
+        let i = match b.to_ascii_lowercase() {
+            b'a' => 0,
+            b'e' => 1,
+            b'l' => 2,
+            b'n' => 3,
+            b'c' => 4,
+            b'f' => 5,
+            b'g' => 6,
+            b'h' => 7,
+            b'r' => 8,
+            b'p' => 9,
+            b'q' => 10,
+            b'm' => 11,
+            b's' => 12,
+            b'z' => 13,
+            b't' => 14,
+            b'i' => 15,
+            b'x' => 16,
+            b'v' => 17,
+            _ => return None,
+        };
+        return COMPACT_HEADERS.get(i).copied();
+    }
     COMPACT_HEADERS
         .iter()
-        .find(|(c, f)| c.eq_ignore_ascii_case(name) || f.eq_ignore_ascii_case(name))
+        .find(|(_, f)| f.len() == name.len() && f.eq_ignore_ascii_case(name))
         .copied()
 }
 

@@ -157,6 +157,39 @@ impl Message {
     /// the blank line and the body. `Content-Length` is always written,
     /// also as `0`. Nothing is written when the message is invalid.
     pub fn encode_into(&self, out: &mut BytesMut, opts: &EncodeOptions) -> Result<(), EncodeError> {
+        let add_lf = self.encode_head_into(out, opts)?;
+        out.put_slice(&self.body);
+        if add_lf {
+            out.put_u8(b'\n');
+        }
+        Ok(())
+    }
+
+    /// The wire form as buffers to write in order, without copying a large
+    /// body: the start line and headers, then the body itself (shared),
+    /// then its trailing LF when one is added. A body under 4 KiB is
+    /// copied into one buffer instead, which is cheaper than another
+    /// buffer to gather.
+    pub fn encode_parts(&self, opts: &EncodeOptions) -> Result<Vec<Bytes>, EncodeError> {
+        if self.body.len() < 4096 {
+            return Ok(vec![self.encode(opts)?]);
+        }
+        let mut head = BytesMut::with_capacity(256);
+        let add_lf = self.encode_head_into(&mut head, opts)?;
+        let mut parts = vec![head.freeze(), self.body.clone()];
+        if add_lf {
+            parts.push(Bytes::from_static(b"\n"));
+        }
+        Ok(parts)
+    }
+
+    /// Writes everything up to the body; returns whether the body gets a
+    /// trailing LF.
+    fn encode_head_into(
+        &self,
+        out: &mut BytesMut,
+        opts: &EncodeOptions,
+    ) -> Result<bool, EncodeError> {
         self.validate()?;
         let add_lf = opts.xml_trailing_lf && self.headers.is_xml() && !self.body.ends_with(b"\n");
         let body_len = self.body.len() + usize::from(add_lf);
@@ -208,11 +241,7 @@ impl Message {
             put(out, "\r\n");
         }
         put(out, "\r\n");
-        out.put_slice(&self.body);
-        if add_lf {
-            out.put_u8(b'\n');
-        }
-        Ok(())
+        Ok(add_lf)
     }
 
     /// Checks that the message can be put on the wire unambiguously (see

@@ -31,7 +31,7 @@
 //! # Threads
 //!
 //! The connection's reader thread parses, routes replies to their
-//! requesters (through channels: it never blocks on them) and calls the
+//! requesters (through per-request queues: it never blocks on them) and calls the
 //! peer's event callback; the shared timer thread handles deadlines. The
 //! callback must not block; a [`Responder`] may be moved to another thread
 //! and answer from there.
@@ -50,8 +50,7 @@ use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use crossbeam_channel as channel;
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 
 use super::error::{ErrorReply, BAD_SERVER_DATA, PENDING};
 use super::fragment::{self, ContentRange, FragmentKey, Reassembler, ReassemblerConfig};
@@ -211,12 +210,46 @@ pub enum PeerError {
     Io(#[from] io::Error),
 }
 
+/// Where the reader leaves a request's replies for its [`Replies`]: one
+/// small allocation per request (a channel would cost far more for the
+/// usual single reply).
+#[derive(Debug, Default)]
+struct ReplySlot {
+    items: Mutex<SlotState>,
+    ready: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct SlotState {
+    items: std::collections::VecDeque<ReplyItem>,
+    /// The peer dropped its end: nothing more will come.
+    closed: bool,
+}
+
+/// The reader's end of a [`ReplySlot`].
+#[derive(Debug)]
+struct SlotSender(Arc<ReplySlot>);
+
+impl SlotSender {
+    fn send(&self, item: ReplyItem) {
+        self.0.items.lock().items.push_back(item);
+        self.0.ready.notify_one();
+    }
+}
+
+impl Drop for SlotSender {
+    fn drop(&mut self) {
+        self.0.items.lock().closed = true;
+        self.0.ready.notify_one();
+    }
+}
+
 /// The replies of one request, as they arrive: an iterator that blocks for
 /// the next one and ends after the last (see [`ReplyItem::is_last`]).
 #[derive(Debug)]
 pub struct Replies {
     id: u64,
-    rx: channel::Receiver<ReplyItem>,
+    slot: Arc<ReplySlot>,
     done: bool,
 }
 
@@ -235,11 +268,19 @@ impl Iterator for Replies {
             return None;
         }
         // The peer always sends a last item (the timeout at the latest);
-        // a disconnect means the peer itself is gone.
-        let item = self
-            .rx
-            .recv()
-            .unwrap_or_else(|_| ReplyItem::Failed("the connection is closed".into()));
+        // a closed slot means the peer itself is gone.
+        let item = {
+            let mut st = self.slot.items.lock();
+            loop {
+                if let Some(item) = st.items.pop_front() {
+                    break item;
+                }
+                if st.closed {
+                    break ReplyItem::Failed("the connection is closed".into());
+                }
+                self.slot.ready.wait(&mut st);
+            }
+        };
         self.done = item.is_last();
         Some(item)
     }
@@ -341,12 +382,12 @@ impl Responder {
             } else {
                 ReplyMark::Partial(n)
             };
-            let mut m = message.clone();
-            m.headers
+            message
+                .headers
                 .set("Subject", ReplySubject { id: self.id, mark }.to_string());
-            out.push(match range {
-                None => peer.encode(&m)?,
-                Some(range) => peer.encode_fragment(&m, range, body)?,
+            out.extend(match range {
+                None => peer.encode(&message)?,
+                Some(range) => peer.encode_fragment(&message, range, body)?,
             });
         }
         peer.send_encoded(out)?;
@@ -366,7 +407,7 @@ struct State {
     replies: Reassembler,
     transactions: Transactions,
     /// Where each transaction's replies go.
-    waiters: HashMap<u64, channel::Sender<ReplyItem>>,
+    waiters: HashMap<u64, SlotSender>,
     next_sequence: u64,
     last_sent: Instant,
     last_received: Instant,
@@ -471,7 +512,8 @@ impl Peer {
         timeout: Option<Duration>,
     ) -> Result<Replies, PeerError> {
         let mut message = message;
-        let (tx, rx) = channel::unbounded();
+        let slot = Arc::new(ReplySlot::default());
+        let tx = SlotSender(slot.clone());
         let id = {
             let mut st = self.inner.state.lock();
             if st.closed {
@@ -501,7 +543,7 @@ impl Peer {
         }
         Ok(Replies {
             id,
-            rx,
+            slot,
             done: false,
         })
     }
@@ -512,7 +554,7 @@ impl Peer {
         let mut st = self.inner.state.lock();
         let known = st.transactions.cancel(id);
         if let Some(tx) = st.waiters.remove(&id) {
-            let _ = tx.send(ReplyItem::Failed("cancelled".into()));
+            tx.send(ReplyItem::Failed("cancelled".into()));
         }
         known
     }
@@ -592,9 +634,9 @@ impl Inner {
             .collect()
     }
 
-    fn encode(&self, message: &Message) -> Result<Bytes, PeerError> {
+    fn encode(&self, message: &Message) -> Result<Vec<Bytes>, PeerError> {
         message
-            .encode(&self.config.encode)
+            .encode_parts(&self.config.encode)
             .map_err(|e| PeerError::Invalid(e.to_string()))
     }
 
@@ -604,7 +646,7 @@ impl Inner {
         message: &Message,
         range: ContentRange,
         body: Bytes,
-    ) -> Result<Bytes, PeerError> {
+    ) -> Result<Vec<Bytes>, PeerError> {
         let mut m = message.clone();
         m.headers.set("Content-Range", range.to_string());
         m.body = body;
@@ -612,7 +654,7 @@ impl Inner {
             xml_trailing_lf: false,
             ..self.config.encode.clone()
         };
-        m.encode(&options)
+        m.encode_parts(&options)
             .map_err(|e| PeerError::Invalid(e.to_string()))
     }
 
@@ -623,7 +665,7 @@ impl Inner {
     ) -> Result<Vec<Bytes>, PeerError> {
         let mut out = Vec::with_capacity(pieces.len());
         for (range, body) in pieces {
-            out.push(match range {
+            out.extend(match range {
                 None => self.encode(message)?,
                 Some(range) => self.encode_fragment(message, range, body)?,
             });
@@ -712,7 +754,7 @@ impl Inner {
         }
         st.closed = true;
         for (_, tx) in st.waiters.drain() {
-            let _ = tx.send(ReplyItem::Failed("the connection closed".into()));
+            tx.send(ReplyItem::Failed("the connection closed".into()));
         }
         if let Some((_, h)) = st.armed.take() {
             h.cancel();
@@ -796,7 +838,7 @@ impl Inner {
             ReplyOutcome::Failed { id, error } => {
                 st.replies.discard(&FragmentKey::Transaction(id));
                 if let Some(tx) = st.waiters.remove(&id) {
-                    let _ = tx.send(ReplyItem::Failed(format!("bad reply: {error}")));
+                    tx.send(ReplyItem::Failed(format!("bad reply: {error}")));
                 }
                 self.rearm(st);
                 return;
@@ -865,7 +907,7 @@ impl Inner {
             st.transactions.cancel(id);
         }
         if let Some(tx) = st.waiters.get(&id) {
-            let _ = tx.send(item);
+            tx.send(item);
         }
         if last {
             st.waiters.remove(&id);
@@ -879,7 +921,7 @@ impl Inner {
         }
         st.replies.discard(&FragmentKey::Transaction(id));
         if let Some(tx) = st.waiters.remove(&id) {
-            let _ = tx.send(ReplyItem::Failed(why));
+            tx.send(ReplyItem::Failed(why));
         }
         self.rearm(st);
     }
@@ -938,7 +980,7 @@ impl Inner {
             for id in st.transactions.handle_timeout(now) {
                 st.replies.discard(&FragmentKey::Transaction(id));
                 if let Some(tx) = st.waiters.remove(&id) {
-                    let _ = tx.send(ReplyItem::Timeout);
+                    tx.send(ReplyItem::Timeout);
                 }
             }
             if let Some(i) = self.config.idle_timeout {
@@ -963,11 +1005,13 @@ impl Inner {
         if ping {
             let mut m = Message::request("Sts", "Ping");
             m.body = Bytes::new();
-            if let Ok(bytes) = self.encode(&m) {
+            if let Ok(parts) = self.encode(&m) {
                 if let Some(s) = self.sender.get() {
                     // Never block the timer thread: a full queue means the
                     // connection is busy, which keeps it alive anyway.
-                    let _ = s.try_send(bytes);
+                    for p in parts {
+                        let _ = s.try_send(p);
+                    }
                 }
                 let mut st = self.state.lock();
                 st.last_sent = Instant::now();
