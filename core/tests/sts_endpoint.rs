@@ -405,3 +405,105 @@ fn replies_out_of_sequence_fail_the_request() {
         }
     });
 }
+
+/// The test certificates of tests/data/tls (127.0.0.1, ::1, localhost).
+fn tls_file(name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/data/tls")
+        .join(name);
+    std::fs::read(path).unwrap()
+}
+
+#[test]
+fn over_tls() {
+    use msgwire::net::{Stream, TlsClientConfig, TlsServerConfig};
+    within(LIMIT, || {
+        let config = ServerConfig {
+            tls: Some(
+                TlsServerConfig::from_pem(&tls_file("server.pem"), &tls_file("server.key"))
+                    .unwrap(),
+            ),
+            ..ServerConfig::default()
+        };
+        let s = StsServer::bind("127.0.0.1:0", config).unwrap();
+        echo(&s);
+        let tcp = TcpStream::connect(s.local_addr()).unwrap();
+        let trust = TlsClientConfig::with_ca_pem(&tls_file("ca.pem")).unwrap();
+        let stream = Stream::tls_connect(tcp, &trust, "127.0.0.1", WAIT).unwrap();
+        let c = StsClient::attach_stream(stream, ClientConfig::default()).unwrap();
+        let reply = c
+            .request_one("Test", "Echo", Headers::new(), "<Secret/>", None)
+            .unwrap();
+        assert_eq!(text(&reply), "<Secret/>\n");
+        // A TLS stream cannot be handed back.
+        assert!(c.detach().is_err());
+        // A plain client on the TLS port gets nowhere.
+        let plain = StsClient::connect(s.local_addr(), ClientConfig::default()).unwrap();
+        assert!(plain
+            .request_one(
+                "Test",
+                "Echo",
+                Headers::new(),
+                "",
+                Some(Duration::from_millis(500))
+            )
+            .is_err());
+    });
+}
+
+#[test]
+fn connect_notification_and_server_pushes() {
+    within(LIMIT, || {
+        use msgwire::sts::client::ConnectInfo;
+        // The exact bytes of the /Sts/Connect notification.
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let c =
+            StsClient::connect(listener.local_addr().unwrap(), ClientConfig::default()).unwrap();
+        let (mut raw, _) = listener.accept().unwrap();
+        raw.set_read_timeout(Some(WAIT)).unwrap();
+        let mut info = ConnectInfo::new("Client", "Gw2 & <x>", "1234", "127.0.0.1");
+        info.process = "32762".into();
+        c.announce(&info).unwrap();
+        let body = "<Connect><ConnType>Client</ConnType><Program>Gw2 &amp; &lt;x&gt;</Program>\
+                    <Build>1234</Build><Process>32762</Process><ProductType>1000</ProductType>\
+                    <AppIndex>1</AppIndex><Address>127.0.0.1</Address></Connect>\n";
+        let expected = format!("P /Sts/Connect STS/1.0\r\nl: {}\r\n\r\n{body}", body.len());
+        let mut got = vec![0u8; expected.len()];
+        raw.read_exact(&mut got).unwrap();
+        assert_eq!(String::from_utf8(got).unwrap(), expected);
+        drop(c);
+
+        // A server sends a request of its own to a client, which answers.
+        let s = server();
+        let (tx, rx) = channel::unbounded();
+        s.on_event(move |ev| {
+            if let ServerEvent::Connected(h) = ev {
+                let _ = tx.send(h);
+            }
+        });
+        let c = client(&s);
+        let handle = rx.recv_timeout(WAIT).unwrap();
+        handle
+            .send(Message::request("Push", "Note").with_body("<N/>"))
+            .unwrap();
+        let note = c.read(Some(WAIT)).unwrap();
+        assert_eq!(note.protocol_command(), Some(("Push", "Note")));
+        let mut asking = handle
+            .peer()
+            .request(Message::request("Push", "Ask"), None)
+            .unwrap();
+        let question = c.read(Some(WAIT)).unwrap();
+        question
+            .responder
+            .expect("a request")
+            .reply(Headers::new(), "<Yes/>")
+            .unwrap();
+        match asking.next() {
+            Some(ReplyItem::Reply {
+                message,
+                is_final: true,
+            }) => assert_eq!(text(&message), "<Yes/>\n"),
+            other => panic!("{other:?}"),
+        }
+    });
+}
