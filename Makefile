@@ -115,6 +115,7 @@ bench: venv
 	$(MAKE) --no-print-directory wheel
 	$(PY) python/benches/bench_session.py
 	MSGWIRE_BENCH_DIR=$(BUILD)/bench $(PY) python/benches/bench_transfer.py
+	$(PY) python/benches/bench_sts.py
 
 fuzz:
 	@bash scripts/fuzz.sh $(FUZZ_SECONDS)

@@ -17,6 +17,7 @@ fn no_lf() -> EncodeOptions {
     EncodeOptions {
         names: NameStyle::Compact,
         xml_trailing_lf: false,
+        ..EncodeOptions::default()
     }
 }
 
@@ -83,6 +84,7 @@ fn byte_exact_encodings() {
             EncodeOptions {
                 names: NameStyle::Full,
                 xml_trailing_lf: true,
+                ..EncodeOptions::default()
             },
             b"STS/1.0 200 OK\r\nSubject: 1R\r\nX-Trace-ID: t1\r\nContent-Length: 1\r\n\r\n\n",
         ),
@@ -92,6 +94,7 @@ fn byte_exact_encodings() {
             EncodeOptions {
                 names: NameStyle::AsGiven,
                 xml_trailing_lf: true,
+                ..EncodeOptions::default()
             },
             b"P /A/B STS/1.0\r\nSUBJECT: 5\r\nl: 1\r\n\r\n\n",
         ),
@@ -614,7 +617,7 @@ fn name_style() -> impl Strategy<Value = NameStyle> {
 proptest! {
     #[test]
     fn encode_parse_round_trip(m in valid_message(), names in name_style(), lf in any::<bool>()) {
-        let opts = EncodeOptions { names, xml_trailing_lf: lf };
+        let opts = EncodeOptions { names, xml_trailing_lf: lf, ..EncodeOptions::default() };
         let wire = m.encode(&opts).unwrap();
         let back = parse_message(&wire).unwrap();
         prop_assert_eq!(back, expected_after_encoding(&m, &opts));

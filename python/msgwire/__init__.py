@@ -2,6 +2,10 @@
 
 * :mod:`msgwire.msrp` -- the MSRP (RFC 4975) wire layer: parse and encode
   chunks, stream-parse a connection's bytes, build responses and REPORTs.
+* :mod:`msgwire.sts` -- STS/1.0 servers (routes, responders, broadcast)
+  and a thin client.
+* :mod:`sts` (a separate top-level package) -- the legacy python-sts API
+  (``ineterr``, ``inetheaders``, ``inetmsg``, ``inetsocket``, ``inetmgr``).
 * :mod:`msrplib` (a separate top-level package in the same distribution) --
   the legacy ``msrplib`` API on the same core.
 

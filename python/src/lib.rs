@@ -18,6 +18,9 @@
 //! * [`server`] — `Server`, many passive sessions on shared listening
 //!   sockets (legacy `MSRPServer`)
 //! * [`tls`] — `tls_server_config`, `tls_client_config` (msrps)
+//! * [`sts`] — STS/1.0: `sts_encode`, `sts_parse`, `StsParser`, error
+//!   bodies, `StsClient` (with `StsReplies`), `StsServer` (with
+//!   `StsRequest`, `StsResponder`)
 //! * [`errors`] — the one conversion from core errors to the Python
 //!   exception classes defined in `msrplib.protocol`
 //!
@@ -35,6 +38,7 @@ mod headers;
 mod parser;
 mod server;
 mod session;
+mod sts;
 mod tls;
 mod traffic;
 mod uri;
@@ -96,5 +100,18 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<tls::PyTlsClientConfig>()?;
     m.add_function(wrap_pyfunction!(tls::tls_server_config, m)?)?;
     m.add_function(wrap_pyfunction!(tls::tls_client_config, m)?)?;
+    m.add_function(wrap_pyfunction!(sts::sts_encode, m)?)?;
+    m.add_function(wrap_pyfunction!(sts::sts_parse, m)?)?;
+    m.add_function(wrap_pyfunction!(sts::sts_header_items, m)?)?;
+    m.add_function(wrap_pyfunction!(sts::sts_header_key, m)?)?;
+    m.add_function(wrap_pyfunction!(sts::sts_error_parse, m)?)?;
+    m.add_function(wrap_pyfunction!(sts::sts_error_xml, m)?)?;
+    m.add_function(wrap_pyfunction!(sts::sts_connect_xml, m)?)?;
+    m.add_class::<sts::PyStsParser>()?;
+    m.add_class::<sts::PyResponder>()?;
+    m.add_class::<sts::PyReplies>()?;
+    m.add_class::<sts::PyStsClient>()?;
+    m.add_class::<sts::PyRequest>()?;
+    m.add_class::<sts::PyStsServer>()?;
     Ok(())
 }

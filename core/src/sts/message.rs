@@ -213,17 +213,20 @@ impl Message {
         }
         put(out, "\r\n");
 
-        let mut length_written = false;
+        // Without `content_length` the caller's headers are written as
+        // they are, and none is added.
+        let mut length_written = !opts.content_length;
         for (name, value) in self.headers.iter() {
-            let value = if super::header::same_name(name, names::CONTENT_LENGTH) {
-                if length_written {
-                    continue;
-                }
-                length_written = true;
-                len_text.as_str()
-            } else {
-                value
-            };
+            let value =
+                if opts.content_length && super::header::same_name(name, names::CONTENT_LENGTH) {
+                    if length_written {
+                        continue;
+                    }
+                    length_written = true;
+                    len_text.as_str()
+                } else {
+                    value
+                };
             put(out, opts.names.wire_name(name));
             put(out, ": ");
             put(out, value);
@@ -289,6 +292,14 @@ pub struct EncodeOptions {
     /// Unlike python-sts, a body that already ends with LF is left alone
     /// instead of getting a second one.
     pub xml_trailing_lf: bool,
+    /// Write `Content-Length` computed from the body (default `true`).
+    ///
+    /// With `false`, nothing is added or replaced: the headers go out
+    /// exactly as the message holds them, a caller's own `Content-Length`
+    /// included. That is python-sts's `build_message`, which leaves the
+    /// length to its socket layer; a message written this way is only
+    /// framed correctly if the caller supplies the header.
+    pub content_length: bool,
 }
 
 impl Default for EncodeOptions {
@@ -296,6 +307,7 @@ impl Default for EncodeOptions {
         EncodeOptions {
             names: NameStyle::Compact,
             xml_trailing_lf: true,
+            content_length: true,
         }
     }
 }
@@ -396,6 +408,7 @@ mod tests {
         let opts = EncodeOptions {
             names: NameStyle::Full,
             xml_trailing_lf: true,
+            ..EncodeOptions::default()
         };
         assert_eq!(
             &m.encode(&opts).unwrap()[..],
@@ -414,6 +427,7 @@ mod tests {
         let opts = EncodeOptions {
             names: NameStyle::AsGiven,
             xml_trailing_lf: true,
+            ..EncodeOptions::default()
         };
         assert_eq!(
             &m.encode(&opts).unwrap()[..],
@@ -434,11 +448,36 @@ mod tests {
         let opts = EncodeOptions {
             names: NameStyle::Compact,
             xml_trailing_lf: false,
+            ..EncodeOptions::default()
         };
         let m = Message::request("A", "B");
         assert_eq!(
             &m.encode(&opts).unwrap()[..],
             b"P /A/B STS/1.0\r\nl: 0\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn without_content_length_headers_go_out_as_given() {
+        let opts = EncodeOptions {
+            names: NameStyle::AsGiven,
+            xml_trailing_lf: false,
+            content_length: false,
+        };
+        let m = Message::status(200, "OK")
+            .with_header("s", "1R")
+            .with_body(&b"body"[..]);
+        assert_eq!(
+            &m.encode(&opts).unwrap()[..],
+            b"STS/1.0 200 OK\r\ns: 1R\r\n\r\nbody"
+        );
+        // A caller's own length is kept as given, not recomputed.
+        let m = Message::request("A", "B")
+            .with_header("l", "99")
+            .with_body(&b"x"[..]);
+        assert_eq!(
+            &m.encode(&opts).unwrap()[..],
+            b"P /A/B STS/1.0\r\nl: 99\r\n\r\nx"
         );
     }
 

@@ -219,6 +219,22 @@ impl Parser {
         self.buf.len()
     }
 
+    /// How many more input bytes the current body needs: `Some(n)` once a
+    /// header section is complete and `n` bytes of its body (or of an
+    /// over-limit body being skipped) have not arrived yet; `None` while a
+    /// header section is being read and after a fatal error.
+    ///
+    /// For blocking readers that must not read past the message, such as
+    /// python-sts's `read_message(fp)`, which reads lines up to the blank
+    /// line and then exactly the body from a file object.
+    pub fn body_remaining(&self) -> Option<u64> {
+        match &self.state {
+            State::Body { len, .. } => Some(len.saturating_sub(self.buf.len()) as u64),
+            State::Skip { remaining } => Some(remaining.saturating_sub(self.buf.len() as u64)),
+            State::Head | State::Failed(_) => None,
+        }
+    }
+
     /// Feeds received bytes. Bytes of a body being skipped after
     /// [`ParseError::BodyTooLarge`] are dropped at once, and after a fatal
     /// error all input is dropped.
@@ -473,6 +489,28 @@ mod tests {
 
     fn one(input: &[u8]) -> Result<Message, ParseError> {
         parse_message(input)
+    }
+
+    #[test]
+    fn body_remaining_counts_down() {
+        let mut p = Parser::new();
+        assert_eq!(p.body_remaining(), None);
+        p.push(b"P /a/b STS/1.0\r\nl: 5\r\n");
+        assert_eq!(p.next_message(), Ok(None));
+        assert_eq!(p.body_remaining(), None);
+        p.push(b"\r\nab");
+        assert_eq!(p.next_message(), Ok(None));
+        assert_eq!(p.body_remaining(), Some(3));
+        p.push(b"cde");
+        assert!(p.next_message().unwrap().is_some());
+        assert_eq!(p.body_remaining(), None);
+        let mut p = Parser::with_config(ParserConfig {
+            max_body_bytes: 2,
+            ..ParserConfig::default()
+        });
+        p.push(b"P /a/b STS/1.0\r\nl: 5\r\n\r\nab");
+        assert!(p.next_message().is_err());
+        assert_eq!(p.body_remaining(), Some(3));
     }
 
     #[test]
