@@ -30,7 +30,8 @@
  * The numbers are stable: 1-99 generic errors, 1000-1099 MSRP URI errors,
  * 1100-1199 MSRP header errors, 1200-1299 MSRP parse errors, 1300-1399
  * MSRP endpoint errors (binding, transports and sessions), 1400-1499 TLS
- * configuration errors, 1500-1599 MSRP transfer errors. `msgwire_status_text()` names any code.
+ * configuration errors, 1500-1599 MSRP transfer errors, 1600-1699 STS/1.0
+ * errors. `msgwire_status_text()` names any code.
  */
 enum msgwire_status
 #ifdef __cplusplus
@@ -348,6 +349,103 @@ enum msgwire_status
    * malformed Failure-Report, a resume position past the size).
    */
   MSGWIRE_MSRP_TRANSFER_INVALID_MESSAGE = 1501,
+  /**
+   * STS parse: the start line is neither `METHOD SP URI SP STS/1.0` nor
+   * `STS/1.0 SP CODE [SP REASON]`.
+   */
+  MSGWIRE_STS_PARSE_BAD_START_LINE = 1600,
+  /**
+   * STS parse: the start line names another protocol or version
+   * (`HTTP/1.1 200 OK`, `STS/2.0`).
+   */
+  MSGWIRE_STS_PARSE_BAD_VERSION = 1601,
+  /**
+   * STS parse: a header line has no colon, an empty or spaced name, is
+   * folded or holds control characters.
+   */
+  MSGWIRE_STS_PARSE_BAD_HEADER_LINE = 1602,
+  /**
+   * STS parse: the header section is larger than the parser's limit
+   * (32 KiB).
+   */
+  MSGWIRE_STS_PARSE_HEADER_TOO_LARGE = 1603,
+  /**
+   * STS parse: the declared body is larger than the parser's limit
+   * (64 KiB).
+   */
+  MSGWIRE_STS_PARSE_BODY_TOO_LARGE = 1604,
+  /**
+   * STS parse: `Content-Length` is not a decimal number, or two
+   * occurrences disagree.
+   */
+  MSGWIRE_STS_PARSE_BAD_CONTENT_LENGTH = 1605,
+  /**
+   * STS parse: the input ends before the message does.
+   */
+  MSGWIRE_STS_PARSE_INCOMPLETE = 1606,
+  /**
+   * STS parse: bytes follow the message.
+   */
+  MSGWIRE_STS_PARSE_TRAILING_DATA = 1607,
+  /**
+   * STS: the message cannot be put on the wire as it is (an empty or
+   * spaced method or URI, CR or LF in a value, a status code outside
+   * 100-999, a bad header name); the message says which.
+   */
+  MSGWIRE_STS_INVALID_MESSAGE = 1608,
+  /**
+   * STS error reply: the body is not well-formed XML with exactly one
+   * root element.
+   */
+  MSGWIRE_STS_ERROR_XML = 1609,
+  /**
+   * STS error reply: an integer attribute (`code`, `server`, `module`,
+   * `line`) is not an integer.
+   */
+  MSGWIRE_STS_ERROR_ATTRIBUTE = 1610,
+  /**
+   * STS: the client could not connect (the host does not resolve, or
+   * every address refused the connection).
+   */
+  MSGWIRE_STS_CONNECT = 1611,
+  /**
+   * STS: the server could not listen on the address (in use, not
+   * local, malformed).
+   */
+  MSGWIRE_STS_LISTEN = 1612,
+  /**
+   * STS: the connection is closed (or the server shut down).
+   */
+  MSGWIRE_STS_CLOSED = 1613,
+  /**
+   * STS: every transaction id of the connection is in use.
+   */
+  MSGWIRE_STS_TOO_MANY_TRANSACTIONS = 1614,
+  /**
+   * STS: the request was already answered with a final reply.
+   */
+  MSGWIRE_STS_ANSWERED = 1615,
+  /**
+   * STS: the request was answered with an error reply (status 400 or
+   * above); the message gives the status, code and text.
+   */
+  MSGWIRE_STS_ERROR_REPLY = 1616,
+  /**
+   * STS: nothing arrived within the timeout (a request's reply, or a
+   * message for `msgwire_sts_client_read`).
+   */
+  MSGWIRE_STS_TIMEOUT = 1617,
+  /**
+   * STS: the peer's replies cannot be used: out of sequence, a broken
+   * fragment, a malformed error body, several replies where one was
+   * expected, or the connection closed during the request.
+   */
+  MSGWIRE_STS_BAD_SERVER_DATA = 1618,
+  /**
+   * STS: an I/O error outside connecting and listening (starting the
+   * connection's threads, reading the local address).
+   */
+  MSGWIRE_STS_IO = 1619,
 };
 #ifndef __cplusplus
 typedef uint32_t msgwire_status;
@@ -434,6 +532,42 @@ enum msgwire_msrp_success_report
 };
 #ifndef __cplusplus
 typedef uint32_t msgwire_msrp_success_report;
+#endif // __cplusplus
+
+/**
+ * What a reply-callback item is.
+ */
+enum msgwire_sts_reply_kind
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+  /**
+   * A partial reply (status below 400); more items follow.
+   */
+  MSGWIRE_STS_REPLY_KIND_PARTIAL = 0,
+  /**
+   * The final reply (status below 400); the last item.
+   */
+  MSGWIRE_STS_REPLY_KIND_FINAL = 1,
+  /**
+   * An error reply (status 400 or above, e.g. 404 for an unknown
+   * command); the last item.
+   */
+  MSGWIRE_STS_REPLY_KIND_ERROR = 2,
+  /**
+   * No reply came within the timeout; the last item. Replies arriving
+   * later are dropped.
+   */
+  MSGWIRE_STS_REPLY_KIND_TIMEOUT = 3,
+  /**
+   * The request broke (replies out of sequence, a bad fragment, a
+   * malformed error body, the connection closing); the last item.
+   */
+  MSGWIRE_STS_REPLY_KIND_FAILED = 4,
+};
+#ifndef __cplusplus
+typedef uint32_t msgwire_sts_reply_kind;
 #endif // __cplusplus
 
 /**
@@ -575,6 +709,50 @@ typedef struct msgwire_msrp_transport msgwire_msrp_transport;
  * Strings read from it stay valid until it is freed.
  */
 typedef struct msgwire_msrp_uri msgwire_msrp_uri;
+
+/**
+ * One STS client connection.
+ *
+ * Created by `msgwire_sts_client_connect`, released by
+ * `msgwire_sts_client_free`. Every other function on it may be called
+ * from any thread, also at the same time.
+ */
+typedef struct msgwire_sts_client msgwire_sts_client;
+
+/**
+ * One STS/1.0 message: a request line (`P /Protocol/Command STS/1.0`) or a
+ * status line (`STS/1.0 200 OK`), headers in order, and a body.
+ *
+ * Created by `msgwire_sts_message_new_request`,
+ * `msgwire_sts_message_new_status`, `msgwire_sts_message_parse`,
+ * `msgwire_sts_message_clone`, `msgwire_sts_client_request_one` and
+ * `msgwire_sts_client_read`; released by `msgwire_sts_message_free`.
+ * Messages lent to a callback belong to msgwire and are not freed.
+ *
+ * Strings and body pointers read from a message stay valid until it is
+ * modified (`_set_`/`_append_`/`_remove_`) or freed. Several threads may
+ * read one message at once; modifying it needs exclusive access.
+ */
+typedef struct msgwire_sts_message msgwire_sts_message;
+
+/**
+ * Answers one request: any number of partial replies, then one final
+ * reply or error reply.
+ *
+ * Given to a route callback (or by `msgwire_sts_client_read`), released
+ * by `msgwire_sts_responder_free`. May be used from any thread, also
+ * after the callback returned; it does not keep the connection open.
+ */
+typedef struct msgwire_sts_responder msgwire_sts_responder;
+
+/**
+ * A listening STS server.
+ *
+ * Created by `msgwire_sts_server_bind`, released by
+ * `msgwire_sts_server_free`. Every other function on it may be called
+ * from any thread, also at the same time.
+ */
+typedef struct msgwire_sts_server msgwire_sts_server;
 
 /**
  * What a TLS client (a connector) trusts.
@@ -1105,6 +1283,161 @@ typedef struct msgwire_msrp_callbacks {
    */
   msgwire_msrp_end_callback on_end;
 } msgwire_msrp_callbacks;
+
+/**
+ * The fields of an error reply body
+ * `<Error code=".." server=".." module=".." line=".." text=".."/>`;
+ * missing attributes read as 0 (or an empty text).
+ *
+ * Filled by `msgwire_sts_error_reply_parse` and
+ * `msgwire_sts_client_request_one`: then `text` is owned by the struct and
+ * released with `msgwire_sts_error_reply_clear`. A struct lent to a reply
+ * callback belongs to msgwire and is not cleared.
+ */
+typedef struct msgwire_sts_error_reply {
+  /**
+   * The error code (0 is success, 42 a timeout, 4 bad server data, 404
+   * an unknown command, or the server's own code).
+   */
+  int64_t code;
+  /**
+   * Which server raised it.
+   */
+  int64_t server;
+  /**
+   * Which module of the server raised it.
+   */
+  int64_t module;
+  /**
+   * The source line that raised it.
+   */
+  int64_t line;
+  /**
+   * The description, NUL-terminated; never NULL once filled.
+   */
+  char *text;
+  /**
+   * The length of `text` without its NUL (authoritative: the text may
+   * contain NUL characters).
+   */
+  size_t text_len;
+} msgwire_sts_error_reply;
+
+/**
+ * A client's settings. Fill it with `msgwire_sts_client_config_default`
+ * and change what you need.
+ */
+typedef struct msgwire_sts_client_config {
+  /**
+   * Send a ping (`P /Sts/Ping`) after this many milliseconds without
+   * sending anything; 0 turns pings off. Default 5000 (python-sts).
+   */
+  uint32_t ping_interval_ms;
+  /**
+   * How long a request waits for each next reply before it times out,
+   * when the request call gives 0. Default 30000; must be at least 1.
+   */
+  uint32_t request_timeout_ms;
+  /**
+   * Bodies larger than this many bytes are sent as fragments. Default
+   * 65536 (the largest body a peer must accept); must be at least 1.
+   */
+  uint32_t fragment_size;
+} msgwire_sts_client_config;
+
+/**
+ * One step of a request's outcome, lent to a
+ * `msgwire_sts_reply_callback` for the duration of the call.
+ */
+typedef struct msgwire_sts_reply_item {
+  /**
+   * What happened.
+   */
+  msgwire_sts_reply_kind kind;
+  /**
+   * The reply's status code (200 for partial and final replies); 0 for
+   * `TIMEOUT` and `FAILED`.
+   */
+  uint16_t status;
+  /**
+   * The reply (`PARTIAL`, `FINAL`, `ERROR`), lent for the call (copy it
+   * with `msgwire_sts_message_clone` to keep it); NULL otherwise.
+   */
+  const struct msgwire_sts_message *message;
+  /**
+   * The fields of the error body (`ERROR`), lent for the call (never
+   * clear it); NULL otherwise.
+   */
+  const struct msgwire_sts_error_reply *error;
+  /**
+   * Why the request failed (`FAILED`); an empty string otherwise. Lent
+   * for the call.
+   */
+  struct msgwire_str failure;
+} msgwire_sts_reply_item;
+
+/**
+ * Receives the replies of a request sent with
+ * `msgwire_sts_client_request`, in order: any number of `PARTIAL` items,
+ * then exactly one last item (`FINAL`, `ERROR`, `TIMEOUT` or `FAILED`).
+ * `item` and everything it points to are lent for this call only.
+ *
+ * Runs on a thread msgwire starts for the request (never on the caller's
+ * thread), one item at a time. It may call any msgwire function except
+ * `msgwire_sts_client_free` of the same client; it should return soon.
+ */
+typedef void (*msgwire_sts_reply_callback)(void *user_data,
+                                           const struct msgwire_sts_reply_item *item);
+
+/**
+ * Releases a `user_data` given to msgwire with a callback. Called exactly
+ * once, after the last callback that receives that `user_data` has
+ * returned, or by the function that took it when that function fails.
+ */
+typedef void (*msgwire_sts_user_data_free)(void *user_data);
+
+/**
+ * A server's settings. Fill it with `msgwire_sts_server_config_default`
+ * and change what you need.
+ */
+typedef struct msgwire_sts_server_config {
+  /**
+   * Close a connection on which nothing (not even a ping) arrived for
+   * this many milliseconds; 0 keeps idle connections. Default 30000
+   * (six missed client pings).
+   */
+  uint32_t idle_timeout_ms;
+  /**
+   * How long requests the server sends wait for replies. Default 30000;
+   * must be at least 1.
+   */
+  uint32_t request_timeout_ms;
+  /**
+   * Reply bodies larger than this many bytes are sent as fragments.
+   * Default 65536; must be at least 1.
+   */
+  uint32_t fragment_size;
+} msgwire_sts_server_config;
+
+/**
+ * Handles the requests and simple messages of one `/Protocol/Command`.
+ *
+ * `request` is lent for this call only (copy it with
+ * `msgwire_sts_message_clone` to keep it). `responder` is NULL for a
+ * simple message (no reply expected); otherwise it belongs to the callback
+ * from now on: answer through it (now, or later from any thread) and
+ * release it with `msgwire_sts_responder_free`. A responder freed without
+ * a final reply leaves the client to its timeout.
+ *
+ * Runs on the reader thread of the connection the request came on, so it
+ * must not block: answer at once, or keep the responder and answer from
+ * another thread. Callbacks for different connections may run at the
+ * same time. It must not call `msgwire_sts_server_free` or
+ * `_shutdown`.
+ */
+typedef void (*msgwire_sts_route_callback)(void *user_data,
+                                           const struct msgwire_sts_message *request,
+                                           struct msgwire_sts_responder *responder);
 
 /**
  * Reads the next bytes of a message body into `buf[0..cap]`: returns how
@@ -2316,6 +2649,503 @@ msgwire_status msgwire_msrp_server_close(const struct msgwire_msrp_server *serve
  * affected.
  */
 void msgwire_msrp_server_free(struct msgwire_msrp_server *server);
+
+/**
+ * Creates a request `P /<protocol>/<command> STS/1.0` with no headers and
+ * an empty body. `protocol` and `command` are NUL-terminated, non-empty,
+ * without `/`, spaces or control characters (`MSGWIRE_INVALID_ARGUMENT`
+ * otherwise). On success `*out` receives a new message to release with
+ * `msgwire_sts_message_free`.
+ */
+msgwire_status msgwire_sts_message_new_request(const char *protocol,
+                                               const char *command,
+                                               struct msgwire_sts_message **out);
+
+/**
+ * Creates a reply `STS/1.0 <code> <reason>` with no headers and an empty
+ * body. `code` must be 100 to 999; `reason` may be NULL (empty) and may
+ * contain spaces, not CR or LF (`MSGWIRE_INVALID_ARGUMENT` otherwise). On
+ * success `*out` receives a new message to release with
+ * `msgwire_sts_message_free`.
+ */
+msgwire_status msgwire_sts_message_new_status(uint16_t code,
+                                              const char *reason,
+                                              struct msgwire_sts_message **out);
+
+/**
+ * Copies a message (e.g. one lent to a callback, to keep it). On success
+ * `*out` receives a new message to release with `msgwire_sts_message_free`.
+ */
+msgwire_status msgwire_sts_message_clone(const struct msgwire_sts_message *message,
+                                         struct msgwire_sts_message **out);
+
+/**
+ * Parses exactly one complete message from `data[0..len]` (copied; `data`
+ * may be NULL when `len` is 0). Header lines may end in CRLF or LF; blank
+ * lines before the start line are skipped. The body is `Content-Length`
+ * bytes (none without the header), at most 64 KiB; headers at most 32 KiB.
+ *
+ * Errors, one status per kind of problem: `MSGWIRE_STS_PARSE_BAD_START_LINE`,
+ * `_BAD_VERSION`, `_BAD_HEADER_LINE`, `_HEADER_TOO_LARGE`,
+ * `_BODY_TOO_LARGE`, `_BAD_CONTENT_LENGTH`, `_INCOMPLETE` (the input
+ * ends early) and `_TRAILING_DATA` (bytes follow the message). On success
+ * `*out` receives a new message to release with `msgwire_sts_message_free`.
+ */
+msgwire_status msgwire_sts_message_parse(const uint8_t *data,
+                                         size_t len,
+                                         struct msgwire_sts_message **out);
+
+/**
+ * Releases a message; NULL is ignored. Never pass a message lent to a
+ * callback.
+ */
+void msgwire_sts_message_free(struct msgwire_sts_message *message);
+
+/**
+ * Writes whether the message is a request (`true`) or a reply (`false`).
+ */
+msgwire_status msgwire_sts_message_is_request(const struct msgwire_sts_message *message, bool *out);
+
+/**
+ * The method of a request (`"P"` for every request msgwire builds).
+ * `*out` borrows from the message. `MSGWIRE_NOT_FOUND` for a reply.
+ */
+msgwire_status msgwire_sts_message_method(const struct msgwire_sts_message *message,
+                                          struct msgwire_str *out);
+
+/**
+ * The URI of a request (`"/Protocol/Command"`). `*out` borrows from the
+ * message. `MSGWIRE_NOT_FOUND` for a reply.
+ */
+msgwire_status msgwire_sts_message_uri(const struct msgwire_sts_message *message,
+                                       struct msgwire_str *out);
+
+/**
+ * The protocol of a request whose URI is `/Protocol/Command` (two
+ * non-empty segments). `*out` borrows from the message.
+ * `MSGWIRE_NOT_FOUND` for a reply or another kind of URI.
+ */
+msgwire_status msgwire_sts_message_protocol(const struct msgwire_sts_message *message,
+                                            struct msgwire_str *out);
+
+/**
+ * The command of a request whose URI is `/Protocol/Command`. `*out`
+ * borrows from the message. `MSGWIRE_NOT_FOUND` for a reply or another
+ * kind of URI.
+ */
+msgwire_status msgwire_sts_message_command(const struct msgwire_sts_message *message,
+                                           struct msgwire_str *out);
+
+/**
+ * The reason phrase of a reply (may be empty or contain spaces). `*out`
+ * borrows from the message. `MSGWIRE_NOT_FOUND` for a request.
+ */
+msgwire_status msgwire_sts_message_reason(const struct msgwire_sts_message *message,
+                                          struct msgwire_str *out);
+
+/**
+ * The status code of a reply (400 and above: an error reply).
+ * `MSGWIRE_NOT_FOUND` for a request.
+ */
+msgwire_status msgwire_sts_message_status_code(const struct msgwire_sts_message *message,
+                                               uint16_t *out);
+
+/**
+ * The value of header `name`. Names match without regard to letter case,
+ * and a compact name equals its full name (`"l"`, `"Content-Length"` and
+ * `"content-length"` find the same header). When the header appears more
+ * than once the last occurrence wins (as python-sts reads it); use
+ * `_header_at` to see every line. `*out` borrows from the message.
+ * `MSGWIRE_NOT_FOUND` when there is no such header.
+ */
+msgwire_status msgwire_sts_message_header(const struct msgwire_sts_message *message,
+                                          const char *name,
+                                          struct msgwire_str *out);
+
+/**
+ * The number of header lines.
+ */
+msgwire_status msgwire_sts_message_header_count(const struct msgwire_sts_message *message,
+                                                size_t *out);
+
+/**
+ * The name and value of header line `index` (0-based, in message order),
+ * names spelled as given or received. Both borrow from the message. An
+ * index past the end is `MSGWIRE_INVALID_ARGUMENT`.
+ */
+msgwire_status msgwire_sts_message_header_at(const struct msgwire_sts_message *message,
+                                             size_t index,
+                                             struct msgwire_str *out_name,
+                                             struct msgwire_str *out_value);
+
+/**
+ * Sets header `name` to `value`: the first line of that header (either
+ * name form, any case) takes the new name and value and keeps its place,
+ * later lines of it are removed; when absent it is appended. The name
+ * must not be empty or contain `:`, spaces or control characters, the
+ * value must not contain CR, LF or NUL (`MSGWIRE_INVALID_ARGUMENT`).
+ * `Content-Length` is always recomputed on encoding.
+ */
+msgwire_status msgwire_sts_message_set_header(struct msgwire_sts_message *message,
+                                              const char *name,
+                                              const char *value);
+
+/**
+ * Appends a header line, keeping existing lines of the same header (for
+ * multi-value headers such as `Via`). Same rules as `_set_header`.
+ */
+msgwire_status msgwire_sts_message_append_header(struct msgwire_sts_message *message,
+                                                 const char *name,
+                                                 const char *value);
+
+/**
+ * Removes every line of header `name` (either name form, any case).
+ * `MSGWIRE_NOT_FOUND` when there was none.
+ */
+msgwire_status msgwire_sts_message_remove_header(struct msgwire_sts_message *message,
+                                                 const char *name);
+
+/**
+ * Replaces the body with a copy of `data[0..len]` (`data` may be NULL
+ * when `len` is 0).
+ */
+msgwire_status msgwire_sts_message_set_body(struct msgwire_sts_message *message,
+                                            const uint8_t *data,
+                                            size_t len);
+
+/**
+ * The body: `*out_data` points at `*out_len` bytes (never NULL, also for
+ * an empty body). The bytes belong to the message (valid until it is
+ * modified or freed) and are not NUL-terminated. A received XML body
+ * usually ends with the LF the protocol puts after XML.
+ */
+msgwire_status msgwire_sts_message_body(const struct msgwire_sts_message *message,
+                                        const uint8_t **out_data,
+                                        size_t *out_len);
+
+/**
+ * Encodes the message as it goes on the wire: the start line, the headers
+ * in order with the compact names python-sts writes (`l`, `s`, `c`, ...;
+ * other names as given), `Content-Length` computed from the body (in
+ * place of one already there, else last), a blank line and the body. An
+ * XML body (no `Content-Type`, or an XML one) gets a final LF when it has
+ * none, so an empty ping encodes as `P /Sts/Ping STS/1.0\r\nl: 1\r\n\r\n\n`.
+ *
+ * Copies into the caller's buffer: on success `*out_len` receives the
+ * number of bytes written (no NUL is added). When `cap` is too small,
+ * nothing is copied, `*out_len` receives the needed size and
+ * `MSGWIRE_BUFFER_TOO_SMALL` is returned; `buf` may be NULL when `cap` is
+ * 0, to ask for the size. A message that cannot be framed (e.g. a header
+ * value with CR or LF set by other means) is `MSGWIRE_STS_INVALID_MESSAGE`.
+ */
+msgwire_status msgwire_sts_message_encode(const struct msgwire_sts_message *message,
+                                          uint8_t *buf,
+                                          size_t cap,
+                                          size_t *out_len);
+
+/**
+ * Writes the XML body of an error reply,
+ * `<Error code="7" server="0" module="0" line="0" text="denied"/>`, into
+ * `buf` (NUL-terminated; `*out_len` is the length without the NUL;
+ * `MSGWIRE_BUFFER_TOO_SMALL` gives the needed length). `text` may be NULL
+ * (empty); its `& < > "`, tab, CR and LF are escaped.
+ */
+msgwire_status msgwire_sts_error_reply_to_xml(int64_t code,
+                                              int64_t server,
+                                              int64_t module,
+                                              int64_t line,
+                                              const char *text,
+                                              char *buf,
+                                              size_t cap,
+                                              size_t *out_len);
+
+/**
+ * Reads an error reply body from `data[0..len]` (e.g. the body of a reply
+ * with status 400 or above) into `*out`. The root element's name is not
+ * checked, unknown attributes are ignored. Malformed XML (or not exactly
+ * one root element) is `MSGWIRE_STS_ERROR_XML`, a non-integer `code`,
+ * `server`, `module` or `line` is `MSGWIRE_STS_ERROR_ATTRIBUTE`. On success
+ * `out->text` is owned by `*out`: release it with
+ * `msgwire_sts_error_reply_clear`.
+ */
+msgwire_status msgwire_sts_error_reply_parse(const uint8_t *data,
+                                             size_t len,
+                                             struct msgwire_sts_error_reply *out);
+
+/**
+ * Releases the text of an error reply filled by msgwire and sets `text`
+ * to NULL and `text_len` to 0; the numbers are left as they are. NULL, or
+ * a struct whose `text` is already NULL, is ignored, so clearing twice is
+ * harmless. Never clear a struct lent to a callback.
+ */
+void msgwire_sts_error_reply_clear(struct msgwire_sts_error_reply *reply);
+
+/**
+ * Fills `*out` with the client defaults (those used when `connect` gets
+ * NULL).
+ */
+msgwire_status msgwire_sts_client_config_default(struct msgwire_sts_client_config *out);
+
+/**
+ * Connects to an STS server over TCP. `address` is `"host:port"`
+ * (`"127.0.0.1:4000"`, `"example.net:4000"`, `"[::1]:4000"`); every
+ * address the host resolves to is tried. `config` may be NULL for the
+ * defaults (it is copied). Blocks until connected.
+ *
+ * Errors: `MSGWIRE_STS_CONNECT` when the address does not resolve or
+ * nobody accepts, `MSGWIRE_INVALID_ARGUMENT` for a bad configuration. On
+ * success `*out` receives a client to release with
+ * `msgwire_sts_client_free`.
+ */
+msgwire_status msgwire_sts_client_connect(const char *address,
+                                          const struct msgwire_sts_client_config *config,
+                                          struct msgwire_sts_client **out);
+
+/**
+ * Sends a simple message `P /<protocol>/<command>` (no reply is
+ * expected) with the headers and body of `message`, or none when
+ * `message` is NULL (its start line is ignored; it is copied). Returns
+ * once the message is queued. Errors: `MSGWIRE_STS_CLOSED`,
+ * `MSGWIRE_STS_INVALID_MESSAGE`.
+ */
+msgwire_status msgwire_sts_client_send(const struct msgwire_sts_client *client,
+                                       const char *protocol,
+                                       const char *command,
+                                       const struct msgwire_sts_message *message);
+
+/**
+ * Sends a request `P /<protocol>/<command>` with the headers and body of
+ * `message` (or none when NULL; its start line is ignored, it is copied)
+ * and returns at once; the replies go to `callback` (see
+ * `msgwire_sts_reply_callback`) on a thread of their own.
+ *
+ * `timeout_ms` is how long to wait for each next reply; 0 uses the
+ * client's `request_timeout_ms`. `user_data` is passed to every call of
+ * `callback` and then to `user_data_free` (may be NULL), which runs once
+ * after the last item, or before this function returns when it fails.
+ *
+ * Errors (no callback is called then): `MSGWIRE_STS_CLOSED`,
+ * `MSGWIRE_STS_TOO_MANY_TRANSACTIONS`, `MSGWIRE_STS_INVALID_MESSAGE`,
+ * `MSGWIRE_NULL_PARAMETER` for a NULL callback.
+ */
+msgwire_status msgwire_sts_client_request(const struct msgwire_sts_client *client,
+                                          const char *protocol,
+                                          const char *command,
+                                          const struct msgwire_sts_message *message,
+                                          uint32_t timeout_ms,
+                                          msgwire_sts_reply_callback callback,
+                                          void *user_data,
+                                          msgwire_sts_user_data_free user_data_free);
+
+/**
+ * Sends a request and waits for its one reply (at most `timeout_ms`; 0
+ * uses the client's `request_timeout_ms`). The headers and body come from
+ * `message` as for `msgwire_sts_client_request`.
+ *
+ * * A final reply: `MSGWIRE_OK`, `*reply_out` receives it (a new message
+ *   to release with `msgwire_sts_message_free`).
+ * * An error reply (e.g. 404 for an unknown command):
+ *   `MSGWIRE_STS_ERROR_REPLY`; when `error_out` is not NULL it receives
+ *   the error body's fields (release its text with
+ *   `msgwire_sts_error_reply_clear`), and `msgwire_last_error()` names the
+ *   status, code and text.
+ * * No reply in time: `MSGWIRE_STS_TIMEOUT` (a later reply is dropped).
+ * * Partial replies, replies out of sequence, the connection closing:
+ *   `MSGWIRE_STS_BAD_SERVER_DATA`.
+ * * Not sent: `MSGWIRE_STS_CLOSED`, `MSGWIRE_STS_INVALID_MESSAGE`, ...
+ *
+ * Blocks the calling thread; do not call it from a route callback.
+ */
+msgwire_status msgwire_sts_client_request_one(const struct msgwire_sts_client *client,
+                                              const char *protocol,
+                                              const char *command,
+                                              const struct msgwire_sts_message *message,
+                                              uint32_t timeout_ms,
+                                              struct msgwire_sts_message **reply_out,
+                                              struct msgwire_sts_error_reply *error_out);
+
+/**
+ * Takes the next request or message the server sent on its own (not a
+ * reply), waiting up to `timeout_ms` (0: only what has already arrived).
+ * On success `*out` receives it (a new message to release with
+ * `msgwire_sts_message_free`). When the server expects a reply, and
+ * `responder_out` is not NULL, `*responder_out` receives a responder to
+ * answer with and release with `msgwire_sts_responder_free`; otherwise it
+ * is set to NULL (with a NULL `responder_out` such a request is never
+ * answered and the server's request times out).
+ *
+ * Returns `MSGWIRE_STS_TIMEOUT` when nothing came in time and
+ * `MSGWIRE_STS_CLOSED` when nothing is left and the connection has
+ * ended. Blocks the calling thread.
+ */
+msgwire_status msgwire_sts_client_read(const struct msgwire_sts_client *client,
+                                       uint32_t timeout_ms,
+                                       struct msgwire_sts_message **out,
+                                       struct msgwire_sts_responder **responder_out);
+
+/**
+ * Writes whether the connection has ended (closed by either side or
+ * broken).
+ */
+msgwire_status msgwire_sts_client_is_closed(const struct msgwire_sts_client *client, bool *out);
+
+/**
+ * Closes the connection gracefully: what is queued goes out, then the
+ * connection ends; requests still waiting end with a `FAILED` item (or
+ * `MSGWIRE_STS_BAD_SERVER_DATA`). Waits for the connection's threads
+ * (bounded by a few seconds). The client must still be freed.
+ */
+msgwire_status msgwire_sts_client_close(const struct msgwire_sts_client *client);
+
+/**
+ * Closes the connection (as `_close`, if not done yet), waits until every
+ * reply callback has returned and every `user_data_free` has run, and
+ * releases the client. NULL is ignored. Must be the last call on the
+ * client, and not made from one of its reply callbacks.
+ */
+void msgwire_sts_client_free(struct msgwire_sts_client *client);
+
+/**
+ * Fills `*out` with the server defaults (those used when `bind` gets
+ * NULL).
+ */
+msgwire_status msgwire_sts_server_config_default(struct msgwire_sts_server_config *out);
+
+/**
+ * Listens on `address` (`"127.0.0.1:0"`: any free port, see
+ * `_local_port`; `"0.0.0.0:4000"`: every interface) and serves clients
+ * from background threads. `config` may be NULL for the defaults (it is
+ * copied). Requests for commands without a route get a 404 error reply
+ * (`<Error code="404" text="unknown command /P/C"/>`); add routes with
+ * `msgwire_sts_server_route`, before clients send requests.
+ *
+ * Errors: `MSGWIRE_STS_LISTEN` when the address cannot be listened on,
+ * `MSGWIRE_INVALID_ARGUMENT` for a bad configuration. On success `*out`
+ * receives a server to release with `msgwire_sts_server_free`.
+ */
+msgwire_status msgwire_sts_server_bind(const char *address,
+                                       const struct msgwire_sts_server_config *config,
+                                       struct msgwire_sts_server **out);
+
+/**
+ * The port the server listens on (the one chosen for port 0).
+ */
+msgwire_status msgwire_sts_server_local_port(const struct msgwire_sts_server *server,
+                                             uint16_t *out);
+
+/**
+ * Copies the address the server listens on (`"127.0.0.1:40123"`,
+ * `"[::1]:40123"`) into `buf`, NUL-terminated, with its length (without
+ * the NUL) in `*out_len`; `MSGWIRE_BUFFER_TOO_SMALL` gives the needed
+ * length. 64 bytes always suffice.
+ */
+msgwire_status msgwire_sts_server_local_addr(const struct msgwire_sts_server *server,
+                                             char *buf,
+                                             size_t cap,
+                                             size_t *out_len);
+
+/**
+ * Calls `callback` for every request and simple message for
+ * `/<protocol>/<command>` (see `msgwire_sts_route_callback`). Routing the
+ * same command again replaces the route: the old callback is not called
+ * any more and its `user_data_free` runs (after its running calls have
+ * returned). `user_data` is passed to every call and released with
+ * `user_data_free` (may be NULL) when the server is freed or the route
+ * replaced, or before this function returns when it fails.
+ *
+ * May be called from any thread, also while clients are connected, but
+ * not from the callback of the route it replaces (the replacement waits
+ * for that callback to return).
+ */
+msgwire_status msgwire_sts_server_route(const struct msgwire_sts_server *server,
+                                        const char *protocol,
+                                        const char *command,
+                                        msgwire_sts_route_callback callback,
+                                        void *user_data,
+                                        msgwire_sts_user_data_free user_data_free);
+
+/**
+ * Sends one simple message to every connected client (its start line, a
+ * request line such as `P /Chat/Notice STS/1.0`, is sent as it is; the
+ * message is copied and encoded once). `*count_out` (may be NULL)
+ * receives how many clients took it. Errors: `MSGWIRE_STS_INVALID_MESSAGE`.
+ */
+msgwire_status msgwire_sts_server_broadcast(const struct msgwire_sts_server *server,
+                                            const struct msgwire_sts_message *message,
+                                            size_t *count_out);
+
+/**
+ * The number of clients connected now.
+ */
+msgwire_status msgwire_sts_server_client_count(const struct msgwire_sts_server *server,
+                                               size_t *out);
+
+/**
+ * Stops listening and closes every client connection (waiting for their
+ * threads, a few seconds at most). Calling it again does nothing. The
+ * server must still be freed. Not from a route callback.
+ */
+msgwire_status msgwire_sts_server_shutdown(const struct msgwire_sts_server *server);
+
+/**
+ * Shuts the server down (as `_shutdown`), waits for running route
+ * callbacks, releases every route's `user_data` and the server. NULL is
+ * ignored. Must be the last call on the server, and not made from one of
+ * its callbacks. Responders still held stay valid to free; answering
+ * through them gives `MSGWIRE_STS_CLOSED`.
+ */
+void msgwire_sts_server_free(struct msgwire_sts_server *server);
+
+/**
+ * Sends a partial reply (status 200) carrying a copy of `data[0..len]`
+ * (`data` may be NULL when `len` is 0) and, when `content_type` is not
+ * NULL, that Content-Type (none means XML). Errors: `MSGWIRE_STS_ANSWERED`
+ * after the final reply, `MSGWIRE_STS_CLOSED` when the connection is gone.
+ */
+msgwire_status msgwire_sts_responder_partial(const struct msgwire_sts_responder *responder,
+                                             const uint8_t *data,
+                                             size_t len,
+                                             const char *content_type);
+
+/**
+ * Sends the final reply (status 200 OK), as `_partial` otherwise. Nothing
+ * can be sent through the responder afterwards.
+ */
+msgwire_status msgwire_sts_responder_reply(const struct msgwire_sts_responder *responder,
+                                           const uint8_t *data,
+                                           size_t len,
+                                           const char *content_type);
+
+/**
+ * Sends `reply` as the final reply: its status code and reason when it
+ * has a status line (else 200 OK), its headers and body (copied).
+ */
+msgwire_status msgwire_sts_responder_reply_message(const struct msgwire_sts_responder *responder,
+                                                   const struct msgwire_sts_message *reply);
+
+/**
+ * Sends a final error reply: status `status` (400 or above, else
+ * `MSGWIRE_INVALID_ARGUMENT`) with reason `reason` (NULL: `"Error"`) and
+ * the body `<Error code="<code>" server="0" module="0" line="0"
+ * text="<text>"/>` (`text` NULL: empty).
+ */
+msgwire_status msgwire_sts_responder_error(const struct msgwire_sts_responder *responder,
+                                           uint16_t status,
+                                           const char *reason,
+                                           int64_t code,
+                                           const char *text);
+
+/**
+ * Writes whether the final reply (or error reply) went out.
+ */
+msgwire_status msgwire_sts_responder_is_answered(const struct msgwire_sts_responder *responder,
+                                                 bool *out);
+
+/**
+ * Releases a responder; NULL is ignored. A request not answered yet is
+ * left to the client's timeout.
+ */
+void msgwire_sts_responder_free(struct msgwire_sts_responder *responder);
 
 /**
  * Builds a server configuration from PEM text: `cert_pem[0..cert_len]`

@@ -59,7 +59,8 @@
 //! ([`session_timer`]): it is created with the first live session and its
 //! thread stops when the last session handle is freed (the core joins it
 //! when the last clone goes), so a program that frees everything leaves no
-//! msgwire thread behind.
+//! msgwire thread behind. STS clients and servers ([`crate::sts`]) take
+//! shares of the same timer.
 //!
 //! # SIGPIPE
 //!
@@ -1371,10 +1372,10 @@ static SESSION_TIMER: Mutex<(usize, Option<Timer>)> = Mutex::new((0, None));
 /// A share of the session timer, held by one session handle; dropping it
 /// stops the timer's thread when it was the last share (once the core has
 /// dropped its own clones too).
-struct TimerShare;
+pub(crate) struct TimerShare;
 
 /// Takes a share of the session timer, starting its thread if needed.
-fn session_timer() -> Result<(TimerShare, Timer), Error> {
+pub(crate) fn session_timer() -> Result<(TimerShare, Timer), Error> {
     let mut slot = SESSION_TIMER.lock().unwrap_or_else(|e| e.into_inner());
     let timer = match &slot.1 {
         Some(t) => t.clone(),

@@ -35,7 +35,8 @@ use crate::guard;
 /// The numbers are stable: 1-99 generic errors, 1000-1099 MSRP URI errors,
 /// 1100-1199 MSRP header errors, 1200-1299 MSRP parse errors, 1300-1399
 /// MSRP endpoint errors (binding, transports and sessions), 1400-1499 TLS
-/// configuration errors, 1500-1599 MSRP transfer errors. `msgwire_status_text()` names any code.
+/// configuration errors, 1500-1599 MSRP transfer errors, 1600-1699 STS/1.0
+/// errors. `msgwire_status_text()` names any code.
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum msgwire_status {
@@ -216,6 +217,64 @@ pub enum msgwire_status {
     /// MSRP transfer: the session refused a message as given (e.g. a
     /// malformed Failure-Report, a resume position past the size).
     MSGWIRE_MSRP_TRANSFER_INVALID_MESSAGE = 1501,
+
+    /// STS parse: the start line is neither `METHOD SP URI SP STS/1.0` nor
+    /// `STS/1.0 SP CODE [SP REASON]`.
+    MSGWIRE_STS_PARSE_BAD_START_LINE = 1600,
+    /// STS parse: the start line names another protocol or version
+    /// (`HTTP/1.1 200 OK`, `STS/2.0`).
+    MSGWIRE_STS_PARSE_BAD_VERSION = 1601,
+    /// STS parse: a header line has no colon, an empty or spaced name, is
+    /// folded or holds control characters.
+    MSGWIRE_STS_PARSE_BAD_HEADER_LINE = 1602,
+    /// STS parse: the header section is larger than the parser's limit
+    /// (32 KiB).
+    MSGWIRE_STS_PARSE_HEADER_TOO_LARGE = 1603,
+    /// STS parse: the declared body is larger than the parser's limit
+    /// (64 KiB).
+    MSGWIRE_STS_PARSE_BODY_TOO_LARGE = 1604,
+    /// STS parse: `Content-Length` is not a decimal number, or two
+    /// occurrences disagree.
+    MSGWIRE_STS_PARSE_BAD_CONTENT_LENGTH = 1605,
+    /// STS parse: the input ends before the message does.
+    MSGWIRE_STS_PARSE_INCOMPLETE = 1606,
+    /// STS parse: bytes follow the message.
+    MSGWIRE_STS_PARSE_TRAILING_DATA = 1607,
+    /// STS: the message cannot be put on the wire as it is (an empty or
+    /// spaced method or URI, CR or LF in a value, a status code outside
+    /// 100-999, a bad header name); the message says which.
+    MSGWIRE_STS_INVALID_MESSAGE = 1608,
+    /// STS error reply: the body is not well-formed XML with exactly one
+    /// root element.
+    MSGWIRE_STS_ERROR_XML = 1609,
+    /// STS error reply: an integer attribute (`code`, `server`, `module`,
+    /// `line`) is not an integer.
+    MSGWIRE_STS_ERROR_ATTRIBUTE = 1610,
+    /// STS: the client could not connect (the host does not resolve, or
+    /// every address refused the connection).
+    MSGWIRE_STS_CONNECT = 1611,
+    /// STS: the server could not listen on the address (in use, not
+    /// local, malformed).
+    MSGWIRE_STS_LISTEN = 1612,
+    /// STS: the connection is closed (or the server shut down).
+    MSGWIRE_STS_CLOSED = 1613,
+    /// STS: every transaction id of the connection is in use.
+    MSGWIRE_STS_TOO_MANY_TRANSACTIONS = 1614,
+    /// STS: the request was already answered with a final reply.
+    MSGWIRE_STS_ANSWERED = 1615,
+    /// STS: the request was answered with an error reply (status 400 or
+    /// above); the message gives the status, code and text.
+    MSGWIRE_STS_ERROR_REPLY = 1616,
+    /// STS: nothing arrived within the timeout (a request's reply, or a
+    /// message for `msgwire_sts_client_read`).
+    MSGWIRE_STS_TIMEOUT = 1617,
+    /// STS: the peer's replies cannot be used: out of sequence, a broken
+    /// fragment, a malformed error body, several replies where one was
+    /// expected, or the connection closed during the request.
+    MSGWIRE_STS_BAD_SERVER_DATA = 1618,
+    /// STS: an I/O error outside connecting and listening (starting the
+    /// connection's threads, reading the local address).
+    MSGWIRE_STS_IO = 1619,
 }
 
 use msgwire_status::*;
@@ -224,7 +283,7 @@ impl msgwire_status {
     /// Every status in numeric order, for turning a number from C back into
     /// the enum. A status missing here would read as "unknown status"; the
     /// unit tests check the list against the blocks.
-    const ALL: [msgwire_status; 70] = [
+    const ALL: [msgwire_status; 90] = [
         MSGWIRE_OK,
         MSGWIRE_NULL_PARAMETER,
         MSGWIRE_INVALID_UTF8,
@@ -295,6 +354,26 @@ impl msgwire_status {
         MSGWIRE_TLS_CONFIG,
         MSGWIRE_MSRP_TRANSFER_FILE,
         MSGWIRE_MSRP_TRANSFER_INVALID_MESSAGE,
+        MSGWIRE_STS_PARSE_BAD_START_LINE,
+        MSGWIRE_STS_PARSE_BAD_VERSION,
+        MSGWIRE_STS_PARSE_BAD_HEADER_LINE,
+        MSGWIRE_STS_PARSE_HEADER_TOO_LARGE,
+        MSGWIRE_STS_PARSE_BODY_TOO_LARGE,
+        MSGWIRE_STS_PARSE_BAD_CONTENT_LENGTH,
+        MSGWIRE_STS_PARSE_INCOMPLETE,
+        MSGWIRE_STS_PARSE_TRAILING_DATA,
+        MSGWIRE_STS_INVALID_MESSAGE,
+        MSGWIRE_STS_ERROR_XML,
+        MSGWIRE_STS_ERROR_ATTRIBUTE,
+        MSGWIRE_STS_CONNECT,
+        MSGWIRE_STS_LISTEN,
+        MSGWIRE_STS_CLOSED,
+        MSGWIRE_STS_TOO_MANY_TRANSACTIONS,
+        MSGWIRE_STS_ANSWERED,
+        MSGWIRE_STS_ERROR_REPLY,
+        MSGWIRE_STS_TIMEOUT,
+        MSGWIRE_STS_BAD_SERVER_DATA,
+        MSGWIRE_STS_IO,
     ];
 
     /// The status with number `n`, if there is one.
@@ -395,6 +474,26 @@ impl msgwire_status {
             MSGWIRE_MSRP_TRANSFER_INVALID_MESSAGE => {
                 "MSRP transfer: the message cannot be sent as given\0"
             }
+            MSGWIRE_STS_PARSE_BAD_START_LINE => "STS parse: malformed start line\0",
+            MSGWIRE_STS_PARSE_BAD_VERSION => "STS parse: unsupported protocol version\0",
+            MSGWIRE_STS_PARSE_BAD_HEADER_LINE => "STS parse: malformed header line\0",
+            MSGWIRE_STS_PARSE_HEADER_TOO_LARGE => "STS parse: header section too large\0",
+            MSGWIRE_STS_PARSE_BODY_TOO_LARGE => "STS parse: body too large\0",
+            MSGWIRE_STS_PARSE_BAD_CONTENT_LENGTH => "STS parse: invalid Content-Length\0",
+            MSGWIRE_STS_PARSE_INCOMPLETE => "STS parse: incomplete message\0",
+            MSGWIRE_STS_PARSE_TRAILING_DATA => "STS parse: bytes after the message\0",
+            MSGWIRE_STS_INVALID_MESSAGE => "STS: the message cannot be encoded\0",
+            MSGWIRE_STS_ERROR_XML => "STS error reply: invalid XML\0",
+            MSGWIRE_STS_ERROR_ATTRIBUTE => "STS error reply: invalid attribute\0",
+            MSGWIRE_STS_CONNECT => "STS: cannot connect\0",
+            MSGWIRE_STS_LISTEN => "STS: cannot listen\0",
+            MSGWIRE_STS_CLOSED => "STS: the connection is closed\0",
+            MSGWIRE_STS_TOO_MANY_TRANSACTIONS => "STS: too many requests in flight\0",
+            MSGWIRE_STS_ANSWERED => "STS: the request was already answered\0",
+            MSGWIRE_STS_ERROR_REPLY => "STS: error reply\0",
+            MSGWIRE_STS_TIMEOUT => "STS: timed out\0",
+            MSGWIRE_STS_BAD_SERVER_DATA => "STS: bad data from the peer\0",
+            MSGWIRE_STS_IO => "STS: I/O error\0",
         }
     }
 
@@ -637,6 +736,7 @@ mod tests {
                 1300..=1399 => "MSGWIRE_MSRP_ENDPOINT_",
                 1400..=1499 => "MSGWIRE_TLS_",
                 1500..=1599 => "MSGWIRE_MSRP_TRANSFER_",
+                1600..=1699 => "MSGWIRE_STS_",
                 _ => panic!("{name} = {n} is outside every block"),
             };
             assert!(name.starts_with(block), "{name} = {n}");

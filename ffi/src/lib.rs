@@ -34,6 +34,9 @@
 //!   and running sessions with C callbacks.
 //! * [`server`] — the MSRP server: many passive sessions behind one
 //!   listening port, callable from several threads at once.
+//! * [`sts`] — STS/1.0: messages, error replies, the client (requests
+//!   with reply callbacks or blocking) and the server (routes with C
+//!   callbacks and responder handles).
 //! * [`tls`] — TLS configurations (certificates, trusted CAs) for `msrps`,
 //!   attached to connectors, acceptors and servers.
 //!
@@ -68,6 +71,7 @@ pub mod error;
 pub mod guard;
 pub mod msrp;
 pub mod server;
+pub mod sts;
 pub mod tls;
 pub mod transfer;
 

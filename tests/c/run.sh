@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Runs the C tests and the parse_chunk, chat_peer, chat_server and send_file
-# examples, under $VALGRIND when set (`make c-test` sets it and BUILD). Binaries are
-# expected in $BUILD/c/: test_* from tests/c/*.c, the examples from
-# examples-c/.
+# Runs the C tests and the parse_chunk, chat_peer, chat_server, send_file,
+# sts_server and sts_client examples, under $VALGRIND when set (`make
+# c-test` sets it and BUILD). Binaries are expected in $BUILD/c/: test_*
+# from tests/c/*.c, the examples from examples-c/.
 #
 # Prints one line per check and a final "N passed, M failed"; exits non-zero
 # when anything failed.
@@ -223,6 +223,63 @@ else
         fail "send_file (digests differ: '$sent' vs '$got')" "$tmp/out"
     else
         pass "send_file"
+    fi
+fi
+
+# ---- the sts_server and sts_client examples ----------------------------------
+
+# The server in the background (under $VALGRIND too), its port read from the
+# "listening on port N" line it prints; then the client against it. Both
+# must exit 0: the client after its checks, the server once the client's
+# /Demo/Quit arrived. Everything is bounded by `timeout`.
+sts_server=$bin/sts_server
+sts_client=$bin/sts_client
+if [ ! -x "$sts_server" ] || [ ! -x "$sts_client" ]; then
+    fail "examples $sts_server and $sts_client not built"
+else
+    timeout 180 $VALGRIND "$sts_server" 0 150 >"$tmp/sts_server.out" 2>"$tmp/sts_server.err" &
+    sts_pid=$!
+    sts_port=""
+    for _ in $(seq 600); do
+        sts_port=$(sed -n 's/^listening on port \([0-9][0-9]*\)$/\1/p' "$tmp/sts_server.out")
+        [ -n "$sts_port" ] && break
+        kill -0 "$sts_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if [ -z "$sts_port" ]; then
+        kill "$sts_pid" 2>/dev/null
+        wait "$sts_pid" 2>/dev/null
+        fail "sts_server (no port printed)" "$tmp/sts_server.out" "$tmp/sts_server.err"
+    else
+        timeout 120 $VALGRIND "$sts_client" "$sts_port" >"$tmp/sts_client.out" 2>"$tmp/sts_client.err"
+        client_status=$?
+        wait "$sts_pid"
+        server_status=$?
+        missing=""
+        for line in \
+            "echo: 200 hello, STS" \
+            "count: partial reply 1: part 1" \
+            "count: partial reply 3: part 3" \
+            "count: final reply: done" \
+            "fail: error code 7: this command always fails" \
+            "nope: error code 404: unknown command /Demo/Nope" \
+            "sts_client ok"; do
+            grep -qF -- "$line" "$tmp/sts_client.out" || missing="$missing [$line]"
+        done
+        if [ "$client_status" -ne 0 ]; then
+            fail "sts_client (exit $client_status)" "$tmp/sts_client.out" "$tmp/sts_client.err"
+        elif [ -n "$missing" ]; then
+            fail "sts_client (output lacks$missing)" "$tmp/sts_client.out"
+        else
+            pass "sts_client against sts_server"
+        fi
+        if [ "$server_status" -ne 0 ]; then
+            fail "sts_server (exit $server_status)" "$tmp/sts_server.out" "$tmp/sts_server.err"
+        elif ! grep -qF "quit requested" "$tmp/sts_server.out"; then
+            fail "sts_server (did not stop on /Demo/Quit)" "$tmp/sts_server.out"
+        else
+            pass "sts_server"
+        fi
     fi
 fi
 

@@ -85,6 +85,12 @@ pub struct PeerConfig {
     pub fragment_size: usize,
     /// The engine's connection tunables.
     pub connection: net::Config,
+    /// The timer thread serving this connection's deadlines (pings, idle
+    /// checks, request timeouts). `None`, the default, uses the
+    /// process-wide [`Timer::shared`], whose thread never stops; a binding
+    /// that must leave no thread behind (the C library, checked under
+    /// valgrind) passes a timer of its own.
+    pub timer: Option<Timer>,
 }
 
 impl Default for PeerConfig {
@@ -98,6 +104,7 @@ impl Default for PeerConfig {
             fragments: ReassemblerConfig::default(),
             fragment_size: 64 * 1024,
             connection: net::Config::default(),
+            timer: None,
         }
     }
 }
@@ -418,7 +425,15 @@ struct State {
 struct Inner {
     state: Mutex<State>,
     callback: Mutex<Option<Callback>>,
+    /// Queues for the writer thread, which coalesces what application
+    /// threads send in bursts.
     sender: OnceLock<Sender>,
+    /// Writes at once while the socket takes it: for replies made on the
+    /// reader thread (handlers), which would otherwise wake the writer for
+    /// each.
+    direct: OnceLock<Sender>,
+    /// The connection's reader thread, known from its first call.
+    reader: OnceLock<std::thread::ThreadId>,
     conn: OnceLock<Connection>,
     timer: Timer,
     config: PeerConfig,
@@ -464,8 +479,13 @@ impl Peer {
             }),
             callback: Mutex::new(Some(Box::new(callback))),
             sender: OnceLock::new(),
+            direct: OnceLock::new(),
+            reader: OnceLock::new(),
             conn: OnceLock::new(),
-            timer: Timer::shared()?,
+            timer: match &config.timer {
+                Some(t) => t.clone(),
+                None => Timer::shared()?,
+            },
             config,
         });
         let weak = Arc::downgrade(&inner);
@@ -475,9 +495,8 @@ impl Peer {
                     inner.on_incoming(ev);
                 }
             })?;
-        // Requests and replies go out at once from the thread that makes
-        // them while the socket takes them (see `direct_sender`).
-        let _ = inner.sender.set(conn.direct_sender());
+        let _ = inner.sender.set(conn.sender());
+        let _ = inner.direct.set(conn.direct_sender());
         let _ = inner.conn.set(conn);
         inner.rearm(&mut inner.state.lock());
         Ok(Peer { inner })
@@ -674,7 +693,13 @@ impl Inner {
     }
 
     fn send_encoded(&self, messages: Vec<Bytes>) -> Result<(), PeerError> {
-        let sender = self.sender.get().ok_or(PeerError::Closed)?;
+        let on_reader = self.reader.get() == Some(&std::thread::current().id());
+        let sender = if on_reader {
+            self.direct.get()
+        } else {
+            self.sender.get()
+        }
+        .ok_or(PeerError::Closed)?;
         for m in messages {
             sender.send(m).map_err(|_| PeerError::Closed)?;
         }
@@ -683,6 +708,7 @@ impl Inner {
     }
 
     fn on_incoming(self: &Arc<Self>, ev: Incoming<'_>) {
+        let _ = self.reader.set(std::thread::current().id());
         let mut events = Vec::new();
         let mut fatal = None;
         {

@@ -315,9 +315,12 @@ impl Shared {
             *n += 1;
             *n
         };
-        // The handle is only known once the peer runs; events before that
-        // (none can come before the first read) wait on this slot.
+        // The handle is only known once the peer runs, but the reader
+        // thread may deliver the first request before that: the slot stays
+        // locked until the handle is in it, so such an event waits for it
+        // instead of being dropped.
         let slot: Arc<Mutex<Option<ClientHandle>>> = Arc::new(Mutex::new(None));
+        let mut pending = slot.lock();
         let me = Arc::downgrade(self);
         let handle_slot = slot.clone();
         let started = Peer::start(stream, self.config.peer.clone(), move |ev| {
@@ -337,7 +340,8 @@ impl Shared {
             }
         };
         let client = ClientHandle { id, addr, peer };
-        *slot.lock() = Some(client.clone());
+        *pending = Some(client.clone());
+        drop(pending);
         self.clients.lock().insert(id, client.clone());
         if self.closed.load(Ordering::SeqCst) {
             self.clients.lock().remove(&id);
