@@ -507,3 +507,38 @@ fn connect_notification_and_server_pushes() {
         }
     });
 }
+
+#[test]
+fn garbage_closes_the_connection_with_a_protocol_error() {
+    within(LIMIT, || {
+        let s = server();
+        echo(&s);
+        let (tx, rx) = channel::unbounded();
+        s.on_event(move |ev| match ev {
+            ServerEvent::ProtocolError(_, why) => {
+                let _ = tx.send(format!("error {why}"));
+            }
+            ServerEvent::Disconnected(_, reason) => {
+                let _ = tx.send(format!(
+                    "closed {}",
+                    matches!(reason, Some(CloseReason::Protocol(_)))
+                ));
+            }
+            _ => {}
+        });
+        let mut raw = TcpStream::connect(s.local_addr()).unwrap();
+        raw.set_read_timeout(Some(WAIT)).unwrap();
+        raw.write_all(b"HELLO THERE\r\n\r\n").unwrap();
+        let first = rx.recv_timeout(WAIT).unwrap();
+        assert!(first.starts_with("error "), "{first}");
+        assert_eq!(rx.recv_timeout(WAIT).unwrap(), "closed true");
+        let mut buf = [0u8; 16];
+        assert!(matches!(raw.read(&mut buf), Ok(0) | Err(_)));
+        // The server goes on serving others.
+        let c = client(&s);
+        let reply = c
+            .request_one("Test", "Echo", Headers::new(), "<Ok/>", None)
+            .unwrap();
+        assert_eq!(text(&reply), "<Ok/>\n");
+    });
+}

@@ -852,6 +852,19 @@ impl Connection {
         })
     }
 
+    /// Shuts the stream down at once without waiting for anything: queued
+    /// messages are discarded and both threads end on their own; they are
+    /// joined when the connection is closed, aborted or dropped. For the
+    /// handler, which runs on the reader thread and so cannot join it.
+    pub fn abort_stream(&self) {
+        if self.sender.shared.detaching.load(Ordering::SeqCst) {
+            return;
+        }
+        self.sender.shared.closing.store(true, Ordering::SeqCst);
+        self.sender.shared.stop_accepting();
+        self.closer.abort();
+    }
+
     /// Aborts at once, as dropping the connection does: queued messages are
     /// discarded, the stream is shut down and both threads are joined
     /// (the reader is not joined when this runs on it: it ends as soon as

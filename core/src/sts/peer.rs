@@ -745,7 +745,9 @@ impl Inner {
             events.push(PeerEvent::Closed(Some(CloseReason::Protocol(e))));
             self.deliver(events);
             if let Some(c) = self.conn.get() {
-                c.abort();
+                // On the reader thread: stop the stream, and leave the
+                // joining to whoever drops or closes the connection.
+                c.abort_stream();
             }
             return;
         }
