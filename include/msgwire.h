@@ -2917,7 +2917,9 @@ msgwire_status msgwire_sts_client_send(const struct msgwire_sts_client *client,
  * Sends a request `P /<protocol>/<command>` with the headers and body of
  * `message` (or none when NULL; its start line is ignored, it is copied)
  * and returns at once; the replies go to `callback` (see
- * `msgwire_sts_reply_callback`) on a thread of their own.
+ * `msgwire_sts_reply_callback`) on the connection's reader thread (the
+ * timer thread for a timeout), one at a time and in order: it must not
+ * block.
  *
  * `timeout_ms` is how long to wait for each next reply; 0 uses the
  * client's `request_timeout_ms`. `user_data` is passed to every call of

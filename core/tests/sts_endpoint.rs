@@ -542,3 +542,47 @@ fn garbage_closes_the_connection_with_a_protocol_error() {
         assert_eq!(text(&reply), "<Ok/>\n");
     });
 }
+
+#[test]
+fn replies_to_a_callback() {
+    within(LIMIT, || {
+        let s = server();
+        s.route("Test", "Many", |req| {
+            let r = req.responder.unwrap();
+            r.partial(Headers::new(), "<P1/>").unwrap();
+            r.partial(Headers::new(), "<P2/>").unwrap();
+            r.reply(Headers::new(), "<F/>").unwrap();
+        });
+        s.route("Test", "Never", |_req| {});
+        let c = client(&s);
+        let (tx, rx) = channel::unbounded();
+        let tx2 = tx.clone();
+        c.peer()
+            .request_with(Message::request("Test", "Many"), None, move |item| {
+                let _ = tx.send(match item {
+                    ReplyItem::Reply { message, is_final } => {
+                        format!("{} {is_final}", text(&message).trim_end())
+                    }
+                    other => format!("{other:?}"),
+                });
+            })
+            .unwrap();
+        let got: Vec<String> = (0..3).map(|_| rx.recv_timeout(WAIT).unwrap()).collect();
+        assert_eq!(got, ["<P1/> false", "<P2/> false", "<F/> true"]);
+        c.peer()
+            .request_with(
+                Message::request("Test", "Never"),
+                Some(Duration::from_millis(100)),
+                move |item| {
+                    let _ = tx2.send(format!("{}", matches!(item, ReplyItem::Timeout)));
+                },
+            )
+            .unwrap();
+        assert_eq!(rx.recv_timeout(WAIT).unwrap(), "true");
+        // Both callbacks were dropped after their last item.
+        assert!(matches!(
+            rx.recv_timeout(WAIT),
+            Err(channel::RecvTimeoutError::Disconnected)
+        ));
+    });
+}

@@ -63,7 +63,6 @@ use std::cell::Cell;
 use std::collections::HashMap;
 use std::ffi::{c_char, c_void};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
-use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -926,7 +925,6 @@ pub struct msgwire_sts_client {
     // the timer.
     client: StsClient,
     /// The threads delivering replies to callbacks.
-    requests: Mutex<Vec<JoinHandle<()>>>,
     _timer: TimerShare,
 }
 
@@ -980,7 +978,6 @@ pub extern "C" fn msgwire_sts_client_connect(
         })?;
         out.set(new_handle(msgwire_sts_client {
             client,
-            requests: Mutex::new(Vec::new()),
             _timer: share,
         }));
         Ok(())
@@ -1193,7 +1190,9 @@ fn deliver(
 /// Sends a request `P /<protocol>/<command>` with the headers and body of
 /// `message` (or none when NULL; its start line is ignored, it is copied)
 /// and returns at once; the replies go to `callback` (see
-/// `msgwire_sts_reply_callback`) on a thread of their own.
+/// `msgwire_sts_reply_callback`) on the connection's reader thread (the
+/// timer thread for a timeout), one at a time and in order: it must not
+/// block.
 ///
 /// `timeout_ms` is how long to wait for each next reply; 0 uses the
 /// client's `request_timeout_ms`. `user_data` is passed to every call of
@@ -1230,35 +1229,19 @@ pub extern "C" fn msgwire_sts_client_request(
                 headers_and_body(message),
             )
         };
-        let replies = c
-            .client
-            .request_many(p, cmd, headers, body, millis(timeout_ms))
-            .map_err(peer_error)?;
-        let mut threads = c.requests.lock().unwrap_or_else(|e| e.into_inner());
-        // Reap the threads of requests already finished.
-        let (done, running): (Vec<_>, Vec<_>) = std::mem::take(&mut *threads)
-            .into_iter()
-            .partition(|h| h.is_finished());
-        *threads = running;
-        for h in done {
-            let _ = h.join();
-        }
-        let handle = thread::Builder::new()
-            .name("msgwire-sts-reply".into())
-            .spawn(move || {
-                let data = data;
-                for item in replies {
-                    deliver(f, data.user_data, item);
-                }
-                drop(data);
+        let mut request = Message::request(p, cmd);
+        request.headers = headers;
+        request.body = body;
+        // `data` goes with the callback, which the peer drops after the
+        // last item (or at once when sending fails): that releases it.
+        c.client
+            .peer()
+            .request_with(request, millis(timeout_ms), move |item| {
+                // The whole `UserData` (which is `Send`) is captured.
+                let data = &data;
+                deliver(f, data.user_data, item);
             })
-            .map_err(|e| {
-                Error::new(
-                    MSGWIRE_STS_IO,
-                    format!("cannot start the reply thread: {e}"),
-                )
-            })?;
-        threads.push(handle);
+            .map_err(peer_error)?;
         Ok(())
     })
 }
@@ -1415,13 +1398,7 @@ pub extern "C" fn msgwire_sts_client_free(client: *mut msgwire_sts_client) {
         // SAFETY: a live handle, freed once, per the header.
         let c = unsafe { Box::from_raw(client) };
         c.client.close();
-        let threads = std::mem::take(&mut *c.requests.lock().unwrap_or_else(|e| e.into_inner()));
-        let me = thread::current().id();
-        for h in threads {
-            if h.thread().id() != me {
-                let _ = h.join();
-            }
-        }
+        c.client.peer().finish_callbacks();
         drop(c);
     })
 }

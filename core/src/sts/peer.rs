@@ -251,6 +251,53 @@ impl Drop for SlotSender {
     }
 }
 
+/// A reply callback of [`Peer::request_with`].
+type ReplyCallback = Arc<Mutex<Box<dyn FnMut(ReplyItem) + Send>>>;
+
+/// Reply callbacks waiting to run, in order, outside the state lock.
+#[derive(Default)]
+struct CallQueue {
+    queue: Mutex<std::collections::VecDeque<(ReplyCallback, ReplyItem)>>,
+    /// Held by the thread running callbacks (keeps them in order).
+    running: Mutex<()>,
+}
+
+impl CallQueue {
+    /// Runs what is queued, unless another thread is doing so (it will
+    /// also run what was queued here).
+    fn run(&self) {
+        loop {
+            let Some(guard) = self.running.try_lock() else {
+                return;
+            };
+            loop {
+                let next = self.queue.lock().pop_front();
+                let Some((cb, item)) = next else { break };
+                (cb.lock())(item);
+            }
+            drop(guard);
+            if self.queue.lock().is_empty() {
+                return;
+            }
+        }
+    }
+}
+
+/// Where a request's replies go: a [`Replies`] iterator, or a callback.
+enum Waiter {
+    Slot(SlotSender),
+    Callback(ReplyCallback, Arc<CallQueue>),
+}
+
+impl Waiter {
+    fn send(&self, item: ReplyItem) {
+        match self {
+            Waiter::Slot(s) => s.send(item),
+            Waiter::Callback(cb, calls) => calls.queue.lock().push_back((cb.clone(), item)),
+        }
+    }
+}
+
 /// The replies of one request, as they arrive: an iterator that blocks for
 /// the next one and ends after the last (see [`ReplyItem::is_last`]).
 #[derive(Debug)]
@@ -414,7 +461,7 @@ struct State {
     replies: Reassembler,
     transactions: Transactions,
     /// Where each transaction's replies go.
-    waiters: HashMap<u64, SlotSender>,
+    waiters: HashMap<u64, Waiter>,
     next_sequence: u64,
     last_sent: Instant,
     last_received: Instant,
@@ -432,6 +479,8 @@ struct Inner {
     /// reader thread (handlers), which would otherwise wake the writer for
     /// each.
     direct: OnceLock<Sender>,
+    /// Reply callbacks to run once the state is unlocked.
+    calls: Arc<CallQueue>,
     /// The connection's reader thread, known from its first call.
     reader: OnceLock<std::thread::ThreadId>,
     conn: OnceLock<Connection>,
@@ -480,6 +529,7 @@ impl Peer {
             callback: Mutex::new(Some(Box::new(callback))),
             sender: OnceLock::new(),
             direct: OnceLock::new(),
+            calls: Arc::new(CallQueue::default()),
             reader: OnceLock::new(),
             conn: OnceLock::new(),
             timer: match &config.timer {
@@ -530,9 +580,44 @@ impl Peer {
         message: Message,
         timeout: Option<Duration>,
     ) -> Result<Replies, PeerError> {
-        let mut message = message;
         let slot = Arc::new(ReplySlot::default());
-        let tx = SlotSender(slot.clone());
+        let id = self.start_request(message, timeout, Waiter::Slot(SlotSender(slot.clone())))?;
+        Ok(Replies {
+            id,
+            slot,
+            done: false,
+        })
+    }
+
+    /// Sends a request whose replies go to `on_reply`, in order, the last
+    /// one being [`ReplyItem::is_last`]; returns its transaction id. The
+    /// callback runs on the connection's reader thread or the timer thread
+    /// (never two at once) and must not block; it is dropped after its
+    /// last item. Nothing is called when sending fails.
+    pub fn request_with<F>(
+        &self,
+        message: Message,
+        timeout: Option<Duration>,
+        on_reply: F,
+    ) -> Result<u64, PeerError>
+    where
+        F: FnMut(ReplyItem) + Send + 'static,
+    {
+        let cb: ReplyCallback = Arc::new(Mutex::new(Box::new(on_reply)));
+        self.start_request(
+            message,
+            timeout,
+            Waiter::Callback(cb, self.inner.calls.clone()),
+        )
+    }
+
+    fn start_request(
+        &self,
+        message: Message,
+        timeout: Option<Duration>,
+        tx: Waiter,
+    ) -> Result<u64, PeerError> {
+        let mut message = message;
         let id = {
             let mut st = self.inner.state.lock();
             if st.closed {
@@ -560,22 +645,31 @@ impl Peer {
             st.waiters.remove(&id);
             return Err(e);
         }
-        Ok(Replies {
-            id,
-            slot,
-            done: false,
-        })
+        Ok(id)
     }
 
     /// Stops waiting for the replies of `id` (they are dropped when they
     /// come); its [`Replies`] ends with [`ReplyItem::Failed`].
     pub fn cancel(&self, id: u64) -> bool {
-        let mut st = self.inner.state.lock();
-        let known = st.transactions.cancel(id);
-        if let Some(tx) = st.waiters.remove(&id) {
-            tx.send(ReplyItem::Failed("cancelled".into()));
-        }
+        let known = {
+            let mut st = self.inner.state.lock();
+            let known = st.transactions.cancel(id);
+            if let Some(tx) = st.waiters.remove(&id) {
+                tx.send(ReplyItem::Failed("cancelled".into()));
+            }
+            known
+        };
+        self.inner.calls.run();
         known
+    }
+
+    /// Waits for a reply callback running on another thread (see
+    /// [`request_with`](Self::request_with)) to return, then runs any still
+    /// queued. After [`close`](Self::close) this means no callback of the
+    /// peer is running or will run.
+    pub fn finish_callbacks(&self) {
+        drop(self.inner.calls.running.lock());
+        self.inner.calls.run();
     }
 
     /// Requests waiting for replies.
@@ -741,6 +835,7 @@ impl Inner {
                 self.end(&mut st);
             }
         }
+        self.calls.run();
         if let Some(e) = fatal {
             events.push(PeerEvent::Closed(Some(CloseReason::Protocol(e))));
             self.deliver(events);
@@ -1023,6 +1118,7 @@ impl Inner {
                 self.rearm(&mut st);
             }
         }
+        self.calls.run();
         if idle {
             self.deliver(vec![PeerEvent::Closed(Some(CloseReason::Idle))]);
             if let Some(c) = self.conn.get() {
