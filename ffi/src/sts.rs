@@ -71,7 +71,7 @@ use msgwire_core::sts::error::{ErrorBodyError, ErrorReply};
 use msgwire_core::sts::header::{same_name, Headers};
 use msgwire_core::sts::message::{EncodeError, EncodeOptions, Message, StartLine};
 use msgwire_core::sts::parser::{parse_message, ParseError};
-use msgwire_core::sts::peer::{PeerError, ReplyItem, Responder};
+use msgwire_core::sts::peer::{PeerConfig, PeerError, ReplyItem, Responder};
 use msgwire_core::sts::server::{ClientHandle, Request, ServerConfig, ServerEvent, StsServer};
 
 use crate::endpoint::{session_timer, SigpipeBlocked, TimerShare};
@@ -905,14 +905,29 @@ pub extern "C" fn msgwire_sts_client_config_default(
     })
 }
 
-fn check_common(request_timeout_ms: u32, fragment_size: u32) -> Result<(), Error> {
+/// Checks and applies the settings client and server configs share.
+fn apply_common(
+    peer: &mut PeerConfig,
+    request_timeout_ms: u32,
+    fragment_size: u32,
+) -> Result<(), Error> {
     if request_timeout_ms == 0 {
         return Err(Error::invalid("request_timeout_ms must be at least 1"));
     }
     if fragment_size == 0 {
         return Err(Error::invalid("fragment_size must be at least 1"));
     }
+    peer.request_timeout = Duration::from_millis(u64::from(request_timeout_ms));
+    peer.fragment_size = fragment_size as usize;
     Ok(())
+}
+
+/// Gives `peer` the C library's timer, which stops with the last handle
+/// that holds its share (see `session_timer`).
+fn share_timer(peer: &mut PeerConfig) -> Result<TimerShare, Error> {
+    let (share, timer) = session_timer()?;
+    peer.timer = Some(timer);
+    Ok(share)
 }
 
 /// One STS client connection.
@@ -962,13 +977,10 @@ pub extern "C" fn msgwire_sts_client_connect(
         };
         let mut core = ClientConfig::default();
         if let Some(c) = cfg {
-            check_common(c.request_timeout_ms, c.fragment_size)?;
+            apply_common(&mut core.peer, c.request_timeout_ms, c.fragment_size)?;
             core.peer.ping_interval = millis(c.ping_interval_ms);
-            core.peer.request_timeout = Duration::from_millis(u64::from(c.request_timeout_ms));
-            core.peer.fragment_size = c.fragment_size as usize;
         }
-        let (share, timer) = session_timer()?;
-        core.peer.timer = Some(timer);
+        let share = share_timer(&mut core.peer)?;
         let _mask = SigpipeBlocked::new();
         let client = StsClient::connect(address, core).map_err(|e| {
             Error::new(
@@ -1585,13 +1597,10 @@ pub extern "C" fn msgwire_sts_server_bind(
         };
         let mut core = ServerConfig::default();
         if let Some(c) = cfg {
-            check_common(c.request_timeout_ms, c.fragment_size)?;
+            apply_common(&mut core.peer, c.request_timeout_ms, c.fragment_size)?;
             core.peer.idle_timeout = millis(c.idle_timeout_ms);
-            core.peer.request_timeout = Duration::from_millis(u64::from(c.request_timeout_ms));
-            core.peer.fragment_size = c.fragment_size as usize;
         }
-        let (share, timer) = session_timer()?;
-        core.peer.timer = Some(timer);
+        let share = share_timer(&mut core.peer)?;
         // The listener thread, and the connection threads it starts,
         // inherit the blocked SIGPIPE (see the endpoint module).
         let _mask = SigpipeBlocked::new();
