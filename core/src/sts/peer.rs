@@ -462,7 +462,6 @@ struct State {
     transactions: Transactions,
     /// Where each transaction's replies go.
     waiters: HashMap<u64, Waiter>,
-    next_sequence: u64,
     last_sent: Instant,
     last_received: Instant,
     armed: Option<(Instant, TimerHandle)>,
@@ -520,7 +519,6 @@ impl Peer {
                     timeout: config.request_timeout,
                 }),
                 waiters: HashMap::new(),
-                next_sequence: 1,
                 last_sent: now,
                 last_received: now,
                 armed: None,
@@ -556,19 +554,7 @@ impl Peer {
     /// [`PeerConfig::fragment_size`] goes out as fragments grouped by an
     /// `X-Sequence` number (the caller's, if the message has one).
     pub fn send(&self, message: Message) -> Result<(), PeerError> {
-        let mut message = message;
-        message.headers.remove("Subject");
-        let pieces = self.inner.pieces(&message);
-        if pieces.len() > 1 && message.headers.sequence().is_none() {
-            let seq = {
-                let mut st = self.inner.state.lock();
-                let s = st.next_sequence;
-                st.next_sequence += 1;
-                s
-            };
-            message.headers.set("X-Sequence", seq.to_string());
-        }
-        let out = self.inner.encode_pieces(&message, pieces)?;
+        let out = self.inner.encode_simple(message)?;
         self.inner.send_encoded(out)
     }
 
@@ -704,13 +690,7 @@ impl Peer {
     /// [`send_encoded`](Self::send_encoded) (the spec's multi-destination
     /// messages): no Subject, fragments as for [`send`](Self::send).
     pub fn encode_message(&self, message: &Message) -> Result<Vec<Bytes>, PeerError> {
-        let mut message = message.clone();
-        message.headers.remove("Subject");
-        let pieces = self.inner.pieces(&message);
-        if pieces.len() > 1 && message.headers.sequence().is_none() {
-            message.headers.set("X-Sequence", "1");
-        }
-        self.inner.encode_pieces(&message, pieces)
+        self.inner.encode_simple(message.clone())
     }
 
     /// Sends messages encoded by [`encode_message`](Self::encode_message)
@@ -769,6 +749,19 @@ impl Inner {
         };
         m.encode_parts(&options)
             .map_err(|e| PeerError::Invalid(e.to_string()))
+    }
+
+    /// A simple message (no Subject), fragmented when large; fragments
+    /// are grouped by the message's own `X-Sequence` or a new one.
+    fn encode_simple(&self, mut message: Message) -> Result<Vec<Bytes>, PeerError> {
+        message.headers.remove("Subject");
+        let pieces = self.pieces(&message);
+        if pieces.len() > 1 && message.headers.sequence().is_none() {
+            message
+                .headers
+                .set("X-Sequence", next_sequence().to_string());
+        }
+        self.encode_pieces(&message, pieces)
     }
 
     fn encode_pieces(
@@ -1143,6 +1136,14 @@ impl Inner {
             }
         }
     }
+}
+
+/// A new `X-Sequence` number. Process-wide, so that a message encoded once
+/// for many peers ([`Peer::encode_message`]) never shares its number with
+/// one a peer numbers itself, whose fragments may interleave with it.
+fn next_sequence() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// A keep-alive: `/Sts/Ping` without a transaction id.
