@@ -1277,7 +1277,7 @@ enum Routed {
 const PUMP_QUEUE_LIMIT: usize = 4;
 
 /// How often a pump waiting for room in a stalled connection checks
-/// whether every handle of its session was dropped.
+/// whether it was told to stop.
 const PUMP_STALL_CHECK: Duration = Duration::from_millis(100);
 
 /// Wakes the transfer pump thread (see [`MsrpSession::send_message`]).
@@ -1828,7 +1828,7 @@ impl Inner {
         };
         loop {
             while !sender.wait_for_room(PUMP_QUEUE_LIMIT, PUMP_STALL_CHECK) {
-                if pump.stopping() || Arc::strong_count(self) == 1 {
+                if pump.stopping() {
                     // The session is being released while the peer stalls.
                     return false;
                 }
