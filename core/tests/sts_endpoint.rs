@@ -586,3 +586,40 @@ fn replies_to_a_callback() {
         ));
     });
 }
+
+/// A handler that replies and then closes the connection: the server
+/// gathers what its reader thread sends during one read and writes it at
+/// the end, so the close must let those replies out first.
+#[test]
+fn a_reply_sent_just_before_the_handler_closes_still_arrives() {
+    within(LIMIT, || {
+        let s = server();
+        s.route("Test", "Bye", |req| {
+            if let Some(r) = req.responder {
+                r.partial(Headers::new(), Bytes::from_static(b"<One/>"))
+                    .unwrap();
+                r.reply(Headers::new(), Bytes::from_static(b"<Bye/>"))
+                    .unwrap();
+            }
+            req.connection.close();
+        });
+        let c = client(&s);
+        let items: Vec<ReplyItem> = c
+            .request_many("Test", "Bye", Headers::new(), "", Some(WAIT))
+            .unwrap()
+            .collect();
+        let bodies: Vec<&str> = items
+            .iter()
+            .map(|item| match item {
+                ReplyItem::Reply { message, .. } => text(message),
+                other => panic!("expected two replies, got {other:?}"),
+            })
+            .collect();
+        assert_eq!(bodies, ["<One/>\n", "<Bye/>\n"]);
+        let deadline = Instant::now() + WAIT;
+        while !c.is_closed() {
+            assert!(Instant::now() < deadline, "the server did not close");
+            thread::sleep(Duration::from_millis(5));
+        }
+    });
+}
