@@ -110,6 +110,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<sts::PyStsParser>()?;
     m.add_class::<sts::PyResponder>()?;
     m.add_class::<sts::PyReplies>()?;
+    m.add_class::<sts::PyLegacyReplies>()?;
+    m.add_class::<sts::PyLegacyShapes>()?;
     m.add_class::<sts::PyStsClient>()?;
     m.add_class::<sts::PyRequest>()?;
     m.add_class::<sts::PyStsServer>()?;

@@ -409,6 +409,31 @@ impl ThreadState {
     }
 }
 
+impl Drop for ThreadState {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
+thread_local! {
+    /// The thread state [`keep_thread_state`] keeps, given back when the
+    /// thread ends.
+    static KEPT: std::cell::RefCell<ThreadState> =
+        const { std::cell::RefCell::new(ThreadState(None)) };
+}
+
+/// Keeps the calling thread's Python thread state until the thread ends
+/// (see [`ThreadState`]), for core threads that call into Python once per
+/// message: a connection's reader thread running STS server handlers.
+/// Call while attached.
+pub(crate) fn keep_thread_state(py: Python<'_>) {
+    let _ = KEPT.try_with(|kept| {
+        if let Ok(mut kept) = kept.try_borrow_mut() {
+            kept.keep(py);
+        }
+    });
+}
+
 /// How far [`deliver`] got.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Delivered {

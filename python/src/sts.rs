@@ -23,6 +23,7 @@
 //! message behind them on that connection. A [`PyResponder`] may be kept
 //! and answered later from any thread.
 
+use std::collections::HashMap;
 use std::os::fd::{FromRawFd, IntoRawFd, RawFd};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -41,7 +42,7 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 use pyo3::IntoPyObjectExt;
 
 use crate::endpoint::{lock, seconds};
-use crate::session::attach;
+use crate::session::{attach, keep_thread_state};
 
 /// A start line as it comes from Python: `(method, uri)` or `(code, reason)`.
 #[derive(FromPyObject)]
@@ -172,6 +173,14 @@ fn peer_error(e: PeerError) -> PyErr {
     }
 }
 
+/// `str(obj)`, without a call for a `str`.
+fn text_arg(obj: &Bound<'_, PyAny>) -> PyResult<String> {
+    match obj.cast::<PyString>() {
+        Ok(s) => Ok(s.to_cow()?.into_owned()),
+        Err(_) => Ok(obj.str()?.to_cow()?.into_owned()),
+    }
+}
+
 fn name_style(names: &str) -> PyResult<NameStyle> {
     match names {
         "compact" => Ok(NameStyle::Compact),
@@ -239,23 +248,123 @@ pub(crate) fn sts_header_items<'py>(
     pairs: Vec<(String, String)>,
 ) -> PyResult<Bound<'py, PyList>> {
     let headers = headers_in(HeadersIn(pairs));
-    let mut keys: Vec<String> = Vec::new();
+    let out = PyList::empty(py);
+    for_each_grouped(py, &headers, |key, value| out.append((key, value)))?;
+    Ok(out)
+}
+
+/// Calls `f(key, value)` for each canonical key of `headers` (see
+/// [`sts_header_items`]), in first-seen order.
+fn for_each_grouped<'py>(
+    py: Python<'py>,
+    headers: &Headers,
+    mut f: impl FnMut(&str, Bound<'py, PyAny>) -> PyResult<()>,
+) -> PyResult<()> {
+    let mut keys: Vec<std::borrow::Cow<'_, str>> = Vec::with_capacity(headers.len());
     for (name, _) in headers.iter() {
-        let key = header::canonical_key(name).into_owned();
+        let key = header::canonical_key(name);
         if !keys.contains(&key) {
             keys.push(key);
         }
     }
-    let out = PyList::empty(py);
     for key in keys {
         let value = if header::is_multi(&key) {
             headers.get_all(&key).into_bound_py_any(py)?
         } else {
             headers.get(&key).unwrap_or("").into_bound_py_any(py)?
         };
-        out.append((key, value))?;
+        f(&key, value)?;
     }
-    Ok(out)
+    Ok(())
+}
+
+/// How `sts.inetsocket` shapes request results (python-sts's tuples),
+/// given to the native client once so that replies become those tuples
+/// without running Python code for each:
+///
+/// * `header(key)` makes a header-dictionary key (`inetheaders.Header`);
+///   one is made per canonical name and reused (at most 1,024 names);
+/// * `success` is the `Error` of a successful reply;
+/// * `fail(kind, payload)` makes the item of every other outcome:
+///   `("error", (code, server, module, line, text))`, `("timeout", None)`
+///   or `("failed", why)`.
+#[pyclass(module = "msgwire._native", name = "StsLegacyShapes", frozen)]
+pub(crate) struct PyLegacyShapes {
+    header: Py<PyAny>,
+    success: Py<PyAny>,
+    fail: Py<PyAny>,
+    keys: Mutex<HashMap<String, Py<PyAny>>>,
+}
+
+/// Header names remembered by [`PyLegacyShapes`]; names past this are
+/// made again each time (a peer inventing names cannot grow memory).
+const MAX_LEGACY_KEYS: usize = 1024;
+
+#[pymethods]
+impl PyLegacyShapes {
+    #[new]
+    fn new(header: Py<PyAny>, success: Py<PyAny>, fail: Py<PyAny>) -> Self {
+        PyLegacyShapes {
+            header,
+            success,
+            fail,
+            keys: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl PyLegacyShapes {
+    fn key<'py>(&self, py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+        if let Some(k) = lock(&self.keys).get(name) {
+            return Ok(k.bind(py).clone());
+        }
+        let k = self.header.bind(py).call1((name,))?;
+        let mut keys = lock(&self.keys);
+        if keys.len() < MAX_LEGACY_KEYS {
+            keys.insert(name.to_string(), k.clone().unbind());
+        }
+        Ok(k)
+    }
+
+    /// python-sts's header dictionary.
+    fn headers<'py>(&self, py: Python<'py>, headers: &Headers) -> PyResult<Bound<'py, PyDict>> {
+        let dict = PyDict::new(py);
+        for_each_grouped(py, headers, |key, value| {
+            dict.set_item(self.key(py, key)?, value)
+        })?;
+        Ok(dict)
+    }
+
+    fn fail<'py>(
+        &self,
+        py: Python<'py>,
+        kind: &str,
+        payload: impl IntoPyObject<'py>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.fail.bind(py).call1((kind, payload))
+    }
+
+    /// The result item of one reply.
+    fn item<'py>(&self, py: Python<'py>, item: ReplyItem) -> PyResult<Bound<'py, PyAny>> {
+        match item {
+            ReplyItem::Reply { message, .. } => {
+                let success = self.success.bind(py);
+                // python-sts: an empty or blank body is no message.
+                if message.body.iter().all(|b| b" \t\n\r\x0b\x0c".contains(b)) {
+                    return (success, py.None()).into_bound_py_any(py);
+                }
+                let msg = (
+                    self.headers(py, &message.headers)?,
+                    PyBytes::new(py, &message.body),
+                );
+                (success, msg).into_bound_py_any(py)
+            }
+            ReplyItem::Error { error, .. } => self.fail(py, "error", error_tuple(&error)),
+            ReplyItem::Timeout => self.fail(py, "timeout", py.None()),
+            ReplyItem::Failed(why) => self.fail(py, "failed", why),
+            other => self.fail(py, "failed", format!("{other:?}")),
+        }
+    }
 }
 
 /// `(canonical_key, is_multi)` of a header name (see [`sts_header_items`]).
@@ -531,11 +640,93 @@ impl Drop for PyReplies {
     }
 }
 
+/// The replies of one request as python-sts's result items (see
+/// [`PyLegacyShapes`]): `(Error, (headers, body))` or `(Error, None)`
+/// per reply, the final one last; an error reply, a timeout or a broken
+/// transaction is one last `(Error, None)`. A request that could not be
+/// sent gives one `fail("failed", why)` item. Dropped (or cancelled)
+/// before its end, the request's later replies are dropped.
+#[pyclass(module = "msgwire._native", name = "StsLegacyReplies")]
+pub(crate) struct PyLegacyReplies {
+    /// `Err(why)`: the request was not sent.
+    replies: Result<Mutex<Replies>, String>,
+    client: StsClient,
+    shapes: Py<PyLegacyShapes>,
+    finished: bool,
+}
+
+#[pymethods]
+impl PyLegacyReplies {
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        if self.finished {
+            return Ok(None);
+        }
+        let replies = match &self.replies {
+            Ok(r) => r,
+            Err(why) => {
+                self.finished = true;
+                let why = why.clone();
+                return self.shapes.get().fail(py, "failed", why).map(Some);
+            }
+        };
+        match py.detach(|| lock(replies).next()) {
+            Some(item) => {
+                self.finished = item.is_last();
+                self.shapes.get().item(py, item).map(Some)
+            }
+            None => {
+                self.finished = true;
+                Ok(None)
+            }
+        }
+    }
+
+    /// python-sts's Python 2 spelling of `__next__` (raises
+    /// `StopIteration` at the end).
+    fn next<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        self.__next__(py)?
+            .ok_or_else(|| pyo3::exceptions::PyStopIteration::new_err(()))
+    }
+
+    /// Whether the last item was returned (or the request cancelled).
+    #[getter]
+    fn finished(&self) -> bool {
+        self.finished
+    }
+
+    /// Stops waiting: later replies are dropped.
+    fn cancel(&mut self) {
+        if !self.finished {
+            self.finished = true;
+            if let Ok(r) = &self.replies {
+                let id = lock(r).id();
+                self.client.peer().cancel(id);
+            }
+        }
+    }
+
+    /// The same as [`cancel`](Self::cancel) (generator protocol).
+    fn close(&mut self) {
+        self.cancel();
+    }
+}
+
+impl Drop for PyLegacyReplies {
+    fn drop(&mut self) {
+        self.cancel();
+    }
+}
+
 /// The core client over a socket descriptor (python-sts's
 /// `inetsocket.Socket`).
 #[pyclass(module = "msgwire._native", name = "StsClient", frozen)]
 pub(crate) struct PyStsClient {
     inner: StsClient,
+    shapes: Option<Py<PyLegacyShapes>>,
 }
 
 #[pymethods]
@@ -544,13 +735,15 @@ impl PyStsClient {
     /// keep the Python socket usable). `ping_interval`: seconds of send
     /// silence before a ping (`None` or 0: never); `request_timeout`:
     /// seconds to wait for each next reply (`None`: 30, the spec).
+    /// `shapes`: what [`request_legacy`](Self::request_legacy) builds.
     #[new]
-    #[pyo3(signature = (fd, ping_interval=Some(5.0), request_timeout=None))]
+    #[pyo3(signature = (fd, ping_interval=Some(5.0), request_timeout=None, shapes=None))]
     fn new(
         py: Python<'_>,
         fd: RawFd,
         ping_interval: Option<f64>,
         request_timeout: Option<f64>,
+        shapes: Option<Py<PyLegacyShapes>>,
     ) -> PyResult<Self> {
         if fd < 0 {
             return Err(PyValueError::new_err("invalid file descriptor"));
@@ -569,7 +762,7 @@ impl PyStsClient {
                 StsClient::attach(tcp, config)
             })
             .map_err(|e| PyOSError::new_err(e.to_string()))?;
-        Ok(PyStsClient { inner })
+        Ok(PyStsClient { inner, shapes })
     }
 
     /// Sends a simple message `P /protocol/command` (no reply).
@@ -613,6 +806,49 @@ impl PyStsClient {
         Ok(PyReplies {
             replies: Mutex::new(replies),
             client: self.inner.clone(),
+            finished: false,
+        })
+    }
+
+    /// Sends a request like [`request_many`](Self::request_many) and
+    /// returns its replies as python-sts's result items
+    /// ([`PyLegacyReplies`], shaped by the client's `shapes`). A request
+    /// the connection refuses (closed, detached) is not an exception but
+    /// one failed item; a message that cannot be encoded raises
+    /// `ValueError`. `protocol` and `command` may be any object (`str()`
+    /// is used).
+    #[pyo3(signature = (protocol, command, headers=HeadersIn(Vec::new()), body=BodyIn(Bytes::new()), timeout=None))]
+    fn request_legacy(
+        &self,
+        py: Python<'_>,
+        protocol: &Bound<'_, PyAny>,
+        command: &Bound<'_, PyAny>,
+        headers: HeadersIn,
+        body: BodyIn,
+        timeout: Option<f64>,
+    ) -> PyResult<PyLegacyReplies> {
+        let shapes = self
+            .shapes
+            .as_ref()
+            .ok_or_else(|| PyRuntimeError::new_err("the client was made without shapes"))?
+            .clone_ref(py);
+        let protocol = text_arg(protocol)?;
+        let command = text_arg(command)?;
+        let timeout = opt_seconds(timeout, "timeout")?;
+        let body = body.0;
+        let sent = py.detach(|| {
+            self.inner
+                .request_many(&protocol, &command, headers_in(headers), body, timeout)
+        });
+        let replies = match sent {
+            Ok(r) => Ok(Mutex::new(r)),
+            Err(e @ (PeerError::Invalid(_) | PeerError::Io(_))) => return Err(peer_error(e)),
+            Err(other) => Err(other.to_string()),
+        };
+        Ok(PyLegacyReplies {
+            replies,
+            client: self.inner.clone(),
+            shapes,
             finished: false,
         })
     }
@@ -774,6 +1010,9 @@ fn run_handler(handler: &Py<PyAny>, req: Request) {
     };
     let unanswered = responder.clone();
     let failed = attach(|py| -> Option<String> {
+        // Handlers run once per request on this connection's reader
+        // thread: keep its thread state rather than build one per call.
+        keep_thread_state(py);
         let call = || -> PyResult<()> {
             let request = PyRequest {
                 client_id: connection.id(),

@@ -76,6 +76,7 @@ import os
 
 from msgwire import _native
 from sts.ineterr import BAD_SERVER_DATA, SUCCESS, TIMEOUT, Error, err
+from sts.inetheaders import Header
 from sts.inetmsg import _headers_dict
 
 __all__ = ['AUTO_PING_SECONDS', 'Socket']
@@ -84,6 +85,21 @@ AUTO_PING_SECONDS = 5.0
 
 
 _SUCCESS = err(SUCCESS)
+
+
+def _fail(kind, payload):
+    # The result item of every outcome but a reply (see
+    # msgwire._native.StsLegacyShapes).
+    if kind == 'error':
+        return (Error(*payload), None)
+    if kind == 'timeout':
+        return (err(TIMEOUT), None)
+    return (err(BAD_SERVER_DATA, '_request, ' + str(payload)), None)
+
+
+# Replies become python-sts's items natively: header keys are
+# inetheaders.Header objects (one per name), as read_message makes them.
+_SHAPES = _native.StsLegacyShapes(Header, _SUCCESS, _fail)
 
 
 class Socket(object):
@@ -102,7 +118,8 @@ class Socket(object):
         fd = os.dup(socket.fileno())
         try:
             ping = AUTO_PING_SECONDS
-            self._client = _native.StsClient(fd, ping_interval=float(ping) if ping else None)
+            self._client = _native.StsClient(fd, ping_interval=float(ping) if ping else None,
+                                             shapes=_SHAPES)
         except BaseException:
             os.close(fd)
             raise
@@ -148,20 +165,15 @@ class Socket(object):
         """Sends the notification ``P /protocol/command`` (no reply)."""
         self._native_client().send(str(protocol), str(command), headers, body)
 
-    def _start(self, protocol, command, headers, body, timeout):
-        try:
-            return self._native_client().request_many(
-                str(protocol), str(command), headers, body, timeout)
-        except RuntimeError as e:
-            return e
-
     def request_many(self, protocol, command, headers=False, body=False, timeout=None):
         """Sends a request; returns an iterator over its replies."""
-        return _Replies(self._start(protocol, command, headers, body, timeout))
+        if self._socket is None:
+            return _NotSent('no socket attached')
+        return self._client.request_legacy(protocol, command, headers, body, timeout)
 
     def request_one(self, protocol, command, headers=False, body=False, timeout=None):
         """Sends a request expecting one reply; returns ``(Error, msg)``."""
-        replies = _Replies(self._start(protocol, command, headers, body, timeout))
+        replies = self.request_many(protocol, command, headers, body, timeout)
         item = next(replies, None)
         if item is None:
             return (err(BAD_SERVER_DATA, 'request_one, no reply'), None)
@@ -176,7 +188,7 @@ class Socket(object):
     def request_none(self, protocol, command, headers=False, body=False, timeout=None):
         """Sends a request expecting an answer without content; returns
         an ``Error``."""
-        replies = _Replies(self._start(protocol, command, headers, body, timeout))
+        replies = self.request_many(protocol, command, headers, body, timeout)
         item = next(replies, None)
         if item is None:
             return err(BAD_SERVER_DATA, 'request_none, no reply')
@@ -206,11 +218,11 @@ class Socket(object):
             return (parts[1], parts[2], _headers_dict(pairs), body)
 
 
-class _Replies(object):
-    """python-sts's result items over the native replies iterator."""
+class _NotSent(object):
+    """The replies of a request that was not sent: one failed item."""
 
-    def __init__(self, native):
-        self._native = native
+    def __init__(self, why):
+        self._why = why
         self.finished = False
 
     def __iter__(self):
@@ -219,37 +231,12 @@ class _Replies(object):
     def __next__(self):
         if self.finished:
             raise StopIteration
-        native = self._native
-        if isinstance(native, Exception):
-            self.finished = True
-            return (err(BAD_SERVER_DATA, '_request, ' + str(native)), None)
-        item = next(native, None)
-        if item is None:
-            self.finished = True
-            raise StopIteration
-        kind = item[0]
-        if kind == 'reply':
-            _, _status, pairs, body, is_final = item
-            self.finished = is_final
-            if body.strip():
-                return (_SUCCESS, (_headers_dict(pairs), body))
-            return (_SUCCESS, None)
         self.finished = True
-        if kind == 'error':
-            return (Error(*item[2]), None)
-        if kind == 'timeout':
-            return (err(TIMEOUT), None)
-        return (err(BAD_SERVER_DATA, '_request, ' + str(item[1])), None)
+        return _fail('failed', self._why)
 
     next = __next__
 
     def cancel(self):
-        """Stops waiting; later replies are dropped."""
         self.finished = True
-        if not isinstance(self._native, Exception):
-            self._native.cancel()
 
-    def close(self):
-        self.cancel()
-
-
+    close = cancel

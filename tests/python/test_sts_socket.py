@@ -102,6 +102,9 @@ def test_request_on_the_wire_and_one_reply(raw, client_of):
     err, msg = result['r']
     assert err.code == SUCCESS
     assert msg[1] == b'<Ok/>\n' and msg[0][SUBJECT] == '1R'
+    # Keyed like read_message's dictionaries: Header objects.
+    assert [type(k) for k in msg[0]] == [Header] * len(msg[0])
+    assert msg[0] == {Header('s'): '1R', Header('l'): '6'}
 
 
 def test_partial_then_final_and_error_reply(raw, client_of):
@@ -305,6 +308,25 @@ def test_thousand_concurrent_requests_on_one_connection():
         for t in threads:
             t.join(30)
         assert [int(r[1][1]) for r in out] == [2 * i for i in range(200)]
+        s.close()
+        sock.close()
+
+
+def test_handlers_of_one_connection_share_their_thread_state():
+    # Handlers run on the connection's reader thread, which keeps one
+    # Python thread state: threading.local data lives from one request to
+    # the next (a thread state made per call would start it afresh).
+    seen = threading.local()
+    with StsServer() as server:
+        @server.route('Count', 'Next')
+        def count(request):
+            seen.n = getattr(seen, 'n', 0) + 1
+            request.responder.reply(str(seen.n).encode(), {'c': 'text/plain'})
+
+        sock = connect_to(server.port)
+        s = inetsocket.Socket(sock)
+        got = [s.request_one('Count', 'Next') for _ in range(5)]
+        assert [(e.code, int(m[1])) for e, m in got] == [(SUCCESS, n) for n in range(1, 6)]
         s.close()
         sock.close()
 
