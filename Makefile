@@ -111,11 +111,11 @@ demo: c-build wheel
 bench: venv
 	$(CARGO) bench -p msgwire --bench msrp_parse
 	$(CARGO) bench -p msgwire --bench msrp_session
-	MSGWIRE_BENCH_DIR=$(BUILD)/bench $(CARGO) bench -p msgwire --bench msrp_transfer
+	$(CARGO) bench -p msgwire --bench msrp_transfer
 	$(CARGO) bench -p msgwire --bench sts
 	$(MAKE) --no-print-directory wheel
 	$(PY) python/benches/bench_session.py
-	MSGWIRE_BENCH_DIR=$(BUILD)/bench $(PY) python/benches/bench_transfer.py
+	CARGO=$(CARGO) $(PY) python/benches/bench_transfer.py
 	$(PY) python/benches/bench_sts.py
 
 fuzz:

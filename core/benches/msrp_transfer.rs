@@ -20,10 +20,10 @@
 //!     sink that drops the bytes, against (b) from the same generator to a
 //!     reader that drops them.
 //!
-//! Figure (a) is also written to `$MSGWIRE_BENCH_DIR/msrp_transfer_a`
-//! (bytes/s), when that variable is set, for the Python transfer bench
-//! (`python/benches/bench_transfer.py`) to compute its ratio in the same
-//! `make bench` run.
+//! With `MSGWIRE_BENCH_ONE_A=<file>`
+//! the bench runs (a) once over that file and prints only its bytes/s: the
+//! Python transfer bench (`python/benches/bench_transfer.py`) alternates
+//! such runs with its own and reports the median of the paired ratios.
 //!
 //! Printed only, never asserted: these machines are shared and noisy.
 
@@ -48,6 +48,9 @@ const RUNS: usize = 5;
 const MB: f64 = 1_000_000.0;
 
 fn main() {
+    if let Some(source) = std::env::var_os("MSGWIRE_BENCH_ONE_A") {
+        return one_a(PathBuf::from(source));
+    }
     let dir = std::env::temp_dir().join(format!("msgwire-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let files = (dir.join("source.bin"), dir.join("target.bin"));
@@ -109,11 +112,18 @@ fn main() {
         e_raw / MB,
         e_ratio
     );
-    if let Some(out) = std::env::var_os("MSGWIRE_BENCH_DIR") {
-        let out = PathBuf::from(out);
-        std::fs::create_dir_all(&out).unwrap();
-        std::fs::write(out.join("msrp_transfer_a"), format!("{a:.0}\n")).unwrap();
-    }
+}
+
+/// One run of (a) over an existing `source` file (the target beside it,
+/// removed afterwards), printing only its rate in bytes/s: the Python
+/// transfer bench alternates these runs with its own, so that each of its
+/// figures has a Rust figure taken right before it.
+fn one_a(source: PathBuf) {
+    let target = source.with_extension("rust-target");
+    let files = (source, target);
+    let (rate, _) = msrp_run(Some(&files));
+    let _ = std::fs::remove_file(&files.1);
+    println!("{rate:.0}");
 }
 
 /// The median of `a[i] / b[i]`.
