@@ -565,8 +565,14 @@ impl DirectConnector {
             Stream::Tcp(tcp)
         };
         let deadline = Instant::now() + self.options.timeouts.bind;
-        let (stream, leftover) =
-            bind_active(stream, &ctl, &paths, deadline, self.options.timeouts.bind)?;
+        let (stream, leftover) = bind_active(
+            stream,
+            &ctl,
+            ChunkReader::new(),
+            &paths,
+            deadline,
+            self.options.timeouts.bind,
+        )?;
         Ok(BoundTransport {
             stream,
             tcp: ctl,
@@ -579,7 +585,7 @@ impl DirectConnector {
 }
 
 /// Opens TCP to `uri` within `timeout`, trying each resolved address.
-fn connect(uri: &Uri, timeout: Duration) -> Result<TcpStream, Error> {
+pub(crate) fn connect(uri: &Uri, timeout: Duration) -> Result<TcpStream, Error> {
     let port = uri.port.unwrap_or(DEFAULT_PORT);
     let target = format!("{}:{}", uri.host, port);
     let deadline = Instant::now() + timeout;
@@ -615,9 +621,10 @@ fn connect(uri: &Uri, timeout: Duration) -> Result<TcpStream, Error> {
 }
 
 /// The connector's half of the bind exchange.
-fn bind_active(
+pub(crate) fn bind_active(
     mut stream: Stream,
     ctl: &TcpStream,
+    mut reader: ChunkReader,
     paths: &SessionPaths,
     deadline: Instant,
     timeout: Duration,
@@ -625,7 +632,6 @@ fn bind_active(
     let bind =
         ChunkBuilder::send(Bytes::new()).build(&paths.to_path_value(), &paths.from_path_value());
     write_before(&mut stream, ctl, &bind.encode(), deadline, timeout)?;
-    let mut reader = ChunkReader::new();
     loop {
         let chunk = reader.read_chunk(&mut stream, ctl, deadline, timeout)?;
         match chunk.code() {
@@ -731,39 +737,58 @@ impl DirectAcceptor {
         let tcp = accept_before(&listener, timeouts.incoming_connect)?;
         drop(listener);
         let ctl = tcp.try_clone()?;
-        let mut stream = match (&self.tls, paths.local_uri.secure) {
+        let stream = match (&self.tls, paths.local_uri.secure) {
             (Some(tls), true) => Stream::tls_accept(tcp, tls, timeouts.bind)?,
             _ => Stream::Tcp(tcp),
         };
-        let deadline = Instant::now() + timeouts.bind;
-        let mut reader = ChunkReader::new();
-        let chunk = reader.read_chunk(&mut stream, &ctl, deadline, timeouts.bind)?;
-        if chunk.method() != Some("SEND") {
-            return Err(Error::BindUnexpected(chunk.first_line()));
-        }
-        let verdict = check_bind(&chunk, &paths, self.options.use_sessmatch);
-        let (code, comment) = match &verdict {
-            Ok(()) => (200, "OK"),
-            Err(Error::BindMismatch(c)) => (481, c.as_str()),
-            Err(_) => (400, "Bad request"),
-        };
-        match make_response(&chunk, code, Some(comment)) {
-            Ok(Some(r)) => write_before(&mut stream, &ctl, &r.encode(), deadline, timeouts.bind)?,
-            Ok(None) => {}
-            Err(e) => return Err(Error::BindUnexpected(e.to_string())),
-        }
-        verdict?;
-        let first_chunk =
-            (!chunk.data.is_empty() || chunk.content_type().is_some()).then_some(chunk);
-        Ok(BoundTransport {
+        bind_passive(
             stream,
-            tcp: ctl,
+            ctl,
+            ChunkReader::new(),
             paths,
-            reader: ChunkReader::resume(reader.into_leftover()),
-            first_chunk,
-            use_sessmatch: self.options.use_sessmatch,
-        })
+            self.options.use_sessmatch,
+            timeouts.bind,
+        )
     }
+}
+
+/// The passive half of the bind exchange over a connected `stream` (from a
+/// listener, or to a relay): reads the bind SEND, checks that it names
+/// `paths` (answering 481 if not), answers 200.
+pub(crate) fn bind_passive(
+    mut stream: Stream,
+    ctl: TcpStream,
+    mut reader: ChunkReader,
+    paths: SessionPaths,
+    use_sessmatch: bool,
+    timeout: Duration,
+) -> Result<BoundTransport, Error> {
+    let deadline = Instant::now() + timeout;
+    let chunk = reader.read_chunk(&mut stream, &ctl, deadline, timeout)?;
+    if chunk.method() != Some("SEND") {
+        return Err(Error::BindUnexpected(chunk.first_line()));
+    }
+    let verdict = check_bind(&chunk, &paths, use_sessmatch);
+    let (code, comment) = match &verdict {
+        Ok(()) => (200, "OK"),
+        Err(Error::BindMismatch(c)) => (481, c.as_str()),
+        Err(_) => (400, "Bad request"),
+    };
+    match make_response(&chunk, code, Some(comment)) {
+        Ok(Some(r)) => write_before(&mut stream, &ctl, &r.encode(), deadline, timeout)?,
+        Ok(None) => {}
+        Err(e) => return Err(Error::BindUnexpected(e.to_string())),
+    }
+    verdict?;
+    let first_chunk = (!chunk.data.is_empty() || chunk.content_type().is_some()).then_some(chunk);
+    Ok(BoundTransport {
+        stream,
+        tcp: ctl,
+        paths,
+        reader: ChunkReader::resume(reader.into_leftover()),
+        first_chunk,
+        use_sessmatch,
+    })
 }
 
 /// Checks the bind SEND's paths against the session's.
@@ -907,7 +932,7 @@ impl ChunkReader {
 
     /// A reader for a bound transport that starts with `leftover` (bytes
     /// read past the bind exchange). Same limits as a session's parser.
-    fn resume(leftover: Bytes) -> Self {
+    pub(crate) fn resume(leftover: Bytes) -> Self {
         ChunkReader::with(ParserConfig::default(), leftover)
     }
 

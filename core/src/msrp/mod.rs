@@ -36,6 +36,7 @@ pub mod endpoint;
 mod error;
 pub mod header;
 mod parser;
+pub mod relay;
 mod rules;
 pub mod server;
 pub mod session;
