@@ -585,7 +585,7 @@ impl DirectConnector {
 }
 
 /// Opens TCP to `uri` within `timeout`, trying each resolved address.
-pub(crate) fn connect(uri: &Uri, timeout: Duration) -> Result<TcpStream, Error> {
+fn connect(uri: &Uri, timeout: Duration) -> Result<TcpStream, Error> {
     let port = uri.port.unwrap_or(DEFAULT_PORT);
     let target = format!("{}:{}", uri.host, port);
     let deadline = Instant::now() + timeout;

@@ -271,7 +271,7 @@ pub fn random_hex(bytes: usize) -> String {
     }
 }
 
-fn fill_random(buf: &mut [u8]) {
+pub(crate) fn fill_random(buf: &mut [u8]) {
     if getrandom::fill(buf).is_ok() {
         return;
     }

@@ -15,23 +15,26 @@
 //!
 //! The relay is addressed by its domain: the AUTH's To-Path and the
 //! digest URI are `msrp(s)://<domain>[:port];tcp` (what the legacy
-//! python-msrplib sent), and the TCP connection goes to `host` when given,
-//! else to the domain itself on port 2855.
+//! python-msrplib sent). The TCP connection goes to `host` when given,
+//! else to what [`discovery`] finds (SRV, then the domain's addresses);
+//! each target is tried in turn until one authenticates.
 //!
 //! [`prepare`]: RelayConnection::prepare
 //! [`complete`]: RelayConnection::complete
 
 pub mod auth;
 pub mod digest;
+pub mod discovery;
 
 use std::io;
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 use self::auth::{AuthClient, AuthStep, Reservation};
+use self::discovery::{DiscoveryError, Resolver, Target};
 use super::endpoint::{
-    bind_active, bind_passive, complete_local_uri, connect, write_before, BindOptions,
-    BoundTransport, ChunkReader, Error,
+    bind_active, bind_passive, complete_local_uri, write_before, BindOptions, BoundTransport,
+    ChunkReader, Error,
 };
 use super::session::SessionPaths;
 use super::{Uri, DEFAULT_PORT};
@@ -67,6 +70,9 @@ pub enum RelayError {
     /// the wrong order, or after [`RelayConnection::cleanup`].
     #[error("the relay connection is not prepared")]
     NotPrepared,
+    /// Discovery found no relay (or DNS did not answer).
+    #[error(transparent)]
+    Discovery(#[from] DiscoveryError),
     /// Connecting, TLS, binding or I/O failed.
     #[error(transparent)]
     Endpoint(#[from] Error),
@@ -104,6 +110,11 @@ pub struct RelaySettings {
     /// How long an AUTH carrying the digest URI may go unanswered before
     /// it is retried without (5 s).
     pub quirk_wait: Duration,
+    /// DNS servers for discovery (when `host` is `None`); `None`: those
+    /// of `/etc/resolv.conf`.
+    pub nameservers: Option<Vec<SocketAddr>>,
+    /// How long each DNS server may take to answer (2 s).
+    pub dns_timeout: Duration,
 }
 
 impl RelaySettings {
@@ -122,6 +133,8 @@ impl RelaySettings {
             omit_digest_uri: false,
             auth_timeout: Duration::from_secs(30),
             quirk_wait: Duration::from_secs(5),
+            nameservers: None,
+            dns_timeout: Duration::from_secs(2),
         }
     }
 
@@ -132,15 +145,37 @@ impl RelaySettings {
         uri
     }
 
-    /// The URI of the host to connect to.
-    fn target(&self) -> Uri {
-        let mut uri = Uri::new(
-            self.host.clone().unwrap_or_else(|| self.domain.clone()),
-            Some(self.port.unwrap_or(DEFAULT_PORT)),
-            None,
-        );
-        uri.secure = self.use_tls;
-        uri
+    /// The relays to try, in order: `host` (port or 2855) when given,
+    /// else what DNS says (see [`discovery`]).
+    pub fn targets(&self) -> Result<Vec<Target>, RelayError> {
+        if let Some(host) = &self.host {
+            let port = self.port.unwrap_or(DEFAULT_PORT);
+            let addrs =
+                (host.as_str(), port)
+                    .to_socket_addrs()
+                    .map_err(|source| Error::Connect {
+                        target: format!("{host}:{port}"),
+                        source,
+                    })?;
+            return Ok(addrs
+                .map(|addr| Target {
+                    name: host.clone(),
+                    addr,
+                })
+                .collect());
+        }
+        let resolver = match &self.nameservers {
+            Some(list) => Resolver::new(list.clone(), self.dns_timeout),
+            None => Resolver::from_system(self.dns_timeout).map_err(Error::from)?,
+        };
+        let mut targets = discovery::relay_targets(&self.domain, self.use_tls, &resolver)?;
+        if let Some(port) = self.port {
+            // An explicit port overrides the records'.
+            for t in &mut targets {
+                t.addr.set_port(port);
+            }
+        }
+        Ok(targets)
     }
 }
 
@@ -208,22 +243,46 @@ impl RelayConnection {
     /// session id is random unless `local_uri` has one). A connection
     /// left from an earlier `prepare` is dropped.
     pub fn prepare(&mut self, local_uri: Option<Uri>) -> Result<Vec<Uri>, RelayError> {
-        self.reserved = None;
-        let target = self.settings.target();
+        self.cleanup();
+        let local_uri = complete_local_uri(local_uri);
+        let mut last = None;
+        for target in self.settings.targets()? {
+            match self.try_target(&target, local_uri.clone()) {
+                Ok(path) => return Ok(path),
+                Err(e) => {
+                    log::info!("relay {} ({}) failed: {e}", target.name, target.addr);
+                    last = Some(e);
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| DiscoveryError::NotFound(self.settings.domain.clone()).into()))
+    }
+
+    /// Connects to one relay and authenticates.
+    fn try_target(&mut self, target: &Target, mut local_uri: Uri) -> Result<Vec<Uri>, RelayError> {
         let connect_timeout = self.options.timeouts.connect;
-        let tcp = connect(&target, connect_timeout).map_err(|e| match e {
-            Error::ConnectTimeout(t) => RelayError::ConnectTimeout(t),
-            other => RelayError::Endpoint(other),
+        let tcp = TcpStream::connect_timeout(&target.addr, connect_timeout).map_err(|e| {
+            if matches!(
+                e.kind(),
+                io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+            ) {
+                RelayError::ConnectTimeout(connect_timeout)
+            } else {
+                Error::Connect {
+                    target: target.addr.to_string(),
+                    source: e,
+                }
+                .into()
+            }
         })?;
         let ctl = tcp.try_clone().map_err(Error::from)?;
-        let mut local_uri = complete_local_uri(local_uri);
         let here = ctl.local_addr().map_err(Error::from)?;
         local_uri.host = here.ip().to_string();
         local_uri.port = Some(here.port());
         local_uri.secure = self.settings.use_tls;
         let mut stream = if self.settings.use_tls {
             let tls = self.settings.tls.as_ref().ok_or(Error::TlsNotConfigured)?;
-            Stream::tls_connect(tcp, tls, &target.host, connect_timeout).map_err(Error::from)?
+            Stream::tls_connect(tcp, tls, &target.name, connect_timeout).map_err(Error::from)?
         } else {
             Stream::Tcp(tcp)
         };

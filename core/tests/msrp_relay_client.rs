@@ -2,13 +2,16 @@
 //! (port 0): the challenge and the digest answer checked by the relay,
 //! the Use-Path returned as the local path, and each quirk the client
 //! must survive (stale nonce, 423 bounds, a relay silent when the digest
-//! URI is present, wrong password, no answer at all).
+//! URI is present, wrong password, no answer at all); and relay
+//! discovery against a DNS server of the test's own (SRV order, fallback
+//! to the next relay, truncated answers asked again over TCP, the
+//! domain's own address without SRV records).
 
 mod common;
 use common::within;
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
@@ -33,6 +36,8 @@ struct Script {
     max_expires: Option<u32>,
     /// Never answer anything.
     mute: bool,
+    /// Answer every AUTH 403.
+    refuse: bool,
 }
 
 /// What the relay saw: each AUTH's headers.
@@ -89,6 +94,10 @@ fn relay(password: &'static str, script: Script) -> (u16, Seen) {
         while let Some(req) = read_chunk(&mut conn, &mut buf) {
             log.lock().unwrap().push(req.clone());
             if script.mute {
+                continue;
+            }
+            if script.refuse {
+                respond(&mut conn, &req, 403, &[]);
                 continue;
             }
             let challenge = |nonce: u32, stale: bool| Challenge {
@@ -341,5 +350,179 @@ fn no_answer_is_an_auth_timeout_and_no_relay_a_connect_error() {
         // complete() before prepare().
         let mut c = connection(settings(free, "secret"));
         assert!(matches!(c.complete(&[]), Err(RelayError::NotPrepared)));
+    });
+}
+
+/// A DNS server on 127.0.0.1 (UDP, and TCP on the same port) answering
+/// from a fixed table: SRV records for `_msrp._tcp.relay.test.`, A records
+/// for any name listed in `hosts`. With `truncate`, UDP answers to SRV
+/// queries come back empty with the TC bit, so the client must ask again
+/// over TCP. Returns the server's address and the count of TCP queries.
+fn dns(
+    srv: Vec<(u16, u16, u16, &'static str)>,
+    hosts: Vec<&'static str>,
+    truncate: bool,
+) -> (SocketAddr, Arc<Mutex<usize>>) {
+    use hickory_proto::op::{Message, MessageType, ResponseCode};
+    use hickory_proto::rr::rdata::{A, SRV};
+    use hickory_proto::rr::{Name, RData, Record, RecordType};
+
+    let (tcp, udp) = loop {
+        let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
+        if let Ok(udp) = UdpSocket::bind(tcp.local_addr().unwrap()) {
+            break (tcp, udp);
+        }
+    };
+    let addr = udp.local_addr().unwrap();
+    let answer = move |query: &[u8], over_udp: bool| -> Vec<u8> {
+        let q = Message::from_vec(query).unwrap();
+        let question = q.queries()[0].clone();
+        let mut m = Message::new();
+        m.set_id(q.id()).set_message_type(MessageType::Response);
+        m.add_query(question.clone());
+        let name = question.name().to_ascii().to_lowercase();
+        match question.query_type() {
+            RecordType::SRV if name == "_msrp._tcp.relay.test." => {
+                if truncate && over_udp {
+                    m.set_truncated(true);
+                } else {
+                    for (p, w, port, target) in &srv {
+                        let rdata = SRV::new(*p, *w, *port, Name::from_ascii(target).unwrap());
+                        m.add_answer(Record::from_rdata(
+                            question.name().clone(),
+                            60,
+                            RData::SRV(rdata),
+                        ));
+                    }
+                }
+            }
+            RecordType::A if hosts.iter().any(|h| format!("{h}.") == name) => {
+                let a = A::new(127, 0, 0, 1);
+                m.add_answer(Record::from_rdata(question.name().clone(), 60, RData::A(a)));
+            }
+            _ => {
+                m.set_response_code(ResponseCode::NXDomain);
+            }
+        }
+        m.to_vec().unwrap()
+    };
+    let answer = Arc::new(answer);
+    let udp_answer = answer.clone();
+    thread::spawn(move || {
+        let mut buf = [0u8; 2048];
+        while let Ok((n, from)) = udp.recv_from(&mut buf) {
+            let _ = udp.send_to(&udp_answer(&buf[..n], true), from);
+        }
+    });
+    let tcp_count: Arc<Mutex<usize>> = Arc::default();
+    let counted = tcp_count.clone();
+    thread::spawn(move || {
+        for conn in tcp.incoming() {
+            let Ok(mut conn) = conn else { break };
+            *counted.lock().unwrap() += 1;
+            let mut len = [0u8; 2];
+            if conn.read_exact(&mut len).is_err() {
+                continue;
+            }
+            let mut q = vec![0u8; usize::from(u16::from_be_bytes(len))];
+            if conn.read_exact(&mut q).is_err() {
+                continue;
+            }
+            let a = answer(&q, false);
+            let mut out = (a.len() as u16).to_be_bytes().to_vec();
+            out.extend_from_slice(&a);
+            let _ = conn.write_all(&out);
+        }
+    });
+    (addr, tcp_count)
+}
+
+fn discovered(dns: SocketAddr) -> RelaySettings {
+    let mut s = RelaySettings::new(REALM, "alice", "secret");
+    s.nameservers = Some(vec![dns]);
+    s.dns_timeout = Duration::from_secs(5);
+    s.auth_timeout = Duration::from_secs(10);
+    s
+}
+
+#[test]
+fn srv_discovery_falls_back_from_a_refusing_relay_to_the_next() {
+    within(LIMIT, || {
+        let (refusing, refused) = relay(
+            "secret",
+            Script {
+                refuse: true,
+                ..Script::default()
+            },
+        );
+        let (good, _) = relay("secret", Script::default());
+        // Priority 10 first (it refuses), then priority 20; the A records
+        // of the targets come from the same server.
+        let (server, tcp_queries) = dns(
+            vec![
+                (20, 0, good, "good.relay.test."),
+                (10, 0, refusing, "bad.relay.test."),
+            ],
+            vec!["good.relay.test", "bad.relay.test"],
+            false,
+        );
+        let settings = discovered(server);
+        let targets = settings.targets().unwrap();
+        let ports: Vec<u16> = targets.iter().map(|t| t.addr.port()).collect();
+        assert_eq!(ports, [refusing, good]);
+        assert_eq!(targets[0].name, "bad.relay.test");
+        let mut c = connection(settings);
+        let path = c.prepare(None).unwrap();
+        assert_eq!(
+            path[0].to_string(),
+            format!("msrp://127.0.0.1:{good}/relaysession;tcp")
+        );
+        assert_eq!(
+            refused.lock().unwrap().len(),
+            1,
+            "the first relay was tried"
+        );
+        assert_eq!(*tcp_queries.lock().unwrap(), 0);
+    });
+}
+
+#[test]
+fn truncated_answers_are_asked_again_over_tcp() {
+    within(LIMIT, || {
+        let (good, _) = relay("secret", Script::default());
+        let (server, tcp_queries) = dns(
+            vec![(10, 0, good, "good.relay.test.")],
+            vec!["good.relay.test"],
+            true,
+        );
+        let targets = discovered(server).targets().unwrap();
+        assert_eq!(targets.len(), 1);
+        assert_eq!(targets[0].addr, SocketAddr::from(([127, 0, 0, 1], good)));
+        assert_eq!(*tcp_queries.lock().unwrap(), 1);
+    });
+}
+
+#[test]
+fn without_srv_records_the_domain_itself_is_used() {
+    within(LIMIT, || {
+        let (good, _) = relay("secret", Script::default());
+        // No SRV for this domain, but an A record for it.
+        let (server, _) = dns(vec![], vec![REALM], false);
+        let mut settings = discovered(server);
+        settings.port = Some(good); // 2855 in real life
+        let targets = settings.targets().unwrap();
+        assert_eq!(
+            targets,
+            [msgwire::msrp::relay::discovery::Target {
+                name: REALM.to_string(),
+                addr: SocketAddr::from(([127, 0, 0, 1], good)),
+            }]
+        );
+        connection(settings).prepare(None).unwrap();
+        // And a domain nobody knows is a discovery error.
+        let (server, _) = dns(vec![], vec![], false);
+        let mut s = discovered(server);
+        s.domain = "nowhere.invalid".into();
+        assert!(matches!(s.targets(), Err(RelayError::Discovery(_))));
     });
 }
