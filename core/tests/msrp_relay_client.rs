@@ -16,10 +16,11 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
-use msgwire::msrp::endpoint::BindOptions;
+use bytes::Bytes;
+use msgwire::msrp::endpoint::{BindOptions, DirectAcceptor, DirectConnector};
 use msgwire::msrp::relay::digest::{ha1, Authorization, Challenge};
 use msgwire::msrp::relay::{Mode, RelayConnection, RelayError, RelaySettings};
-use msgwire::msrp::{make_response, parse_chunk, Chunk};
+use msgwire::msrp::{make_response, parse_chunk, Chunk, ChunkBuilder, Uri};
 
 const LIMIT: Duration = Duration::from_secs(60);
 const REALM: &str = "relay.test";
@@ -524,5 +525,132 @@ fn without_srv_records_the_domain_itself_is_used() {
         let mut s = discovered(server);
         s.domain = "nowhere.invalid".into();
         assert!(matches!(s.targets(), Err(RelayError::Discovery(_))));
+    });
+}
+
+/// Rewrites a request the way a relay forwards it: our URI (the first of
+/// To-Path) moves to the front of From-Path; a new transaction id.
+fn forwarded(req: &Chunk) -> Chunk {
+    let mut to = req.to_path().unwrap().unwrap();
+    let mut from = req.from_path().unwrap().unwrap();
+    from.insert(0, to.remove(0));
+    let mut out = req.clone();
+    out.transaction_id = format!("fw{}", req.transaction_id);
+    let join = |v: &[Uri]| {
+        v.iter()
+            .map(|u| u.to_string())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    out.headers.set("To-Path", join(&to));
+    out.headers.set("From-Path", join(&from));
+    out
+}
+
+/// Forwards `req` on `out`, waits for its response there, and answers
+/// `req` on `back` with the same code (responses hop by hop).
+fn relay_one(req: &Chunk, back: &mut TcpStream, out: &mut TcpStream, out_buf: &mut Vec<u8>) {
+    out.write_all(&forwarded(req).encode()).unwrap();
+    let resp = read_chunk(out, out_buf).expect("a response downstream");
+    respond(back, req, resp.code().unwrap(), &[]);
+}
+
+/// A relay that grants any AUTH at once and then forwards what the test
+/// needs: `Active` — the endpoint's bind SEND and one message to the peer
+/// it names (a direct acceptor); `Passive` — a direct connector's bind
+/// SEND, arriving on a second connection, to the endpoint.
+fn forwarding_relay(mode: Mode) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    thread::spawn(move || {
+        let (mut a, _) = listener.accept().unwrap();
+        let mut a_buf = Vec::new();
+        let auth = read_chunk(&mut a, &mut a_buf).unwrap();
+        assert_eq!(auth.method(), Some("AUTH"));
+        let use_path = format!("msrp://127.0.0.1:{port}/sess1;tcp");
+        respond(&mut a, &auth, 200, &[("Use-Path", use_path)]);
+        match mode {
+            Mode::Active => {
+                let bind = read_chunk(&mut a, &mut a_buf).unwrap();
+                let next = bind.to_path().unwrap().unwrap()[1].clone();
+                let mut b = TcpStream::connect(("127.0.0.1", next.port.unwrap())).unwrap();
+                let mut b_buf = Vec::new();
+                relay_one(&bind, &mut a, &mut b, &mut b_buf);
+                let message = read_chunk(&mut a, &mut a_buf).unwrap();
+                relay_one(&message, &mut a, &mut b, &mut b_buf);
+            }
+            Mode::Passive => {
+                let (mut b, _) = listener.accept().unwrap();
+                let mut b_buf = Vec::new();
+                let bind = read_chunk(&mut b, &mut b_buf).unwrap();
+                relay_one(&bind, &mut b, &mut a, &mut a_buf);
+            }
+        }
+        // Keep both connections until the test is done with them.
+        let _ = read_chunk(&mut a, &mut a_buf);
+    });
+    port
+}
+
+fn local_uri() -> Option<Uri> {
+    Some(Uri::new("127.0.0.1", Some(0), None))
+}
+
+#[test]
+fn active_bind_and_a_message_through_the_relay() {
+    within(LIMIT, || {
+        let port = forwarding_relay(Mode::Active);
+        let mut a = connection(settings(port, "secret"));
+        let a_path = a.prepare(None).unwrap();
+        let mut b = DirectAcceptor::new(BindOptions::default());
+        let b_path = b.prepare(local_uri()).unwrap();
+        // B checks that the bind names [relay, A] as the path back.
+        let b_side = thread::spawn(move || b.complete(&a_path).unwrap());
+        let mut a_bound = a.complete(&b_path).unwrap();
+        let mut b_bound = b_side.join().unwrap();
+        let relay_uri = format!("msrp://127.0.0.1:{port}/sess1;tcp");
+        assert_eq!(
+            a_bound.paths().to_path_value(),
+            format!("{relay_uri} {}", b_path[0])
+        );
+        assert_eq!(b_bound.paths().remote_path[0].to_string(), relay_uri);
+        let paths = a_bound.paths().clone();
+        let msg = ChunkBuilder::send(Bytes::from_static(b"hi via relay"))
+            .build(&paths.to_path_value(), &paths.from_path_value());
+        a_bound.write_chunk(&msg).unwrap();
+        let got = b_bound.read_chunk(None).unwrap().chunk;
+        assert_eq!(&got.data[..], b"hi via relay");
+        assert_eq!(
+            got.headers.get("From-Path").unwrap(),
+            format!("{relay_uri} {}", paths.local_uri)
+        );
+    });
+}
+
+#[test]
+fn passive_bind_through_the_relay() {
+    within(LIMIT, || {
+        let port = forwarding_relay(Mode::Passive);
+        let mut a = RelayConnection::new(
+            settings(port, "secret"),
+            Mode::Passive,
+            BindOptions::default(),
+        );
+        let a_path = a.prepare(local_uri()).unwrap();
+        let mut b = DirectConnector::new(BindOptions::default());
+        let b_path = b.prepare(local_uri());
+        let a_side = thread::spawn(move || a.complete(&b_path).unwrap());
+        // B connects to the first hop of A's path: the relay.
+        let b_bound = b.complete(&a_path).unwrap();
+        let a_bound = a_side.join().unwrap();
+        assert_eq!(
+            b_bound.paths().to_path_value(),
+            a_path
+                .iter()
+                .map(|u| u.to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        assert_eq!(a_bound.paths().local_path, a_path[..1]);
     });
 }
