@@ -32,7 +32,20 @@ Differences from the legacy module:
   ``msrp`` one (the legacy default was TLS).
 * A URI without a port (as :meth:`URI.parse` leaves it) is connected to on
   port 2855.
-* ``RelayConnection`` is not available.
+* Relays (RFC 4976): :class:`RelayConnection` (and the 2009 names
+  :class:`ConnectorRelay`/:class:`AcceptorRelay`, :func:`get_connector`,
+  :func:`get_acceptor`) authenticate with digest AUTH and bind through the
+  relay. Without ``host``, the relay is found through DNS SRV
+  (``_msrps._tcp``/``_msrp._tcp`` of the domain, then the domain itself on
+  port 2855), trying each target until one authenticates. The AUTH's
+  To-Path and digest URI are the relay's domain URI (as the legacy library
+  sent); the digest ``uri`` is sent (RFC 2617) and left out once, and for
+  the rest of that connection's life, when the relay does not answer an
+  AUTH carrying it (AGProjects msrprelay 1.4). A stale nonce is retried
+  once; a 423 is retried within the bound the relay names.
+  :class:`MSRPRelaySettings` keeps the seed's ``use_tls=False`` default;
+  with TLS the relay's certificate is verified against the settings'
+  ``credentials`` (see :mod:`msrplib.tls`).
 * :class:`MSRPServer` starts its listeners (and fixes its timeouts) at the
   first ``prepare()``; ``prepare()`` without a URI listens on any free port
   (the legacy default was TLS on port 2855), and its ``complete()`` waits
@@ -51,7 +64,9 @@ from msrplib.transport import MSRPTransactionError, MSRPTransport
 
 __all__ = ['MSRPTimeout', 'MSRPConnectTimeout', 'MSRPRelayConnectTimeout', 'MSRPIncomingConnectTimeout',
            'MSRPBindSessionTimeout', 'MSRPRelayAuthError', 'MSRPAuthTimeout',
-           'MSRPServer', 'DirectConnector', 'DirectAcceptor', 'ConnectorDirect', 'AcceptorDirect']
+           'MSRPServer', 'DirectConnector', 'DirectAcceptor', 'ConnectorDirect', 'AcceptorDirect',
+           'MSRPRelaySettings', 'RelayConnection', 'ConnectorRelay', 'AcceptorRelay',
+           'get_connector', 'get_acceptor']
 
 
 class MSRPTimeout(MSRPError):
@@ -215,6 +230,145 @@ class DirectAcceptor(ConnectBase):
 
 ConnectorDirect = DirectConnector
 AcceptorDirect = DirectAcceptor
+
+
+class MSRPRelaySettings(protocol.ConnectInfo):
+    """A relay to use (legacy ``MSRPRelaySettings``): ``domain`` names it
+    (AUTH and DNS discovery), ``host``/``port`` say where to connect when
+    given (``port`` alone overrides the SRV records' ports), and
+    ``credentials`` (an :class:`msrplib.tls.X509Credentials`) what its
+    certificate is checked against when ``use_tls``."""
+
+    use_tls = False
+    port = None
+
+    def __init__(self, domain, username, password, host=None, use_tls=False, port=None, credentials=None):
+        protocol.ConnectInfo.__init__(self, host, use_tls=use_tls, port=port, credentials=credentials)
+        self.domain = domain
+        self.username = username
+        self.password = password
+
+    def __str__(self):
+        text = 'MSRPRelay {}://{}'.format(self.scheme, self.host or self.domain)
+        if self.port:
+            text += ':{}'.format(self.port)
+        return text
+
+    def __repr__(self):
+        params = [self.domain, self.username, self.password, self.host, self.port]
+        while params[-1] is None and len(params) > 3:
+            params.pop()
+        return '{}({})'.format(type(self).__name__, ', '.join(repr(p) for p in params))
+
+    @property
+    def uri_domain(self):
+        """The relay's URI as the AUTH names it."""
+        return protocol.URI(host=self.domain, port=self.port, use_tls=self.use_tls, session_id='')
+
+
+class RelayConnection(object):
+    """An endpoint reached through a relay. ``mode`` is ``'active'`` (sends
+    the bind SEND at ``complete``) or ``'passive'`` (waits for it).
+
+    ``prepare(local_uri=None)`` connects to the relay, authenticates and
+    returns the full local path (the relay's Use-Path, then ``local_uri``,
+    whose host and port become those of this end of the relay connection);
+    ``complete(full_remote_path)`` binds through the relay and returns an
+    :class:`~msrplib.transport.MSRPTransport`; ``cleanup()`` drops an
+    unused relay connection. Timeouts: :class:`MSRPRelayConnectTimeout`
+    (connecting), :class:`MSRPAuthTimeout` (each AUTH answer),
+    :class:`MSRPBindSessionTimeout` (binding), each class's ``seconds``.
+    """
+
+    #: DNS servers for discovery, as ``(ip, port)`` pairs; ``None`` reads
+    #: /etc/resolv.conf.
+    nameservers = None
+
+    def __init__(self, relay, mode, logger=None, use_sessmatch=False):
+        if mode not in ('active', 'passive'):
+            raise ValueError("RelayConnection mode should be one of 'active' or 'passive'")
+        self.relay = relay
+        self.mode = mode
+        self.logger = NullLogger() if logger is None else logger
+        self.use_sessmatch = use_sessmatch
+        self.local_uri = None
+        self.remote_uri = relay
+        self._use_path = []
+        client_tls = None
+        if relay.use_tls:
+            if relay.credentials is None:
+                raise ValueError('a TLS relay needs credentials (X509Credentials(trusted=[ca]) '
+                                 'or verify_peer=False)')
+            client_tls = tls._as_credentials(relay.credentials)._client_config()
+        self._native = _native.RelayConnector(
+            relay.domain, relay.username, relay.password, host=relay.host,
+            port=int(relay.port) if relay.port else None, use_tls=bool(relay.use_tls),
+            active=(mode == 'active'), use_sessmatch=bool(use_sessmatch), tls=client_tls,
+            nameservers=self.nameservers)
+
+    def __repr__(self):
+        return '<{} at {:#x} relay={!r}>'.format(type(self).__name__, id(self), self.relay)
+
+    def prepare(self, local_uri=None):
+        """Authenticates at the relay; returns the full local path."""
+        if local_uri is None:
+            local_uri = protocol.URI(port=0, use_tls=self.relay.use_tls)
+        path = self._native.prepare(local_uri._parts(), float(MSRPRelayConnectTimeout.seconds),
+                                    float(MSRPAuthTimeout.seconds), float(MSRPBindSessionTimeout.seconds))
+        use_tls, user, host, port, session_id, transport, parameters = path[-1]
+        local_uri.host = host
+        local_uri.port = port
+        local_uri.session_id = session_id
+        self.local_uri = local_uri
+        self._use_path = [protocol.URI._from_parts(parts) for parts in path[:-1]]
+        _log(self.logger, 'Reserved session at relay %s', self._use_path[0] if self._use_path else self.relay)
+        return self._use_path + [local_uri]
+
+    def complete(self, full_remote_path):
+        """Binds through the relay; returns an MSRPTransport."""
+        full_remote_path = list(full_remote_path)
+        if not full_remote_path:
+            raise ValueError('the remote path is empty')
+        if self.local_uri is None:
+            raise RuntimeError('prepare() must be called first')
+        bound = self._native.complete([uri._parts() for uri in full_remote_path],
+                                      float(MSRPBindSessionTimeout.seconds))
+        transport = MSRPTransport._from_bound(bound, self.local_uri, full_remote_path, self.logger,
+                                              self.use_sessmatch)
+        transport.set_local_path(list(self._use_path))
+        return transport
+
+    def cleanup(self, wait=True):
+        """Drops the relay connection of a ``prepare()`` not completed."""
+        self._native.cleanup()
+
+
+class ConnectorRelay(RelayConnection):
+    """The 2009 name of an active :class:`RelayConnection`."""
+
+    def __init__(self, relay, logger=None, use_sessmatch=False):
+        RelayConnection.__init__(self, relay, 'active', logger, use_sessmatch)
+
+
+class AcceptorRelay(RelayConnection):
+    """The 2009 name of a passive :class:`RelayConnection`."""
+
+    def __init__(self, relay, logger=None, use_sessmatch=False):
+        RelayConnection.__init__(self, relay, 'passive', logger, use_sessmatch)
+
+
+def get_connector(relay, logger=None, use_sessmatch=False):
+    """A :class:`DirectConnector` without a relay, else a :class:`ConnectorRelay`."""
+    if relay is None:
+        return DirectConnector(logger=logger, use_sessmatch=use_sessmatch)
+    return ConnectorRelay(relay, logger=logger, use_sessmatch=use_sessmatch)
+
+
+def get_acceptor(relay, logger=None, use_sessmatch=False):
+    """A :class:`DirectAcceptor` without a relay, else an :class:`AcceptorRelay`."""
+    if relay is None:
+        return DirectAcceptor(logger=logger, use_sessmatch=use_sessmatch)
+    return AcceptorRelay(relay, logger=logger, use_sessmatch=use_sessmatch)
 
 
 def _uri_key(parts):

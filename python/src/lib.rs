@@ -36,6 +36,7 @@ mod endpoint;
 mod errors;
 mod headers;
 mod parser;
+mod relay;
 mod server;
 mod session;
 mod sts;
@@ -90,6 +91,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(endpoint::build_request, m)?)?;
     m.add_function(wrap_pyfunction!(endpoint::check_send_paths, m)?)?;
     m.add_class::<endpoint::PyConnector>()?;
+    m.add_class::<relay::PyRelayConnector>()?;
     m.add_class::<endpoint::PyBoundTransport>()?;
     m.add_class::<session::PySession>()?;
     // Stops the sessions' callback threads before Python finalizes.

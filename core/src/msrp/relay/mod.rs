@@ -14,7 +14,7 @@
 //!   connector and acceptor do.
 //!
 //! The relay is addressed by its domain: the AUTH's To-Path and the
-//! digest URI are `msrp(s)://<domain>[:port];tcp` (what the legacy
+//! digest URI are `msrp(s)://<domain>:<port>;tcp` (what the legacy
 //! python-msrplib sent). The TCP connection goes to `host` when given,
 //! else to what [`discovery`] finds (SRV, then the domain's addresses);
 //! each target is tried in turn until one authenticates.
@@ -138,9 +138,14 @@ impl RelaySettings {
         }
     }
 
-    /// The relay's URI as AUTH names it: `msrp(s)://domain[:port];tcp`.
+    /// The relay's URI as AUTH names it: `msrp(s)://domain:port;tcp`, the
+    /// port 2855 when none is set (what the legacy library sent).
     pub fn uri(&self) -> Uri {
-        let mut uri = Uri::new(self.domain.clone(), self.port, None);
+        let mut uri = Uri::new(
+            self.domain.clone(),
+            Some(self.port.unwrap_or(DEFAULT_PORT)),
+            None,
+        );
         uri.secure = self.use_tls;
         uri
     }
@@ -225,6 +230,11 @@ impl RelayConnection {
     /// `omit_digest_uri` is set when the relay needed it).
     pub fn settings(&self) -> &RelaySettings {
         &self.settings
+    }
+
+    /// The settings, adjustable between calls.
+    pub fn settings_mut(&mut self) -> &mut RelaySettings {
+        &mut self.settings
     }
 
     /// The options, adjustable before [`complete`](Self::complete).
