@@ -104,7 +104,6 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// A server's settings. Start from [`ServerConfig::default`].
 #[derive(Debug, Clone)]
-#[non_exhaustive]
 pub struct ServerConfig {
     /// The `server` attribute of every document. Default `msgwire`.
     pub server_name: String,
@@ -1080,17 +1079,17 @@ pub fn get(url: &str, timeout: Duration) -> Result<Response, ClientError> {
 pub fn get_with(url: &str, options: &GetOptions) -> Result<Response, ClientError> {
     let deadline = Instant::now() + options.timeout;
     let url = Url::parse(url)?;
+    let tls = match (url.tls, &options.tls) {
+        (false, _) => None,
+        (true, Some(tls)) => Some(tls),
+        (true, None) => return Err(ClientError::BadUrl("https:// needs TLS settings".into())),
+    };
     let tcp = connect(&url.host, url.port, deadline)?;
     let ctl = tcp.try_clone().map_err(ClientError::Io)?;
     let _ = tcp.set_nodelay(true);
-    let mut stream = if url.tls {
-        let tls = options
-            .tls
-            .as_ref()
-            .ok_or_else(|| ClientError::BadUrl("https:// needs TLS settings".into()))?;
-        Stream::tls_connect(tcp, tls, &url.host, remaining(deadline)?)?
-    } else {
-        Stream::Tcp(tcp)
+    let mut stream = match tls {
+        Some(tls) => Stream::tls_connect(tcp, tls, &url.host, remaining(deadline)?)?,
+        None => Stream::Tcp(tcp),
     };
     let host_header = if url.default_port {
         url.host_for_header()
