@@ -323,8 +323,9 @@ impl Response {
     pub fn write_to<W: Write>(&self, out: W) -> Result<W, WriteError> {
         let mut w = Writer::new(out, &self.server, &self.service);
         match &self.body {
+            // The first entry opens `<results>`; none at all gives the
+            // one-line `<results ...></results>` of `finish`.
             Body::Results(entries) => {
-                w.open_results()?;
                 for e in entries {
                     w.entry(e)?;
                 }
