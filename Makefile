@@ -113,6 +113,7 @@ bench: venv
 	$(CARGO) bench -p msgwire --bench msrp_session
 	MSGWIRE_BENCH_DIR=$(BUILD)/bench $(CARGO) bench -p msgwire --bench msrp_transfer
 	$(CARGO) bench -p msgwire --bench sts
+	$(CARGO) bench -p msgwire --bench serverresponse
 	$(MAKE) --no-print-directory wheel
 	$(PY) python/benches/bench_session.py
 	MSGWIRE_BENCH_DIR=$(BUILD)/bench $(PY) python/benches/bench_transfer.py

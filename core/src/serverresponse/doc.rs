@@ -818,6 +818,12 @@ pub fn parse_with(bytes: &[u8], config: &ParseConfig) -> Result<Response, ParseE
             position: config.max_size,
         });
     }
+    // One UTF-8 check for the whole document; attribute values are then
+    // slices of `text`, not checked again one by one.
+    let text = std::str::from_utf8(bytes).map_err(|e| ParseError {
+        kind: ParseErrorKind::NotUtf8,
+        position: e.valid_up_to() as u64,
+    })?;
     let mut reader = Reader::from_reader(bytes);
     reader.config_mut().trim_text(true);
     let mut machine = Machine::new(config.max_depth);
@@ -827,7 +833,7 @@ pub fn parse_with(bytes: &[u8], config: &ParseConfig) -> Result<Response, ParseE
         let event = reader.read_event().map_err(|e| xml_error(&reader, e))?;
         let eof = matches!(event, Event::Eof);
         let end = reader.buffer_position();
-        machine.feed(event, start, end, &mut |ev| builder.push(ev))?;
+        machine.feed(event, start, end, Some(text), &mut |ev| builder.push(ev))?;
         if eof {
             break;
         }
@@ -932,7 +938,7 @@ impl<R: BufRead> DocReader<R> {
             let pending = &mut self.pending;
             if let Err(e) = self
                 .machine
-                .feed(event, start, end, &mut |ev| pending.push_back(ev))
+                .feed(event, start, end, None, &mut |ev| pending.push_back(ev))
             {
                 self.finished = true;
                 return Err(e);
@@ -1096,6 +1102,8 @@ struct Machine {
     phase: Phase,
     stack: Vec<Ctx>,
     row: Option<Row>,
+    /// Items in the last row completed.
+    row_width: usize,
     body_seen: bool,
 }
 
@@ -1106,6 +1114,7 @@ impl Machine {
             phase: Phase::Prolog,
             stack: Vec::with_capacity(8),
             row: None,
+            row_width: 0,
             body_seen: false,
         }
     }
@@ -1115,6 +1124,7 @@ impl Machine {
         event: Event<'_>,
         pos: u64,
         end: u64,
+        src: Option<&str>,
         emit: &mut impl FnMut(DocEvent),
     ) -> Result<(), ParseError> {
         let err = |kind| {
@@ -1128,16 +1138,17 @@ impl Machine {
             // starts after any blank text trimmed away in between.
             Event::Start(e) => {
                 let at = end.saturating_sub(e.len() as u64 + 2);
-                self.element(&e, false, at, emit)
+                self.element(&e, false, at, src, emit)
             }
             Event::Empty(e) => {
                 let at = end.saturating_sub(e.len() as u64 + 3);
-                self.element(&e, true, at, emit)
+                self.element(&e, true, at, src, emit)
             }
             Event::End(_) => {
                 match self.stack.pop() {
                     Some(Ctx::List) => {
                         if let Some(row) = self.row.take() {
+                            self.row_width = row.items.len();
                             emit(DocEvent::Row(row));
                         }
                     }
@@ -1184,6 +1195,7 @@ impl Machine {
         e: &BytesStart<'_>,
         empty: bool,
         pos: u64,
+        src: Option<&str>,
         emit: &mut impl FnMut(DocEvent),
     ) -> Result<(), ParseError> {
         let fail = |kind| ParseError {
@@ -1229,7 +1241,7 @@ impl Machine {
                 let faults = name == b"faults";
                 let tag = if faults { "faults" } else { "results" };
                 let [server, service] =
-                    attributes(e, tag, [&b"server"[..], b"service"], pos, emit)?;
+                    attributes(e, tag, [&b"server"[..], b"service"], pos, src, emit)?;
                 emit(DocEvent::Begin {
                     faults,
                     server: server.unwrap_or_default(),
@@ -1242,17 +1254,17 @@ impl Machine {
                 }
             }
             (Ctx::Results, b"result") => {
-                let f = field(e, "result", pos, emit)?;
+                let f = field(e, "result", pos, src, emit)?;
                 emit(DocEvent::Result(f));
                 Ctx::Leaf
             }
             (Ctx::Faults, b"fault") => {
-                let f = field(e, "fault", pos, emit)?;
+                let f = field(e, "fault", pos, src, emit)?;
                 emit(DocEvent::Fault(f));
                 Ctx::Leaf
             }
             (Ctx::Results, b"lists") => {
-                let id = id_only(e, "lists", pos, emit)?;
+                let id = id_only(e, "lists", pos, src, emit)?;
                 emit(DocEvent::BeginLists(id));
                 if empty {
                     emit(DocEvent::EndLists);
@@ -1260,7 +1272,9 @@ impl Machine {
                 Ctx::Lists
             }
             (Ctx::Lists, b"list") => {
-                let row = Row::new(id_only(e, "list", pos, emit)?, Vec::new());
+                // Rows of a table are alike: size the items for the last one.
+                let items = Vec::with_capacity(self.row_width);
+                let row = Row::new(id_only(e, "list", pos, src, emit)?, items);
                 if empty {
                     emit(DocEvent::Row(row));
                 } else {
@@ -1269,7 +1283,7 @@ impl Machine {
                 Ctx::List
             }
             (Ctx::List, b"item") => {
-                let f = field(e, "item", pos, emit)?;
+                let f = field(e, "item", pos, src, emit)?;
                 if let Some(row) = &mut self.row {
                     row.items.push(f);
                 }
@@ -1296,9 +1310,10 @@ fn field(
     e: &BytesStart<'_>,
     element: &'static str,
     pos: u64,
+    src: Option<&str>,
     emit: &mut impl FnMut(DocEvent),
 ) -> Result<Field, ParseError> {
-    let [id, value] = attributes(e, element, [&b"id"[..], b"value"], pos, emit)?;
+    let [id, value] = attributes(e, element, [&b"id"[..], b"value"], pos, src, emit)?;
     Ok(Field {
         id: id.ok_or(ParseError {
             kind: ParseErrorKind::MissingId { element },
@@ -1313,9 +1328,10 @@ fn id_only(
     e: &BytesStart<'_>,
     element: &'static str,
     pos: u64,
+    src: Option<&str>,
     emit: &mut impl FnMut(DocEvent),
 ) -> Result<String, ParseError> {
-    let [id] = attributes(e, element, [&b"id"[..]], pos, emit)?;
+    let [id] = attributes(e, element, [&b"id"[..]], pos, src, emit)?;
     id.ok_or(ParseError {
         kind: ParseErrorKind::MissingId { element },
         position: pos,
@@ -1328,6 +1344,7 @@ fn attributes<const N: usize>(
     element: &'static str,
     wanted: [&[u8]; N],
     pos: u64,
+    src: Option<&str>,
     emit: &mut impl FnMut(DocEvent),
 ) -> Result<[Option<String>; N], ParseError> {
     let fail = |kind| ParseError {
@@ -1335,7 +1352,10 @@ fn attributes<const N: usize>(
         position: pos,
     };
     let mut out: [Option<String>; N] = std::array::from_fn(|_| None);
-    for attr in e.attributes() {
+    // quick-xml's own duplicate check allocates for every element; the
+    // attributes that matter are checked here instead (a repeated unknown
+    // attribute is not an error).
+    for attr in e.attributes().with_checks(false) {
         let attr = attr.map_err(|e| fail(ParseErrorKind::Xml(e.to_string())))?;
         let key = attr.key.as_ref();
         let Some(slot) = wanted.iter().position(|w| *w == key) else {
@@ -1346,10 +1366,28 @@ fn attributes<const N: usize>(
             }));
             continue;
         };
-        let raw = std::str::from_utf8(&attr.value).map_err(|_| fail(ParseErrorKind::NotUtf8))?;
+        if out[slot].is_some() {
+            return Err(fail(ParseErrorKind::Xml(format!(
+                "duplicate attribute {}",
+                String::from_utf8_lossy(key)
+            ))));
+        }
+        let raw = match src.and_then(|text| within(text, &attr.value)) {
+            Some(raw) => raw,
+            None => std::str::from_utf8(&attr.value).map_err(|_| fail(ParseErrorKind::NotUtf8))?,
+        };
         out[slot] = Some(attribute_value(raw).map_err(fail)?);
     }
     Ok(out)
+}
+
+/// `part` as a slice of `text` when it lies inside it (it does for the
+/// borrowed attribute values of a document parsed from a `&str`): the
+/// text is known to be UTF-8, so this skips a second check.
+fn within<'t>(text: &'t str, part: &[u8]) -> Option<&'t str> {
+    let base = text.as_ptr() as usize;
+    let start = (part.as_ptr() as usize).checked_sub(base)?;
+    text.get(start..start.checked_add(part.len())?)
 }
 
 /// Decodes an attribute value: literal tabs and line breaks read as spaces
