@@ -113,6 +113,7 @@ bench: venv
 	$(CARGO) bench -p msgwire --bench msrp_session
 	$(CARGO) bench -p msgwire --bench msrp_transfer
 	$(CARGO) bench -p msgwire --bench sts
+	$(CARGO) bench -p msgwire --bench serverresponse
 	$(MAKE) --no-print-directory wheel
 	$(PY) python/benches/bench_session.py
 	CARGO=$(CARGO) $(PY) python/benches/bench_transfer.py

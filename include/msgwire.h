@@ -31,7 +31,8 @@
  * 1100-1199 MSRP header errors, 1200-1299 MSRP parse errors, 1300-1399
  * MSRP endpoint errors (binding, transports and sessions), 1400-1499 TLS
  * configuration errors, 1500-1599 MSRP transfer errors, 1600-1699 STS/1.0
- * errors. `msgwire_status_text()` names any code.
+ * errors, 1700-1719 serverResponse errors. `msgwire_status_text()` names
+ * any code.
  */
 enum msgwire_status
 #ifdef __cplusplus
@@ -446,6 +447,82 @@ enum msgwire_status
    * connection's threads, reading the local address).
    */
   MSGWIRE_STS_IO = 1619,
+  /**
+   * serverResponse parse: the document is not well-formed XML (e.g. an
+   * attribute value missing its closing quote, mismatched tags).
+   */
+  MSGWIRE_SR_PARSE_XML = 1700,
+  /**
+   * serverResponse parse: the document is not UTF-8.
+   */
+  MSGWIRE_SR_PARSE_NOT_UTF8 = 1701,
+  /**
+   * serverResponse parse: there is no root element.
+   */
+  MSGWIRE_SR_PARSE_EMPTY = 1702,
+  /**
+   * serverResponse parse: the root element is not `<serverResponse>`.
+   */
+  MSGWIRE_SR_PARSE_NOT_SERVER_RESPONSE = 1703,
+  /**
+   * serverResponse parse: neither or both of `<results>` and `<faults>`,
+   * or content outside the root element.
+   */
+  MSGWIRE_SR_PARSE_STRUCTURE = 1704,
+  /**
+   * serverResponse parse: a result, item, fault, list or lists element
+   * has no `id`.
+   */
+  MSGWIRE_SR_PARSE_MISSING_ID = 1705,
+  /**
+   * serverResponse parse: the document is larger than the limit.
+   */
+  MSGWIRE_SR_PARSE_TOO_LARGE = 1706,
+  /**
+   * serverResponse parse: elements nest deeper than the limit.
+   */
+  MSGWIRE_SR_PARSE_TOO_DEEP = 1707,
+  /**
+   * serverResponse: writing the document failed (the write callback
+   * returned non-zero, or the client went away).
+   */
+  MSGWIRE_SR_WRITE = 1708,
+  /**
+   * serverResponse: the writer calls came in an impossible order (an
+   * item outside a row, a fault after results, anything after finish).
+   */
+  MSGWIRE_SR_WRITE_ORDER = 1709,
+  /**
+   * serverResponse: the server could not listen on the address.
+   */
+  MSGWIRE_SR_LISTEN = 1710,
+  /**
+   * serverResponse client: the URL is not `http://host[:port]/path`.
+   */
+  MSGWIRE_SR_BAD_URL = 1711,
+  /**
+   * serverResponse client: no connection could be made.
+   */
+  MSGWIRE_SR_CONNECT = 1712,
+  /**
+   * serverResponse client: the exchange did not finish within the timeout.
+   */
+  MSGWIRE_SR_TIMEOUT = 1713,
+  /**
+   * serverResponse client: the reply is not valid HTTP, too large, or the
+   * connection or TLS failed while talking.
+   */
+  MSGWIRE_SR_BAD_REPLY = 1714,
+  /**
+   * serverResponse client: an HTTP error status whose body is not a
+   * serverResponse document (the message gives the status).
+   */
+  MSGWIRE_SR_HTTP_ERROR = 1715,
+  /**
+   * serverResponse client: a success status whose body is not a
+   * serverResponse document (the message says why).
+   */
+  MSGWIRE_SR_DOCUMENT = 1716,
 };
 #ifndef __cplusplus
 typedef uint32_t msgwire_status;
@@ -533,6 +610,20 @@ enum msgwire_msrp_success_report
 #ifndef __cplusplus
 typedef uint32_t msgwire_msrp_success_report;
 #endif // __cplusplus
+
+/**
+ * What an entry of a results document is.
+ */
+typedef enum msgwire_sr_entry_kind {
+  /**
+   * A `<result id value/>`.
+   */
+  MSGWIRE_SR_ENTRY_KIND_RESULT = 0,
+  /**
+   * A `<lists>` table of rows.
+   */
+  MSGWIRE_SR_ENTRY_KIND_LISTS = 1,
+} msgwire_sr_entry_kind;
 
 /**
  * What a reply-callback item is.
@@ -709,6 +800,45 @@ typedef struct msgwire_msrp_transport msgwire_msrp_transport;
  * Strings read from it stay valid until it is freed.
  */
 typedef struct msgwire_msrp_uri msgwire_msrp_uri;
+
+/**
+ * A request as a handler sees it: the method name and the decoded query
+ * arguments, lent for the duration of the handler call.
+ */
+typedef struct msgwire_sr_request msgwire_sr_request;
+
+/**
+ * A serverResponse document.
+ *
+ * Made by `msgwire_sr_response_new_results`, `_new_faults`,
+ * `msgwire_sr_parse` or `msgwire_sr_get`; released by
+ * `msgwire_sr_response_free`. Reading it from several threads at once is
+ * safe; modifying it is not.
+ */
+typedef struct msgwire_sr_response msgwire_sr_response;
+
+/**
+ * The embedded serverResponse HTTP server.
+ *
+ * Made by `msgwire_sr_server_bind`, released by `msgwire_sr_server_free`.
+ * `_method` and the getters may be called from any thread.
+ */
+typedef struct msgwire_sr_server msgwire_sr_server;
+
+/**
+ * A streaming serverResponse writer: each call writes its piece at once.
+ *
+ * Either made by `msgwire_sr_writer_new` over a write callback (release
+ * it with `msgwire_sr_writer_free`) or lent to a server handler for its
+ * reply (valid during the call only; never freed by the handler).
+ *
+ * The first `_result` or `_begin_lists` opens `<results>`, the first
+ * `_fault` opens `<faults>`; a new row closes the previous row, a result
+ * or new table closes an open table; `_finish` closes everything (an
+ * empty `<results></results>` when nothing was written). Not for use by
+ * several threads at once.
+ */
+typedef struct msgwire_sr_writer msgwire_sr_writer;
 
 /**
  * One STS client connection.
@@ -1283,6 +1413,55 @@ typedef struct msgwire_msrp_callbacks {
    */
   msgwire_msrp_end_callback on_end;
 } msgwire_msrp_callbacks;
+
+/**
+ * Receives the bytes of a document as they are written. Returns 0 when
+ * all `len` bytes were taken, anything else to stop writing (the writing
+ * function then fails with `MSGWIRE_SR_WRITE`). `data` is lent for the
+ * call only. Called on the thread of the writing function.
+ */
+typedef int32_t (*msgwire_sr_write_callback)(void *user_data, const uint8_t *data, size_t len);
+
+/**
+ * Server settings; zero fields take the defaults.
+ */
+typedef struct msgwire_sr_server_config {
+  /**
+   * Total time a client has to send its request; 0: 10000 ms.
+   */
+  uint32_t read_timeout_ms;
+  /**
+   * Most connections at once (the next get a 503 fault); 0: 256.
+   */
+  uint32_t max_connections;
+  /**
+   * Worker threads; 0: 16.
+   */
+  uint32_t workers;
+  /**
+   * Largest request line plus headers in bytes; 0: 8192.
+   */
+  uint32_t max_head;
+} msgwire_sr_server_config;
+
+/**
+ * Answers one request. Runs on one of the server's worker threads
+ * (several calls may run at once, for different requests); it may take
+ * its time, but must not call `msgwire_sr_server_free` of its server.
+ * Write the reply through `writer` (lent for the call: do not free or
+ * keep it); call `msgwire_sr_writer_fail` to answer with a fault. When
+ * the handler returns the server finishes the document.
+ */
+typedef void (*msgwire_sr_handler)(void *user_data,
+                                   const struct msgwire_sr_request *request,
+                                   struct msgwire_sr_writer *writer);
+
+/**
+ * Releases a `user_data` given with a handler: called once, after the
+ * last call of that handler, when the server is freed or the method is
+ * registered again (or at once when registering fails).
+ */
+typedef void (*msgwire_sr_user_data_free)(void *user_data);
 
 /**
  * The fields of an error reply body
@@ -2649,6 +2828,374 @@ msgwire_status msgwire_msrp_server_close(const struct msgwire_msrp_server *serve
  * affected.
  */
 void msgwire_msrp_server_free(struct msgwire_msrp_server *server);
+
+/**
+ * A new, empty results document (`<results server service>`). Add to it
+ * with `msgwire_sr_response_add_result`, `_add_lists`, `_add_row` and
+ * `_add_item`; empty, it is the "done" reply `<results></results>`.
+ * `*out` receives a response to release with `msgwire_sr_response_free`.
+ */
+msgwire_status msgwire_sr_response_new_results(const char *server,
+                                               const char *service,
+                                               struct msgwire_sr_response **out);
+
+/**
+ * A new, empty faults document (`<faults server service>`); add faults
+ * with `msgwire_sr_response_add_fault` (Bayonne sends `code` and `text`).
+ * `*out` receives a response to release with `msgwire_sr_response_free`.
+ */
+msgwire_status msgwire_sr_response_new_faults(const char *server,
+                                              const char *service,
+                                              struct msgwire_sr_response **out);
+
+/**
+ * Releases a response. NULL does nothing.
+ */
+void msgwire_sr_response_free(struct msgwire_sr_response *response);
+
+/**
+ * Appends `<result id value/>` to a results document.
+ * `MSGWIRE_SR_WRITE_ORDER` for a faults document.
+ */
+msgwire_status msgwire_sr_response_add_result(struct msgwire_sr_response *response,
+                                              const char *id,
+                                              const char *value);
+
+/**
+ * Appends an empty `<lists id>` table to a results document; the rows
+ * added next go into it. `MSGWIRE_SR_WRITE_ORDER` for a faults document.
+ */
+msgwire_status msgwire_sr_response_add_lists(struct msgwire_sr_response *response, const char *id);
+
+/**
+ * Appends an empty `<list id>` row to the last entry, which must be a
+ * table (`MSGWIRE_SR_WRITE_ORDER` otherwise); the items added next go
+ * into it.
+ */
+msgwire_status msgwire_sr_response_add_row(struct msgwire_sr_response *response, const char *id);
+
+/**
+ * Appends `<item id value/>` to the last row of the last table
+ * (`MSGWIRE_SR_WRITE_ORDER` when there is none).
+ */
+msgwire_status msgwire_sr_response_add_item(struct msgwire_sr_response *response,
+                                            const char *id,
+                                            const char *value);
+
+/**
+ * Appends `<fault id value/>` to a faults document
+ * (`MSGWIRE_SR_WRITE_ORDER` for a results document).
+ */
+msgwire_status msgwire_sr_response_add_fault(struct msgwire_sr_response *response,
+                                             const char *id,
+                                             const char *value);
+
+/**
+ * Writes the document (XML declaration, one-space indentation, LF line
+ * ends) into `buf`, with its length in `*out_len`. Not NUL-terminated.
+ * `MSGWIRE_BUFFER_TOO_SMALL` stores the needed length in `*out_len`
+ * (pass `buf` NULL and `cap` 0 to ask).
+ */
+msgwire_status msgwire_sr_response_write(const struct msgwire_sr_response *response,
+                                         uint8_t *buf,
+                                         size_t cap,
+                                         size_t *out_len);
+
+/**
+ * Writes the document through `callback` (see
+ * `msgwire_sr_write_callback`), piece by piece, on the calling thread.
+ */
+msgwire_status msgwire_sr_response_write_to(const struct msgwire_sr_response *response,
+                                            msgwire_sr_write_callback callback,
+                                            void *user_data);
+
+/**
+ * Parses a document from `len` bytes at `data`. On success `*out`
+ * receives a response to release with `msgwire_sr_response_free`. On a
+ * parse error (`MSGWIRE_SR_PARSE_*`), `*error_position` (may be NULL)
+ * receives the byte offset where the problem was found. Unknown elements
+ * and attributes are skipped (`msgwire_sr_response_ignored_count` says
+ * how many).
+ */
+msgwire_status msgwire_sr_parse(const uint8_t *data,
+                                size_t len,
+                                struct msgwire_sr_response **out,
+                                uint64_t *error_position);
+
+/**
+ * The `server` attribute, lent until the response is modified or freed.
+ */
+msgwire_status msgwire_sr_response_server(const struct msgwire_sr_response *response,
+                                          struct msgwire_str *out);
+
+/**
+ * The `service` attribute (the method, or `http` for HTTP-level faults),
+ * lent until the response is modified or freed.
+ */
+msgwire_status msgwire_sr_response_service(const struct msgwire_sr_response *response,
+                                           struct msgwire_str *out);
+
+/**
+ * Whether the document holds faults (`true`) or results (`false`).
+ */
+msgwire_status msgwire_sr_response_is_fault(const struct msgwire_sr_response *response, bool *out);
+
+/**
+ * How many entries (results and tables, in document order) a results
+ * document has; 0 for faults.
+ */
+msgwire_status msgwire_sr_response_entry_count(const struct msgwire_sr_response *response,
+                                               size_t *out);
+
+/**
+ * What entry `index` is. `MSGWIRE_INVALID_ARGUMENT` past the end.
+ */
+msgwire_status msgwire_sr_response_entry_kind(const struct msgwire_sr_response *response,
+                                              size_t index,
+                                              enum msgwire_sr_entry_kind *out);
+
+/**
+ * The id and value of entry `index`, which must be a result
+ * (`MSGWIRE_INVALID_ARGUMENT` otherwise). Lent until the response is
+ * modified or freed.
+ */
+msgwire_status msgwire_sr_response_result(const struct msgwire_sr_response *response,
+                                          size_t index,
+                                          struct msgwire_str *id,
+                                          struct msgwire_str *value);
+
+/**
+ * The id and row count of entry `index`, which must be a table
+ * (`MSGWIRE_INVALID_ARGUMENT` otherwise). The id is lent until the
+ * response is modified or freed.
+ */
+msgwire_status msgwire_sr_response_lists(const struct msgwire_sr_response *response,
+                                         size_t index,
+                                         struct msgwire_str *id,
+                                         size_t *row_count);
+
+/**
+ * The id and item count of row `row` of the table at entry `index`.
+ * The id is lent until the response is modified or freed.
+ */
+msgwire_status msgwire_sr_response_row(const struct msgwire_sr_response *response,
+                                       size_t index,
+                                       size_t row,
+                                       struct msgwire_str *id,
+                                       size_t *item_count);
+
+/**
+ * The id and value of item `item` of row `row` of the table at entry
+ * `index`, lent until the response is modified or freed.
+ */
+msgwire_status msgwire_sr_response_item(const struct msgwire_sr_response *response,
+                                        size_t index,
+                                        size_t row,
+                                        size_t item,
+                                        struct msgwire_str *id,
+                                        struct msgwire_str *value);
+
+/**
+ * How many faults a faults document has; 0 for results.
+ */
+msgwire_status msgwire_sr_response_fault_count(const struct msgwire_sr_response *response,
+                                               size_t *out);
+
+/**
+ * The id and value of fault `index`, lent until the response is
+ * modified or freed. `MSGWIRE_INVALID_ARGUMENT` past the end.
+ */
+msgwire_status msgwire_sr_response_fault(const struct msgwire_sr_response *response,
+                                         size_t index,
+                                         struct msgwire_str *id,
+                                         struct msgwire_str *value);
+
+/**
+ * The value of the first result (in a faults document: the first fault)
+ * with this id, lent until the response is modified or freed.
+ * `MSGWIRE_NOT_FOUND` when there is none.
+ */
+msgwire_status msgwire_sr_response_find(const struct msgwire_sr_response *response,
+                                        const char *id,
+                                        struct msgwire_str *value);
+
+/**
+ * How many unknown elements, attributes and text pieces the parser
+ * skipped (0 for documents built here).
+ */
+msgwire_status msgwire_sr_response_ignored_count(const struct msgwire_sr_response *response,
+                                                 size_t *out);
+
+/**
+ * A writer for a document from `server` answering `service`, sending its
+ * bytes to `callback` (see `msgwire_sr_write_callback`) on the thread of
+ * each writing call. `*out` receives a writer to release with
+ * `msgwire_sr_writer_free` (after `msgwire_sr_writer_finish`).
+ */
+msgwire_status msgwire_sr_writer_new(const char *server,
+                                     const char *service,
+                                     msgwire_sr_write_callback callback,
+                                     void *user_data,
+                                     struct msgwire_sr_writer **out);
+
+/**
+ * Releases a writer made by `msgwire_sr_writer_new` (without finishing
+ * the document). NULL does nothing. Never call it on a handler's writer.
+ */
+void msgwire_sr_writer_free(struct msgwire_sr_writer *writer);
+
+/**
+ * Writes `<result id value/>` (closing an open table first).
+ * `MSGWIRE_SR_WRITE_ORDER` in a faults document, `MSGWIRE_SR_WRITE`
+ * when the bytes could not be written.
+ */
+msgwire_status msgwire_sr_writer_result(struct msgwire_sr_writer *writer,
+                                        const char *id,
+                                        const char *value);
+
+/**
+ * Opens a `<lists id>` table (closing an open one first).
+ */
+msgwire_status msgwire_sr_writer_begin_lists(struct msgwire_sr_writer *writer, const char *id);
+
+/**
+ * Opens a `<list id>` row in the open table (closing the previous
+ * row). `MSGWIRE_SR_WRITE_ORDER` outside a table.
+ */
+msgwire_status msgwire_sr_writer_begin_row(struct msgwire_sr_writer *writer, const char *id);
+
+/**
+ * Writes `<item id value/>` in the open row
+ * (`MSGWIRE_SR_WRITE_ORDER` outside a row).
+ */
+msgwire_status msgwire_sr_writer_item(struct msgwire_sr_writer *writer,
+                                      const char *id,
+                                      const char *value);
+
+/**
+ * Closes the open row (`MSGWIRE_SR_WRITE_ORDER` if none).
+ */
+msgwire_status msgwire_sr_writer_end_row(struct msgwire_sr_writer *writer);
+
+/**
+ * Closes the open table (`MSGWIRE_SR_WRITE_ORDER` if none).
+ */
+msgwire_status msgwire_sr_writer_end_lists(struct msgwire_sr_writer *writer);
+
+/**
+ * Writes `<fault id value/>` (`MSGWIRE_SR_WRITE_ORDER` in a results
+ * document). In a handler, prefer `msgwire_sr_writer_fail`, which
+ * also sets the HTTP status.
+ */
+msgwire_status msgwire_sr_writer_fault(struct msgwire_sr_writer *writer,
+                                       const char *id,
+                                       const char *value);
+
+/**
+ * Closes the document. A handler's writer is finished by the server
+ * when the handler returns; calling this earlier is allowed.
+ */
+msgwire_status msgwire_sr_writer_finish(struct msgwire_sr_writer *writer);
+
+/**
+ * In a handler: answer with a fault instead of results. Codes below 600
+ * become the HTTP status (service `http`); 600 and up (600 command
+ * failed, 601 argument missing, 602 session invalid) are sent with HTTP
+ * 200 under the method's name. Takes effect when the handler returns;
+ * results written before are then discarded if they have not gone out
+ * yet (otherwise the connection is cut). `MSGWIRE_INVALID_ARGUMENT` on a
+ * writer that is not a handler's.
+ */
+msgwire_status msgwire_sr_writer_fail(struct msgwire_sr_writer *writer,
+                                      uint32_t code,
+                                      const char *text);
+
+/**
+ * The method name (`status` for `/status.xml`), lent for the call.
+ */
+msgwire_status msgwire_sr_request_method(const struct msgwire_sr_request *request,
+                                         struct msgwire_str *out);
+
+/**
+ * Whether the request is a HEAD (the body written is discarded).
+ */
+msgwire_status msgwire_sr_request_is_head(const struct msgwire_sr_request *request, bool *out);
+
+/**
+ * How many query arguments there are (repeated keys count each time).
+ */
+msgwire_status msgwire_sr_request_arg_count(const struct msgwire_sr_request *request, size_t *out);
+
+/**
+ * Argument `index` (in query order), percent-decoded with `+` as a
+ * space, lent for the call. `MSGWIRE_INVALID_ARGUMENT` past the end.
+ */
+msgwire_status msgwire_sr_request_arg(const struct msgwire_sr_request *request,
+                                      size_t index,
+                                      struct msgwire_str *key,
+                                      struct msgwire_str *value);
+
+/**
+ * The first value of argument `key`, lent for the call;
+ * `MSGWIRE_NOT_FOUND` when the query has no such key.
+ */
+msgwire_status msgwire_sr_request_get(const struct msgwire_sr_request *request,
+                                      const char *key,
+                                      struct msgwire_str *value);
+
+/**
+ * Listens on `address` (`"127.0.0.1:0"`: any free port, see
+ * `_local_port`; `"[::1]:0"` for IPv6) and serves from background worker
+ * threads. `server_name` (may be NULL: `"msgwire"`) is the `server`
+ * attribute of every document; `config` may be NULL for the defaults.
+ * The built-in `status` method is served until a handler replaces it.
+ * `MSGWIRE_SR_LISTEN` when the address cannot be listened on. `*out`
+ * receives a server to release with `msgwire_sr_server_free`.
+ */
+msgwire_status msgwire_sr_server_bind(const char *address,
+                                      const char *server_name,
+                                      const struct msgwire_sr_server_config *config,
+                                      struct msgwire_sr_server **out);
+
+/**
+ * The port the server listens on (the one chosen for port 0).
+ */
+msgwire_status msgwire_sr_server_local_port(const struct msgwire_sr_server *server, uint16_t *out);
+
+/**
+ * Serves `method` (`/<method>.xml`) with `handler` (see
+ * `msgwire_sr_handler`), replacing an earlier handler of that name
+ * (also the built-in `status`). `user_data` goes to every call and then
+ * to `user_data_free` (may be NULL).
+ */
+msgwire_status msgwire_sr_server_method(const struct msgwire_sr_server *server,
+                                        const char *method,
+                                        msgwire_sr_handler handler,
+                                        void *user_data,
+                                        msgwire_sr_user_data_free user_data_free);
+
+/**
+ * Stops the server: no new connections, the ones being served are cut,
+ * every thread is joined, and each handler's `user_data_free` runs.
+ * NULL does nothing. Not from a handler of this server.
+ */
+void msgwire_sr_server_free(struct msgwire_sr_server *server);
+
+/**
+ * Fetches `url` (`http://host[:port]/method.xml?arg=value`) with HTTP/1.0
+ * and parses the reply, all within `timeout_ms` (0: 10000 ms), on the
+ * calling thread. An HTTP error status whose body is a faults document
+ * succeeds: read the faults from the response. `*out` receives a
+ * response to release with `msgwire_sr_response_free`.
+ *
+ * Errors: `MSGWIRE_SR_BAD_URL`, `MSGWIRE_SR_CONNECT`,
+ * `MSGWIRE_SR_TIMEOUT`, `MSGWIRE_SR_BAD_REPLY`, `MSGWIRE_SR_HTTP_ERROR`
+ * (an error status without a document), `MSGWIRE_SR_DOCUMENT` (a
+ * success status whose body is not serverResponse).
+ */
+msgwire_status msgwire_sr_get(const char *url,
+                              uint32_t timeout_ms,
+                              struct msgwire_sr_response **out);
 
 /**
  * Creates a request `P /<protocol>/<command> STS/1.0` with no headers and

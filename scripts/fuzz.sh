@@ -24,6 +24,8 @@ for target in $(cargo fuzz list --fuzz-dir fuzz); do
   printf 'P /Chat/Send STS/1.0\r\ns: 1\r\nl: 14\r\n\r\n<Msg>hi</Msg>\n' > "$corpus/sts1"
   printf 'STS/1.0 200 OK\r\ns: 3R2\r\nn: bytes 3-5/6\r\nl: 3\r\n\r\ndef' > "$corpus/sts2"
   printf 'STS/1.0 400 Bad thing\r\ns: 2R\r\nl: 63\r\n\r\n<Error code="7" server="0" module="0" line="0" text="denied"/>' > "$corpus/sts3"
+  # serverResponse: the spec's three samples.
+  cp ../tests/data/serverresponse/*.xml "$corpus/" 2>/dev/null || true
   echo "== fuzzing $target for ${secs}s"
   cargo fuzz run --fuzz-dir fuzz --sanitizer none "$target" "$corpus" -- \
     -max_total_time="$secs" -max_len=65536 -print_final_stats=1

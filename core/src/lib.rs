@@ -9,6 +9,9 @@
 //! * [`msrp`] — the Message Session Relay Protocol (RFC 4975): URIs, typed
 //!   headers, chunks, a streaming parser and the response/report rules.
 //! * [`net`] — the blocking I/O engine: streams, connections, a shared timer.
+//! * [`serverresponse`] — GNU Bayonne's serverResponse XML dialect: the
+//!   document model, a streaming writer and parser, and an embedded HTTP
+//!   GET server and client.
 //!
 //! # Example
 //!
@@ -35,4 +38,5 @@
 
 pub mod msrp;
 pub mod net;
+pub mod serverresponse;
 pub mod sts;

@@ -14,6 +14,7 @@
 //! | 1300-1399 | MSRP endpoint errors (one per core `endpoint::Error`, plus a read timeout) |
 //! | 1400-1499 | TLS configuration errors (one per core `TlsError` a configuration can raise) |
 //! | 1500-1599 | MSRP transfer errors (large messages: files, invalid messages) |
+//! | 1700-1719 | serverResponse: document parse and write, server, client |
 //!
 //! A failing function also stores a message for [`msgwire_last_error`]; the
 //! status says *what* went wrong, the message adds the details (the offending
@@ -36,7 +37,8 @@ use crate::guard;
 /// 1100-1199 MSRP header errors, 1200-1299 MSRP parse errors, 1300-1399
 /// MSRP endpoint errors (binding, transports and sessions), 1400-1499 TLS
 /// configuration errors, 1500-1599 MSRP transfer errors, 1600-1699 STS/1.0
-/// errors. `msgwire_status_text()` names any code.
+/// errors, 1700-1719 serverResponse errors. `msgwire_status_text()` names
+/// any code.
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum msgwire_status {
@@ -275,6 +277,49 @@ pub enum msgwire_status {
     /// STS: an I/O error outside connecting and listening (starting the
     /// connection's threads, reading the local address).
     MSGWIRE_STS_IO = 1619,
+
+    /// serverResponse parse: the document is not well-formed XML (e.g. an
+    /// attribute value missing its closing quote, mismatched tags).
+    MSGWIRE_SR_PARSE_XML = 1700,
+    /// serverResponse parse: the document is not UTF-8.
+    MSGWIRE_SR_PARSE_NOT_UTF8 = 1701,
+    /// serverResponse parse: there is no root element.
+    MSGWIRE_SR_PARSE_EMPTY = 1702,
+    /// serverResponse parse: the root element is not `<serverResponse>`.
+    MSGWIRE_SR_PARSE_NOT_SERVER_RESPONSE = 1703,
+    /// serverResponse parse: neither or both of `<results>` and `<faults>`,
+    /// or content outside the root element.
+    MSGWIRE_SR_PARSE_STRUCTURE = 1704,
+    /// serverResponse parse: a result, item, fault, list or lists element
+    /// has no `id`.
+    MSGWIRE_SR_PARSE_MISSING_ID = 1705,
+    /// serverResponse parse: the document is larger than the limit.
+    MSGWIRE_SR_PARSE_TOO_LARGE = 1706,
+    /// serverResponse parse: elements nest deeper than the limit.
+    MSGWIRE_SR_PARSE_TOO_DEEP = 1707,
+    /// serverResponse: writing the document failed (the write callback
+    /// returned non-zero, or the client went away).
+    MSGWIRE_SR_WRITE = 1708,
+    /// serverResponse: the writer calls came in an impossible order (an
+    /// item outside a row, a fault after results, anything after finish).
+    MSGWIRE_SR_WRITE_ORDER = 1709,
+    /// serverResponse: the server could not listen on the address.
+    MSGWIRE_SR_LISTEN = 1710,
+    /// serverResponse client: the URL is not `http://host[:port]/path`.
+    MSGWIRE_SR_BAD_URL = 1711,
+    /// serverResponse client: no connection could be made.
+    MSGWIRE_SR_CONNECT = 1712,
+    /// serverResponse client: the exchange did not finish within the timeout.
+    MSGWIRE_SR_TIMEOUT = 1713,
+    /// serverResponse client: the reply is not valid HTTP, too large, or the
+    /// connection or TLS failed while talking.
+    MSGWIRE_SR_BAD_REPLY = 1714,
+    /// serverResponse client: an HTTP error status whose body is not a
+    /// serverResponse document (the message gives the status).
+    MSGWIRE_SR_HTTP_ERROR = 1715,
+    /// serverResponse client: a success status whose body is not a
+    /// serverResponse document (the message says why).
+    MSGWIRE_SR_DOCUMENT = 1716,
 }
 
 use msgwire_status::*;
@@ -283,7 +328,7 @@ impl msgwire_status {
     /// Every status in numeric order, for turning a number from C back into
     /// the enum. A status missing here would read as "unknown status"; the
     /// unit tests check the list against the blocks.
-    const ALL: [msgwire_status; 90] = [
+    const ALL: [msgwire_status; 107] = [
         MSGWIRE_OK,
         MSGWIRE_NULL_PARAMETER,
         MSGWIRE_INVALID_UTF8,
@@ -374,6 +419,23 @@ impl msgwire_status {
         MSGWIRE_STS_TIMEOUT,
         MSGWIRE_STS_BAD_SERVER_DATA,
         MSGWIRE_STS_IO,
+        MSGWIRE_SR_PARSE_XML,
+        MSGWIRE_SR_PARSE_NOT_UTF8,
+        MSGWIRE_SR_PARSE_EMPTY,
+        MSGWIRE_SR_PARSE_NOT_SERVER_RESPONSE,
+        MSGWIRE_SR_PARSE_STRUCTURE,
+        MSGWIRE_SR_PARSE_MISSING_ID,
+        MSGWIRE_SR_PARSE_TOO_LARGE,
+        MSGWIRE_SR_PARSE_TOO_DEEP,
+        MSGWIRE_SR_WRITE,
+        MSGWIRE_SR_WRITE_ORDER,
+        MSGWIRE_SR_LISTEN,
+        MSGWIRE_SR_BAD_URL,
+        MSGWIRE_SR_CONNECT,
+        MSGWIRE_SR_TIMEOUT,
+        MSGWIRE_SR_BAD_REPLY,
+        MSGWIRE_SR_HTTP_ERROR,
+        MSGWIRE_SR_DOCUMENT,
     ];
 
     /// The status with number `n`, if there is one.
@@ -494,6 +556,25 @@ impl msgwire_status {
             MSGWIRE_STS_TIMEOUT => "STS: timed out\0",
             MSGWIRE_STS_BAD_SERVER_DATA => "STS: bad data from the peer\0",
             MSGWIRE_STS_IO => "STS: I/O error\0",
+            MSGWIRE_SR_PARSE_XML => "serverResponse: malformed XML\0",
+            MSGWIRE_SR_PARSE_NOT_UTF8 => "serverResponse: document not UTF-8\0",
+            MSGWIRE_SR_PARSE_EMPTY => "serverResponse: empty document\0",
+            MSGWIRE_SR_PARSE_NOT_SERVER_RESPONSE => {
+                "serverResponse: not a serverResponse document\0"
+            }
+            MSGWIRE_SR_PARSE_STRUCTURE => "serverResponse: invalid document structure\0",
+            MSGWIRE_SR_PARSE_MISSING_ID => "serverResponse: element without an id\0",
+            MSGWIRE_SR_PARSE_TOO_LARGE => "serverResponse: document too large\0",
+            MSGWIRE_SR_PARSE_TOO_DEEP => "serverResponse: document nested too deep\0",
+            MSGWIRE_SR_WRITE => "serverResponse: write failed\0",
+            MSGWIRE_SR_WRITE_ORDER => "serverResponse: writer calls out of order\0",
+            MSGWIRE_SR_LISTEN => "serverResponse: cannot listen\0",
+            MSGWIRE_SR_BAD_URL => "serverResponse: invalid URL\0",
+            MSGWIRE_SR_CONNECT => "serverResponse: cannot connect\0",
+            MSGWIRE_SR_TIMEOUT => "serverResponse: timed out\0",
+            MSGWIRE_SR_BAD_REPLY => "serverResponse: invalid HTTP reply\0",
+            MSGWIRE_SR_HTTP_ERROR => "serverResponse: HTTP error without a document\0",
+            MSGWIRE_SR_DOCUMENT => "serverResponse: reply body is not serverResponse\0",
         }
     }
 
@@ -737,6 +818,7 @@ mod tests {
                 1400..=1499 => "MSGWIRE_TLS_",
                 1500..=1599 => "MSGWIRE_MSRP_TRANSFER_",
                 1600..=1699 => "MSGWIRE_STS_",
+                1700..=1719 => "MSGWIRE_SR_",
                 _ => panic!("{name} = {n} is outside every block"),
             };
             assert!(name.starts_with(block), "{name} = {n}");

@@ -37,6 +37,9 @@
 //! * [`sts`] — STS/1.0: messages, error replies, the client (requests
 //!   with reply callbacks or blocking) and the server (routes with C
 //!   callbacks and responder handles).
+//! * [`serverresponse`] — serverResponse: documents (build, write,
+//!   parse, read), the streaming writer, the HTTP server with C handlers
+//!   and the client.
 //! * [`tls`] — TLS configurations (certificates, trusted CAs) for `msrps`,
 //!   attached to connectors, acceptors and servers.
 //!
@@ -71,6 +74,7 @@ pub mod error;
 pub mod guard;
 pub mod msrp;
 pub mod server;
+pub mod serverresponse;
 pub mod sts;
 pub mod tls;
 pub mod transfer;

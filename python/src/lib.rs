@@ -21,6 +21,9 @@
 //! * [`sts`] — STS/1.0: `sts_encode`, `sts_parse`, `StsParser`, error
 //!   bodies, `StsClient` (with `StsReplies`), `StsServer` (with
 //!   `StsRequest`, `StsResponder`)
+//! * [`serverresponse`] — serverResponse: `sr_parse`, `sr_to_xml`,
+//!   `sr_get`, `SrWriter`, `SrServer` (the native half of
+//!   `msgwire.serverresponse`)
 //! * [`errors`] — the one conversion from core errors to the Python
 //!   exception classes defined in `msrplib.protocol`
 //!
@@ -38,6 +41,7 @@ mod headers;
 mod parser;
 mod relay;
 mod server;
+mod serverresponse;
 mod session;
 mod sts;
 mod tls;
@@ -117,5 +121,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<sts::PyStsClient>()?;
     m.add_class::<sts::PyRequest>()?;
     m.add_class::<sts::PyStsServer>()?;
+    m.add_function(wrap_pyfunction!(serverresponse::sr_parse, m)?)?;
+    m.add_function(wrap_pyfunction!(serverresponse::sr_get, m)?)?;
+    m.add_function(wrap_pyfunction!(serverresponse::sr_to_xml, m)?)?;
+    m.add_class::<serverresponse::PySrWriter>()?;
+    m.add_class::<serverresponse::PySrServer>()?;
     Ok(())
 }

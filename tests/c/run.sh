@@ -283,5 +283,72 @@ else
     fi
 fi
 
+# ---- the sr_server and sr_get examples ---------------------------------------
+
+# The serverResponse server in the background (under $VALGRIND too), its
+# port read from its "listening on port N" line; sr_get fetches a filtered
+# table, the status page and an unknown method, then asks it to quit. Both
+# must exit 0. Everything is bounded by `timeout`.
+sr_server=$bin/sr_server
+sr_get=$bin/sr_get
+if [ ! -x "$sr_server" ] || [ ! -x "$sr_get" ]; then
+    fail "examples $sr_server and $sr_get not built"
+else
+    timeout 180 $VALGRIND "$sr_server" 0 150 >"$tmp/sr_server.out" 2>"$tmp/sr_server.err" &
+    sr_pid=$!
+    sr_port=""
+    for _ in $(seq 600); do
+        sr_port=$(sed -n 's/^listening on port \([0-9][0-9]*\)$/\1/p' "$tmp/sr_server.out")
+        [ -n "$sr_port" ] && break
+        kill -0 "$sr_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if [ -z "$sr_port" ]; then
+        kill "$sr_pid" 2>/dev/null
+        wait "$sr_pid" 2>/dev/null
+        fail "sr_server (no port printed)" "$tmp/sr_server.out" "$tmp/sr_server.err"
+    else
+        base="http://127.0.0.1:$sr_port"
+        timeout 120 $VALGRIND "$sr_get" "$base/registrations.xml?driver=sip" "$base/status.xml" \
+            "$base/unknown.xml" "$base/quit.xml" >"$tmp/sr_get.out" 2>"$tmp/sr_get.err"
+        get_status=$?
+        wait "$sr_pid"
+        server_status=$?
+        missing=""
+        for line in \
+            "registrations from bayonne" \
+            "table registrations (2 rows)" \
+            "$(printf '  driver\tserver\tuserid\taccess\tstatus')" \
+            "$(printf '  sip\t192.168.1.95\t291\tfriend\tactive')" \
+            "$(printf '  sip\t192.168.1.97\t293\tuser\tidle')" \
+            "status from bayonne" \
+            "table protocols (4 rows)" \
+            "http from bayonne (fault)" \
+            "fault code: 404" \
+            "fault text: Not Found" \
+            "quit from bayonne" \
+            "done (empty results)"; do
+            grep -qF -- "$line" "$tmp/sr_get.out" || missing="$missing [$line]"
+        done
+        if grep -q "h323" "$tmp/sr_get.out"; then
+            missing="$missing [no h323 row: the driver filter]"
+        fi
+        if [ "$get_status" -ne 0 ]; then
+            fail "sr_get (exit $get_status)" "$tmp/sr_get.out" "$tmp/sr_get.err"
+        elif [ -n "$missing" ]; then
+            fail "sr_get (output lacks$missing)" "$tmp/sr_get.out"
+        else
+            pass "sr_get against sr_server"
+        fi
+        if [ "$server_status" -ne 0 ]; then
+            fail "sr_server (exit $server_status)" "$tmp/sr_server.out" "$tmp/sr_server.err"
+        elif ! grep -qF "quit requested" "$tmp/sr_server.out"; then
+            fail "sr_server (did not stop on /quit.xml)" "$tmp/sr_server.out"
+        else
+            pass "sr_server"
+        fi
+    fi
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

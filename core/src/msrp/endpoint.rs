@@ -1370,6 +1370,8 @@ struct Inner {
     write_lock: Mutex<()>,
     sender: OnceLock<Sender>,
     conn: OnceLock<Connection>,
+    /// Counts this session as open in the status counters.
+    _session: crate::net::stats::Open,
     timer: Timer,
     paths: SessionPaths,
     /// The session's encoded To-Path and From-Path, for `make_message`.
@@ -1486,6 +1488,7 @@ impl MsrpSession {
             write_lock: Mutex::new(()),
             sender: OnceLock::new(),
             conn: OnceLock::new(),
+            _session: crate::net::stats::counters(crate::net::stats::Protocol::Msrp).open_session(),
             timer,
             paths: bound.paths,
             to_text,
@@ -1496,7 +1499,11 @@ impl MsrpSession {
         });
         inner.after_change(&mut inner.state.lock());
         let weak = Arc::downgrade(&inner);
-        let conn = Connection::spawn_with(bound.stream, options.connection, move |ev, sender| {
+        let mut connection = options.connection;
+        connection
+            .protocol
+            .get_or_insert(crate::net::stats::Protocol::Msrp);
+        let conn = Connection::spawn_with(bound.stream, connection, move |ev, sender| {
             if let Some(inner) = weak.upgrade() {
                 inner.on_incoming(ev, sender);
             }

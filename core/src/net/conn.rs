@@ -112,6 +112,9 @@ pub struct Config {
     /// the default, reads without a timeout and `detach` is refused. 50 ms
     /// costs 20 idle wake-ups a second and bounds how long `detach` takes.
     pub detach_poll: Option<Duration>,
+    /// Count this connection and its bytes in the [`stats`](super::stats)
+    /// of this protocol. `None`, the default, counts nothing.
+    pub protocol: Option<super::stats::Protocol>,
 }
 
 impl Default for Config {
@@ -122,6 +125,7 @@ impl Default for Config {
             max_write_batch: 256 * 1024,
             close_timeout: Duration::from_secs(5),
             detach_poll: None,
+            protocol: None,
         }
     }
 }
@@ -342,6 +346,8 @@ struct Shared {
     /// [`Connection::detach`] is stopping the threads: the writer flushes
     /// without half-closing, the reader stops at its next poll.
     detaching: AtomicBool,
+    /// Where bytes in and out are counted ([`Config::protocol`]).
+    stats: Option<&'static super::stats::Counters>,
 }
 
 #[derive(Debug)]
@@ -435,6 +441,9 @@ impl Shared {
                     Ok(0) => break Ok(written),
                     Ok(n) => {
                         written += n;
+                        if let Some(stats) = self.stats {
+                            stats.add_out(n);
+                        }
                         IoSlice::advance_slices(&mut rest, n);
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break Ok(written),
@@ -645,7 +654,9 @@ impl Connection {
             error: Mutex::new(None),
             closing: AtomicBool::new(false),
             detaching: AtomicBool::new(false),
+            stats: config.protocol.map(super::stats::counters),
         });
+        let counted = shared.stats.map(|s| s.open_connection());
         let sender = Sender {
             shared: shared.clone(),
             direct: false,
@@ -676,6 +687,7 @@ impl Connection {
                 .name("msgwire-conn-reader".into())
                 .spawn(move || {
                     let _done = reader_done_tx;
+                    let _counted = counted;
                     run_reader(reader, handler, &sender, &shared, &closer, buf_size);
                 })
         };
@@ -928,6 +940,9 @@ fn run_reader<H>(
         match reader.read(&mut buf) {
             Ok(0) => break None,
             Ok(n) => {
+                if let Some(stats) = shared.stats {
+                    stats.add_in(n);
+                }
                 let call = catch_unwind(AssertUnwindSafe(|| {
                     handler(Incoming::Data(&buf[..n]), sender)
                 }));
@@ -1002,6 +1017,9 @@ fn run_writer(shared: &Shared, max_batch: usize) {
                 }
                 drop(ob);
                 let written = write_all_vectored(&mut *shared.writer.lock(), &batch);
+                if let (Some(stats), Ok(())) = (shared.stats, &written) {
+                    stats.add_out(batch.iter().map(Bytes::len).sum());
+                }
                 batch.clear();
                 ob = shared.outbox.lock();
                 ob.writing = false;

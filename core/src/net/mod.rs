@@ -14,6 +14,8 @@
 //!   coalescing small messages into one vectored write.
 //! * [`tls`] — TLS configuration ([`TlsServerConfig`], [`TlsClientConfig`])
 //!   and the handshake that turns a TCP stream into [`Stream::Tls`].
+//! * [`stats`] — process-wide counters per protocol (connections and
+//!   sessions open, bytes in and out) for status pages.
 //! * [`timer`] — one [`Timer`] thread serving any number of deadlines
 //!   (transaction timeouts, keepalives).
 //!
@@ -60,6 +62,7 @@
 //! queues and `parking_lot` locks.
 
 pub mod conn;
+pub mod stats;
 pub mod stream;
 pub mod timer;
 pub mod tls;

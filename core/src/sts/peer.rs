@@ -490,6 +490,8 @@ struct Inner {
     /// The connection's reader thread, known from its first call.
     reader: OnceLock<std::thread::ThreadId>,
     conn: OnceLock<Connection>,
+    /// Counts this session as open in the status counters.
+    _session: crate::net::stats::Open,
     timer: Timer,
     config: PeerConfig,
 }
@@ -538,6 +540,7 @@ impl Peer {
             calls: Arc::new(CallQueue::default()),
             reader: OnceLock::new(),
             conn: OnceLock::new(),
+            _session: crate::net::stats::counters(crate::net::stats::Protocol::Sts).open_session(),
             timer: match &config.timer {
                 Some(t) => t.clone(),
                 None => Timer::shared()?,
@@ -545,12 +548,15 @@ impl Peer {
             config,
         });
         let weak = Arc::downgrade(&inner);
-        let conn =
-            Connection::spawn_with(stream, inner.config.connection.clone(), move |ev, _| {
-                if let Some(inner) = weak.upgrade() {
-                    inner.on_incoming(ev);
-                }
-            })?;
+        let mut connection = inner.config.connection.clone();
+        connection
+            .protocol
+            .get_or_insert(crate::net::stats::Protocol::Sts);
+        let conn = Connection::spawn_with(stream, connection, move |ev, _| {
+            if let Some(inner) = weak.upgrade() {
+                inner.on_incoming(ev);
+            }
+        })?;
         let _ = inner.sender.set(conn.sender());
         let _ = inner.direct.set(conn.direct_sender());
         let _ = inner.conn.set(conn);

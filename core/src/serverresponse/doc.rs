@@ -1,0 +1,1445 @@
+//! The serverResponse document: model, streaming writer, streaming parser.
+//!
+//! Sans-IO: the writer writes to any [`Write`], the parser reads from a byte
+//! slice or any [`BufRead`]; neither touches sockets, threads or clocks.
+//!
+//! # The document
+//!
+//! ```text
+//! <?xml version="1.0"?>
+//! <serverResponse>
+//!  <results server="bayonne" service="registrations">
+//!   <result id="count" value="1"/>
+//!   <lists id="registrations">
+//!    <list id="registration">
+//!     <item id="driver" value="sip"/>
+//!    </list>
+//!   </lists>
+//!  </results>
+//! </serverResponse>
+//! ```
+//!
+//! `<results>` holds, in any order, `<result>` entries and `<lists>` tables
+//! of `<list>` rows of `<item>` cells; `<faults>` holds `<fault>` entries
+//! (Bayonne sends `code` and `text`). Every `value` is a string: the dialect
+//! has no types. [`Field`] offers number and boolean conversions on top.
+//!
+//! # Writing
+//!
+//! [`Writer`] emits each piece as soon as it is given: a handler can stream
+//! a table of any length row by row. It writes the spec's layout (the
+//! `<?xml version="1.0"?>` declaration, one space of indentation per
+//! level, LF line ends) so its output for the spec's samples is
+//! byte-identical to them. [`Response::write_to`] writes a whole model.
+//!
+//! # Parsing
+//!
+//! [`DocReader`] pulls [`DocEvent`]s one at a time from a [`BufRead`], so a
+//! long table can be consumed without building it; [`parse`] collects a
+//! byte slice into a [`Response`]. Both use quick-xml's tokenizer and are
+//! bounded by [`ParseConfig`] (document size, nesting depth).
+//!
+//! Leniency, on purpose:
+//! * unknown elements (anywhere inside `<serverResponse>`) and unknown
+//!   attributes are skipped, so newer servers can add to the dialect; each
+//!   is reported as [`Ignored`] (in [`Response::ignored`] or as
+//!   [`DocEvent::Ignored`]) so a caller can tell a document was not fully
+//!   understood;
+//! * a missing `value` attribute reads as the empty string; missing
+//!   `server`/`service` attributes too;
+//! * item ids are free: real Bayonne servers say `remote` in registrations
+//!   lists where the spec shows `server`, and both are just ids.
+//!
+//! Everything else that is not a well-formed serverResponse document (a
+//! different root element, text outside it, a second body, malformed XML
+//! such as an attribute value missing its closing quote) is a
+//! [`ParseError`] carrying the byte position where it was found.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::io::{self, BufRead, Read, Write};
+
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::Reader;
+
+// ------------------------------------------------------------------ model
+
+/// One `id`/`value` pair: a `<result>`, an `<item>` or a `<fault>`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Field {
+    /// What the value is about.
+    pub id: String,
+    /// The value, always a string.
+    pub value: String,
+}
+
+impl Field {
+    /// A field with a string value.
+    pub fn new(id: impl Into<String>, value: impl Into<String>) -> Field {
+        Field {
+            id: id.into(),
+            value: value.into(),
+        }
+    }
+
+    /// A field holding a number (or anything else displayable), written
+    /// with its `Display` form.
+    pub fn number(id: impl Into<String>, value: impl fmt::Display) -> Field {
+        Field::new(id, value.to_string())
+    }
+
+    /// A field holding a boolean, written `true` or `false`.
+    pub fn flag(id: impl Into<String>, value: bool) -> Field {
+        Field::new(id, if value { "true" } else { "false" })
+    }
+
+    /// The value as a signed integer (surrounding spaces allowed).
+    pub fn as_i64(&self) -> Option<i64> {
+        self.value.trim().parse().ok()
+    }
+
+    /// The value as an unsigned integer (surrounding spaces allowed).
+    pub fn as_u64(&self) -> Option<u64> {
+        self.value.trim().parse().ok()
+    }
+
+    /// The value as a floating-point number (surrounding spaces allowed).
+    pub fn as_f64(&self) -> Option<f64> {
+        self.value.trim().parse().ok()
+    }
+
+    /// The value as a boolean: `true`/`yes`/`on`/`1` and
+    /// `false`/`no`/`off`/`0`, in any case; anything else is `None`.
+    pub fn as_bool(&self) -> Option<bool> {
+        let v = self.value.trim();
+        const TRUE: [&str; 4] = ["true", "yes", "on", "1"];
+        const FALSE: [&str; 4] = ["false", "no", "off", "0"];
+        if TRUE.iter().any(|t| v.eq_ignore_ascii_case(t)) {
+            Some(true)
+        } else if FALSE.iter().any(|f| v.eq_ignore_ascii_case(f)) {
+            Some(false)
+        } else {
+            None
+        }
+    }
+}
+
+/// One `<list>` row of a table: its id and its `<item>` cells in order.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Row {
+    /// The row's id (the spec's sample: `registration`).
+    pub id: String,
+    /// The cells.
+    pub items: Vec<Field>,
+}
+
+impl Row {
+    /// A row from its id and cells.
+    pub fn new(id: impl Into<String>, items: Vec<Field>) -> Row {
+        Row {
+            id: id.into(),
+            items,
+        }
+    }
+
+    /// The value of the first cell with this id.
+    pub fn get(&self, id: &str) -> Option<&str> {
+        self.items
+            .iter()
+            .find(|f| f.id == id)
+            .map(|f| f.value.as_str())
+    }
+}
+
+/// A `<lists>` table.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Lists {
+    /// The table's id.
+    pub id: String,
+    /// Its rows in order.
+    pub rows: Vec<Row>,
+}
+
+/// One entry of `<results>`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Entry {
+    /// A `<result id value/>`.
+    Result(Field),
+    /// A `<lists>` table.
+    Lists(Lists),
+}
+
+/// What a document holds: results or faults, never both.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Body {
+    /// `<results>`: success; empty means "done, nothing to report".
+    Results(Vec<Entry>),
+    /// `<faults>`: failure.
+    Faults(Vec<Field>),
+}
+
+/// Something the parser skipped because the dialect does not define it
+/// there. Positions are byte offsets into the document.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Ignored {
+    /// An unknown element (its whole content was skipped).
+    Element {
+        /// The element's name.
+        name: String,
+        /// Where it starts.
+        position: u64,
+    },
+    /// An unknown attribute of a known element.
+    Attribute {
+        /// The element it was on.
+        element: String,
+        /// The attribute's name.
+        name: String,
+        /// Where the element starts.
+        position: u64,
+    },
+    /// Non-blank text inside the document.
+    Text {
+        /// Where it starts.
+        position: u64,
+    },
+}
+
+/// A serverResponse document.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Response {
+    /// The `server` attribute: which kind of server answered.
+    pub server: String,
+    /// The `service` attribute: the method called, or `http` for faults of
+    /// the HTTP layer.
+    pub service: String,
+    /// Results or faults.
+    pub body: Body,
+    /// What the parser skipped (always empty for a built document).
+    pub ignored: Vec<Ignored>,
+}
+
+impl Response {
+    /// A results document.
+    pub fn results(
+        server: impl Into<String>,
+        service: impl Into<String>,
+        entries: Vec<Entry>,
+    ) -> Response {
+        Response {
+            server: server.into(),
+            service: service.into(),
+            body: Body::Results(entries),
+            ignored: Vec::new(),
+        }
+    }
+
+    /// A faults document.
+    pub fn faults(
+        server: impl Into<String>,
+        service: impl Into<String>,
+        faults: Vec<Field>,
+    ) -> Response {
+        Response {
+            server: server.into(),
+            service: service.into(),
+            body: Body::Faults(faults),
+            ignored: Vec::new(),
+        }
+    }
+
+    /// The Bayonne fault shape: `code` and `text` faults.
+    pub fn fault(
+        server: impl Into<String>,
+        service: impl Into<String>,
+        code: u32,
+        text: impl Into<String>,
+    ) -> Response {
+        Response::faults(
+            server,
+            service,
+            vec![Field::number("code", code), Field::new("text", text)],
+        )
+    }
+
+    /// Whether this is a faults document.
+    pub fn is_fault(&self) -> bool {
+        matches!(self.body, Body::Faults(_))
+    }
+
+    /// The results entries (empty for faults).
+    pub fn entries(&self) -> &[Entry] {
+        match &self.body {
+            Body::Results(e) => e,
+            Body::Faults(_) => &[],
+        }
+    }
+
+    /// The fault entries (empty for results).
+    pub fn fault_fields(&self) -> &[Field] {
+        match &self.body {
+            Body::Results(_) => &[],
+            Body::Faults(f) => f,
+        }
+    }
+
+    /// The value of the first `<result>` (or, in a faults document, the
+    /// first `<fault>`) with this id.
+    pub fn find(&self, id: &str) -> Option<&str> {
+        match &self.body {
+            Body::Results(entries) => entries.iter().find_map(|e| match e {
+                Entry::Result(f) if f.id == id => Some(f.value.as_str()),
+                _ => None,
+            }),
+            Body::Faults(faults) => faults.iter().find(|f| f.id == id).map(|f| f.value.as_str()),
+        }
+    }
+
+    /// The first table with this id.
+    pub fn lists(&self, id: &str) -> Option<&Lists> {
+        self.entries().iter().find_map(|e| match e {
+            Entry::Lists(l) if l.id == id => Some(l),
+            _ => None,
+        })
+    }
+
+    /// For a faults document, the `code` fault as a number.
+    pub fn fault_code(&self) -> Option<i64> {
+        self.fault_fields()
+            .iter()
+            .find(|f| f.id == "code")
+            .and_then(Field::as_i64)
+    }
+
+    /// For a faults document, the `text` fault.
+    pub fn fault_text(&self) -> Option<&str> {
+        self.fault_fields()
+            .iter()
+            .find(|f| f.id == "text")
+            .map(|f| f.value.as_str())
+    }
+
+    /// Writes the document to `out` (see [`Writer`] for the layout).
+    pub fn write_to<W: Write>(&self, out: W) -> Result<W, WriteError> {
+        let mut w = Writer::new(out, &self.server, &self.service);
+        match &self.body {
+            // The first entry opens `<results>`; none at all gives the
+            // one-line `<results ...></results>` of `finish`.
+            Body::Results(entries) => {
+                for e in entries {
+                    w.entry(e)?;
+                }
+            }
+            Body::Faults(faults) => {
+                w.open_faults()?;
+                for f in faults {
+                    w.fault(&f.id, &f.value)?;
+                }
+            }
+        }
+        w.finish()?;
+        Ok(w.into_inner())
+    }
+
+    /// The document as bytes.
+    pub fn to_xml(&self) -> Vec<u8> {
+        // Writing to a Vec cannot fail, and the writer is driven in order.
+        self.write_to(Vec::new()).unwrap_or_default()
+    }
+}
+
+// ----------------------------------------------------------------- writer
+
+/// A [`Writer`] could not write.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum WriteError {
+    /// The underlying writer failed (for a network reply: the client went
+    /// away). The document is incomplete; stop writing.
+    #[error("write failed: {0}")]
+    Io(#[from] io::Error),
+    /// The calls came in an order the dialect cannot express (a fault
+    /// after results, an item outside a row, anything after
+    /// [`Writer::finish`]). A bug in the caller; nothing was written for
+    /// the refused call.
+    #[error("serverResponse writer: {0}")]
+    Order(&'static str),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WState {
+    /// Nothing written yet.
+    Fresh,
+    Results,
+    Lists,
+    Row,
+    Faults,
+    Done,
+}
+
+/// Writes a serverResponse document piece by piece.
+///
+/// Nothing is written until the first piece: the first [`result`]
+/// or [`begin_lists`] opens `<results>`, the first [`fault`] opens
+/// `<faults>`. Opening a row closes the previous row; a result or a new
+/// table closes an open table; [`finish`] closes whatever is open (and
+/// writes an empty `<results></results>` if nothing was written). Each
+/// call writes its piece at once, so memory stays flat however long the
+/// document; wrap an unbuffered sink in a `BufWriter`.
+///
+/// Attribute values are escaped: `& < > " '` become entities, tab, LF and
+/// CR become character references (so they survive a parser's
+/// attribute-value normalisation), and the characters XML 1.0 cannot carry
+/// at all (other C0 controls, U+FFFE, U+FFFF) become U+FFFD.
+///
+/// [`result`]: Writer::result
+/// [`begin_lists`]: Writer::begin_lists
+/// [`fault`]: Writer::fault
+/// [`finish`]: Writer::finish
+#[derive(Debug)]
+pub struct Writer<W: Write> {
+    out: W,
+    server: String,
+    service: String,
+    state: WState,
+    line: Vec<u8>,
+}
+
+impl<W: Write> Writer<W> {
+    /// A writer for a document from `server` answering `service`.
+    pub fn new(out: W, server: &str, service: &str) -> Writer<W> {
+        Writer {
+            out,
+            server: server.to_string(),
+            service: service.to_string(),
+            state: WState::Fresh,
+            line: Vec::with_capacity(256),
+        }
+    }
+
+    /// Whether anything has been written yet.
+    pub fn is_started(&self) -> bool {
+        self.state != WState::Fresh
+    }
+
+    /// Whether the document is a faults document.
+    pub fn is_faults(&self) -> bool {
+        self.state == WState::Faults
+    }
+
+    /// Whether [`finish`](Self::finish) has run.
+    pub fn is_finished(&self) -> bool {
+        self.state == WState::Done
+    }
+
+    /// The sink.
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.out
+    }
+
+    /// The sink (call [`finish`](Self::finish) first).
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+
+    /// Opens `<results>` now (also done by the first result or table).
+    pub fn open_results(&mut self) -> Result<(), WriteError> {
+        match self.state {
+            WState::Fresh => self.open(false),
+            WState::Results | WState::Lists | WState::Row => Ok(()),
+            WState::Faults => Err(WriteError::Order("results in a faults document")),
+            WState::Done => Err(WriteError::Order("write after finish")),
+        }
+    }
+
+    /// Opens `<faults>` now (also done by the first fault).
+    pub fn open_faults(&mut self) -> Result<(), WriteError> {
+        match self.state {
+            WState::Fresh => self.open(true),
+            WState::Faults => Ok(()),
+            WState::Done => Err(WriteError::Order("write after finish")),
+            _ => Err(WriteError::Order("a fault in a results document")),
+        }
+    }
+
+    /// Writes `<result id value/>`, closing an open table first.
+    pub fn result(&mut self, id: &str, value: &str) -> Result<(), WriteError> {
+        self.open_results()?;
+        self.close_to(WState::Results)?;
+        self.field(2, "result", id, value)
+    }
+
+    /// Opens a `<lists id>` table, closing an open one first.
+    pub fn begin_lists(&mut self, id: &str) -> Result<(), WriteError> {
+        self.open_results()?;
+        self.close_to(WState::Results)?;
+        self.start_line(2, "lists", id);
+        self.line.extend_from_slice(b">\n");
+        self.flush_line()?;
+        self.state = WState::Lists;
+        Ok(())
+    }
+
+    /// Opens a `<list id>` row in the open table, closing the previous row.
+    pub fn begin_row(&mut self, id: &str) -> Result<(), WriteError> {
+        match self.state {
+            WState::Lists => {}
+            WState::Row => self.close_to(WState::Lists)?,
+            _ => return Err(WriteError::Order("a row outside a table")),
+        }
+        self.start_line(3, "list", id);
+        self.line.extend_from_slice(b">\n");
+        self.flush_line()?;
+        self.state = WState::Row;
+        Ok(())
+    }
+
+    /// Writes `<item id value/>` in the open row.
+    pub fn item(&mut self, id: &str, value: &str) -> Result<(), WriteError> {
+        if self.state != WState::Row {
+            return Err(WriteError::Order("an item outside a row"));
+        }
+        self.field(4, "item", id, value)
+    }
+
+    /// Closes the open row.
+    pub fn end_row(&mut self) -> Result<(), WriteError> {
+        if self.state != WState::Row {
+            return Err(WriteError::Order("no row is open"));
+        }
+        self.close_to(WState::Lists)
+    }
+
+    /// Writes a whole row: `begin_row`, its items, `end_row`.
+    pub fn row<'a, I>(&mut self, id: &str, items: I) -> Result<(), WriteError>
+    where
+        I: IntoIterator<Item = (&'a str, &'a str)>,
+    {
+        self.begin_row(id)?;
+        for (k, v) in items {
+            self.item(k, v)?;
+        }
+        self.end_row()
+    }
+
+    /// Closes the open table.
+    pub fn end_lists(&mut self) -> Result<(), WriteError> {
+        if !matches!(self.state, WState::Lists | WState::Row) {
+            return Err(WriteError::Order("no table is open"));
+        }
+        self.close_to(WState::Results)
+    }
+
+    /// Writes a whole entry (a result or a table).
+    pub fn entry(&mut self, entry: &Entry) -> Result<(), WriteError> {
+        match entry {
+            Entry::Result(f) => self.result(&f.id, &f.value),
+            Entry::Lists(l) => {
+                self.begin_lists(&l.id)?;
+                for r in &l.rows {
+                    self.row(&r.id, r.items.iter().map(|f| (&*f.id, &*f.value)))?;
+                }
+                self.end_lists()
+            }
+        }
+    }
+
+    /// Writes `<fault id value/>`.
+    pub fn fault(&mut self, id: &str, value: &str) -> Result<(), WriteError> {
+        self.open_faults()?;
+        self.field(2, "fault", id, value)
+    }
+
+    /// Closes the document (an empty `<results></results>` if nothing was
+    /// written) and flushes the sink. Calling it again does nothing.
+    pub fn finish(&mut self) -> Result<(), WriteError> {
+        match self.state {
+            WState::Done => return Ok(()),
+            WState::Fresh => {
+                self.line.clear();
+                self.line.extend_from_slice(PROLOG);
+                self.body_open_tag(false);
+                self.line
+                    .extend_from_slice(b"</results>\n</serverResponse>\n");
+                self.flush_line()?;
+            }
+            WState::Faults => {
+                self.line.clear();
+                self.line
+                    .extend_from_slice(b" </faults>\n</serverResponse>\n");
+                self.flush_line()?;
+            }
+            _ => {
+                self.close_to(WState::Results)?;
+                self.line.clear();
+                self.line
+                    .extend_from_slice(b" </results>\n</serverResponse>\n");
+                self.flush_line()?;
+            }
+        }
+        self.state = WState::Done;
+        self.out.flush()?;
+        Ok(())
+    }
+
+    fn open(&mut self, faults: bool) -> Result<(), WriteError> {
+        self.line.clear();
+        self.line.extend_from_slice(PROLOG);
+        self.body_open_tag(faults);
+        self.line.push(b'\n');
+        self.flush_line()?;
+        self.state = if faults {
+            WState::Faults
+        } else {
+            WState::Results
+        };
+        Ok(())
+    }
+
+    fn body_open_tag(&mut self, faults: bool) {
+        self.line.extend_from_slice(if faults {
+            b" <faults server=\""
+        } else {
+            b" <results server=\""
+        });
+        escape_into(&mut self.line, &self.server);
+        self.line.extend_from_slice(b"\" service=\"");
+        escape_into(&mut self.line, &self.service);
+        self.line.extend_from_slice(b"\">");
+    }
+
+    /// Closes open rows and tables down to `target` (Results or Lists).
+    fn close_to(&mut self, target: WState) -> Result<(), WriteError> {
+        self.line.clear();
+        if self.state == WState::Row {
+            self.line.extend_from_slice(b"   </list>\n");
+            self.state = WState::Lists;
+        }
+        if self.state == WState::Lists && target == WState::Results {
+            self.line.extend_from_slice(b"  </lists>\n");
+            self.state = WState::Results;
+        }
+        if self.line.is_empty() {
+            Ok(())
+        } else {
+            self.flush_line()
+        }
+    }
+
+    fn start_line(&mut self, indent: usize, tag: &str, id: &str) {
+        self.line.clear();
+        self.line.extend(std::iter::repeat_n(b' ', indent));
+        self.line.push(b'<');
+        self.line.extend_from_slice(tag.as_bytes());
+        self.line.extend_from_slice(b" id=\"");
+        escape_into(&mut self.line, id);
+        self.line.push(b'"');
+    }
+
+    fn field(&mut self, indent: usize, tag: &str, id: &str, value: &str) -> Result<(), WriteError> {
+        self.start_line(indent, tag, id);
+        self.line.extend_from_slice(b" value=\"");
+        escape_into(&mut self.line, value);
+        self.line.extend_from_slice(b"\"/>\n");
+        self.flush_line()
+    }
+
+    fn flush_line(&mut self) -> Result<(), WriteError> {
+        self.out.write_all(&self.line)?;
+        Ok(())
+    }
+}
+
+/// Appends `s` escaped for a double-quoted attribute value.
+fn escape_into(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let (replacement, skip): (&[u8], usize) = match b {
+            b'&' => (b"&amp;", 1),
+            b'<' => (b"&lt;", 1),
+            b'>' => (b"&gt;", 1),
+            b'"' => (b"&quot;", 1),
+            b'\'' => (b"&apos;", 1),
+            b'\t' => (b"&#9;", 1),
+            b'\n' => (b"&#10;", 1),
+            b'\r' => (b"&#13;", 1),
+            0..=0x1F => ("\u{FFFD}".as_bytes(), 1),
+            // U+FFFE and U+FFFF are EF BF BE / EF BF BF in UTF-8.
+            0xEF if bytes.get(i + 1) == Some(&0xBF)
+                && matches!(bytes.get(i + 2), Some(0xBE | 0xBF)) =>
+            {
+                ("\u{FFFD}".as_bytes(), 3)
+            }
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        out.extend_from_slice(replacement);
+        i += skip;
+        start = i;
+    }
+    out.extend_from_slice(&bytes[start..]);
+}
+
+const PROLOG: &[u8] = b"<?xml version=\"1.0\"?>\n<serverResponse>\n";
+
+// ----------------------------------------------------------------- parser
+
+/// Limits of the parser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ParseConfig {
+    /// Largest document accepted, in bytes. Default 16 MiB: a status
+    /// table of some 100,000 rows, far more than any status page, and
+    /// still a bounded amount of memory when collecting a [`Response`].
+    pub max_size: u64,
+    /// Deepest element nesting accepted. The dialect needs 5 levels
+    /// (`serverResponse/results/lists/list/item`); default 32 leaves room
+    /// for unknown extensions while stopping pathological nesting.
+    pub max_depth: usize,
+}
+
+impl Default for ParseConfig {
+    fn default() -> Self {
+        ParseConfig {
+            max_size: 16 * 1024 * 1024,
+            max_depth: 32,
+        }
+    }
+}
+
+impl ParseConfig {
+    /// The default limits with another maximum size.
+    pub fn with_max_size(mut self, max_size: u64) -> Self {
+        self.max_size = max_size;
+        self
+    }
+
+    /// The default limits with another maximum depth.
+    pub fn with_max_depth(mut self, max_depth: usize) -> Self {
+        self.max_depth = max_depth;
+        self
+    }
+}
+
+/// Why a document was refused, and where.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{kind} (at byte {position})")]
+pub struct ParseError {
+    /// What is wrong.
+    pub kind: ParseErrorKind,
+    /// The byte offset into the document where it was found.
+    pub position: u64,
+}
+
+/// What is wrong with a refused document. All are problems of the data
+/// (the server's, for a fetched reply); none is worth retrying as is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ParseErrorKind {
+    /// The bytes are not well-formed XML (quick-xml's diagnosis), e.g. an
+    /// attribute value missing its closing quote or mismatched tags.
+    #[error("malformed XML: {0}")]
+    Xml(String),
+    /// The text is not UTF-8.
+    #[error("not UTF-8")]
+    NotUtf8,
+    /// There is no root element at all.
+    #[error("no document")]
+    Empty,
+    /// The root element is not `<serverResponse>`.
+    #[error("not a serverResponse document (root element <{0}>)")]
+    NotServerResponse(String),
+    /// Well-formed XML that breaks the dialect's structure (neither
+    /// results nor faults, both, or content after the root).
+    #[error("invalid serverResponse document: {0}")]
+    Structure(&'static str),
+    /// A `<result>`, `<item>`, `<fault>`, `<list>` or `<lists>` has no
+    /// `id`.
+    #[error("<{element}> without an id attribute")]
+    MissingId {
+        /// The element.
+        element: &'static str,
+    },
+    /// The document exceeds [`ParseConfig::max_size`].
+    #[error("document larger than {0} bytes")]
+    TooLarge(u64),
+    /// Elements nest deeper than [`ParseConfig::max_depth`].
+    #[error("elements nested deeper than {0}")]
+    TooDeep(usize),
+    /// Reading the source failed.
+    #[error("read failed: {0}")]
+    Io(String),
+}
+
+/// One piece of a document, as [`DocReader`] delivers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DocEvent {
+    /// `<results>` or `<faults>` opened.
+    Begin {
+        /// `true` for `<faults>`.
+        faults: bool,
+        /// The `server` attribute.
+        server: String,
+        /// The `service` attribute.
+        service: String,
+    },
+    /// A `<result>`.
+    Result(Field),
+    /// A `<lists>` table opened.
+    BeginLists(String),
+    /// One complete `<list>` row of the open table.
+    Row(Row),
+    /// The open table closed.
+    EndLists,
+    /// A `<fault>`.
+    Fault(Field),
+    /// Something skipped.
+    Ignored(Ignored),
+    /// `</serverResponse>`: the document is complete.
+    End,
+}
+
+/// Parses a whole document with the default limits.
+pub fn parse(bytes: &[u8]) -> Result<Response, ParseError> {
+    parse_with(bytes, &ParseConfig::default())
+}
+
+/// Parses a whole document with explicit limits.
+pub fn parse_with(bytes: &[u8], config: &ParseConfig) -> Result<Response, ParseError> {
+    if bytes.len() as u64 > config.max_size {
+        return Err(ParseError {
+            kind: ParseErrorKind::TooLarge(config.max_size),
+            position: config.max_size,
+        });
+    }
+    // One UTF-8 check for the whole document; attribute values are then
+    // slices of `text`, not checked again one by one.
+    let text = std::str::from_utf8(bytes).map_err(|e| ParseError {
+        kind: ParseErrorKind::NotUtf8,
+        position: e.valid_up_to() as u64,
+    })?;
+    let mut reader = Reader::from_reader(bytes);
+    reader.config_mut().trim_text(true);
+    let mut machine = Machine::new(config.max_depth);
+    let mut builder = Builder::default();
+    loop {
+        let start = reader.buffer_position();
+        let event = reader.read_event().map_err(|e| xml_error(&reader, e))?;
+        let eof = matches!(event, Event::Eof);
+        let end = reader.buffer_position();
+        machine.feed(event, start, end, Some(text), &mut |ev| builder.push(ev))?;
+        if eof {
+            break;
+        }
+    }
+    Ok(builder.finish())
+}
+
+/// Pulls [`DocEvent`]s from a [`BufRead`] one at a time.
+///
+/// Memory use is bounded by the largest single element (plus one row), not
+/// the document: a table of any length streams through.
+///
+/// ```
+/// use msgwire::serverresponse::{DocEvent, DocReader};
+///
+/// let xml = b"<serverResponse><results server=\"s\" service=\"t\">\
+///             <lists id=\"l\"><list id=\"r\"><item id=\"a\" value=\"1\"/></list></lists>\
+///             </results></serverResponse>";
+/// let mut reader = DocReader::new(&xml[..]);
+/// let mut rows = 0;
+/// while let Some(event) = reader.next_event()? {
+///     if let DocEvent::Row(row) = event {
+///         assert_eq!(row.get("a"), Some("1"));
+///         rows += 1;
+///     }
+/// }
+/// assert_eq!(rows, 1);
+/// # Ok::<(), msgwire::serverresponse::ParseError>(())
+/// ```
+#[derive(Debug)]
+pub struct DocReader<R: BufRead> {
+    reader: Reader<Limited<R>>,
+    buf: Vec<u8>,
+    machine: Machine,
+    pending: VecDeque<DocEvent>,
+    max_size: u64,
+    finished: bool,
+}
+
+impl<R: BufRead> DocReader<R> {
+    /// A reader with the default limits.
+    pub fn new(source: R) -> DocReader<R> {
+        DocReader::with_config(source, &ParseConfig::default())
+    }
+
+    /// A reader with explicit limits.
+    pub fn with_config(source: R, config: &ParseConfig) -> DocReader<R> {
+        let mut reader = Reader::from_reader(Limited {
+            inner: source,
+            left: config.max_size,
+            exceeded: false,
+            error: None,
+        });
+        reader.config_mut().trim_text(true);
+        DocReader {
+            reader,
+            buf: Vec::new(),
+            machine: Machine::new(config.max_depth),
+            pending: VecDeque::new(),
+            max_size: config.max_size,
+            finished: false,
+        }
+    }
+
+    /// The next event; `None` once the document has been read completely
+    /// (after [`DocEvent::End`]). An error ends the document.
+    pub fn next_event(&mut self) -> Result<Option<DocEvent>, ParseError> {
+        loop {
+            if let Some(ev) = self.pending.pop_front() {
+                return Ok(Some(ev));
+            }
+            if self.finished {
+                return Ok(None);
+            }
+            self.buf.clear();
+            let start = self.reader.buffer_position();
+            let event = self.reader.read_event_into(&mut self.buf);
+            let limited = self.reader.get_ref();
+            if limited.exceeded {
+                self.finished = true;
+                return Err(ParseError {
+                    kind: ParseErrorKind::TooLarge(self.max_size),
+                    position: self.max_size,
+                });
+            }
+            if let Some(e) = &limited.error {
+                self.finished = true;
+                return Err(ParseError {
+                    kind: ParseErrorKind::Io(e.clone()),
+                    position: self.reader.buffer_position(),
+                });
+            }
+            let event = match event {
+                Ok(ev) => ev,
+                Err(e) => {
+                    self.finished = true;
+                    return Err(xml_error(&self.reader, e));
+                }
+            };
+            let eof = matches!(event, Event::Eof);
+            let end = self.reader.buffer_position();
+            let pending = &mut self.pending;
+            if let Err(e) = self
+                .machine
+                .feed(event, start, end, None, &mut |ev| pending.push_back(ev))
+            {
+                self.finished = true;
+                return Err(e);
+            }
+            if eof {
+                self.finished = true;
+            }
+        }
+    }
+
+    /// Reads the rest of the document into a [`Response`].
+    pub fn into_response(mut self) -> Result<Response, ParseError> {
+        let mut builder = Builder::default();
+        while let Some(ev) = self.next_event()? {
+            builder.push(ev);
+        }
+        Ok(builder.finish())
+    }
+}
+
+/// A `BufRead` that stops at a byte budget and remembers whether the
+/// source had more (the parser then reports [`ParseErrorKind::TooLarge`]
+/// instead of a misleading "unexpected end").
+#[derive(Debug)]
+struct Limited<R> {
+    inner: R,
+    left: u64,
+    exceeded: bool,
+    /// A read error, kept as text so the parser can report it typed.
+    error: Option<String>,
+}
+
+impl<R: BufRead> Read for Limited<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let avail = self.fill_buf()?;
+        let n = avail.len().min(buf.len());
+        buf[..n].copy_from_slice(&avail[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Limited<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        let left = self.left;
+        let buf = match self.inner.fill_buf() {
+            Ok(b) => b,
+            Err(e) => {
+                self.error = Some(e.to_string());
+                return Err(e);
+            }
+        };
+        if left == 0 {
+            if !buf.is_empty() {
+                self.exceeded = true;
+            }
+            return Ok(&[]);
+        }
+        let n = usize::try_from(left).unwrap_or(usize::MAX).min(buf.len());
+        Ok(&buf[..n])
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.left = self.left.saturating_sub(amt as u64);
+        self.inner.consume(amt);
+    }
+}
+
+fn xml_error<R>(reader: &Reader<R>, e: quick_xml::Error) -> ParseError {
+    ParseError {
+        kind: match e {
+            quick_xml::Error::Io(io) => ParseErrorKind::Io(io.to_string()),
+            quick_xml::Error::Encoding(_) => ParseErrorKind::NotUtf8,
+            other => ParseErrorKind::Xml(other.to_string()),
+        },
+        position: reader.error_position(),
+    }
+}
+
+/// Collects events into a [`Response`].
+#[derive(Default)]
+struct Builder {
+    server: String,
+    service: String,
+    faults: Option<Vec<Field>>,
+    entries: Vec<Entry>,
+    ignored: Vec<Ignored>,
+}
+
+impl Builder {
+    fn push(&mut self, ev: DocEvent) {
+        match ev {
+            DocEvent::Begin {
+                faults,
+                server,
+                service,
+            } => {
+                self.server = server;
+                self.service = service;
+                if faults {
+                    self.faults = Some(Vec::new());
+                }
+            }
+            DocEvent::Result(f) => self.entries.push(Entry::Result(f)),
+            DocEvent::BeginLists(id) => self.entries.push(Entry::Lists(Lists {
+                id,
+                rows: Vec::new(),
+            })),
+            DocEvent::Row(row) => {
+                if let Some(Entry::Lists(l)) = self.entries.last_mut() {
+                    l.rows.push(row);
+                }
+            }
+            DocEvent::Fault(f) => {
+                if let Some(faults) = &mut self.faults {
+                    faults.push(f);
+                }
+            }
+            DocEvent::Ignored(i) => self.ignored.push(i),
+            DocEvent::EndLists | DocEvent::End => {}
+        }
+    }
+
+    fn finish(self) -> Response {
+        Response {
+            server: self.server,
+            service: self.service,
+            body: match self.faults {
+                Some(f) => Body::Faults(f),
+                None => Body::Results(self.entries),
+            },
+            ignored: self.ignored,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ctx {
+    Root,
+    Results,
+    Faults,
+    Lists,
+    List,
+    /// A known leaf (`result`, `item`, `fault`) written with an end tag.
+    Leaf,
+    Unknown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Prolog,
+    Inside,
+    Epilog,
+}
+
+/// The dialect's rules over quick-xml events; shared by [`parse`] (slice,
+/// borrowed events) and [`DocReader`] (buffered events).
+#[derive(Debug)]
+struct Machine {
+    max_depth: usize,
+    phase: Phase,
+    stack: Vec<Ctx>,
+    row: Option<Row>,
+    /// Items in the last row completed.
+    row_width: usize,
+    body_seen: bool,
+}
+
+impl Machine {
+    fn new(max_depth: usize) -> Machine {
+        Machine {
+            max_depth,
+            phase: Phase::Prolog,
+            stack: Vec::with_capacity(8),
+            row: None,
+            row_width: 0,
+            body_seen: false,
+        }
+    }
+
+    fn feed(
+        &mut self,
+        event: Event<'_>,
+        pos: u64,
+        end: u64,
+        src: Option<&str>,
+        emit: &mut impl FnMut(DocEvent),
+    ) -> Result<(), ParseError> {
+        let err = |kind| {
+            Err(ParseError {
+                kind,
+                position: pos,
+            })
+        };
+        match event {
+            // `pos` is where the previous event ended; the element itself
+            // starts after any blank text trimmed away in between.
+            Event::Start(e) => {
+                let at = end.saturating_sub(e.len() as u64 + 2);
+                self.element(&e, false, at, src, emit)
+            }
+            Event::Empty(e) => {
+                let at = end.saturating_sub(e.len() as u64 + 3);
+                self.element(&e, true, at, src, emit)
+            }
+            Event::End(_) => {
+                match self.stack.pop() {
+                    Some(Ctx::List) => {
+                        if let Some(row) = self.row.take() {
+                            self.row_width = row.items.len();
+                            emit(DocEvent::Row(row));
+                        }
+                    }
+                    Some(Ctx::Lists) => emit(DocEvent::EndLists),
+                    Some(Ctx::Root) => {
+                        if !self.body_seen {
+                            return err(ParseErrorKind::Structure(
+                                "neither <results> nor <faults>",
+                            ));
+                        }
+                        self.phase = Phase::Epilog;
+                        emit(DocEvent::End);
+                    }
+                    Some(_) => {}
+                    None => return err(ParseErrorKind::Xml("unmatched end tag".into())),
+                }
+                Ok(())
+            }
+            Event::Text(_) | Event::CData(_) | Event::GeneralRef(_) => {
+                // Blank text never arrives (trim_text).
+                match self.phase {
+                    Phase::Inside => {
+                        if self.stack.last() != Some(&Ctx::Unknown) {
+                            emit(DocEvent::Ignored(Ignored::Text { position: pos }));
+                        }
+                        Ok(())
+                    }
+                    _ => err(ParseErrorKind::Structure("text outside the document")),
+                }
+            }
+            Event::Eof => match self.phase {
+                Phase::Prolog => err(ParseErrorKind::Empty),
+                Phase::Inside => err(ParseErrorKind::Xml(
+                    "unexpected end of input inside the document".into(),
+                )),
+                Phase::Epilog => Ok(()),
+            },
+            Event::Decl(_) | Event::PI(_) | Event::Comment(_) | Event::DocType(_) => Ok(()),
+        }
+    }
+
+    fn element(
+        &mut self,
+        e: &BytesStart<'_>,
+        empty: bool,
+        pos: u64,
+        src: Option<&str>,
+        emit: &mut impl FnMut(DocEvent),
+    ) -> Result<(), ParseError> {
+        let fail = |kind| ParseError {
+            kind,
+            position: pos,
+        };
+        let name = e.name();
+        let name = name.as_ref();
+        let parent = match self.phase {
+            Phase::Epilog => {
+                return Err(fail(ParseErrorKind::Structure(
+                    "content after the document",
+                )))
+            }
+            Phase::Prolog => {
+                if name != b"serverResponse" {
+                    return Err(fail(ParseErrorKind::NotServerResponse(
+                        String::from_utf8_lossy(name).into_owned(),
+                    )));
+                }
+                if empty {
+                    return Err(fail(ParseErrorKind::Structure(
+                        "neither <results> nor <faults>",
+                    )));
+                }
+                self.phase = Phase::Inside;
+                self.stack.push(Ctx::Root);
+                return Ok(());
+            }
+            Phase::Inside => *self.stack.last().unwrap_or(&Ctx::Unknown),
+        };
+        if self.stack.len() >= self.max_depth {
+            return Err(fail(ParseErrorKind::TooDeep(self.max_depth)));
+        }
+        let ctx = match (parent, name) {
+            (Ctx::Root, b"results" | b"faults") => {
+                if self.body_seen {
+                    return Err(fail(ParseErrorKind::Structure(
+                        "more than one <results>/<faults>",
+                    )));
+                }
+                self.body_seen = true;
+                let faults = name == b"faults";
+                let tag = if faults { "faults" } else { "results" };
+                let [server, service] =
+                    attributes(e, tag, [&b"server"[..], b"service"], pos, src, emit)?;
+                emit(DocEvent::Begin {
+                    faults,
+                    server: server.unwrap_or_default(),
+                    service: service.unwrap_or_default(),
+                });
+                if faults {
+                    Ctx::Faults
+                } else {
+                    Ctx::Results
+                }
+            }
+            (Ctx::Results, b"result") => {
+                let f = field(e, "result", pos, src, emit)?;
+                emit(DocEvent::Result(f));
+                Ctx::Leaf
+            }
+            (Ctx::Faults, b"fault") => {
+                let f = field(e, "fault", pos, src, emit)?;
+                emit(DocEvent::Fault(f));
+                Ctx::Leaf
+            }
+            (Ctx::Results, b"lists") => {
+                let id = id_only(e, "lists", pos, src, emit)?;
+                emit(DocEvent::BeginLists(id));
+                if empty {
+                    emit(DocEvent::EndLists);
+                }
+                Ctx::Lists
+            }
+            (Ctx::Lists, b"list") => {
+                // Rows of a table are alike: size the items for the last one.
+                let items = Vec::with_capacity(self.row_width);
+                let row = Row::new(id_only(e, "list", pos, src, emit)?, items);
+                if empty {
+                    emit(DocEvent::Row(row));
+                } else {
+                    self.row = Some(row);
+                }
+                Ctx::List
+            }
+            (Ctx::List, b"item") => {
+                let f = field(e, "item", pos, src, emit)?;
+                if let Some(row) = &mut self.row {
+                    row.items.push(f);
+                }
+                Ctx::Leaf
+            }
+            (Ctx::Unknown, _) => Ctx::Unknown,
+            _ => {
+                emit(DocEvent::Ignored(Ignored::Element {
+                    name: String::from_utf8_lossy(name).into_owned(),
+                    position: pos,
+                }));
+                Ctx::Unknown
+            }
+        };
+        if !empty {
+            self.stack.push(ctx);
+        }
+        Ok(())
+    }
+}
+
+/// Reads `id` and `value` of a leaf element.
+fn field(
+    e: &BytesStart<'_>,
+    element: &'static str,
+    pos: u64,
+    src: Option<&str>,
+    emit: &mut impl FnMut(DocEvent),
+) -> Result<Field, ParseError> {
+    let [id, value] = attributes(e, element, [&b"id"[..], b"value"], pos, src, emit)?;
+    Ok(Field {
+        id: id.ok_or(ParseError {
+            kind: ParseErrorKind::MissingId { element },
+            position: pos,
+        })?,
+        value: value.unwrap_or_default(),
+    })
+}
+
+/// Reads the `id` of a container element.
+fn id_only(
+    e: &BytesStart<'_>,
+    element: &'static str,
+    pos: u64,
+    src: Option<&str>,
+    emit: &mut impl FnMut(DocEvent),
+) -> Result<String, ParseError> {
+    let [id] = attributes(e, element, [&b"id"[..]], pos, src, emit)?;
+    id.ok_or(ParseError {
+        kind: ParseErrorKind::MissingId { element },
+        position: pos,
+    })
+}
+
+/// Reads the wanted attributes (decoded); reports the others as ignored.
+fn attributes<const N: usize>(
+    e: &BytesStart<'_>,
+    element: &'static str,
+    wanted: [&[u8]; N],
+    pos: u64,
+    src: Option<&str>,
+    emit: &mut impl FnMut(DocEvent),
+) -> Result<[Option<String>; N], ParseError> {
+    let fail = |kind| ParseError {
+        kind,
+        position: pos,
+    };
+    let mut out: [Option<String>; N] = std::array::from_fn(|_| None);
+    // quick-xml's own duplicate check allocates for every element; the
+    // attributes that matter are checked here instead (a repeated unknown
+    // attribute is not an error).
+    for attr in e.attributes().with_checks(false) {
+        let attr = attr.map_err(|e| fail(ParseErrorKind::Xml(e.to_string())))?;
+        let key = attr.key.as_ref();
+        let Some(slot) = wanted.iter().position(|w| *w == key) else {
+            emit(DocEvent::Ignored(Ignored::Attribute {
+                element: element.to_string(),
+                name: String::from_utf8_lossy(key).into_owned(),
+                position: pos,
+            }));
+            continue;
+        };
+        if out[slot].is_some() {
+            return Err(fail(ParseErrorKind::Xml(format!(
+                "duplicate attribute {}",
+                String::from_utf8_lossy(key)
+            ))));
+        }
+        let raw = match src.and_then(|text| within(text, &attr.value)) {
+            Some(raw) => raw,
+            None => std::str::from_utf8(&attr.value).map_err(|_| fail(ParseErrorKind::NotUtf8))?,
+        };
+        out[slot] = Some(attribute_value(raw).map_err(fail)?);
+    }
+    Ok(out)
+}
+
+/// `part` as a slice of `text` when it lies inside it (it does for the
+/// borrowed attribute values of a document parsed from a `&str`): the
+/// text is known to be UTF-8, so this skips a second check.
+fn within<'t>(text: &'t str, part: &[u8]) -> Option<&'t str> {
+    let base = text.as_ptr() as usize;
+    let start = (part.as_ptr() as usize).checked_sub(base)?;
+    text.get(start..start.checked_add(part.len())?)
+}
+
+/// Decodes an attribute value: literal tabs and line breaks read as spaces
+/// (XML attribute-value normalisation), then entities and character
+/// references are resolved.
+fn attribute_value(raw: &str) -> Result<String, ParseErrorKind> {
+    if !raw
+        .bytes()
+        .any(|b| matches!(b, b'&' | b'\t' | b'\n' | b'\r'))
+    {
+        return Ok(raw.to_string());
+    }
+    let normalised;
+    let text = if raw.bytes().any(|b| matches!(b, b'\t' | b'\n' | b'\r')) {
+        normalised = raw.replace("\r\n", " ").replace(['\r', '\n', '\t'], " ");
+        normalised.as_str()
+    } else {
+        raw
+    };
+    quick_xml::escape::unescape(text)
+        .map(|v| v.into_owned())
+        .map_err(|e| ParseErrorKind::Xml(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_cases() {
+        let mut out = Vec::new();
+        escape_into(
+            &mut out,
+            "a&b<c>d\"e'f\tg\nh\ri\u{1}j\u{FFFE}k\u{FFFF}l\u{FFFD}é",
+        );
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "a&amp;b&lt;c&gt;d&quot;e&apos;f&#9;g&#10;h&#13;i\u{FFFD}j\u{FFFD}k\u{FFFD}l\u{FFFD}é"
+        );
+    }
+
+    #[test]
+    fn limited_reports_excess() {
+        let mut l = Limited {
+            inner: &b"abcdef"[..],
+            left: 4,
+            exceeded: false,
+            error: None,
+        };
+        let mut s = String::new();
+        l.read_to_string(&mut s).unwrap();
+        assert_eq!(s, "abcd");
+        assert!(l.exceeded);
+    }
+}

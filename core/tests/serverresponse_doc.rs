@@ -1,0 +1,567 @@
+//! The serverResponse document layer: the spec's samples, the writer's
+//! exact bytes and escaping, the parser's leniency and its errors, limits,
+//! and streaming both ways.
+
+use std::io::{self, BufReader, Read, Write};
+
+use msgwire::serverresponse::{
+    parse, parse_with, Body, DocEvent, DocReader, Entry, Field, Ignored, Lists, ParseConfig,
+    ParseErrorKind, Response, Row, WriteError, Writer,
+};
+use proptest::prelude::*;
+
+const STATUS: &[u8] = include_bytes!("../../tests/data/serverresponse/status.xml");
+const UNKNOWN: &[u8] = include_bytes!("../../tests/data/serverresponse/unknown.xml");
+const REGISTRATIONS: &[u8] = include_bytes!("../../tests/data/serverresponse/registrations.xml");
+
+fn registrations_model() -> Response {
+    Response::results(
+        "bayonne",
+        "registrations",
+        vec![Entry::Lists(Lists {
+            id: "registrations".into(),
+            rows: vec![Row::new(
+                "registration",
+                vec![
+                    Field::new("driver", "sip"),
+                    Field::new("server", "192.168.1.95"),
+                    Field::new("userid", "291"),
+                    Field::new("access", "friend"),
+                    Field::new("status", "active"),
+                ],
+            )],
+        })],
+    )
+}
+
+#[test]
+fn spec_samples_parse() {
+    let status = parse(STATUS).unwrap();
+    assert_eq!(
+        status,
+        Response::results(
+            "bayonne",
+            "status",
+            vec![Entry::Result(Field::new("status", "-- "))]
+        )
+    );
+    assert_eq!(status.find("status"), Some("-- "));
+    assert!(!status.is_fault());
+
+    let unknown = parse(UNKNOWN).unwrap();
+    assert!(unknown.is_fault());
+    assert_eq!(unknown.service, "http");
+    assert_eq!(unknown.fault_code(), Some(404));
+    assert_eq!(unknown.fault_text(), Some("Not Found"));
+    assert_eq!(
+        unknown,
+        Response::fault("bayonne", "http", 404, "Not Found")
+    );
+
+    let regs = parse(REGISTRATIONS).unwrap();
+    assert_eq!(regs, registrations_model());
+    let table = regs.lists("registrations").unwrap();
+    assert_eq!(table.rows[0].get("userid"), Some("291"));
+    assert!(regs.ignored.is_empty());
+}
+
+#[test]
+fn writer_reproduces_spec_samples_byte_for_byte() {
+    let mut out = Vec::new();
+    let mut w = Writer::new(&mut out, "bayonne", "status");
+    w.result("status", "-- ").unwrap();
+    w.finish().unwrap();
+    assert_eq!(out, STATUS);
+
+    assert_eq!(
+        Response::fault("bayonne", "http", 404, "Not Found").to_xml(),
+        UNKNOWN
+    );
+    assert_eq!(registrations_model().to_xml(), REGISTRATIONS);
+
+    // The same table, streamed piece by piece.
+    let mut out = Vec::new();
+    let mut w = Writer::new(&mut out, "bayonne", "registrations");
+    w.begin_lists("registrations").unwrap();
+    w.begin_row("registration").unwrap();
+    for (k, v) in [
+        ("driver", "sip"),
+        ("server", "192.168.1.95"),
+        ("userid", "291"),
+        ("access", "friend"),
+        ("status", "active"),
+    ] {
+        w.item(k, v).unwrap();
+    }
+    w.finish().unwrap();
+    assert_eq!(out, REGISTRATIONS);
+}
+
+#[test]
+fn empty_results_is_done() {
+    let mut out = Vec::new();
+    Writer::new(&mut out, "msgwire", "reload").finish().unwrap();
+    assert_eq!(
+        String::from_utf8(out.clone()).unwrap(),
+        "<?xml version=\"1.0\"?>\n<serverResponse>\n \
+         <results server=\"msgwire\" service=\"reload\"></results>\n</serverResponse>\n"
+    );
+    let r = parse(&out).unwrap();
+    assert_eq!(r.body, Body::Results(vec![]));
+    assert!(!r.is_fault());
+    let r = parse(b"<serverResponse><results/></serverResponse>").unwrap();
+    assert_eq!((r.server.as_str(), r.body), ("", Body::Results(vec![])));
+}
+
+#[test]
+fn attribute_escaping_round_trips() {
+    let nasty = "a&b<c>d\"e'f\tg\nh\r\ni";
+    let doc = Response::results(
+        "s&<>\"'",
+        "svc",
+        vec![Entry::Result(Field::new("id\"'", nasty))],
+    );
+    let xml = doc.to_xml();
+    let text = String::from_utf8(xml.clone()).unwrap();
+    assert!(text.contains("value=\"a&amp;b&lt;c&gt;d&quot;e&apos;f&#9;g&#10;h&#13;&#10;i\""));
+    assert!(text.contains("server=\"s&amp;&lt;&gt;&quot;&apos;\""));
+    assert_eq!(parse(&xml).unwrap(), doc);
+
+    // Characters XML cannot carry become U+FFFD.
+    let doc = Response::results(
+        "s",
+        "t",
+        vec![Entry::Result(Field::new("x", "a\u{0}b\u{1b}c"))],
+    );
+    assert_eq!(
+        parse(&doc.to_xml()).unwrap().find("x"),
+        Some("a\u{FFFD}b\u{FFFD}c")
+    );
+}
+
+#[test]
+fn typed_helpers() {
+    assert_eq!(Field::number("n", 42).value, "42");
+    assert_eq!(Field::number("n", -1.5).as_f64(), Some(-1.5));
+    assert_eq!(Field::new("n", " 7 ").as_i64(), Some(7));
+    assert_eq!(Field::new("n", "x").as_u64(), None);
+    assert_eq!(Field::flag("b", true).value, "true");
+    for (v, want) in [
+        ("TRUE", Some(true)),
+        ("yes", Some(true)),
+        ("1", Some(true)),
+        ("Off", Some(false)),
+        ("0", Some(false)),
+        ("maybe", None),
+    ] {
+        assert_eq!(Field::new("b", v).as_bool(), want, "{v}");
+    }
+}
+
+#[test]
+fn writer_refuses_impossible_orders() {
+    let mut w = Writer::new(Vec::new(), "s", "t");
+    assert!(matches!(w.item("a", "b"), Err(WriteError::Order(_))));
+    assert!(matches!(w.begin_row("r"), Err(WriteError::Order(_))));
+    w.result("a", "1").unwrap();
+    assert!(matches!(w.fault("code", "1"), Err(WriteError::Order(_))));
+    w.begin_lists("l").unwrap();
+    w.row("r", [("a", "1")]).unwrap();
+    w.result("b", "2").unwrap(); // closes the table
+    w.finish().unwrap();
+    assert!(matches!(w.result("c", "3"), Err(WriteError::Order(_))));
+    let doc = parse(&w.into_inner()).unwrap();
+    assert_eq!(doc.entries().len(), 3);
+
+    let mut w = Writer::new(Vec::new(), "s", "t");
+    w.fault("code", "600").unwrap();
+    assert!(matches!(w.result("a", "1"), Err(WriteError::Order(_))));
+}
+
+#[test]
+fn mixed_results_keep_their_order() {
+    let xml = b"<serverResponse><results server='s' service='t'>\
+        <result id='a' value='1'/>\
+        <lists id='l1'><list id='r'><item id='x' value='1'/></list><list id='r'/></lists>\
+        <result id='b' value='2'/>\
+        <lists id='l2'/>\
+        </results></serverResponse>";
+    let doc = parse(xml).unwrap();
+    let e = doc.entries();
+    assert_eq!(e.len(), 4);
+    assert!(matches!(&e[0], Entry::Result(f) if f.id == "a"));
+    assert!(matches!(&e[1], Entry::Lists(l) if l.rows.len() == 2 && l.rows[1].items.is_empty()));
+    assert!(matches!(&e[2], Entry::Result(f) if f.value == "2"));
+    assert!(matches!(&e[3], Entry::Lists(l) if l.id == "l2" && l.rows.is_empty()));
+    // Written back and parsed again: the same document.
+    assert_eq!(parse(&doc.to_xml()).unwrap(), doc);
+}
+
+#[test]
+fn unknown_elements_and_attributes_are_skipped_but_reported() {
+    let xml = br#"<?xml version="1.0"?>
+<!-- a comment -->
+<serverResponse version="2">
+ <meta><deep><deeper/></deep></meta>
+ <results server="bayonne" service="status" extra="1">
+  <result id="a" value="1" type="int"/>
+  <note>hello</note>
+  <lists id="l">
+   <list id="r"><item id="x" value="y"/><cell id="z"/></list>
+  </lists>
+ </results>
+</serverResponse>
+"#;
+    let doc = parse(xml).unwrap();
+    assert_eq!(doc.find("a"), Some("1"));
+    assert_eq!(
+        doc.lists("l").unwrap().rows[0].items,
+        vec![Field::new("x", "y")]
+    );
+    let names: Vec<String> = doc
+        .ignored
+        .iter()
+        .map(|i| match i {
+            Ignored::Element { name, .. } => format!("<{name}>"),
+            Ignored::Attribute { element, name, .. } => format!("{element}@{name}"),
+            Ignored::Text { .. } => "text".into(),
+        })
+        .collect();
+    assert_eq!(
+        names,
+        ["<meta>", "results@extra", "result@type", "<note>", "<cell>"]
+    );
+    // Positions point into the document.
+    let Ignored::Element { position, .. } = &doc.ignored[0] else {
+        unreachable!()
+    };
+    assert!(xml[*position as usize..].starts_with(b"<meta>"));
+}
+
+#[test]
+fn remote_quirk_is_just_another_item() {
+    let xml = br#"<?xml version="1.0"?>
+<serverResponse>
+ <results server="bayonne" service="registrations">
+  <lists id="registrations">
+   <list id="registration">
+    <item id="driver" value="sip"/>
+    <item id="remote" value="192.168.1.95"/>
+   </list>
+  </lists>
+ </results>
+</serverResponse>"#;
+    let doc = parse(xml).unwrap();
+    let row = &doc.lists("registrations").unwrap().rows[0];
+    assert_eq!(row.get("remote"), Some("192.168.1.95"));
+    assert_eq!(row.get("server"), None);
+    assert!(doc.ignored.is_empty());
+}
+
+#[test]
+fn missing_closing_quote_is_a_clear_error() {
+    let cases: &[&[u8]] = &[
+        // The quote of `server` is missing: the rest of the tag is misread.
+        br#"<serverResponse><results server="bayonne service="x"><result id="a" value="1"/></results></serverResponse>"#,
+        // A value never closed at all: runs to the end of the input.
+        br#"<serverResponse><results server="b" service="s"><result id="a" value="1/></results></serverResponse>"#,
+        br#"<serverResponse><results server="b" service="s"><lists id="l"><list id="r"><item id="driver" value="sip/></list></lists></results></serverResponse>"#,
+        br#"<serverResponse><results server="b" service="s"><result id="a value="1"/></results></serverResponse>"#,
+    ];
+    for xml in cases {
+        let err = parse(xml).unwrap_err();
+        assert!(
+            matches!(err.kind, ParseErrorKind::Xml(_)),
+            "{}: {err}",
+            String::from_utf8_lossy(xml)
+        );
+        assert!(err.position <= xml.len() as u64, "{err}");
+        // Byte by byte through the streaming reader: the same verdict, no hang.
+        let streamed = DocReader::new(BufReader::with_capacity(1, *xml)).into_response();
+        assert!(streamed.is_err());
+    }
+}
+
+#[test]
+fn refuses_what_is_not_a_server_response() {
+    type Check = fn(&ParseErrorKind) -> bool;
+    let cases: &[(&[u8], Check)] = &[
+        (b"", |k| matches!(k, ParseErrorKind::Empty)),
+        (b"   \n", |k| matches!(k, ParseErrorKind::Empty)),
+        (
+            b"<html><body/></html>",
+            |k| matches!(k, ParseErrorKind::NotServerResponse(n) if n == "html"),
+        ),
+        (b"<methodResponse/>", |k| {
+            matches!(k, ParseErrorKind::NotServerResponse(_))
+        }),
+        (b"<serverResponse/>", |k| {
+            matches!(k, ParseErrorKind::Structure(_))
+        }),
+        (b"<serverResponse></serverResponse>", |k| {
+            matches!(k, ParseErrorKind::Structure(_))
+        }),
+        (
+            b"<serverResponse><results/><faults/></serverResponse>",
+            |k| matches!(k, ParseErrorKind::Structure(_)),
+        ),
+        (b"<serverResponse><results/></serverResponse><x/>", |k| {
+            matches!(k, ParseErrorKind::Structure(_))
+        }),
+        (b"junk<serverResponse><results/></serverResponse>", |k| {
+            matches!(k, ParseErrorKind::Structure(_))
+        }),
+        (b"<serverResponse><results></serverResponse>", |k| {
+            matches!(k, ParseErrorKind::Xml(_))
+        }),
+        (b"<serverResponse><results>", |k| {
+            matches!(k, ParseErrorKind::Xml(_))
+        }),
+        (
+            b"<serverResponse><results><result value='1'/></results></serverResponse>",
+            |k| matches!(k, ParseErrorKind::MissingId { element: "result" }),
+        ),
+        (
+            b"<serverResponse><results><result id='a' value='&bogus;'/></results></serverResponse>",
+            |k| matches!(k, ParseErrorKind::Xml(_)),
+        ),
+        (
+            b"<serverResponse><results><result id='a' id='b'/></results></serverResponse>",
+            |k| matches!(k, ParseErrorKind::Xml(_)),
+        ),
+        (
+            b"<serverResponse><results><result id='\xff'/></results></serverResponse>",
+            |k| matches!(k, ParseErrorKind::NotUtf8),
+        ),
+    ];
+    for (xml, check) in cases {
+        let err = parse(xml).unwrap_err();
+        assert!(
+            check(&err.kind),
+            "{:?}: {err:?}",
+            String::from_utf8_lossy(xml)
+        );
+    }
+}
+
+#[test]
+fn error_positions() {
+    let xml =
+        b"<serverResponse>\n <results>\n  <result value='1'/>\n </results>\n</serverResponse>";
+    let err = parse(xml).unwrap_err();
+    assert_eq!(err.position, 30, "{err}");
+    assert!(xml[30..].starts_with(b"<result"));
+    assert!(err.to_string().contains("at byte 30"));
+}
+
+#[test]
+fn size_and_depth_limits() {
+    let doc = registrations_model().to_xml();
+    let small = ParseConfig::default().with_max_size(100);
+    let err = parse_with(&doc, &small).unwrap_err();
+    assert_eq!(err.kind, ParseErrorKind::TooLarge(100));
+    let err = DocReader::with_config(&doc[..], &small)
+        .into_response()
+        .unwrap_err();
+    assert_eq!(err.kind, ParseErrorKind::TooLarge(100));
+    // Exactly at the limit is fine.
+    let exact = ParseConfig::default().with_max_size(doc.len() as u64);
+    assert!(parse_with(&doc, &exact).is_ok());
+    assert!(DocReader::with_config(&doc[..], &exact)
+        .into_response()
+        .is_ok());
+
+    // The dialect needs depth 5.
+    let shallow = ParseConfig::default().with_max_depth(4);
+    let err = parse_with(&doc, &shallow).unwrap_err();
+    assert_eq!(err.kind, ParseErrorKind::TooDeep(4));
+    assert!(parse_with(&doc, &ParseConfig::default().with_max_depth(5)).is_ok());
+
+    let mut deep = b"<serverResponse><results><x>".to_vec();
+    for _ in 0..10_000 {
+        deep.extend_from_slice(b"<x>");
+    }
+    let err = parse(&deep).unwrap_err();
+    assert!(matches!(err.kind, ParseErrorKind::TooDeep(32)), "{err}");
+}
+
+#[test]
+fn byte_at_a_time_matches_whole() {
+    for xml in [STATUS, UNKNOWN, REGISTRATIONS] {
+        let streamed = DocReader::new(BufReader::with_capacity(1, xml))
+            .into_response()
+            .unwrap();
+        assert_eq!(streamed, parse(xml).unwrap());
+    }
+}
+
+/// A reader producing a document of `rows` rows on the fly.
+struct Generated {
+    rows: usize,
+    next: usize,
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for Generated {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.pos == self.buf.len() {
+            self.buf.clear();
+            self.pos = 0;
+            if self.next == 0 {
+                self.buf.extend_from_slice(
+                    b"<?xml version=\"1.0\"?>\n<serverResponse>\n <results server=\"g\" service=\"big\">\n  <lists id=\"big\">\n",
+                );
+            }
+            if self.next < self.rows {
+                write!(
+                    self.buf,
+                    "   <list id=\"row\">\n    <item id=\"n\" value=\"{}\"/>\n   </list>\n",
+                    self.next
+                )?;
+            } else if self.next == self.rows {
+                self.buf
+                    .extend_from_slice(b"  </lists>\n </results>\n</serverResponse>\n");
+            } else {
+                return Ok(0);
+            }
+            self.next += 1;
+        }
+        let n = out.len().min(self.buf.len() - self.pos);
+        out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// Counts what is written, keeping nothing.
+struct Counting(u64);
+
+impl Write for Counting {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        self.0 += b.len() as u64;
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn hundred_thousand_rows_stream_both_ways() {
+    const ROWS: usize = 100_000;
+    // Writing: nothing is kept, every row goes straight to the sink.
+    let mut w = Writer::new(Counting(0), "g", "big");
+    w.begin_lists("big").unwrap();
+    for n in 0..ROWS {
+        w.begin_row("row").unwrap();
+        w.item("n", &n.to_string()).unwrap();
+    }
+    w.finish().unwrap();
+    let written = w.into_inner().0;
+
+    // Reading: rows arrive one by one from a generated source.
+    let source = Generated {
+        rows: ROWS,
+        next: 0,
+        buf: Vec::new(),
+        pos: 0,
+    };
+    let mut reader = DocReader::new(BufReader::new(source));
+    let mut seen = 0usize;
+    let mut ended = false;
+    while let Some(ev) = reader.next_event().unwrap() {
+        match ev {
+            DocEvent::Row(row) => {
+                assert_eq!(row.get("n"), Some(seen.to_string().as_str()));
+                seen += 1;
+            }
+            DocEvent::End => ended = true,
+            _ => {}
+        }
+    }
+    assert_eq!(seen, ROWS);
+    assert!(ended);
+    // The generator writes the writer's layout: same size.
+    let mut whole = Vec::new();
+    Generated {
+        rows: ROWS,
+        next: 0,
+        buf: Vec::new(),
+        pos: 0,
+    }
+    .read_to_end(&mut whole)
+    .unwrap();
+    assert_eq!(whole.len() as u64, written);
+}
+
+#[test]
+fn doc_events_in_order() {
+    let events: Vec<DocEvent> = {
+        let mut r = DocReader::new(REGISTRATIONS);
+        std::iter::from_fn(|| r.next_event().unwrap()).collect()
+    };
+    assert!(
+        matches!(&events[0], DocEvent::Begin { faults: false, server, .. } if server == "bayonne")
+    );
+    assert_eq!(events[1], DocEvent::BeginLists("registrations".into()));
+    assert!(matches!(&events[2], DocEvent::Row(r) if r.items.len() == 5));
+    assert_eq!(events[3], DocEvent::EndLists);
+    assert_eq!(events[4], DocEvent::End);
+    assert_eq!(events.len(), 5);
+}
+
+fn xml_text() -> impl Strategy<Value = String> {
+    proptest::collection::vec(
+        prop_oneof![
+            Just('&'),
+            Just('<'),
+            Just('>'),
+            Just('"'),
+            Just('\''),
+            Just('\t'),
+            Just('\n'),
+            Just('\r'),
+            Just(' '),
+            Just('é'),
+            Just('€'),
+            proptest::char::range('a', 'z'),
+        ],
+        0..12,
+    )
+    .prop_map(|v| v.into_iter().collect())
+}
+
+proptest! {
+    #[test]
+    fn written_documents_parse_back(
+        fields in proptest::collection::vec((xml_text(), xml_text()), 0..6),
+        rows in proptest::collection::vec(proptest::collection::vec((xml_text(), xml_text()), 0..4), 0..4),
+        faults in any::<bool>(),
+    ) {
+        let doc = if faults {
+            Response::faults("s", "t", fields.iter().map(|(k, v)| Field::new(k, v)).collect())
+        } else {
+            let mut entries: Vec<Entry> =
+                fields.iter().map(|(k, v)| Entry::Result(Field::new(k, v))).collect();
+            entries.push(Entry::Lists(Lists {
+                id: "l".into(),
+                rows: rows
+                    .iter()
+                    .map(|r| Row::new("r", r.iter().map(|(k, v)| Field::new(k, v)).collect()))
+                    .collect(),
+            }));
+            Response::results("s", "t", entries)
+        };
+        let xml = doc.to_xml();
+        prop_assert_eq!(parse(&xml).unwrap(), doc.clone());
+        let streamed = DocReader::new(BufReader::with_capacity(3, &xml[..])).into_response().unwrap();
+        prop_assert_eq!(streamed, doc);
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+        let _ = parse(&bytes);
+        let _ = DocReader::new(&bytes[..]).into_response();
+    }
+}

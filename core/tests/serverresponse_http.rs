@@ -1,0 +1,689 @@
+//! The serverResponse HTTP server and client on loopback: exact reply
+//! bytes, faults, limits, the status method, TLS and IPv6.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use common::within;
+use msgwire::net::stats::{self, Protocol};
+use msgwire::net::{TlsClientConfig, TlsServerConfig};
+use msgwire::serverresponse::{
+    get, get_with, parse, ClientError, Fault, GetOptions, ParseErrorKind, Server, ServerConfig,
+};
+
+const LIMIT: Duration = Duration::from_secs(60);
+const T: Duration = Duration::from_secs(10);
+
+const STATUS: &[u8] = include_bytes!("../../tests/data/serverresponse/status.xml");
+const UNKNOWN: &[u8] = include_bytes!("../../tests/data/serverresponse/unknown.xml");
+const REGISTRATIONS: &[u8] = include_bytes!("../../tests/data/serverresponse/registrations.xml");
+
+fn version() -> &'static str {
+    msgwire::serverresponse::http::VERSION
+}
+
+/// Sends raw bytes, reads the reply to end-of-file.
+fn raw(addr: SocketAddr, request: &[u8]) -> Vec<u8> {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(T)).unwrap();
+    s.write_all(request).unwrap();
+    // Nothing more will come: a request cut short is cut short now.
+    s.shutdown(Shutdown::Write).unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    out
+}
+
+fn split(reply: &[u8]) -> (String, Vec<u8>) {
+    let at = reply
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a reply head")
+        + 4;
+    (
+        String::from_utf8(reply[..at].to_vec()).unwrap(),
+        reply[at..].to_vec(),
+    )
+}
+
+fn head(status: &str, extra: &str) -> String {
+    format!(
+        "HTTP/1.1 {status}\r\nConnection: close\r\nServer: msgwire/{}\r\nContent-Type: text/xml\r\n{extra}\r\n",
+        version()
+    )
+}
+
+/// A Bayonne look-alike serving the spec's samples.
+fn bayonne() -> Server {
+    let config = ServerConfig {
+        server_name: "bayonne".into(),
+        ..ServerConfig::default()
+    };
+    let server = Server::bind("127.0.0.1:0", config).unwrap();
+    server.method("status", |_, reply| {
+        reply.result("status", "-- ")?;
+        Ok(())
+    });
+    server.method("registrations", |req, reply| {
+        let rows = [
+            ("sip", "192.168.1.95", "291", "friend", "active"),
+            ("h323", "192.168.1.96", "292", "peer", "idle"),
+        ];
+        reply.begin_lists("registrations")?;
+        for (driver, server, userid, access, status) in rows {
+            if req.arg("driver").is_some_and(|d| d != driver) {
+                continue;
+            }
+            reply.row(
+                "registration",
+                [
+                    ("driver", driver),
+                    ("server", server),
+                    ("userid", userid),
+                    ("access", access),
+                    ("status", status),
+                ],
+            )?;
+        }
+        Ok(())
+    });
+    server
+}
+
+#[test]
+fn spec_samples_byte_for_byte() {
+    within(LIMIT, || {
+        let server = bayonne();
+        let addr = server.local_addr();
+        let r = raw(
+            addr,
+            b"GET /status.xml HTTP/1.0\r\nUser-Agent: Any\r\nHost: 127.0.0.1\r\n\r\n",
+        );
+        assert_eq!(split(&r), (head("200 OK", ""), STATUS.to_vec()));
+        let r = raw(
+            addr,
+            b"GET /unknown.xml HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n",
+        );
+        assert_eq!(split(&r), (head("404 Not Found", ""), UNKNOWN.to_vec()));
+        let r = raw(
+            addr,
+            b"GET /registrations.xml?driver=sip HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n",
+        );
+        assert_eq!(split(&r), (head("200 OK", ""), REGISTRATIONS.to_vec()));
+        // And through our client.
+        let doc = get(&format!("http://{addr}/registrations.xml?driver=h323"), T).unwrap();
+        let rows = &doc.lists("registrations").unwrap().rows;
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].get("userid"), Some("292"));
+    });
+}
+
+#[test]
+fn http_level_faults() {
+    within(LIMIT, || {
+        let server = bayonne();
+        let addr = server.local_addr();
+        let fault = |status: u16, reason: &str| {
+            let mut body = Vec::new();
+            write!(
+                body,
+                "<?xml version=\"1.0\"?>\n<serverResponse>\n <faults server=\"bayonne\" service=\"http\">\n  \
+                 <fault id=\"code\" value=\"{status}\"/>\n  <fault id=\"text\" value=\"{reason}\"/>\n \
+                 </faults>\n</serverResponse>\n"
+            )
+            .unwrap();
+            body
+        };
+        let r = raw(
+            addr,
+            b"POST /status.xml HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
+        );
+        assert_eq!(
+            split(&r),
+            (
+                head("405 Method Not Allowed", "Allow: GET, HEAD\r\n"),
+                fault(405, "Method Not Allowed")
+            )
+        );
+        for bad in [
+            &b"GET /status.xml\r\n\r\n"[..],
+            b"GET /status.xml HTTP/1.0\r\nno colon here\r\n\r\n",
+            b"GARBAGE\r\n\r\n",
+            b"GET /status.xml HTTP/1.0\r\n", // closed before the blank line
+        ] {
+            let r = raw(addr, bad);
+            assert_eq!(
+                split(&r),
+                (head("400 Bad Request", ""), fault(400, "Bad Request")),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        // HEAD: the status and headers only.
+        assert_eq!(
+            raw(addr, b"HEAD /status.xml HTTP/1.0\r\n\r\n"),
+            head("200 OK", "").into_bytes()
+        );
+        assert_eq!(
+            raw(addr, b"HEAD /nothing.xml HTTP/1.0\r\n\r\n"),
+            head("404 Not Found", "").into_bytes()
+        );
+        // Nothing sent at all: no reply.
+        assert_eq!(raw(addr, b""), b"");
+    });
+}
+
+#[test]
+fn head_size_limit() {
+    within(LIMIT, || {
+        let config = ServerConfig {
+            max_head: 256,
+            ..ServerConfig::default()
+        };
+        let server = Server::bind("127.0.0.1:0", config).unwrap();
+        let addr = server.local_addr();
+        let mut long = b"GET /status.xml HTTP/1.0\r\nX-Filler: ".to_vec();
+        long.extend(std::iter::repeat_n(b'a', 300));
+        long.extend_from_slice(b"\r\n\r\n");
+        let (h, body) = split(&raw(addr, &long));
+        assert!(h.starts_with("HTTP/1.1 431 "), "{h}");
+        assert_eq!(parse(&body).unwrap().fault_code(), Some(431));
+        // Just under the limit is served.
+        let mut fits = b"GET /status.xml HTTP/1.0\r\nX: ".to_vec();
+        fits.extend(std::iter::repeat_n(b'a', 256 - fits.len() - 4));
+        fits.extend_from_slice(b"\r\n\r\n");
+        assert_eq!(fits.len(), 256);
+        let (h, _) = split(&raw(addr, &fits));
+        assert!(h.starts_with("HTTP/1.1 200 "), "{h}");
+    });
+}
+
+#[test]
+fn trickling_client_is_cut_off_and_others_are_served() {
+    within(LIMIT, || {
+        let config = ServerConfig {
+            read_timeout: Duration::from_millis(500),
+            workers: 2,
+            ..ServerConfig::default()
+        };
+        let server = Server::bind("127.0.0.1:0", config).unwrap();
+        let addr = server.local_addr();
+        let mut slow = TcpStream::connect(addr).unwrap();
+        slow.set_read_timeout(Some(T)).unwrap();
+        let trickler = thread::spawn(move || {
+            // One byte at a time, never finishing the head: each byte
+            // arrives well within any per-read timeout, but the total
+            // deadline ends it.
+            for b in b"GET /status.xml HTTP/1.0\r\nX-Slow: ".iter().cycle() {
+                if slow.write_all(&[*b]).is_err() {
+                    break;
+                }
+                thread::sleep(Duration::from_millis(20));
+                let mut probe = [0u8; 1];
+                slow.set_nonblocking(true).unwrap();
+                let got = slow.peek(&mut probe);
+                slow.set_nonblocking(false).unwrap();
+                if matches!(got, Ok(n) if n > 0) {
+                    break;
+                }
+            }
+            let mut reply = Vec::new();
+            let _ = slow.read_to_end(&mut reply);
+            reply
+        });
+        // Meanwhile the other worker answers.
+        let doc = get(&format!("http://{addr}/status.xml"), T).unwrap();
+        assert!(doc.find("version").is_some());
+        let reply = trickler.join().unwrap();
+        let (h, body) = split(&reply);
+        assert!(h.starts_with("HTTP/1.1 408 Request Timeout\r\n"), "{h}");
+        assert_eq!(parse(&body).unwrap().fault_code(), Some(408));
+    });
+}
+
+#[test]
+fn slow_clients_do_not_starve_the_others() {
+    within(LIMIT, || {
+        let config = ServerConfig {
+            workers: 4,
+            ..ServerConfig::default()
+        };
+        let server = Server::bind("127.0.0.1:0", config).unwrap();
+        let addr = server.local_addr();
+        // Three clients hold a worker each by sending half a request.
+        let idle: Vec<TcpStream> = (0..3)
+            .map(|_| {
+                let mut s = TcpStream::connect(addr).unwrap();
+                s.write_all(b"GET /status.xml HTTP/1.0\r\n").unwrap();
+                s
+            })
+            .collect();
+        for _ in 0..20 {
+            let doc = get(&format!("http://{addr}/status.xml"), T).unwrap();
+            assert_eq!(doc.service, "status");
+        }
+        drop(idle);
+    });
+}
+
+#[test]
+fn over_the_connection_limit_gets_503() {
+    within(LIMIT, || {
+        let config = ServerConfig {
+            max_connections: 2,
+            workers: 2,
+            ..ServerConfig::default()
+        };
+        let server = Server::bind("127.0.0.1:0", config).unwrap();
+        let addr = server.local_addr();
+        let holders: Vec<TcpStream> = (0..2)
+            .map(|_| {
+                let mut s = TcpStream::connect(addr).unwrap();
+                s.write_all(b"GET /status.xml HTTP/1.0\r\n").unwrap();
+                s
+            })
+            .collect();
+        // The holders are accepted before the next connection (the
+        // listener takes connections in order).
+        let r = raw(addr, b"GET /status.xml HTTP/1.0\r\n\r\n");
+        let (h, body) = split(&r);
+        assert!(h.starts_with("HTTP/1.1 503 Service Unavailable\r\n"), "{h}");
+        let doc = parse(&body).unwrap();
+        assert_eq!(
+            (doc.service.as_str(), doc.fault_code()),
+            ("http", Some(503))
+        );
+        // Several more, quickly: none hangs.
+        for _ in 0..5 {
+            let doc = get(&format!("http://{addr}/status.xml"), T).unwrap();
+            assert_eq!(doc.fault_code(), Some(503));
+        }
+        // Once the holders finish, requests are served again.
+        for mut h in holders {
+            h.write_all(b"\r\n").unwrap();
+            let mut sink = Vec::new();
+            h.read_to_end(&mut sink).unwrap();
+        }
+        let served = (0..100).any(|_| {
+            let ok = get(&format!("http://{addr}/status.xml"), T)
+                .map(|d| !d.is_fault())
+                .unwrap_or(false);
+            if !ok {
+                thread::sleep(Duration::from_millis(10));
+            }
+            ok
+        });
+        assert!(served);
+    });
+}
+
+#[test]
+fn handler_faults() {
+    within(LIMIT, || {
+        let server = Server::bind("127.0.0.1:0", ServerConfig::default()).unwrap();
+        let addr = server.local_addr();
+        server.method("fail", |req, _| {
+            let code: u32 = req.arg("code").unwrap_or("600").parse().unwrap();
+            Err(Fault::new(code, format!("failed with {code}")))
+        });
+        server.method("need", |req, reply| {
+            let who = req
+                .arg("who")
+                .ok_or_else(|| Fault::argument_missing("who"))?;
+            reply.result("who", who)?;
+            Ok(())
+        });
+        server.method("session", |_, _| {
+            Err(Fault::session_invalid("no such session"))
+        });
+        server.method("panic", |_, reply| {
+            reply.result("before", "1")?;
+            panic!("handler bug");
+        });
+        for code in [600u32, 601, 602, 650] {
+            let r = raw(
+                addr,
+                format!("GET /fail.xml?code={code} HTTP/1.0\r\n\r\n").as_bytes(),
+            );
+            let (h, body) = split(&r);
+            assert_eq!(h, head("200 OK", ""));
+            let doc = parse(&body).unwrap();
+            assert_eq!(
+                (doc.server.as_str(), doc.service.as_str()),
+                ("msgwire", "fail")
+            );
+            assert_eq!(doc.fault_code(), Some(i64::from(code)));
+            assert_eq!(
+                doc.fault_text(),
+                Some(format!("failed with {code}").as_str())
+            );
+        }
+        let (h, body) = split(&raw(addr, b"GET /fail.xml?code=403 HTTP/1.0\r\n\r\n"));
+        assert_eq!(h, head("403 Forbidden", ""));
+        let doc = parse(&body).unwrap();
+        assert_eq!(
+            (doc.service.as_str(), doc.fault_code(), doc.fault_text()),
+            ("http", Some(403), Some("failed with 403"))
+        );
+        let doc = get(&format!("http://{addr}/need.xml"), T).unwrap();
+        assert_eq!(
+            (doc.fault_code(), doc.service.as_str()),
+            (Some(601), "need")
+        );
+        let doc = get(&format!("http://{addr}/need.xml?who=me"), T).unwrap();
+        assert_eq!(doc.find("who"), Some("me"));
+        let doc = get(&format!("http://{addr}/session.xml"), T).unwrap();
+        assert_eq!(doc.fault_code(), Some(602));
+        // A panic is a 600 fault (nothing had gone out yet) and the
+        // server carries on.
+        let doc = get(&format!("http://{addr}/panic.xml"), T).unwrap();
+        assert_eq!(doc.fault_code(), Some(600));
+        assert!(doc.fault_text().unwrap().contains("panicked"));
+        assert!(!get(&format!("http://{addr}/need.xml?who=x"), T)
+            .unwrap()
+            .is_fault());
+    });
+}
+
+#[test]
+fn arguments_are_decoded_in_order() {
+    within(LIMIT, || {
+        let server = Server::bind("127.0.0.1:0", ServerConfig::default()).unwrap();
+        let addr = server.local_addr();
+        server.method("args", |req, reply| {
+            for (k, v) in &req.args {
+                reply.result(k, v)?;
+            }
+            reply.result("head", if req.head { "yes" } else { "no" })?;
+            Ok(())
+        });
+        let doc = get(
+            &format!("http://{addr}/args.xml?a=1&b=two+words&a=%C3%A9%26%3D&empty&c=100%25"),
+            T,
+        )
+        .unwrap();
+        let got: Vec<(&str, &str)> = doc
+            .entries()
+            .iter()
+            .map(|e| match e {
+                msgwire::serverresponse::Entry::Result(f) => (f.id.as_str(), f.value.as_str()),
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("a", "1"),
+                ("b", "two words"),
+                ("a", "é&="),
+                ("empty", ""),
+                ("c", "100%"),
+                ("head", "no")
+            ]
+        );
+        // Without the .xml suffix, and the method name itself encoded.
+        let doc = get(&format!("http://{addr}/%61rgs?x=y"), T).unwrap();
+        assert_eq!(doc.find("x"), Some("y"));
+    });
+}
+
+#[test]
+fn builtin_status_reports_counters_and_can_be_replaced() {
+    within(LIMIT, || {
+        let server = Server::bind("127.0.0.1:0", ServerConfig::default()).unwrap();
+        let url = format!("http://{}/status.xml", server.local_addr());
+        let _ = get(&url, T).unwrap();
+        let doc = get(&url, T).unwrap();
+        assert_eq!(doc.find("version"), Some(version()));
+        assert!(doc.find("uptime").unwrap().parse::<u64>().is_ok());
+        assert!(doc.find("requests").unwrap().parse::<u64>().unwrap() >= 2);
+        let table = doc.lists("protocols").unwrap();
+        let names: Vec<&str> = table.rows.iter().map(|r| r.get("name").unwrap()).collect();
+        assert_eq!(names, ["msrp", "sts", "ministream", "serverresponse"]);
+        let sr = &table.rows[3];
+        // This very request is being served: one connection, one session.
+        assert!(sr.get("connections").unwrap().parse::<u64>().unwrap() >= 1);
+        assert!(sr.get("sessions").unwrap().parse::<u64>().unwrap() >= 1);
+        assert!(sr.get("bytes_in").unwrap().parse::<u64>().unwrap() > 0);
+        assert!(sr.get("bytes_out").unwrap().parse::<u64>().unwrap() > 0);
+        assert!(stats::snapshot(Protocol::ServerResponse).bytes_out > 0);
+
+        server.method("status", |_, reply| {
+            reply.result("mine", "yes")?;
+            Ok(())
+        });
+        assert_eq!(get(&url, T).unwrap().find("mine"), Some("yes"));
+        assert!(server.remove_method("status"));
+        assert_eq!(get(&url, T).unwrap().fault_code(), Some(404));
+    });
+}
+
+#[test]
+fn sts_traffic_is_counted() {
+    within(LIMIT, || {
+        use msgwire::sts::client::StsClient;
+        use msgwire::sts::server::{ServerConfig as StsConfig, StsServer};
+        let before = stats::snapshot(Protocol::Sts);
+        let sts = StsServer::bind("127.0.0.1:0", StsConfig::default()).unwrap();
+        let client = StsClient::connect(sts.local_addr(), Default::default()).unwrap();
+        // Nobody handles /P/C: the server's 404 error reply still counts.
+        let _ = client.request_one("P", "C", Default::default(), "", Some(T));
+        let after = stats::snapshot(Protocol::Sts);
+        assert!(after.connections_total >= before.connections_total + 2);
+        assert!(after.bytes_out > before.bytes_out);
+        assert!(after.bytes_in > before.bytes_in);
+    });
+}
+
+#[test]
+fn streamed_table_and_concurrent_clients() {
+    within(LIMIT, || {
+        let server = Server::bind("127.0.0.1:0", ServerConfig::default()).unwrap();
+        let addr = server.local_addr();
+        server.method("big", |req, reply| {
+            let n: usize = req.arg("n").unwrap_or("0").parse().unwrap();
+            reply.begin_lists("rows")?;
+            for i in 0..n {
+                reply.begin_row("row")?;
+                reply.item("i", &i.to_string())?;
+            }
+            Ok(())
+        });
+        let doc = get(&format!("http://{addr}/big.xml?n=50000"), T).unwrap();
+        let rows = &doc.lists("rows").unwrap().rows;
+        assert_eq!(rows.len(), 50_000);
+        assert_eq!(rows[49_999].get("i"), Some("49999"));
+
+        let ok = Arc::new(AtomicUsize::new(0));
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let ok = ok.clone();
+                thread::spawn(move || {
+                    for i in 0..25 {
+                        let n = t * 100 + i;
+                        let doc = get(&format!("http://{addr}/big.xml?n={n}"), T).unwrap();
+                        assert_eq!(doc.lists("rows").unwrap().rows.len(), n);
+                        ok.fetch_add(1, Ordering::SeqCst);
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(ok.load(Ordering::SeqCst), 200);
+    });
+}
+
+/// A one-shot server writing a fixed reply after reading the request.
+fn fixed(reply: &'static [u8]) -> (SocketAddr, thread::JoinHandle<Vec<u8>>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let h = thread::spawn(move || {
+        let (mut s, _) = l.accept().unwrap();
+        s.set_read_timeout(Some(T)).unwrap();
+        let mut req = Vec::new();
+        let mut b = [0u8; 1024];
+        while !req.ends_with(b"\r\n\r\n") {
+            let n = s.read(&mut b).unwrap();
+            if n == 0 {
+                break;
+            }
+            req.extend_from_slice(&b[..n]);
+        }
+        s.write_all(reply).unwrap();
+        let _ = s.shutdown(Shutdown::Write);
+        // Read until the client closes, so nothing is reset.
+        let _ = s.read(&mut b);
+        req
+    });
+    (addr, h)
+}
+
+#[test]
+fn client_request_and_reply_forms() {
+    within(LIMIT, || {
+        // The spec's typo and a Content-Length, followed by junk that the
+        // length excludes.
+        let mut reply = b"HTTP/1.1 200 OK\r\nConnection: close\r\nServer: Bayonne/1.5.4\r\nConnection-Type: text/xml\r\nContent-Length: ".to_vec();
+        reply.extend_from_slice(STATUS.len().to_string().as_bytes());
+        reply.extend_from_slice(b"\r\n\r\n");
+        reply.extend_from_slice(STATUS);
+        reply.extend_from_slice(b"JUNK");
+        let (addr, h) = fixed(Box::leak(reply.into_boxed_slice()));
+        let doc = get(&format!("http://{addr}/status.xml?a=b"), T).unwrap();
+        assert_eq!(doc.find("status"), Some("-- "));
+        let req = String::from_utf8(h.join().unwrap()).unwrap();
+        assert_eq!(
+            req,
+            format!(
+                "GET /status.xml?a=b HTTP/1.0\r\nHost: {addr}\r\nUser-Agent: msgwire/{}\r\nAccept: text/xml\r\n\r\n",
+                version()
+            )
+        );
+
+        // A 404 with a faults body: a Response, not an error.
+        let mut reply = b"HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n".to_vec();
+        reply.extend_from_slice(UNKNOWN);
+        let (addr, _h) = fixed(Box::leak(reply.into_boxed_slice()));
+        let doc = get(&format!("http://{addr}/unknown.xml"), T).unwrap();
+        assert_eq!(doc.fault_code(), Some(404));
+
+        // An HTML error page: typed HTTP error.
+        let (addr, _h) = fixed(b"HTTP/1.0 500 Oops\r\n\r\n<html>broken</html>");
+        match get(&format!("http://{addr}/x.xml"), T) {
+            Err(ClientError::Http {
+                status: 500,
+                reason,
+            }) => assert_eq!(reason, "Oops"),
+            other => panic!("{other:?}"),
+        }
+        // A 200 that is not serverResponse: typed document error.
+        let (addr, _h) = fixed(b"HTTP/1.0 200 OK\r\n\r\n<methodResponse/>");
+        match get(&format!("http://{addr}/x.xml"), T) {
+            Err(ClientError::Document { status: 200, error }) => {
+                assert!(matches!(error.kind, ParseErrorKind::NotServerResponse(_)))
+            }
+            other => panic!("{other:?}"),
+        }
+        // Not HTTP at all.
+        let (addr, _h) = fixed(b"SSH-2.0-OpenSSH\r\n\r\n");
+        assert!(matches!(
+            get(&format!("http://{addr}/x.xml"), T),
+            Err(ClientError::BadReply(_))
+        ));
+        // A Content-Length longer than the body.
+        let (addr, _h) = fixed(b"HTTP/1.0 200 OK\r\nContent-Length: 999\r\n\r\n<serverResponse>");
+        assert!(matches!(
+            get(&format!("http://{addr}/x.xml"), T),
+            Err(ClientError::BadReply(_))
+        ));
+    });
+}
+
+#[test]
+fn client_failures_are_typed() {
+    within(LIMIT, || {
+        // Refused: bind a port, then free it.
+        let port = {
+            let l = TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        assert!(matches!(
+            get(&format!("http://127.0.0.1:{port}/status.xml"), T),
+            Err(ClientError::Connect(_))
+        ));
+        for bad in [
+            "ftp://127.0.0.1/x",
+            "127.0.0.1/x",
+            "http:///x",
+            "http://h:99999/",
+        ] {
+            assert!(matches!(get(bad, T), Err(ClientError::BadUrl(_))), "{bad}");
+        }
+        // A server that never answers: the timeout ends it.
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let err = get(&format!("http://{addr}/x.xml"), Duration::from_millis(300)).unwrap_err();
+        assert!(matches!(err, ClientError::Timeout), "{err:?}");
+        drop(l);
+        // https:// without TLS settings.
+        assert!(matches!(
+            get("https://127.0.0.1:1/x", T),
+            Err(ClientError::BadUrl(_))
+        ));
+    });
+}
+
+#[test]
+fn ipv6_loopback() {
+    within(LIMIT, || {
+        let Ok(server) = Server::bind("[::1]:0", ServerConfig::default()) else {
+            eprintln!("no IPv6 loopback here; skipped");
+            return;
+        };
+        let port = server.local_addr().port();
+        let doc = get(&format!("http://[::1]:{port}/status.xml"), T).unwrap();
+        assert_eq!(doc.service, "status");
+    });
+}
+
+#[test]
+fn over_tls() {
+    within(LIMIT, || {
+        let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+        let tls = TlsServerConfig::from_pem(
+            cert.cert.pem().as_bytes(),
+            cert.key_pair.serialize_pem().as_bytes(),
+        )
+        .unwrap();
+        let config = ServerConfig {
+            tls: Some(tls),
+            ..ServerConfig::default()
+        };
+        let server = Server::bind("127.0.0.1:0", config).unwrap();
+        server.method("hello", |req, reply| {
+            reply.result("to", req.arg("name").unwrap_or("?"))?;
+            Ok(())
+        });
+        let port = server.local_addr().port();
+        let client = TlsClientConfig::with_ca_pem(cert.cert.pem().as_bytes()).unwrap();
+        let options = GetOptions::default().with_timeout(T).with_tls(client);
+        let doc = get_with(
+            &format!("https://localhost:{port}/hello.xml?name=tls"),
+            &options,
+        )
+        .unwrap();
+        assert_eq!(doc.find("to"), Some("tls"));
+        let doc = get_with(&format!("https://localhost:{port}/nope.xml"), &options).unwrap();
+        assert_eq!(doc.fault_code(), Some(404));
+        // Plain HTTP to the TLS port gets no serverResponse.
+        assert!(get(&format!("http://127.0.0.1:{port}/hello.xml"), T).is_err());
+    });
+}
