@@ -8,6 +8,8 @@
 //!
 //! * [`msrp`] — the Message Session Relay Protocol (RFC 4975): URIs, typed
 //!   headers, chunks, a streaming parser and the response/report rules.
+//! * [`ministream`] — I2P ministreaming: frames, stream state machines and
+//!   a socket manager multiplexing blocking streams over TCP or in memory.
 //! * [`net`] — the blocking I/O engine: streams, connections, a shared timer.
 //!
 //! # Example
@@ -33,6 +35,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod ministream;
 pub mod msrp;
 pub mod net;
 pub mod sts;
