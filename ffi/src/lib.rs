@@ -37,6 +37,8 @@
 //! * [`sts`] — STS/1.0: messages, error replies, the client (requests
 //!   with reply callbacks or blocking) and the server (routes with C
 //!   callbacks and responder handles).
+//! * [`ministream`] — I2P ministreaming: socket managers (TCP or an
+//!   in-memory pair) and blocking streams.
 //! * [`tls`] — TLS configurations (certificates, trusted CAs) for `msrps`,
 //!   attached to connectors, acceptors and servers.
 //!
@@ -69,6 +71,7 @@
 pub mod endpoint;
 pub mod error;
 pub mod guard;
+pub mod ministream;
 pub mod msrp;
 pub mod server;
 pub mod sts;

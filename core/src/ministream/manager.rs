@@ -119,6 +119,10 @@ pub struct ManagerConfig {
     pub tls_server: Option<TlsServerConfig>,
     /// TCP only: dial with TLS using this configuration.
     pub tls_client: Option<TlsClientConfig>,
+    /// The timer serving accept timeouts and [`SocketManager::open`]
+    /// deadlines; `None` (default) uses [`Timer::shared`]. The C library
+    /// passes a timer whose thread stops when its last handle is freed.
+    pub timer: Option<Timer>,
 }
 
 impl Default for ManagerConfig {
@@ -131,6 +135,7 @@ impl Default for ManagerConfig {
             close_timeout: Duration::from_secs(2),
             tls_server: None,
             tls_client: None,
+            timer: None,
         }
     }
 }
@@ -227,7 +232,10 @@ impl SocketManager {
                 "max_message must be at least max_payload + 4, and max_payload at least 1".into(),
             ));
         }
-        let timer = Timer::shared().map_err(Error::Transport)?;
+        let timer = match &config.timer {
+            Some(timer) => timer.clone(),
+            None => Timer::shared().map_err(Error::Transport)?,
+        };
         let inner = Arc::new(Inner {
             local: transport.local_destination(),
             transport,
@@ -809,6 +817,9 @@ struct State {
     listening: bool,
     server: Weak<ServerInner>,
     accept_queue: VecDeque<Pending>,
+    /// Connections of links that ended, joined by the next `add_link` or
+    /// by `destroy` (their reader cannot join itself).
+    dead: Vec<Connection>,
 }
 
 #[derive(Default)]
@@ -877,11 +888,13 @@ impl Inner {
     /// Starts driving `stream` as a link (to `dest` when we dialled it).
     fn add_link(self: &Arc<Self>, stream: Stream, dest: Option<Bytes>) -> Result<Arc<Link>, Error> {
         self.check_alive()?;
-        let id = {
+        let (id, dead) = {
             let mut state = self.state.lock();
             state.next_link += 1;
-            state.next_link
+            (state.next_link, std::mem::take(&mut state.dead))
         };
+        // Their threads have finished or are about to: joining is quick.
+        drop(dead);
         let (ready_tx, ready_rx) = channel::bounded::<Arc<Link>>(1);
         let weak = Arc::downgrade(self);
         let mut reader = LinkReader {
@@ -1106,6 +1119,9 @@ impl Inner {
             let mut guard = self.state.lock();
             let state = &mut *guard;
             state.links.remove(&link.id);
+            if let Some(conn) = link.conn.lock().take() {
+                state.dead.push(conn);
+            }
             state.by_dest.retain(|_, id| *id != link.id);
             state.accept_queue.retain(|p| p.cell.link.id != link.id);
             let mut cells = Vec::new();
@@ -1147,6 +1163,8 @@ impl Inner {
             state.by_dest.clear();
             (cells, pending, links)
         };
+        let dead = std::mem::take(&mut self.state.lock().dead);
+        drop(dead);
         self.accept_cv.notify_all();
         let deadline = Instant::now() + self.config.close_timeout;
         for cell in pending {
@@ -1177,6 +1195,9 @@ impl Inner {
         for cell in &cells {
             cell.cv.notify_all();
         }
+        // Links that ended while we closed the others.
+        let dead = std::mem::take(&mut self.state.lock().dead);
+        drop(dead);
     }
 }
 
