@@ -4,6 +4,8 @@
   chunks, stream-parse a connection's bytes, build responses and REPORTs.
 * :mod:`msgwire.sts` -- STS/1.0 servers (routes, responders, broadcast)
   and a thin client.
+* :mod:`msgwire.ministream` -- I2P ministreaming: socket managers over TCP
+  or in memory, blocking streams, frames.
 * :mod:`sts` (a separate top-level package) -- the legacy python-sts API
   (``ineterr``, ``inetheaders``, ``inetmsg``, ``inetsocket``, ``inetmgr``).
 * :mod:`msrplib` (a separate top-level package in the same distribution) --

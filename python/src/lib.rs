@@ -21,6 +21,8 @@
 //! * [`sts`] — STS/1.0: `sts_encode`, `sts_parse`, `StsParser`, error
 //!   bodies, `StsClient` (with `StsReplies`), `StsServer` (with
 //!   `StsRequest`, `StsResponder`)
+//! * [`ministream`] — I2P ministreaming: `MinistreamManager`,
+//!   `MinistreamServerSocket`, `MinistreamSocket`, frame encode/decode
 //! * [`errors`] — the one conversion from core errors to the Python
 //!   exception classes defined in `msrplib.protocol`
 //!
@@ -35,6 +37,7 @@ mod chunk;
 mod endpoint;
 mod errors;
 mod headers;
+mod ministream;
 mod parser;
 mod server;
 mod session;
@@ -113,5 +116,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<sts::PyStsClient>()?;
     m.add_class::<sts::PyRequest>()?;
     m.add_class::<sts::PyStsServer>()?;
+    m.add_class::<ministream::PyManager>()?;
+    m.add_class::<ministream::PyServerSocket>()?;
+    m.add_class::<ministream::PySocket>()?;
+    m.add_function(wrap_pyfunction!(ministream::ministream_frame_encode, m)?)?;
+    m.add_function(wrap_pyfunction!(ministream::ministream_frame_decode, m)?)?;
     Ok(())
 }
