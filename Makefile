@@ -113,10 +113,12 @@ bench: venv
 	$(CARGO) bench -p msgwire --bench msrp_session
 	MSGWIRE_BENCH_DIR=$(BUILD)/bench $(CARGO) bench -p msgwire --bench msrp_transfer
 	$(CARGO) bench -p msgwire --bench sts
+	MSGWIRE_BENCH_DIR=$(BUILD)/bench $(CARGO) bench -p msgwire --bench ministream
 	$(MAKE) --no-print-directory wheel
 	$(PY) python/benches/bench_session.py
 	MSGWIRE_BENCH_DIR=$(BUILD)/bench $(PY) python/benches/bench_transfer.py
 	$(PY) python/benches/bench_sts.py
+	MSGWIRE_BENCH_DIR=$(BUILD)/bench $(PY) python/benches/bench_ministream.py
 
 fuzz:
 	@bash scripts/fuzz.sh $(FUZZ_SECONDS)

@@ -675,3 +675,24 @@ fn sockets_split_across_threads_and_drop_closes() {
         assert!(arc.write_bytes(b"x").is_err());
     });
 }
+
+#[test]
+fn data_written_and_closed_before_the_ack_still_arrives() {
+    within(LIMIT, || {
+        let (a, b) = SocketManager::in_memory_pair(ManagerConfig::default()).unwrap();
+        let server = b.server_socket().unwrap();
+        for i in 0..50u8 {
+            let s = a.open(b.destination(), &opts()).unwrap();
+            (&s).write_all(&[i; 1024]).unwrap();
+            drop(s); // closed before anyone accepted
+        }
+        for _ in 0..50 {
+            let mut s = server.accept(Some(Duration::from_secs(20))).unwrap();
+            let mut all = Vec::new();
+            s.read_to_end(&mut all).unwrap();
+            assert_eq!(all.len(), 1024);
+            assert!(all.iter().all(|b| *b == all[0]));
+        }
+        assert!(a.list_sockets().is_empty());
+    });
+}

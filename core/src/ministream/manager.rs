@@ -329,10 +329,16 @@ impl SocketManager {
             )));
         }
         let weak = Arc::downgrade(&cell);
+        let manager = Arc::downgrade(inner);
         inner.timer.schedule(deadline, move || {
-            if let Some(cell) = weak.upgrade() {
-                if cell.state.lock().poll_timeout(Instant::now()) {
-                    cell.cv.notify_all();
+            let Some(cell) = weak.upgrade() else {
+                return;
+            };
+            let timed_out = cell.state.lock().poll_timeout(Instant::now());
+            if timed_out {
+                cell.cv.notify_all();
+                if let Some(manager) = manager.upgrade() {
+                    manager.forget(&cell);
                 }
             }
         });
@@ -716,18 +722,27 @@ struct Handle {
 impl Handle {
     fn close(&self) {
         let cell = &self.cell;
-        {
+        let pending = {
             let _order = cell.send_order.lock();
-            let close = cell.state.lock().close();
+            let mut st = cell.state.lock();
+            let close = st.close();
+            let pending = st.close_pending();
+            drop(st);
             if let Some(close) = close {
                 let deadline = Instant::now() + self.manager.config.close_timeout;
                 if send_until(&cell.link.sender, close, Some(deadline)).is_err() {
                     log::debug!("ministream: Close not sent (link gone or stalled)");
                 }
             }
-        }
+            pending
+        };
         cell.cv.notify_all();
-        self.manager.forget(cell);
+        // Closed before the ACK: the stream stays registered until the ACK
+        // (or a refusal, or the connect deadline) so its held data and our
+        // Close still go out.
+        if !pending {
+            self.manager.forget(cell);
+        }
     }
 }
 
@@ -1013,7 +1028,10 @@ impl Inner {
         if handled.changed {
             cell.cv.notify_all();
         }
-        if matches!(ended, Some(End::PeerClosed | End::Refused)) {
+        if matches!(
+            ended,
+            Some(End::PeerClosed | End::Refused | End::LocalClosed)
+        ) {
             self.forget(&cell);
         }
     }

@@ -114,6 +114,9 @@ pub struct StreamState {
     recv: VecDeque<Bytes>,
     recv_len: usize,
     held: BytesMut,
+    /// Closed by the application before the ACK: send the held data and
+    /// our Close as soon as the ACK comes.
+    close_pending: bool,
     buffer_size: usize,
     max_payload: usize,
     connect_deadline: Option<Instant>,
@@ -168,6 +171,7 @@ impl StreamState {
             recv: VecDeque::new(),
             recv_len: 0,
             held: BytesMut::new(),
+            close_pending: false,
             buffer_size: buffer_size.max(1),
             max_payload: max_payload.max(1),
             connect_deadline: None,
@@ -299,6 +303,9 @@ impl StreamState {
         if let Some(end) = self.end {
             return Err(end_error(end, true));
         }
+        if self.close_pending {
+            return Err(Error::Closed);
+        }
         match (self.phase, self.remote_id) {
             (Phase::Established, Some(peer)) => {
                 let mut out = BytesMut::new();
@@ -342,6 +349,9 @@ impl StreamState {
             self.recv_len -= n;
             return Ok(n);
         }
+        if self.close_pending {
+            return Err(Some(Error::Closed));
+        }
         match self.end {
             None => Err(None),
             Some(End::PeerClosed) => Ok(0),
@@ -351,12 +361,22 @@ impl StreamState {
 
     /// Closes from this side: returns the Close to send, if one is due
     /// (established and not closed yet). Buffered received bytes are
-    /// dropped (nobody will read them); held ones are discarded.
+    /// dropped (nobody will read them).
+    ///
+    /// Before the ACK (client side) nothing can be sent yet: the stream
+    /// stays in `SynSent` with [`close_pending`](Self::close_pending) set,
+    /// and the ACK then releases the held data followed by our Close, so
+    /// bytes written before closing are not lost. Reads and writes fail
+    /// from now on either way.
     pub fn close(&mut self) -> Option<Bytes> {
-        let was_open = self.end.is_none() && self.phase == Phase::Established;
-        let peer = self.remote_id;
         self.recv.clear();
         self.recv_len = 0;
+        if self.phase == Phase::SynSent && self.end.is_none() {
+            self.close_pending = true;
+            return None;
+        }
+        let was_open = self.end.is_none() && self.phase == Phase::Established;
+        let peer = self.remote_id;
         self.held.clear();
         if self.end.is_none() || self.end == Some(End::PeerClosed) {
             self.end = Some(End::LocalClosed);
@@ -369,6 +389,12 @@ impl StreamState {
             )),
             _ => None,
         }
+    }
+
+    /// Whether the application closed the stream before its ACK came (the
+    /// stream still waits for it to send the held data and the Close).
+    pub fn close_pending(&self) -> bool {
+        self.close_pending
     }
 
     /// Ends the stream for a reason outside the protocol (transport
@@ -395,9 +421,9 @@ impl StreamState {
             (Phase::SynSent, Some(server)) => {
                 self.remote_id = Some(server);
                 self.phase = Phase::Established;
-                let transmit = (!self.held.is_empty()).then(|| {
+                let mut out = BytesMut::new();
+                if !self.held.is_empty() {
                     let held = self.held.split().freeze();
-                    let mut out = BytesMut::new();
                     encode_data(
                         FrameType::DataToServer,
                         server,
@@ -405,10 +431,14 @@ impl StreamState {
                         self.max_payload,
                         &mut out,
                     );
-                    out.freeze()
-                });
+                }
+                if self.close_pending {
+                    Frame::new(FrameType::CloseToServer, server, Bytes::new())
+                        .encode_prefixed(&mut out);
+                    self.finish(End::LocalClosed);
+                }
                 Handled {
-                    transmit,
+                    transmit: (!out.is_empty()).then(|| out.freeze()),
                     changed: true,
                     ignored: false,
                 }
@@ -599,6 +629,28 @@ mod tests {
         assert_eq!(s.remote_id(), Some(id(2)));
         assert!(s.on_frame(&decode(&[0x51, 0, 0, 1, 7])).ignored);
         assert_eq!(s.phase(), Phase::Established);
+    }
+
+    #[test]
+    fn close_before_the_ack_sends_held_data_then_close() {
+        let mut s = StreamState::client(id(7), 100, 32);
+        assert!(matches!(s.write(b"early"), Ok(None)));
+        assert!(s.close().is_none());
+        assert!(s.close_pending());
+        assert!(matches!(s.write(b"x"), Err(Error::Closed)));
+        assert!(matches!(s.read(&mut [0; 4]), Err(Some(Error::Closed))));
+        let h = s.on_frame(&decode(&[0x51, 0, 0, 7, 0, 0, 9]));
+        assert_eq!(
+            frames(&h.transmit.unwrap()),
+            vec![b"\xA0\x00\x00\x09early".to_vec(), vec![0xA2, 0, 0, 9]]
+        );
+        assert_eq!(s.end(), Some(End::LocalClosed));
+        // Refused instead: nothing to send.
+        let mut r = StreamState::client(id(8), 100, 32);
+        r.write(b"lost").unwrap();
+        r.close();
+        assert!(r.on_frame(&decode(&[0x52, 0, 0, 8])).transmit.is_none());
+        assert_eq!(r.end(), Some(End::Refused));
     }
 
     #[test]
