@@ -664,7 +664,7 @@ impl Socket {
         let room = if st.phase() == Phase::SynSent {
             buffer - st.held()
         } else {
-            buffer
+            buffer.max(WRITE_CHUNK)
         };
         let n = data.len().min(room.max(1));
         let out = st.write(&data[..n])?;
@@ -812,7 +812,9 @@ impl StreamCell {
 
 struct Link {
     id: u64,
-    /// Queues for the writer thread (application threads).
+    /// Writes directly when the link is idle, else queues for the writer
+    /// thread: socket writes are large (up to [`WRITE_CHUNK`]), so the
+    /// hop to the writer thread would cost more than the system call.
     sender: Sender,
     conn: Mutex<Option<Connection>>,
 }
@@ -920,6 +922,7 @@ impl Inner {
         };
         let conn_config = ConnConfig {
             close_timeout: self.config.close_timeout,
+            read_buffer_size: LINK_READ_BUFFER,
             ..ConnConfig::default()
         };
         let conn = Connection::spawn_with(stream, conn_config, move |event, direct| {
@@ -928,7 +931,7 @@ impl Inner {
         .map_err(Error::Transport)?;
         let link = Arc::new(Link {
             id,
-            sender: conn.sender(),
+            sender: conn.direct_sender(),
             conn: Mutex::new(Some(conn)),
         });
         {
@@ -1261,6 +1264,14 @@ impl LinkReader {
         }
     }
 }
+
+/// Most bytes one write hands to the link once the stream is established
+/// (at least `buffer_size`): 256 KiB, eight 32 KiB frames per system call.
+const WRITE_CHUNK: usize = 256 * 1024;
+
+/// The engine's read buffer for links: 256 KiB, so a bulk stream costs
+/// few reads (the engine's default is 64 KiB).
+const LINK_READ_BUFFER: usize = 256 * 1024;
 
 /// Queues `bytes` on `sender`, waiting for room until `deadline` (forever
 /// with `None`).
