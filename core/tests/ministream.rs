@@ -696,3 +696,28 @@ fn data_written_and_closed_before_the_ack_still_arrives() {
         assert!(a.list_sockets().is_empty());
     });
 }
+
+#[test]
+fn a_closed_server_socket_refuses_and_a_new_one_accepts() {
+    within(LIMIT, || {
+        let (a, b) = SocketManager::in_memory_pair(ManagerConfig::default()).unwrap();
+        let first = b.server_socket().unwrap();
+        let kept = first.clone();
+        first.close();
+        assert!(matches!(
+            kept.accept(Some(Duration::from_millis(10))),
+            Err(Error::Closed)
+        ));
+        assert!(matches!(
+            a.connect(b.destination(), &opts()),
+            Err(Error::Refused)
+        ));
+        let second = b.server_socket().unwrap();
+        let (mut c, mut s) = connected(&a, b.destination(), &second);
+        c.write_all(b"again").unwrap();
+        let mut buf = [0u8; 5];
+        s.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"again");
+        drop(kept);
+    });
+}

@@ -289,6 +289,12 @@ class SocketManager(object):
         it (up to ``timeout`` seconds, or the ``connect_timeout`` option)."""
         return Socket(self._native.connect(_dest(destination), timeout))
 
+    def open(self, destination: Union[str, bytes]) -> Socket:
+        """Opens a stream without waiting for the peer to accept it: data
+        sent now is held and goes out, in order, once it does (a refusal
+        shows on the next ``recv``/``sendall``)."""
+        return Socket(self._native.open(_dest(destination)))
+
     def server_socket(self) -> ServerSocket:
         """The server socket: from now on incoming streams wait for
         ``accept()`` instead of being refused."""

@@ -34,7 +34,9 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
-use crate::endpoint::seconds;
+use std::sync::Mutex;
+
+use crate::endpoint::{lock, seconds};
 
 pyo3::import_exception!(msgwire.ministream, ConnectionRefused);
 pyo3::import_exception!(msgwire.ministream, Timeout);
@@ -180,7 +182,16 @@ impl PyManager {
         let socket = py
             .detach(|| self.manager.connect(destination, &options))
             .map_err(py_err)?;
-        Ok(PySocket { socket })
+        Ok(PySocket::new(socket))
+    }
+
+    /// Opens a stream without waiting for the peer's acceptance: writes
+    /// are held until it comes (see `SocketManager::open`).
+    fn open(&self, py: Python<'_>, destination: &[u8]) -> PyResult<PySocket> {
+        let socket = py
+            .detach(|| self.manager.open(destination, &self.options))
+            .map_err(py_err)?;
+        Ok(PySocket::new(socket))
     }
 
     /// The server socket (created on first call).
@@ -278,7 +289,7 @@ impl PyServerSocket {
     fn accept(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<PySocket> {
         let timeout = opt_seconds(timeout, "timeout")?;
         let socket = py.detach(|| self.server.accept(timeout)).map_err(py_err)?;
-        Ok(PySocket { socket })
+        Ok(PySocket::new(socket))
     }
 
     /// Stops accepting; waiting and later incoming streams are refused.
@@ -291,6 +302,19 @@ impl PyServerSocket {
 #[pyclass(name = "MinistreamSocket", module = "msgwire._native", frozen)]
 pub(crate) struct PySocket {
     socket: Socket,
+    /// Reused by `recv` so a large `n` costs no allocation (and no page
+    /// faults) per call; grows to the largest `n` asked, at most
+    /// [`MAX_RECV`].
+    buffer: Mutex<Vec<u8>>,
+}
+
+impl PySocket {
+    fn new(socket: Socket) -> PySocket {
+        PySocket {
+            socket,
+            buffer: Mutex::new(Vec::new()),
+        }
+    }
 }
 
 #[pymethods]
@@ -302,11 +326,17 @@ impl PySocket {
 
     /// Reads at most `n` bytes; `b""` at the end of the stream.
     fn recv<'py>(&self, py: Python<'py>, n: usize) -> PyResult<Bound<'py, PyBytes>> {
-        let mut buf = vec![0u8; n.min(MAX_RECV)];
-        let k = py
-            .detach(|| self.socket.read_bytes(&mut buf))
-            .map_err(py_err)?;
-        Ok(PyBytes::new(py, &buf[..k]))
+        let n = n.min(MAX_RECV);
+        // Taken out of the slot for the call (a concurrent recv allocates
+        // its own) and put back after.
+        let mut buf = std::mem::take(&mut *lock(&self.buffer));
+        if buf.len() < n {
+            buf.resize(n, 0);
+        }
+        let read = py.detach(|| self.socket.read_bytes(&mut buf[..n]));
+        let out = read.map(|k| PyBytes::new(py, &buf[..k])).map_err(py_err);
+        *lock(&self.buffer) = buf;
+        out
     }
 
     /// Closes the stream.

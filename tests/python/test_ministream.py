@@ -483,3 +483,15 @@ def test_makefile_and_context_managers():
             assert s.peer_destination == a.destination.encode()
             assert s.local_destination == b.destination.encode()
             assert c.bytes_sent == 18 and s.bytes_received == 18
+
+
+def test_open_holds_data_until_the_peer_accepts():
+    a, b = SocketManager.in_memory_pair()
+    with a, b:
+        listener = b.server_socket()
+        s = a.open(b.destination)
+        s.sendall(b'before the ack')
+        s.close()
+        t = listener.accept(WAIT)
+        assert t.recv(100) == b'before the ack'
+        assert t.recv(100) == b''

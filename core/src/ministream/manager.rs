@@ -354,7 +354,9 @@ impl SocketManager {
         self.inner.check_alive()?;
         let mut state = self.inner.state.lock();
         if let Some(existing) = state.server.upgrade() {
-            return Ok(ServerSocket { inner: existing });
+            if !existing.closed.load(Ordering::SeqCst) {
+                return Ok(ServerSocket { inner: existing });
+            }
         }
         let server = Arc::new(ServerInner {
             manager: self.inner.clone(),
