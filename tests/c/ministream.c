@@ -37,6 +37,11 @@ static bool connect_pair(msgwire_ministream_manager *a, msgwire_ministream_manag
     if (msgwire_ministream_manager_destination(b, dest, sizeof dest, &len) != MSGWIRE_OK) {
         return false;
     }
+    /* Accepting starts before the SYN can arrive: a SYN nobody accepts
+     * is refused at once. */
+    if (msgwire_ministream_manager_accept_streams(b) != MSGWIRE_OK) {
+        return false;
+    }
     struct accept_job job = {b, 20000, NULL, MSGWIRE_OK};
     pthread_t t;
     pthread_create(&t, NULL, accept_one, &job);

@@ -940,6 +940,9 @@ impl Inner {
             let mut state = self.state.lock();
             if self.destroyed.load(Ordering::SeqCst) {
                 drop(state);
+                // The reader may be waiting for its link: release it
+                // before joining it.
+                drop(ready_tx);
                 if let Some(conn) = link.conn.lock().take() {
                     conn.abort();
                 }
