@@ -721,3 +721,22 @@ fn a_closed_server_socket_refuses_and_a_new_one_accepts() {
         drop(kept);
     });
 }
+
+#[test]
+fn ipv6_loopback_destinations() {
+    within(LIMIT, || {
+        // Machines without IPv6 on loopback have nothing to test here.
+        let Ok(a) = SocketManager::listen_tcp("[::1]:0", ManagerConfig::default()) else {
+            return;
+        };
+        let b = SocketManager::listen_tcp("[::1]:0", ManagerConfig::default()).unwrap();
+        assert!(b.destination().starts_with(b"[::1]:"));
+        let server = b.server_socket().unwrap();
+        let (mut c, mut s) = connected(&a, b.destination(), &server);
+        assert_eq!(&s.peer_destination()[..], a.destination());
+        c.write_all(b"v6").unwrap();
+        let mut buf = [0u8; 2];
+        s.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"v6");
+    });
+}
