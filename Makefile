@@ -114,10 +114,12 @@ bench: venv
 	$(CARGO) bench -p msgwire --bench msrp_transfer
 	$(CARGO) bench -p msgwire --bench sts
 	$(CARGO) bench -p msgwire --bench serverresponse
+	MSGWIRE_BENCH_DIR=$(BUILD)/bench $(CARGO) bench -p msgwire --bench ministream
 	$(MAKE) --no-print-directory wheel
 	$(PY) python/benches/bench_session.py
 	CARGO=$(CARGO) $(PY) python/benches/bench_transfer.py
 	$(PY) python/benches/bench_sts.py
+	MSGWIRE_BENCH_DIR=$(BUILD)/bench $(PY) python/benches/bench_ministream.py
 
 fuzz:
 	@bash scripts/fuzz.sh $(FUZZ_SECONDS)

@@ -523,6 +523,38 @@ enum msgwire_status
    * serverResponse document (the message says why).
    */
   MSGWIRE_SR_DOCUMENT = 1716,
+  /**
+   * ministreaming: the peer refused the stream (nobody accepts streams there, or nobody called accept in time).
+   */
+  MSGWIRE_MINISTREAM_REFUSED = 1800,
+  /**
+   * ministreaming: a connect, accept, read, write or ping did not finish within its timeout. The stream (if any) is still usable.
+   */
+  MSGWIRE_MINISTREAM_TIMEOUT = 1801,
+  /**
+   * ministreaming: the peer closed the stream while we were still writing; the bytes will never be read.
+   */
+  MSGWIRE_MINISTREAM_RESET = 1802,
+  /**
+   * ministreaming: the stream was closed by this side, or the manager was destroyed.
+   */
+  MSGWIRE_MINISTREAM_CLOSED = 1803,
+  /**
+   * ministreaming: the transport connection carrying the stream failed (or could not be opened).
+   */
+  MSGWIRE_MINISTREAM_TRANSPORT = 1804,
+  /**
+   * ministreaming: a destination the transport cannot use (not `host:port` for TCP; no such manager in memory).
+   */
+  MSGWIRE_MINISTREAM_DESTINATION = 1805,
+  /**
+   * ministreaming: the manager could not listen on the address (in use, not local, malformed).
+   */
+  MSGWIRE_MINISTREAM_LISTEN = 1806,
+  /**
+   * ministreaming: bytes that are not a frame (too short, id 00 00 00, type outside the ranges).
+   */
+  MSGWIRE_MINISTREAM_FRAME = 1807,
 };
 #ifndef __cplusplus
 typedef uint32_t msgwire_status;
@@ -687,6 +719,22 @@ enum msgwire_msrp_transfer_update_kind
 #ifndef __cplusplus
 typedef uint32_t msgwire_msrp_transfer_update_kind;
 #endif // __cplusplus
+
+/**
+ * A ministreaming endpoint. Created by `msgwire_ministream_manager_listen`
+ * or `msgwire_ministream_manager_pair`, released by
+ * `msgwire_ministream_manager_free`. Every other function on it may be
+ * called from any thread, also at the same time.
+ */
+typedef struct msgwire_ministream_manager msgwire_ministream_manager;
+
+/**
+ * One stream. Obtained from `msgwire_ministream_manager_connect` or
+ * `msgwire_ministream_manager_accept`, released by
+ * `msgwire_ministream_socket_free` (which closes it). One thread may read
+ * while another writes.
+ */
+typedef struct msgwire_ministream_socket msgwire_ministream_socket;
 
 /**
  * The passive side of a direct binding: listens, accepts one connection
@@ -1285,6 +1333,68 @@ typedef struct msgwire_msrp_session_callbacks {
    */
   msgwire_msrp_message_aborted_callback on_message_aborted;
 } msgwire_msrp_session_callbacks;
+
+/**
+ * Settings of a manager and the default options of its sockets. Fill it
+ * with `msgwire_ministream_config_default` and change what you need.
+ */
+typedef struct msgwire_ministream_config {
+  /**
+   * How long `connect` waits for the peer to accept (and the transport
+   * to come up). Default 60000; must be at least 1.
+   */
+  uint32_t connect_timeout_ms;
+  /**
+   * How long a read waits for data; 0 (default) waits forever.
+   */
+  uint32_t read_timeout_ms;
+  /**
+   * How long a write waits for room; 0 (default) waits forever.
+   */
+  uint32_t write_timeout_ms;
+  /**
+   * Most received bytes buffered per stream before the transport stops
+   * being read (back-pressure). Default 65536; at least 1.
+   */
+  uint32_t buffer_size;
+  /**
+   * How long an incoming stream waits for `accept` before it is refused.
+   * Default 5000; at least 1.
+   */
+  uint32_t accept_timeout_ms;
+  /**
+   * Largest data payload per frame; longer writes are split. Default
+   * 32768; 1 to 65532.
+   */
+  uint32_t max_payload;
+} msgwire_ministream_config;
+
+/**
+ * Counts of frames a manager received and dropped.
+ */
+typedef struct msgwire_ministream_stats {
+  /**
+   * Messages that were not frames (too short, id 00 00 00, a type
+   * outside the ranges).
+   */
+  uint64_t malformed;
+  /**
+   * Frames of an unknown type inside the ranges.
+   */
+  uint64_t unknown_type;
+  /**
+   * Frames for a stream not open on that connection.
+   */
+  uint64_t unknown_stream;
+  /**
+   * Ping probes and chaff received.
+   */
+  uint64_t pings;
+  /**
+   * Transport connections closed for a length prefix over the limit.
+   */
+  uint64_t framing_errors;
+} msgwire_ministream_stats;
 
 /**
  * A borrowed string handed out by msgwire: `ptr` points at `len` bytes of
@@ -2120,6 +2230,192 @@ const char *msgwire_last_error(void);
  * never NULL, never freed, valid forever.
  */
 const char *msgwire_status_text(uint32_t status);
+
+/**
+ * Fills `*out` with the defaults (those used when a function gets a NULL
+ * config).
+ */
+msgwire_status msgwire_ministream_config_default(struct msgwire_ministream_config *out);
+
+/**
+ * Creates a manager over TCP listening on `address` (`"127.0.0.1:0"`
+ * picks a free port; `"[::1]:0"` for IPv6). Its destination, the bound
+ * `ip:port`, is what peers connect to. `config` may be NULL for the
+ * defaults (it is copied). On success `*out` receives a manager to
+ * release with `msgwire_ministream_manager_free`.
+ *
+ * Errors: `MSGWIRE_MINISTREAM_LISTEN`, `MSGWIRE_INVALID_ARGUMENT` for a
+ * bad config.
+ */
+msgwire_status msgwire_ministream_manager_listen(const char *address,
+                                                 const struct msgwire_ministream_config *config,
+                                                 struct msgwire_ministream_manager **out);
+
+/**
+ * Creates two in-memory managers that reach each other (and nobody
+ * else); their destinations are generated names. `config` may be NULL.
+ * On success `*out_a` and `*out_b` each receive a manager to release with
+ * `msgwire_ministream_manager_free`.
+ */
+msgwire_status msgwire_ministream_manager_pair(const struct msgwire_ministream_config *config,
+                                               struct msgwire_ministream_manager **out_a,
+                                               struct msgwire_ministream_manager **out_b);
+
+/**
+ * Copies the manager's destination (UTF-8 text, e.g. `"127.0.0.1:4711"`)
+ * into `buf` with a terminating NUL and stores its length (without the
+ * NUL) in `*out_len`. A buffer of 64 bytes holds any TCP destination;
+ * when `buf` is too small `MSGWIRE_BUFFER_TOO_SMALL` is returned with the
+ * needed length in `*out_len`.
+ */
+msgwire_status msgwire_ministream_manager_destination(const struct msgwire_ministream_manager *manager,
+                                                      char *buf,
+                                                      size_t cap,
+                                                      size_t *out_len);
+
+/**
+ * Opens a stream to `destination` (`dest_len` bytes, e.g. the text
+ * another manager's `_destination` gave) and waits until the peer accepts
+ * it, for at most `timeout_ms` (0: the config's connect timeout). On
+ * success `*out` receives a socket to release with
+ * `msgwire_ministream_socket_free`.
+ *
+ * Errors: `MSGWIRE_MINISTREAM_REFUSED`, `MSGWIRE_MINISTREAM_TIMEOUT`,
+ * `MSGWIRE_MINISTREAM_TRANSPORT` (cannot reach the peer),
+ * `MSGWIRE_MINISTREAM_DESTINATION`, `MSGWIRE_MINISTREAM_CLOSED`
+ * (destroyed). Blocks the calling thread.
+ */
+msgwire_status msgwire_ministream_manager_connect(const struct msgwire_ministream_manager *manager,
+                                                  const uint8_t *destination,
+                                                  size_t dest_len,
+                                                  uint32_t timeout_ms,
+                                                  struct msgwire_ministream_socket **out);
+
+/**
+ * Starts accepting incoming streams: from now on a stream a peer opens
+ * waits (up to the accept timeout) for `msgwire_ministream_manager_accept`
+ * instead of being refused at once. Calling it again does nothing.
+ */
+msgwire_status msgwire_ministream_manager_accept_streams(const struct msgwire_ministream_manager *manager);
+
+/**
+ * Waits for an incoming stream, sends its acceptance and stores a socket
+ * in `*out` (release it with `msgwire_ministream_socket_free`). Waits at
+ * most `timeout_ms`; a negative value waits until a stream comes or the
+ * manager is destroyed. Starts accepting (as `_accept_streams`) if that
+ * was not done yet.
+ *
+ * Errors: `MSGWIRE_MINISTREAM_TIMEOUT`, `MSGWIRE_MINISTREAM_CLOSED`.
+ */
+msgwire_status msgwire_ministream_manager_accept(const struct msgwire_ministream_manager *manager,
+                                                 int64_t timeout_ms,
+                                                 struct msgwire_ministream_socket **out);
+
+/**
+ * Checks whether `destination` is reachable: the transport connection to
+ * it is up or comes up within `timeout_ms` (0: the connect timeout) and
+ * the one-byte ping probe was queued. Stores the answer in `*out`.
+ * Errors: `MSGWIRE_MINISTREAM_DESTINATION`, `MSGWIRE_MINISTREAM_CLOSED`.
+ */
+msgwire_status msgwire_ministream_manager_ping(const struct msgwire_ministream_manager *manager,
+                                               const uint8_t *destination,
+                                               size_t dest_len,
+                                               uint32_t timeout_ms,
+                                               bool *out);
+
+/**
+ * Stores in `*out` how many streams are open or being opened.
+ */
+msgwire_status msgwire_ministream_manager_socket_count(const struct msgwire_ministream_manager *manager,
+                                                       size_t *out);
+
+/**
+ * Copies the manager's counts of dropped frames into `*out`.
+ */
+msgwire_status msgwire_ministream_manager_stats(const struct msgwire_ministream_manager *manager,
+                                                struct msgwire_ministream_stats *out);
+
+/**
+ * Closes every stream (sending each peer a Close), refuses streams
+ * waiting for accept, stops listening and closes every transport
+ * connection. Blocked calls on the manager and its sockets return
+ * `MSGWIRE_MINISTREAM_CLOSED`. Sockets stay valid handles (free them as
+ * usual). Calling it again does nothing; `_free` does it too.
+ */
+msgwire_status msgwire_ministream_manager_destroy(const struct msgwire_ministream_manager *manager);
+
+/**
+ * Destroys the manager (as `_destroy`) and releases it. NULL does
+ * nothing. No other call on it may be running or follow.
+ */
+void msgwire_ministream_manager_free(struct msgwire_ministream_manager *manager);
+
+/**
+ * Reads up to `cap` bytes of the stream into `buf` and stores how many in
+ * `*out_len`; 0 means the peer closed the stream and everything was read.
+ * Waits for data up to the socket's read timeout.
+ *
+ * Errors: `MSGWIRE_MINISTREAM_TIMEOUT` (nothing arrived in time; the
+ * socket stays usable), `MSGWIRE_MINISTREAM_CLOSED`,
+ * `MSGWIRE_MINISTREAM_TRANSPORT`.
+ */
+msgwire_status msgwire_ministream_socket_read(const struct msgwire_ministream_socket *socket,
+                                              uint8_t *buf,
+                                              size_t cap,
+                                              size_t *out_len);
+
+/**
+ * Writes all `len` bytes of `data` to the stream (split into frames),
+ * waiting for room up to the socket's write timeout.
+ *
+ * Errors: `MSGWIRE_MINISTREAM_RESET` (the peer closed the stream),
+ * `MSGWIRE_MINISTREAM_TIMEOUT`, `MSGWIRE_MINISTREAM_CLOSED`,
+ * `MSGWIRE_MINISTREAM_TRANSPORT`.
+ */
+msgwire_status msgwire_ministream_socket_write(const struct msgwire_ministream_socket *socket,
+                                               const uint8_t *data,
+                                               size_t len);
+
+/**
+ * Sets the socket's read and write timeouts in milliseconds (0: wait
+ * forever).
+ */
+msgwire_status msgwire_ministream_socket_set_timeouts(const struct msgwire_ministream_socket *socket,
+                                                      uint32_t read_timeout_ms,
+                                                      uint32_t write_timeout_ms);
+
+/**
+ * Copies the peer's destination (for an accepted stream, the bytes its
+ * opener sent; for TCP managers, their `ip:port`) into `buf`, followed by
+ * a NUL, and stores its length (without the NUL) in `*out_len`. When
+ * `buf` is too small `MSGWIRE_BUFFER_TOO_SMALL` is returned with the
+ * needed length.
+ */
+msgwire_status msgwire_ministream_socket_peer_destination(const struct msgwire_ministream_socket *socket,
+                                                          char *buf,
+                                                          size_t cap,
+                                                          size_t *out_len);
+
+/**
+ * Stores the data bytes written to and read from the stream so far.
+ * Either pointer may be NULL.
+ */
+msgwire_status msgwire_ministream_socket_counters(const struct msgwire_ministream_socket *socket,
+                                                  uint64_t *sent,
+                                                  uint64_t *received);
+
+/**
+ * Closes the stream: the peer gets a Close, unread data is dropped, and
+ * blocked reads and writes on this socket return
+ * `MSGWIRE_MINISTREAM_CLOSED`. The handle stays valid until `_free`.
+ */
+msgwire_status msgwire_ministream_socket_close(const struct msgwire_ministream_socket *socket);
+
+/**
+ * Closes the stream (as `_close`) and releases the socket. NULL does
+ * nothing. No other call on it may be running or follow.
+ */
+void msgwire_ministream_socket_free(struct msgwire_ministream_socket *socket);
 
 /**
  * Parses an MSRP URI (RFC 4975 section 9).

@@ -26,6 +26,9 @@ for target in $(cargo fuzz list --fuzz-dir fuzz); do
   printf 'STS/1.0 400 Bad thing\r\ns: 2R\r\nl: 63\r\n\r\n<Error code="7" server="0" module="0" line="0" text="denied"/>' > "$corpus/sts3"
   # serverResponse: the spec's three samples.
   cp ../tests/data/serverresponse/*.xml "$corpus/" 2>/dev/null || true
+  # Ministreaming: the protocol document's samples (b) and (c), prefixed.
+  printf '\x03\x00\x00\x00\x07\xa1\x23\x45\x67key\x00\x00\x00\x07\x51\x23\x45\x67\x98\x76\x54\x00\x00\x00\x04\xa2\x98\x76\x54' > "$corpus/ms1"
+  printf '\x05\x00\x00\x00\x07\x51\x11\x11\x11\xff\xff\xff\x00\x00\x00\x08\x50\x11\x11\x11data\x00\x00\x00\x04\x51\x11\x11\x11\x00\x00\x00\x01\xff' > "$corpus/ms2"
   echo "== fuzzing $target for ${secs}s"
   cargo fuzz run --fuzz-dir fuzz --sanitizer none "$target" "$corpus" -- \
     -max_total_time="$secs" -max_len=65536 -print_final_stats=1

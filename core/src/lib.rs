@@ -8,6 +8,8 @@
 //!
 //! * [`msrp`] — the Message Session Relay Protocol (RFC 4975): URIs, typed
 //!   headers, chunks, a streaming parser and the response/report rules.
+//! * [`ministream`] — I2P ministreaming: frames, stream state machines and
+//!   a socket manager multiplexing blocking streams over TCP or in memory.
 //! * [`net`] — the blocking I/O engine: streams, connections, a shared timer.
 //! * [`serverresponse`] — GNU Bayonne's serverResponse XML dialect: the
 //!   document model, a streaming writer and parser, and an embedded HTTP
@@ -36,6 +38,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod ministream;
 pub mod msrp;
 pub mod net;
 pub mod serverresponse;

@@ -320,6 +320,22 @@ pub enum msgwire_status {
     /// serverResponse client: a success status whose body is not a
     /// serverResponse document (the message says why).
     MSGWIRE_SR_DOCUMENT = 1716,
+    /// ministreaming: the peer refused the stream (nobody accepts streams there, or nobody called accept in time).
+    MSGWIRE_MINISTREAM_REFUSED = 1800,
+    /// ministreaming: a connect, accept, read, write or ping did not finish within its timeout. The stream (if any) is still usable.
+    MSGWIRE_MINISTREAM_TIMEOUT = 1801,
+    /// ministreaming: the peer closed the stream while we were still writing; the bytes will never be read.
+    MSGWIRE_MINISTREAM_RESET = 1802,
+    /// ministreaming: the stream was closed by this side, or the manager was destroyed.
+    MSGWIRE_MINISTREAM_CLOSED = 1803,
+    /// ministreaming: the transport connection carrying the stream failed (or could not be opened).
+    MSGWIRE_MINISTREAM_TRANSPORT = 1804,
+    /// ministreaming: a destination the transport cannot use (not `host:port` for TCP; no such manager in memory).
+    MSGWIRE_MINISTREAM_DESTINATION = 1805,
+    /// ministreaming: the manager could not listen on the address (in use, not local, malformed).
+    MSGWIRE_MINISTREAM_LISTEN = 1806,
+    /// ministreaming: bytes that are not a frame (too short, id 00 00 00, type outside the ranges).
+    MSGWIRE_MINISTREAM_FRAME = 1807,
 }
 
 use msgwire_status::*;
@@ -328,7 +344,7 @@ impl msgwire_status {
     /// Every status in numeric order, for turning a number from C back into
     /// the enum. A status missing here would read as "unknown status"; the
     /// unit tests check the list against the blocks.
-    const ALL: [msgwire_status; 107] = [
+    const ALL: [msgwire_status; 115] = [
         MSGWIRE_OK,
         MSGWIRE_NULL_PARAMETER,
         MSGWIRE_INVALID_UTF8,
@@ -436,6 +452,14 @@ impl msgwire_status {
         MSGWIRE_SR_BAD_REPLY,
         MSGWIRE_SR_HTTP_ERROR,
         MSGWIRE_SR_DOCUMENT,
+        MSGWIRE_MINISTREAM_REFUSED,
+        MSGWIRE_MINISTREAM_TIMEOUT,
+        MSGWIRE_MINISTREAM_RESET,
+        MSGWIRE_MINISTREAM_CLOSED,
+        MSGWIRE_MINISTREAM_TRANSPORT,
+        MSGWIRE_MINISTREAM_DESTINATION,
+        MSGWIRE_MINISTREAM_LISTEN,
+        MSGWIRE_MINISTREAM_FRAME,
     ];
 
     /// The status with number `n`, if there is one.
@@ -575,6 +599,14 @@ impl msgwire_status {
             MSGWIRE_SR_BAD_REPLY => "serverResponse: invalid HTTP reply\0",
             MSGWIRE_SR_HTTP_ERROR => "serverResponse: HTTP error without a document\0",
             MSGWIRE_SR_DOCUMENT => "serverResponse: reply body is not serverResponse\0",
+            MSGWIRE_MINISTREAM_REFUSED => "ministream: the peer refused the stream\0",
+            MSGWIRE_MINISTREAM_TIMEOUT => "ministream: timed out\0",
+            MSGWIRE_MINISTREAM_RESET => "ministream: the peer closed the stream\0",
+            MSGWIRE_MINISTREAM_CLOSED => "ministream: the stream or manager is closed\0",
+            MSGWIRE_MINISTREAM_TRANSPORT => "ministream: transport failure\0",
+            MSGWIRE_MINISTREAM_DESTINATION => "ministream: invalid destination\0",
+            MSGWIRE_MINISTREAM_LISTEN => "ministream: cannot listen\0",
+            MSGWIRE_MINISTREAM_FRAME => "ministream: malformed frame\0",
         }
     }
 
@@ -819,6 +851,7 @@ mod tests {
                 1500..=1599 => "MSGWIRE_MSRP_TRANSFER_",
                 1600..=1699 => "MSGWIRE_STS_",
                 1700..=1719 => "MSGWIRE_SR_",
+                1800..=1819 => "MSGWIRE_MINISTREAM_",
                 _ => panic!("{name} = {n} is outside every block"),
             };
             assert!(name.starts_with(block), "{name} = {n}");

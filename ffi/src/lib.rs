@@ -40,6 +40,8 @@
 //! * [`serverresponse`] — serverResponse: documents (build, write,
 //!   parse, read), the streaming writer, the HTTP server with C handlers
 //!   and the client.
+//! * [`ministream`] — I2P ministreaming: socket managers (TCP or an
+//!   in-memory pair) and blocking streams.
 //! * [`tls`] — TLS configurations (certificates, trusted CAs) for `msrps`,
 //!   attached to connectors, acceptors and servers.
 //!
@@ -72,6 +74,7 @@
 pub mod endpoint;
 pub mod error;
 pub mod guard;
+pub mod ministream;
 pub mod msrp;
 pub mod server;
 pub mod serverresponse;

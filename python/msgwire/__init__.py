@@ -6,6 +6,8 @@
   and a thin client.
 * :mod:`msgwire.serverresponse` -- GNU Bayonne's serverResponse XML
   replies to HTTP GET: model, parser, streaming writer, server and client.
+* :mod:`msgwire.ministream` -- I2P ministreaming: socket managers over TCP
+  or in memory, blocking streams, frames.
 * :mod:`sts` (a separate top-level package) -- the legacy python-sts API
   (``ineterr``, ``inetheaders``, ``inetmsg``, ``inetsocket``, ``inetmgr``).
 * :mod:`msrplib` (a separate top-level package in the same distribution) --

@@ -24,6 +24,8 @@
 //! * [`serverresponse`] — serverResponse: `sr_parse`, `sr_to_xml`,
 //!   `sr_get`, `SrWriter`, `SrServer` (the native half of
 //!   `msgwire.serverresponse`)
+//! * [`ministream`] — I2P ministreaming: `MinistreamManager`,
+//!   `MinistreamServerSocket`, `MinistreamSocket`, frame encode/decode
 //! * [`errors`] — the one conversion from core errors to the Python
 //!   exception classes defined in `msrplib.protocol`
 //!
@@ -38,6 +40,7 @@ mod chunk;
 mod endpoint;
 mod errors;
 mod headers;
+mod ministream;
 mod parser;
 mod relay;
 mod server;
@@ -126,5 +129,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(serverresponse::sr_to_xml, m)?)?;
     m.add_class::<serverresponse::PySrWriter>()?;
     m.add_class::<serverresponse::PySrServer>()?;
+    m.add_class::<ministream::PyManager>()?;
+    m.add_class::<ministream::PyServerSocket>()?;
+    m.add_class::<ministream::PySocket>()?;
+    m.add_function(wrap_pyfunction!(ministream::ministream_frame_encode, m)?)?;
+    m.add_function(wrap_pyfunction!(ministream::ministream_frame_decode, m)?)?;
     Ok(())
 }

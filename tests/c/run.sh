@@ -348,6 +348,21 @@ else
             pass "sr_server"
         fi
     fi
+
+# ---- the ministream_echo example ---------------------------------------------
+
+# A server manager echoing every accepted stream and a client opening 8
+# streams at once over 127.0.0.1: it must exit 0 after every stream's echo
+# came back intact.
+ms_echo=$bin/ministream_echo
+if [ ! -x "$ms_echo" ]; then
+    fail "example $ms_echo not built"
+elif ! timeout 180 $VALGRIND "$ms_echo" >"$tmp/out" 2>"$tmp/err"; then
+    fail "ministream_echo (exit status)" "$tmp/out" "$tmp/err"
+elif ! grep -qF "8 of 8 streams echoed intact" "$tmp/out"; then
+    fail "ministream_echo (output)" "$tmp/out" "$tmp/err"
+else
+    pass "ministream_echo"
 fi
 
 echo "$passed passed, $failed failed"
