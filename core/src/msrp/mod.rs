@@ -30,8 +30,11 @@
 //!   many passive sessions, bindings sorted by their To-Path (legacy
 //!   `MSRPServer`).
 //! * [`trafficlog`] — the traffic logger interface of the legacy library.
+//! * [`cpim`] — Message/CPIM (RFC 3862), the wrapper of chat messages:
+//!   parse, build and encode, byte for byte.
 
 mod chunk;
+pub mod cpim;
 pub mod endpoint;
 mod error;
 pub mod header;
