@@ -37,6 +37,10 @@
 //! * [`sts`] — STS/1.0: messages, error replies, the client (requests
 //!   with reply callbacks or blocking) and the server (routes with C
 //!   callbacks and responder handles).
+//! * [`cpim`] — Message/CPIM (RFC 3862): parse, read, build and encode
+//!   the wrapper of chat messages.
+//! * [`sdp`] — the SDP media description of an MSRP session (RFC 4975
+//!   section 8, RFC 6135 `a=setup`): parse, read, build and encode.
 //! * [`tls`] — TLS configurations (certificates, trusted CAs) for `msrps`,
 //!   attached to connectors, acceptors and servers.
 //!
@@ -66,10 +70,12 @@
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 #![deny(missing_docs)]
 
+pub mod cpim;
 pub mod endpoint;
 pub mod error;
 pub mod guard;
 pub mod msrp;
+pub mod sdp;
 pub mod server;
 pub mod sts;
 pub mod tls;
