@@ -21,6 +21,10 @@
 //! * [`sts`] — STS/1.0: `sts_encode`, `sts_parse`, `StsParser`, error
 //!   bodies, `StsClient` (with `StsReplies`), `StsServer` (with
 //!   `StsRequest`, `StsResponder`)
+//! * [`cpim`] — Message/CPIM (RFC 3862): `cpim_parse`, `cpim_build` and
+//!   the `CpimMessage` class behind `msgwire.cpim`
+//! * [`sdp`] — the MSRP SDP media description: `sdp_parse`, `sdp_encode`
+//!   behind `msgwire.sdp`
 //! * [`errors`] — the one conversion from core errors to the Python
 //!   exception classes defined in `msrplib.protocol`
 //!
@@ -32,10 +36,12 @@
 use pyo3::prelude::*;
 
 mod chunk;
+mod cpim;
 mod endpoint;
 mod errors;
 mod headers;
 mod parser;
+mod sdp;
 mod server;
 mod session;
 mod sts;
@@ -115,5 +121,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<sts::PyStsClient>()?;
     m.add_class::<sts::PyRequest>()?;
     m.add_class::<sts::PyStsServer>()?;
+    m.add_class::<cpim::PyCpimMessage>()?;
+    m.add_function(wrap_pyfunction!(cpim::cpim_parse, m)?)?;
+    m.add_function(wrap_pyfunction!(cpim::cpim_build, m)?)?;
+    m.add_function(wrap_pyfunction!(sdp::sdp_parse, m)?)?;
+    m.add_function(wrap_pyfunction!(sdp::sdp_encode, m)?)?;
     Ok(())
 }
