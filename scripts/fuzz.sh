@@ -24,6 +24,9 @@ for target in $(cargo fuzz list --fuzz-dir fuzz); do
   printf 'P /Chat/Send STS/1.0\r\ns: 1\r\nl: 14\r\n\r\n<Msg>hi</Msg>\n' > "$corpus/sts1"
   printf 'STS/1.0 200 OK\r\ns: 3R2\r\nn: bytes 3-5/6\r\nl: 3\r\n\r\ndef' > "$corpus/sts2"
   printf 'STS/1.0 400 Bad thing\r\ns: 2R\r\nl: 63\r\n\r\n<Error code="7" server="0" module="0" line="0" text="denied"/>' > "$corpus/sts3"
+  # Message/CPIM and an MSRP SDP media section.
+  printf 'From: A <sip:a@b>\r\nNS: P <urn:x>\r\nP.N:;q=1 v\r\nDateTime: 2000-12-13T13:40:00-08:00\r\n\r\nContent-Type: text/plain\r\n\r\nhi' > "$corpus/cpim1"
+  printf 'm=message 7394 TCP/MSRP *\r\nc=IN IP4 h\r\na=path:msrp://h:7394/s;tcp\r\na=accept-types:message/cpim text/*\r\na=setup:actpass\r\na=x\r\n' > "$corpus/sdp1"
   echo "== fuzzing $target for ${secs}s"
   cargo fuzz run --fuzz-dir fuzz --sanitizer none "$target" "$corpus" -- \
     -max_total_time="$secs" -max_len=65536 -print_final_stats=1
