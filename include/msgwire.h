@@ -3248,6 +3248,21 @@ msgwire_status msgwire_sdp_media_add_attribute(struct msgwire_sdp_media *media,
                                                const char *value);
 
 /**
+ * Whether a message of `content_type` may be sent to the endpoint this
+ * media describes: unwrapped (`wrapped` false: it matches an entry of
+ * `a=accept-types`) or inside an accepted container such as
+ * `message/cpim` (`wrapped` true: it matches an entry of
+ * `a=accept-wrapped-types` or `a=accept-types`). An entry `*` matches
+ * every type and an entry whose subtype is `*` every subtype of its type
+ * (RFC 4975 section 8.6); case and parameters are ignored.
+ * Writes the answer to `*out`.
+ */
+msgwire_status msgwire_sdp_media_accepts(const struct msgwire_sdp_media *media,
+                                         const char *content_type,
+                                         bool wrapped,
+                                         bool *out);
+
+/**
  * Creates a server with the options in `*opts`, or the defaults when
  * `opts` is NULL (the options are copied). It listens nowhere until the
  * first `msgwire_msrp_server_prepare`.

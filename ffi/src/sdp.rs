@@ -571,3 +571,37 @@ pub extern "C" fn msgwire_sdp_media_add_attribute(
         Ok(())
     })
 }
+
+/// Whether a message of `content_type` may be sent to the endpoint this
+/// media describes: unwrapped (`wrapped` false: it matches an entry of
+/// `a=accept-types`) or inside an accepted container such as
+/// `message/cpim` (`wrapped` true: it matches an entry of
+/// `a=accept-wrapped-types` or `a=accept-types`). An entry `*` matches
+/// every type and an entry whose subtype is `*` every subtype of its type
+/// (RFC 4975 section 8.6); case and parameters are ignored.
+/// Writes the answer to `*out`.
+#[unsafe(no_mangle)]
+pub extern "C" fn msgwire_sdp_media_accepts(
+    media: *const msgwire_sdp_media,
+    content_type: *const c_char,
+    wrapped: bool,
+    out: *mut bool,
+) -> msgwire_status {
+    guard(|| {
+        // SAFETY: live handle, a NUL-terminated string and a writable
+        // out-pointer per the header.
+        let (media, content_type, out) = unsafe {
+            (
+                arg_ref(media, "media")?,
+                arg_str(content_type, "content_type")?,
+                arg_out(out, "out")?,
+            )
+        };
+        out.set(if wrapped {
+            media.media.accepts_wrapped(content_type)
+        } else {
+            media.media.accepts(content_type)
+        });
+        Ok(())
+    })
+}

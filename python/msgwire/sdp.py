@@ -118,6 +118,16 @@ class MSRPMedia(object):
             list(self.accept_types), list(self.accept_wrapped_types), max_size, self.setup,
             [(name, value) for name, value in self.attributes], list(self.other_lines)))
 
+    def accepts(self, content_type, wrapped=False):
+        """Whether a message of ``content_type`` may be sent to this endpoint:
+        unwrapped (it matches ``accept_types``) or, with ``wrapped``, inside
+        an accepted container such as ``message/cpim`` (it matches
+        ``accept_wrapped_types`` or ``accept_types``). ``*`` and ``type/*``
+        entries match as RFC 4975 section 8.6 says; case and parameters are
+        ignored."""
+        return _native.sdp_accepts(list(self.accept_types), list(self.accept_wrapped_types),
+                                   str(content_type), wrapped)
+
     def __str__(self):
         return self.encode()
 

@@ -23,7 +23,8 @@
 //!   `StsRequest`, `StsResponder`)
 //! * [`cpim`] — Message/CPIM (RFC 3862): `cpim_parse`, `cpim_build` and
 //!   the `CpimMessage` class behind `msgwire.cpim`
-//! * [`sdp`] — the MSRP SDP media description: `sdp_parse`, `sdp_encode`
+//! * [`sdp`] — the MSRP SDP media description: `sdp_parse`, `sdp_encode`,
+//!   `sdp_accepts`
 //!   behind `msgwire.sdp`
 //! * [`errors`] — the one conversion from core errors to the Python
 //!   exception classes defined in `msrplib.protocol`
@@ -126,5 +127,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(cpim::cpim_build, m)?)?;
     m.add_function(wrap_pyfunction!(sdp::sdp_parse, m)?)?;
     m.add_function(wrap_pyfunction!(sdp::sdp_encode, m)?)?;
+    m.add_function(wrap_pyfunction!(sdp::sdp_accepts, m)?)?;
     Ok(())
 }

@@ -107,6 +107,26 @@ pub(crate) fn sdp_encode(parts: MediaParts) -> PyResult<String> {
         .map_err(|e| PyValueError::new_err(format!("cannot encode the SDP media: {e}")))
 }
 
+/// Whether `content_type` may be sent to an endpoint with these accept
+/// lists: unwrapped, or (`wrapped`) inside an accepted container (see the
+/// core `MsrpMedia::accepts` and `accepts_wrapped`).
+#[pyfunction]
+#[pyo3(signature = (accept_types, accept_wrapped_types, content_type, wrapped=false))]
+pub(crate) fn sdp_accepts(
+    accept_types: Vec<String>,
+    accept_wrapped_types: Vec<String>,
+    content_type: &str,
+    wrapped: bool,
+) -> bool {
+    let mut media = MsrpMedia::for_path(Vec::new(), accept_types);
+    media.accept_wrapped_types = accept_wrapped_types;
+    if wrapped {
+        media.accepts_wrapped(content_type)
+    } else {
+        media.accepts(content_type)
+    }
+}
+
 /// A stable snake_case name per error kind (`SDPParseError.kind`).
 fn error_kind(kind: &SdpErrorKind) -> &'static str {
     match kind {

@@ -88,6 +88,14 @@ static void offer(void)
     CHECK(str_is(name, "chatroom") && has_value);
     CHECK(str_is(value, "nickname private-messages"));
 
+    bool ok = false;
+    CHECK_OK(msgwire_sdp_media_accepts(m, "text/plain; charset=utf-8", false, &ok));
+    CHECK(ok);
+    CHECK_OK(msgwire_sdp_media_accepts(m, "image/png", false, &ok));
+    CHECK(!ok);
+    CHECK_OK(msgwire_sdp_media_accepts(m, "image/png", true, &ok));
+    CHECK(ok); /* a=accept-wrapped-types:* */
+
     char *text = encode(m);
     CHECK(text != NULL && strcmp(text, OFFER) == 0);
     free(text);

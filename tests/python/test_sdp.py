@@ -123,3 +123,15 @@ def test_malformed_media_raises_naming_the_line(text, kind, line):
     assert 'line {}'.format(line) in str(info.value)
     again = pickle.loads(pickle.dumps(info.value))
     assert (again.kind, again.line, str(again)) == (kind, line, str(info.value))
+
+
+def test_accepts_follows_rfc4975_wildcards():
+    media = MSRPMedia.parse(OFFER)
+    assert media.accepts('message/cpim')
+    assert media.accepts('Text/Plain; charset=utf-8')
+    assert not media.accepts('image/png')
+    assert media.accepts('image/png', wrapped=True)  # a=accept-wrapped-types:*
+    media.accept_types = ['text/*']
+    media.accept_wrapped_types = []
+    assert media.accepts('text/html') and not media.accepts('message/cpim')
+    assert not media.accepts('message/cpim', wrapped=True)

@@ -215,6 +215,27 @@ impl MsrpMedia {
         }
     }
 
+    /// Whether a message of `content_type` may be sent to this endpoint
+    /// unwrapped: it matches an entry of `accept_types` (see
+    /// [`media_type_matches`]).
+    pub fn accepts(&self, content_type: &str) -> bool {
+        self.accept_types
+            .iter()
+            .any(|p| media_type_matches(p, content_type))
+    }
+
+    /// Whether `content_type` may be sent wrapped in a container this
+    /// endpoint accepts (such as `message/cpim`): it matches an entry of
+    /// `accept_wrapped_types` or of `accept_types` (RFC 4975 §8.6: a type
+    /// acceptable as a root body is acceptable wrapped too).
+    pub fn accepts_wrapped(&self, content_type: &str) -> bool {
+        self.accepts(content_type)
+            || self
+                .accept_wrapped_types
+                .iter()
+                .any(|p| media_type_matches(p, content_type))
+    }
+
     /// Parses one media section from its `m=` line to its end (see the
     /// module docs). Empty lines are skipped.
     pub fn parse(text: &str) -> Result<MsrpMedia, SdpError> {
@@ -632,6 +653,30 @@ fn check_line_text(t: &str) -> Result<(), SdpBuildError> {
     }
 }
 
+/// Whether the media type `content_type` matches the accept-types entry
+/// `pattern` (RFC 4975 §8.6): `*` matches every type, `type/*` every
+/// subtype of `type`, anything else the same `type/subtype`. Case is
+/// ignored, and so are parameters on either side (an entry with parameters
+/// matches the same entry without them).
+pub fn media_type_matches(pattern: &str, content_type: &str) -> bool {
+    let bare = |t: &str| {
+        t.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+    };
+    let (pattern, ct) = (bare(pattern), bare(content_type));
+    if pattern == "*" {
+        return !ct.is_empty();
+    }
+    match (pattern.split_once('/'), ct.split_once('/')) {
+        (Some((pt, "*")), Some((ct_type, _))) => pt == ct_type,
+        (Some(_), Some(_)) => pattern == ct,
+        _ => false,
+    }
+}
+
 /// The host kind of a URI, for callers choosing `IP4`/`IP6` themselves.
 pub fn address_type(uri: &Uri) -> &'static str {
     match uri.host_kind() {
@@ -828,6 +873,31 @@ a=accept-wrapped-types:*\r\n\
 a=setup:active\r\n"
         );
         assert_eq!(address_type(&m.path[1]), "IP6");
+    }
+
+    #[test]
+    fn accept_type_matching() {
+        for (pattern, ct, want) in [
+            ("*", "text/plain", true),
+            ("text/*", "text/html; charset=utf-8", true),
+            ("text/*", "message/cpim", false),
+            ("Message/CPIM", "message/cpim", true),
+            ("text/plain;charset=utf-8", "text/plain", true),
+            ("text/plain", "text/plain;charset=\"x\"", true),
+            ("text/plain", "text/html", false),
+            ("text/plain", "text", false),
+            ("*", "", false),
+        ] {
+            assert_eq!(media_type_matches(pattern, ct), want, "{pattern} vs {ct}");
+        }
+        let m = MsrpMedia::parse(
+            "m=message 1 TCP/MSRP *\r\na=accept-types:message/cpim text/plain\r\n\
+             a=accept-wrapped-types:image/*\r\n",
+        )
+        .unwrap();
+        assert!(m.accepts("message/cpim") && m.accepts("text/plain"));
+        assert!(!m.accepts("image/png") && m.accepts_wrapped("image/png"));
+        assert!(m.accepts_wrapped("text/plain") && !m.accepts_wrapped("application/json"));
     }
 
     #[test]
