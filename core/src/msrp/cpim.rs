@@ -181,6 +181,10 @@ pub enum CpimBuildError {
     /// format has no escape for it.
     #[error("control character in {0:?}")]
     ControlCharacter(String),
+    /// A DateTime has a field out of range (a 30th of February, an offset
+    /// of a day or more, ...).
+    #[error("date-time out of range: {0}")]
+    BadDateTime(String),
     /// A language tag is not letters, digits and dashes.
     #[error("invalid language tag {0:?}")]
     BadLanguage(String),
@@ -925,7 +929,7 @@ impl CpimBuilder {
         }
         if let Some(dt) = self.timestamp {
             if !dt.is_valid() {
-                return Err(CpimBuildError::ControlCharacter(format!("{dt:?}")));
+                return Err(CpimBuildError::BadDateTime(format!("{dt:?}")));
             }
             headers.push(std_header("DateTime", Vec::new(), dt.to_string()));
         }

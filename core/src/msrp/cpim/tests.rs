@@ -419,6 +419,12 @@ fn builder_rejects_bad_values() {
         b().require("a.b.c").build(),
         Err(CpimBuildError::BadName(_))
     ));
+    let mut feb30 = DateTime::parse("2023-02-28T00:00:00Z").unwrap();
+    feb30.day = 30;
+    assert!(matches!(
+        b().timestamp(feb30).build(),
+        Err(CpimBuildError::BadDateTime(_))
+    ));
     let h = |ns: &str, p: &str| NamespacedHeader {
         namespace: ns.into(),
         prefix: Some(p.into()),
