@@ -31,8 +31,9 @@
  * 1100-1199 MSRP header errors, 1200-1299 MSRP parse errors, 1300-1399
  * MSRP endpoint errors (binding, transports and sessions), 1400-1499 TLS
  * configuration errors, 1500-1599 MSRP transfer errors, 1600-1699 STS/1.0
- * errors, 1700-1719 serverResponse errors. `msgwire_status_text()` names
- * any code.
+ * errors, 1700-1719 serverResponse errors, 1800-1819 ministreaming
+ * errors, 1900-1919 Message/CPIM errors, 1920-1939 SDP media errors.
+ * `msgwire_status_text()` names any code.
  */
 enum msgwire_status
 #ifdef __cplusplus
@@ -555,9 +556,152 @@ enum msgwire_status
    * ministreaming: bytes that are not a frame (too short, id 00 00 00, type outside the ranges).
    */
   MSGWIRE_MINISTREAM_FRAME = 1807,
+  /**
+   * CPIM parse: the CPIM body is empty.
+   */
+  MSGWIRE_CPIM_EMPTY = 1900,
+  /**
+   * CPIM parse: the message headers are not followed by an empty line.
+   */
+  MSGWIRE_CPIM_MISSING_HEADER_END = 1901,
+  /**
+   * CPIM parse: the payload's MIME headers are not followed by an empty line.
+   */
+  MSGWIRE_CPIM_MISSING_CONTENT_HEADER_END = 1902,
+  /**
+   * CPIM parse: a line ends in LF without CR.
+   */
+  MSGWIRE_CPIM_BARE_LINE_FEED = 1903,
+  /**
+   * CPIM parse: a header line is not valid UTF-8.
+   */
+  MSGWIRE_CPIM_INVALID_UTF8 = 1904,
+  /**
+   * CPIM parse: a header line has no colon.
+   */
+  MSGWIRE_CPIM_MISSING_COLON = 1905,
+  /**
+   * CPIM parse: a header name is empty or holds characters RFC 3862 does not allow.
+   */
+  MSGWIRE_CPIM_BAD_HEADER_NAME = 1906,
+  /**
+   * CPIM parse: a message header's colon is not followed by one space.
+   */
+  MSGWIRE_CPIM_MISSING_SPACE = 1907,
+  /**
+   * CPIM parse: a `;name=value` header parameter is malformed.
+   */
+  MSGWIRE_CPIM_BAD_PARAMETER = 1908,
+  /**
+   * CPIM parse: a header name uses a prefix no earlier NS header declared.
+   */
+  MSGWIRE_CPIM_UNDECLARED_PREFIX = 1909,
+  /**
+   * CPIM parse: an NS value is not `[prefix] <uri>`.
+   */
+  MSGWIRE_CPIM_BAD_NAMESPACE = 1910,
+  /**
+   * CPIM parse: a From, To or cc value is not `[display name] <uri>`.
+   */
+  MSGWIRE_CPIM_BAD_ADDRESS = 1911,
+  /**
+   * CPIM parse: a DateTime value is not an RFC 3339 date-time with a time zone.
+   */
+  MSGWIRE_CPIM_BAD_DATETIME = 1912,
+  /**
+   * CPIM parse: a Require value is not a comma-separated list of header names.
+   */
+  MSGWIRE_CPIM_BAD_REQUIRE = 1913,
+  /**
+   * CPIM build: a value cannot be encoded (a URI without a scheme, a bad
+   * header name, a control character, one prefix for two namespaces).
+   */
+  MSGWIRE_CPIM_INVALID_MESSAGE = 1914,
+  /**
+   * SDP parse: the text is empty or does not start with an `m=` line.
+   */
+  MSGWIRE_SDP_MISSING_MEDIA_LINE = 1920,
+  /**
+   * SDP parse: the `m=` line is not `message <port> <protocol> <format>...`.
+   */
+  MSGWIRE_SDP_BAD_MEDIA_LINE = 1921,
+  /**
+   * SDP parse: the `m=` line's media is not `message`.
+   */
+  MSGWIRE_SDP_NOT_MESSAGE = 1922,
+  /**
+   * SDP parse: the `m=` protocol is neither `TCP/MSRP` nor `TCP/TLS/MSRP`.
+   */
+  MSGWIRE_SDP_UNSUPPORTED_PROTOCOL = 1923,
+  /**
+   * SDP parse: a second `m=` line: the text holds more than one media section.
+   */
+  MSGWIRE_SDP_EXTRA_MEDIA_LINE = 1924,
+  /**
+   * SDP parse: a line is not `<letter>=<text>`, or an `a=` line has no name.
+   */
+  MSGWIRE_SDP_BAD_LINE = 1925,
+  /**
+   * SDP parse: the `c=` line is not `<net type> <address type> <address>`.
+   */
+  MSGWIRE_SDP_BAD_CONNECTION = 1926,
+  /**
+   * SDP parse: a line that may appear once appears again (`c=`, `a=path`, ...).
+   */
+  MSGWIRE_SDP_DUPLICATE_LINE = 1927,
+  /**
+   * SDP parse: a URI of `a=path` is invalid.
+   */
+  MSGWIRE_SDP_BAD_PATH = 1928,
+  /**
+   * SDP parse: an accept-types list has an unterminated quoted string.
+   */
+  MSGWIRE_SDP_BAD_FORMAT_LIST = 1929,
+  /**
+   * SDP parse: `a=max-size` is not a number of octets.
+   */
+  MSGWIRE_SDP_BAD_MAX_SIZE = 1930,
+  /**
+   * SDP parse: `a=setup` is not `active`, `passive`, `actpass` or `holdconn`.
+   */
+  MSGWIRE_SDP_BAD_SETUP = 1931,
+  /**
+   * SDP parse: `a=path` or an accept list has no entry.
+   */
+  MSGWIRE_SDP_EMPTY_VALUE = 1932,
+  /**
+   * SDP build: a media description cannot be encoded (a line break in a
+   * value, a bad attribute name, an invalid path URI, no format).
+   */
+  MSGWIRE_SDP_INVALID_MEDIA = 1933,
 };
 #ifndef __cplusplus
 typedef uint32_t msgwire_status;
+#endif // __cplusplus
+
+/**
+ * Which header an identity goes to (`msgwire_cpim_builder_add_identity`).
+ */
+enum msgwire_cpim_role
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+  /**
+   * `From` (one; a second call replaces the first).
+   */
+  MSGWIRE_CPIM_ROLE_FROM = 0,
+  /**
+   * `To` (each call adds one).
+   */
+  MSGWIRE_CPIM_ROLE_TO = 1,
+  /**
+   * `cc` (each call adds one).
+   */
+  MSGWIRE_CPIM_ROLE_CC = 2,
+};
+#ifndef __cplusplus
+typedef uint32_t msgwire_cpim_role;
 #endif // __cplusplus
 
 /**
@@ -644,6 +788,77 @@ typedef uint32_t msgwire_msrp_success_report;
 #endif // __cplusplus
 
 /**
+ * The protocol of the `m=` line.
+ */
+enum msgwire_sdp_protocol
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+  /**
+   * `TCP/MSRP` (`msrp://` URIs).
+   */
+  MSGWIRE_SDP_PROTOCOL_TCP = 0,
+  /**
+   * `TCP/TLS/MSRP` (`msrps://` URIs).
+   */
+  MSGWIRE_SDP_PROTOCOL_TLS = 1,
+};
+#ifndef __cplusplus
+typedef uint32_t msgwire_sdp_protocol;
+#endif // __cplusplus
+
+/**
+ * Which list of media types a function reads or extends.
+ */
+enum msgwire_sdp_types
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+  /**
+   * `a=accept-types`.
+   */
+  MSGWIRE_SDP_TYPES_ACCEPT = 0,
+  /**
+   * `a=accept-wrapped-types`.
+   */
+  MSGWIRE_SDP_TYPES_ACCEPT_WRAPPED = 1,
+};
+#ifndef __cplusplus
+typedef uint32_t msgwire_sdp_types;
+#endif // __cplusplus
+
+/**
+ * The `a=setup` role (RFC 6135).
+ */
+enum msgwire_sdp_setup
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+  /**
+   * `active`: this endpoint opens the connection.
+   */
+  MSGWIRE_SDP_SETUP_ACTIVE = 0,
+  /**
+   * `passive`: this endpoint waits for it.
+   */
+  MSGWIRE_SDP_SETUP_PASSIVE = 1,
+  /**
+   * `actpass`: either; the answerer chooses.
+   */
+  MSGWIRE_SDP_SETUP_ACTPASS = 2,
+  /**
+   * `holdconn`: not to be sent; a receiver treats it as absent.
+   */
+  MSGWIRE_SDP_SETUP_HOLDCONN = 3,
+};
+#ifndef __cplusplus
+typedef uint32_t msgwire_sdp_setup;
+#endif // __cplusplus
+
+/**
  * What an entry of a results document is.
  */
 typedef enum msgwire_sr_entry_kind {
@@ -719,6 +934,26 @@ enum msgwire_msrp_transfer_update_kind
 #ifndef __cplusplus
 typedef uint32_t msgwire_msrp_transfer_update_kind;
 #endif // __cplusplus
+
+/**
+ * Collects the parts of a CPIM message to build.
+ *
+ * Created by `msgwire_cpim_builder_new`, released by
+ * `msgwire_cpim_builder_free`. Not for concurrent use. Values are checked
+ * by `msgwire_cpim_builder_build`, which writes the headers in this order:
+ * From, To, cc, DateTime, Subject, NS (one per namespace, before its first
+ * use), Require, then the additional headers.
+ */
+typedef struct msgwire_cpim_builder msgwire_cpim_builder;
+
+/**
+ * A parsed or built Message/CPIM message.
+ *
+ * Created by `msgwire_cpim_message_parse` or `msgwire_cpim_builder_build`,
+ * released by `msgwire_cpim_message_free`. It never changes; strings and
+ * bytes read from it stay valid until it is freed.
+ */
+typedef struct msgwire_cpim_message msgwire_cpim_message;
 
 /**
  * A ministreaming endpoint. Created by `msgwire_ministream_manager_listen`
@@ -850,6 +1085,16 @@ typedef struct msgwire_msrp_transport msgwire_msrp_transport;
 typedef struct msgwire_msrp_uri msgwire_msrp_uri;
 
 /**
+ * One MSRP media section.
+ *
+ * Created by `msgwire_sdp_media_parse` or `msgwire_sdp_media_for_path`,
+ * released by `msgwire_sdp_media_free`. Strings read from it stay valid
+ * until it is modified (a `_set_`/`_add_` function) or freed. Several
+ * threads may read it at once; modifying needs exclusive access.
+ */
+typedef struct msgwire_sdp_media msgwire_sdp_media;
+
+/**
  * A request as a handler sees it: the method name and the decoded query
  * arguments, lent for the duration of the handler call.
  */
@@ -954,6 +1199,113 @@ typedef struct msgwire_tls_client_config msgwire_tls_client_config;
  * `msgwire_msrp_server_set_tls`, which keep their own reference.
  */
 typedef struct msgwire_tls_server_config msgwire_tls_server_config;
+
+/**
+ * A borrowed string handed out by msgwire: `ptr` points at `len` bytes of
+ * UTF-8 followed by a NUL byte, so `ptr` can be used as a C string.
+ *
+ * `len` is authoritative: text received from the network may itself
+ * contain NUL bytes, which a C-string reading would cut short. The memory
+ * belongs to the object it was read from; the function that returns a
+ * `msgwire_str` says how long it stays valid.
+ */
+typedef struct msgwire_str {
+  /**
+   * The first byte; never NULL; `ptr[len]` is `'\0'`.
+   */
+  const char *ptr;
+  /**
+   * The number of bytes before the terminating NUL.
+   */
+  size_t len;
+} msgwire_str;
+
+/**
+ * One message header as written, borrowed from a message.
+ */
+typedef struct msgwire_cpim_header {
+  /**
+   * The namespace prefix before the `.` (empty without one).
+   */
+  struct msgwire_str prefix;
+  /**
+   * Whether the name has a prefix.
+   */
+  bool has_prefix;
+  /**
+   * The name after the prefix.
+   */
+  struct msgwire_str name;
+  /**
+   * The namespace URI the header belongs to.
+   */
+  struct msgwire_str namespace_uri;
+  /**
+   * The `;name=value` parameters between the colon and the value, as
+   * written, leading `;` included (empty without any).
+   */
+  struct msgwire_str params;
+  /**
+   * The value as written.
+   */
+  struct msgwire_str value;
+} msgwire_cpim_header;
+
+/**
+ * A sender or recipient (From, To, cc), borrowed from a message.
+ */
+typedef struct msgwire_cpim_identity {
+  /**
+   * The URI between the angle brackets.
+   */
+  struct msgwire_str uri;
+  /**
+   * The display name, unquoted and unescaped (empty without one).
+   */
+  struct msgwire_str display_name;
+  /**
+   * Whether the header has a display name.
+   */
+  bool has_display_name;
+} msgwire_cpim_identity;
+
+/**
+ * An RFC 3339 date-time with its time zone offset (the CPIM DateTime).
+ */
+typedef struct msgwire_cpim_datetime {
+  /**
+   * The year, 0 to 9999.
+   */
+  uint16_t year;
+  /**
+   * The month, 1 to 12.
+   */
+  uint8_t month;
+  /**
+   * The day of the month, 1 to 31.
+   */
+  uint8_t day;
+  /**
+   * The hour, 0 to 23.
+   */
+  uint8_t hour;
+  /**
+   * The minute, 0 to 59.
+   */
+  uint8_t minute;
+  /**
+   * The second, 0 to 60 (60 is a leap second).
+   */
+  uint8_t second;
+  /**
+   * Fractions of a second, in nanoseconds.
+   */
+  uint32_t nanosecond;
+  /**
+   * The offset from UTC in minutes (`-08:00` is -480, `Z` is 0).
+   */
+  int16_t offset_minutes;
+} msgwire_cpim_datetime;
 
 /**
  * Deadlines and matching rule of a connector or acceptor.
@@ -1397,26 +1749,6 @@ typedef struct msgwire_ministream_stats {
 } msgwire_ministream_stats;
 
 /**
- * A borrowed string handed out by msgwire: `ptr` points at `len` bytes of
- * UTF-8 followed by a NUL byte, so `ptr` can be used as a C string.
- *
- * `len` is authoritative: text received from the network may itself
- * contain NUL bytes, which a C-string reading would cut short. The memory
- * belongs to the object it was read from; the function that returns a
- * `msgwire_str` says how long it stays valid.
- */
-typedef struct msgwire_str {
-  /**
-   * The first byte; never NULL; `ptr[len]` is `'\0'`.
-   */
-  const char *ptr;
-  /**
-   * The number of bytes before the terminating NUL.
-   */
-  size_t len;
-} msgwire_str;
-
-/**
  * A decoded `Byte-Range: start-end/total` header. Positions count from 1
  * and `end` is inclusive, so an empty chunk is `1-0/0`.
  */
@@ -1807,6 +2139,254 @@ extern "C" {
  * Returns a static NUL-terminated string; never NULL, never freed.
  */
 const char *msgwire_version(void);
+
+/**
+ * Parses a CPIM body (RFC 3862) from `data[0..len]`: message headers, an
+ * empty line, the payload's MIME headers, an empty line, the payload. The
+ * body starts at the first message header (MSRP carries `Message/CPIM` as
+ * the chunk's own Content-Type). Lines end in CRLF.
+ *
+ * The bytes are copied once; `data` may be reused when the call returns.
+ * On success `*out` receives a new message to release with
+ * `msgwire_cpim_message_free`. On failure a `MSGWIRE_CPIM_*` status says
+ * what is wrong and `msgwire_last_error()` names the line; `*out` is not
+ * written.
+ */
+msgwire_status msgwire_cpim_message_parse(const uint8_t *data,
+                                          size_t len,
+                                          struct msgwire_cpim_message **out);
+
+/**
+ * Releases a message. NULL is ignored. Nothing read from it may be used
+ * afterwards.
+ */
+void msgwire_cpim_message_free(struct msgwire_cpim_message *msg);
+
+/**
+ * Encodes the message. A parsed message comes out byte for byte as it was
+ * read (MIME headers with one space after their colon).
+ *
+ * Copies into the caller's buffer (no NUL is added: the payload may be
+ * binary). When `cap` is smaller than the encoding, nothing is copied,
+ * `*out_len` receives the needed size and `MSGWIRE_BUFFER_TOO_SMALL` is
+ * returned; `buf` may be NULL when `cap` is 0, to ask for the size.
+ */
+msgwire_status msgwire_cpim_message_encode(const struct msgwire_cpim_message *msg,
+                                           uint8_t *buf,
+                                           size_t cap,
+                                           size_t *out_len);
+
+/**
+ * The payload: `*out_data` points at `*out_len` bytes (never NULL, also
+ * for an empty payload). Binary, not NUL-terminated; borrowed from the
+ * message until it is freed.
+ */
+msgwire_status msgwire_cpim_message_content(const struct msgwire_cpim_message *msg,
+                                            const uint8_t **out_data,
+                                            size_t *out_len);
+
+/**
+ * The payload's Content-Type as written, parameters included.
+ *
+ * `*out` borrows from the message. `MSGWIRE_NOT_FOUND` when the payload
+ * has no Content-Type header.
+ */
+msgwire_status msgwire_cpim_message_content_type(const struct msgwire_cpim_message *msg,
+                                                 struct msgwire_str *out);
+
+/**
+ * The number of message headers (NS and Require lines included).
+ */
+msgwire_status msgwire_cpim_message_header_count(const struct msgwire_cpim_message *msg,
+                                                 size_t *out);
+
+/**
+ * The message header at `index` (0-based, in wire order); its strings
+ * borrow from the message. `MSGWIRE_INVALID_ARGUMENT` past the end.
+ */
+msgwire_status msgwire_cpim_message_header(const struct msgwire_cpim_message *msg,
+                                           size_t index,
+                                           struct msgwire_cpim_header *out);
+
+/**
+ * The number of MIME headers of the payload (Content-Type included).
+ */
+msgwire_status msgwire_cpim_message_content_header_count(const struct msgwire_cpim_message *msg,
+                                                         size_t *out);
+
+/**
+ * The payload's MIME header at `index` (0-based, in wire order): name and
+ * value as written, borrowed from the message. `MSGWIRE_INVALID_ARGUMENT`
+ * past the end.
+ */
+msgwire_status msgwire_cpim_message_content_header(const struct msgwire_cpim_message *msg,
+                                                   size_t index,
+                                                   struct msgwire_str *out_name,
+                                                   struct msgwire_str *out_value);
+
+/**
+ * The sender (the first From header), borrowed from the message.
+ * `MSGWIRE_NOT_FOUND` without a From header.
+ */
+msgwire_status msgwire_cpim_message_sender(const struct msgwire_cpim_message *msg,
+                                           struct msgwire_cpim_identity *out);
+
+/**
+ * The number of recipients: To headers when `courtesy` is false, cc
+ * headers when it is true.
+ */
+msgwire_status msgwire_cpim_message_recipient_count(const struct msgwire_cpim_message *msg,
+                                                    bool courtesy,
+                                                    size_t *out);
+
+/**
+ * The recipient at `index` of the To headers (`courtesy` false) or the cc
+ * headers (`courtesy` true), borrowed from the message.
+ * `MSGWIRE_INVALID_ARGUMENT` past the end.
+ */
+msgwire_status msgwire_cpim_message_recipient(const struct msgwire_cpim_message *msg,
+                                              bool courtesy,
+                                              size_t index,
+                                              struct msgwire_cpim_identity *out);
+
+/**
+ * The first DateTime header's value. `MSGWIRE_NOT_FOUND` without one.
+ */
+msgwire_status msgwire_cpim_message_datetime(const struct msgwire_cpim_message *msg,
+                                             struct msgwire_cpim_datetime *out);
+
+/**
+ * The number of Subject headers.
+ */
+msgwire_status msgwire_cpim_message_subject_count(const struct msgwire_cpim_message *msg,
+                                                  size_t *out);
+
+/**
+ * The Subject at `index` (wire order): its text, unescaped, and its
+ * language (`*out_has_lang` false and `*out_lang` empty without one).
+ * Borrowed from the message. `MSGWIRE_INVALID_ARGUMENT` past the end.
+ */
+msgwire_status msgwire_cpim_message_subject(const struct msgwire_cpim_message *msg,
+                                            size_t index,
+                                            struct msgwire_str *out_lang,
+                                            bool *out_has_lang,
+                                            struct msgwire_str *out_text);
+
+/**
+ * The number of NS declarations.
+ */
+msgwire_status msgwire_cpim_message_namespace_count(const struct msgwire_cpim_message *msg,
+                                                    size_t *out);
+
+/**
+ * The NS declaration at `index` (wire order): the prefix
+ * (`*out_has_prefix` false and `*out_prefix` empty for a default-namespace
+ * declaration) and the namespace URI. Borrowed from the message.
+ * `MSGWIRE_INVALID_ARGUMENT` past the end.
+ */
+msgwire_status msgwire_cpim_message_namespace(const struct msgwire_cpim_message *msg,
+                                              size_t index,
+                                              struct msgwire_str *out_prefix,
+                                              bool *out_has_prefix,
+                                              struct msgwire_str *out_uri);
+
+/**
+ * The number of header names listed by Require headers.
+ */
+msgwire_status msgwire_cpim_message_required_count(const struct msgwire_cpim_message *msg,
+                                                   size_t *out);
+
+/**
+ * The required header name at `index`, as written
+ * (`MyFeatures.VitalMessageOption`), borrowed from the message.
+ * `MSGWIRE_INVALID_ARGUMENT` past the end.
+ */
+msgwire_status msgwire_cpim_message_required(const struct msgwire_cpim_message *msg,
+                                             size_t index,
+                                             struct msgwire_str *out);
+
+/**
+ * The current time in UTC from the system clock, for stamping a message
+ * with `msgwire_cpim_builder_set_datetime`.
+ */
+msgwire_status msgwire_cpim_datetime_now(struct msgwire_cpim_datetime *out);
+
+/**
+ * Starts a message whose payload is a copy of `data[0..len]` of MIME type
+ * `content_type` (written as the first MIME header). On success `*out`
+ * receives a builder to release with `msgwire_cpim_builder_free`.
+ */
+msgwire_status msgwire_cpim_builder_new(const char *content_type,
+                                        const uint8_t *data,
+                                        size_t len,
+                                        struct msgwire_cpim_builder **out);
+
+/**
+ * Releases a builder. NULL is ignored. Messages it built are not affected.
+ */
+void msgwire_cpim_builder_free(struct msgwire_cpim_builder *builder);
+
+/**
+ * Adds an identity: the sender (`MSGWIRE_CPIM_ROLE_FROM`), a recipient
+ * (`_TO`) or a courtesy recipient (`_CC`). `uri` is required;
+ * `display_name` may be NULL. A display name that is not plain words is
+ * quoted and escaped when built.
+ */
+msgwire_status msgwire_cpim_builder_add_identity(struct msgwire_cpim_builder *builder,
+                                                 msgwire_cpim_role role,
+                                                 const char *uri,
+                                                 const char *display_name);
+
+/**
+ * Sets the DateTime. `MSGWIRE_INVALID_ARGUMENT` when a field is out of
+ * range (a 30th of February, an offset of a day, ...).
+ */
+msgwire_status msgwire_cpim_builder_set_datetime(struct msgwire_cpim_builder *builder,
+                                                 const struct msgwire_cpim_datetime *datetime);
+
+/**
+ * Adds a Subject with an optional language tag (`lang` may be NULL).
+ */
+msgwire_status msgwire_cpim_builder_add_subject(struct msgwire_cpim_builder *builder,
+                                                const char *lang,
+                                                const char *text);
+
+/**
+ * Adds a header name (`Prefix.Name` or `Name`) to the Require header.
+ */
+msgwire_status msgwire_cpim_builder_add_require(struct msgwire_cpim_builder *builder,
+                                                const char *name);
+
+/**
+ * Adds an additional header `name` in the namespace `namespace_uri`, with
+ * `value` written as given. `prefix` may be NULL: the builder then writes
+ * no prefix for the CPIM namespace, reuses the prefix already bound to the
+ * namespace, or makes up `nsN`. An NS line declares each namespace before
+ * its first header.
+ */
+msgwire_status msgwire_cpim_builder_add_header(struct msgwire_cpim_builder *builder,
+                                               const char *namespace_uri,
+                                               const char *prefix,
+                                               const char *name,
+                                               const char *value);
+
+/**
+ * Adds a MIME header of the payload after Content-Type (`Content-ID`,
+ * `Content-Disposition`, ...).
+ */
+msgwire_status msgwire_cpim_builder_add_content_header(struct msgwire_cpim_builder *builder,
+                                                       const char *name,
+                                                       const char *value);
+
+/**
+ * Checks every value and builds a message; the builder stays usable. On
+ * success `*out` receives a new message to release with
+ * `msgwire_cpim_message_free`. `MSGWIRE_CPIM_INVALID_MESSAGE` when a value
+ * cannot be encoded (a URI without a scheme, a bad name, a control
+ * character, one prefix for two namespaces); the message says which.
+ */
+msgwire_status msgwire_cpim_builder_build(const struct msgwire_cpim_builder *builder,
+                                          struct msgwire_cpim_message **out);
 
 /**
  * Fills `*opts` with the defaults (those used when a `_new` function gets
@@ -2976,6 +3556,186 @@ msgwire_status msgwire_msrp_parser_error_tid(const struct msgwire_msrp_parser *p
                                              char *buf,
                                              size_t cap,
                                              size_t *out_len);
+
+/**
+ * Parses one media section, from its `m=` line to the end of `text` (a
+ * NUL-terminated string; CRLF or LF line ends). On success `*out` receives
+ * a new media to release with `msgwire_sdp_media_free`. On failure a
+ * `MSGWIRE_SDP_*` status says what is wrong and `msgwire_last_error()`
+ * names the line; `*out` is not written.
+ */
+msgwire_status msgwire_sdp_media_parse(const char *text, struct msgwire_sdp_media **out);
+
+/**
+ * The media a session advertises for its path: `path` holds the MSRP URIs
+ * separated by spaces, the session's own URI last, and `accept_types` the
+ * media types it accepts, separated by spaces. The port, protocol and
+ * `c=` address come from the last URI; the format list is `*` and
+ * `a=accept-wrapped-types` is `*`. On success `*out` receives a new media
+ * to release with `msgwire_sdp_media_free`. A URI that does not parse
+ * gives its `MSGWIRE_MSRP_URI_*` status.
+ */
+msgwire_status msgwire_sdp_media_for_path(const char *path,
+                                          const char *accept_types,
+                                          struct msgwire_sdp_media **out);
+
+/**
+ * Releases a media. NULL is ignored. Nothing read from it may be used
+ * afterwards.
+ */
+void msgwire_sdp_media_free(struct msgwire_sdp_media *media);
+
+/**
+ * Writes the section as text with CRLF line ends, `m=` first, then `c=`,
+ * `a=path`, `a=accept-types`, `a=accept-wrapped-types`, `a=max-size`,
+ * `a=setup` and the other attributes.
+ *
+ * Copies into the caller's buffer: on success `buf` holds the text and a
+ * NUL, and `*out_len` its length without the NUL. When `cap` is less than
+ * that length + 1, nothing is copied, `*out_len` still receives the length
+ * and `MSGWIRE_BUFFER_TOO_SMALL` is returned; `buf` may be NULL when `cap`
+ * is 0. `MSGWIRE_SDP_INVALID_MEDIA` when a field cannot be written.
+ */
+msgwire_status msgwire_sdp_media_encode(const struct msgwire_sdp_media *media,
+                                        char *buf,
+                                        size_t cap,
+                                        size_t *out_len);
+
+/**
+ * The `m=` port.
+ */
+msgwire_status msgwire_sdp_media_port(const struct msgwire_sdp_media *media, uint16_t *out);
+
+/**
+ * The `m=` protocol.
+ */
+msgwire_status msgwire_sdp_media_protocol(const struct msgwire_sdp_media *media,
+                                          msgwire_sdp_protocol *out);
+
+/**
+ * The `c=` line's fields (e.g. `IN`, `IP4`, `127.0.0.1`), borrowed from
+ * the media. `MSGWIRE_NOT_FOUND` when the section has no `c=` line.
+ */
+msgwire_status msgwire_sdp_media_connection(const struct msgwire_sdp_media *media,
+                                            struct msgwire_str *out_net_type,
+                                            struct msgwire_str *out_addr_type,
+                                            struct msgwire_str *out_address);
+
+/**
+ * Sets (or replaces) the `c=` line as `IN <addr_type> <address>`.
+ */
+msgwire_status msgwire_sdp_media_set_connection(struct msgwire_sdp_media *media,
+                                                const char *addr_type,
+                                                const char *address);
+
+/**
+ * The number of URIs in `a=path`.
+ */
+msgwire_status msgwire_sdp_media_path_count(const struct msgwire_sdp_media *media, size_t *out);
+
+/**
+ * The path URI at `index` (0 is the first hop, the last is the peer's own
+ * URI), as written, borrowed from the media. `MSGWIRE_INVALID_ARGUMENT`
+ * past the end.
+ */
+msgwire_status msgwire_sdp_media_path(const struct msgwire_sdp_media *media,
+                                      size_t index,
+                                      struct msgwire_str *out);
+
+/**
+ * The number of entries of `a=accept-types` or `a=accept-wrapped-types`.
+ */
+msgwire_status msgwire_sdp_media_type_count(const struct msgwire_sdp_media *media,
+                                            msgwire_sdp_types which,
+                                            size_t *out);
+
+/**
+ * The media type at `index` of `a=accept-types` or
+ * `a=accept-wrapped-types`, as written, borrowed from the media.
+ * `MSGWIRE_INVALID_ARGUMENT` past the end.
+ */
+msgwire_status msgwire_sdp_media_type(const struct msgwire_sdp_media *media,
+                                      msgwire_sdp_types which,
+                                      size_t index,
+                                      struct msgwire_str *out);
+
+/**
+ * Replaces `a=accept-types` or `a=accept-wrapped-types` with the media
+ * types in `types`, separated by spaces (an empty string removes the
+ * attribute).
+ */
+msgwire_status msgwire_sdp_media_set_types(struct msgwire_sdp_media *media,
+                                           msgwire_sdp_types which,
+                                           const char *types);
+
+/**
+ * `a=max-size`: `*out_has` tells whether the section has it, and
+ * `*out_size` receives it (0 without).
+ */
+msgwire_status msgwire_sdp_media_max_size(const struct msgwire_sdp_media *media,
+                                          uint64_t *out_size,
+                                          bool *out_has);
+
+/**
+ * Sets `a=max-size` to `size` octets, or removes it when `has` is false.
+ */
+msgwire_status msgwire_sdp_media_set_max_size(struct msgwire_sdp_media *media,
+                                              uint64_t size,
+                                              bool has);
+
+/**
+ * `a=setup`. `MSGWIRE_NOT_FOUND` when the section has none.
+ */
+msgwire_status msgwire_sdp_media_setup(const struct msgwire_sdp_media *media,
+                                       msgwire_sdp_setup *out);
+
+/**
+ * Sets `a=setup`, or removes it when `has` is false.
+ */
+msgwire_status msgwire_sdp_media_set_setup(struct msgwire_sdp_media *media,
+                                           msgwire_sdp_setup setup,
+                                           bool has);
+
+/**
+ * The number of other `a=` lines (those MSRP does not define).
+ */
+msgwire_status msgwire_sdp_media_attribute_count(const struct msgwire_sdp_media *media,
+                                                 size_t *out);
+
+/**
+ * The other `a=` line at `index`: its name and the text after its first
+ * colon (`*out_has_value` false and `*out_value` empty for `a=name`
+ * without a colon). Borrowed from the media. `MSGWIRE_INVALID_ARGUMENT`
+ * past the end.
+ */
+msgwire_status msgwire_sdp_media_attribute(const struct msgwire_sdp_media *media,
+                                           size_t index,
+                                           struct msgwire_str *out_name,
+                                           struct msgwire_str *out_value,
+                                           bool *out_has_value);
+
+/**
+ * Appends an `a=name` (when `value` is NULL) or `a=name:value` line. The
+ * values are checked when encoding.
+ */
+msgwire_status msgwire_sdp_media_add_attribute(struct msgwire_sdp_media *media,
+                                               const char *name,
+                                               const char *value);
+
+/**
+ * Whether a message of `content_type` may be sent to the endpoint this
+ * media describes: unwrapped (`wrapped` false: it matches an entry of
+ * `a=accept-types`) or inside an accepted container such as
+ * `message/cpim` (`wrapped` true: it matches an entry of
+ * `a=accept-wrapped-types` or `a=accept-types`). An entry `*` matches
+ * every type and an entry whose subtype is `*` every subtype of its type
+ * (RFC 4975 section 8.6); case and parameters are ignored.
+ * Writes the answer to `*out`.
+ */
+msgwire_status msgwire_sdp_media_accepts(const struct msgwire_sdp_media *media,
+                                         const char *content_type,
+                                         bool wrapped,
+                                         bool *out);
 
 /**
  * Creates a server with the options in `*opts`, or the defaults when

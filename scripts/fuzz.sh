@@ -29,6 +29,9 @@ for target in $(cargo fuzz list --fuzz-dir fuzz); do
   # Ministreaming: the protocol document's samples (b) and (c), prefixed.
   printf '\x03\x00\x00\x00\x07\xa1\x23\x45\x67key\x00\x00\x00\x07\x51\x23\x45\x67\x98\x76\x54\x00\x00\x00\x04\xa2\x98\x76\x54' > "$corpus/ms1"
   printf '\x05\x00\x00\x00\x07\x51\x11\x11\x11\xff\xff\xff\x00\x00\x00\x08\x50\x11\x11\x11data\x00\x00\x00\x04\x51\x11\x11\x11\x00\x00\x00\x01\xff' > "$corpus/ms2"
+  # Message/CPIM and an MSRP SDP media section.
+  printf 'From: A <sip:a@b>\r\nNS: P <urn:x>\r\nP.N:;q=1 v\r\nDateTime: 2000-12-13T13:40:00-08:00\r\n\r\nContent-Type: text/plain\r\n\r\nhi' > "$corpus/cpim1"
+  printf 'm=message 7394 TCP/MSRP *\r\nc=IN IP4 h\r\na=path:msrp://h:7394/s;tcp\r\na=accept-types:message/cpim text/*\r\na=setup:actpass\r\na=x\r\n' > "$corpus/sdp1"
   echo "== fuzzing $target for ${secs}s"
   cargo fuzz run --fuzz-dir fuzz --sanitizer none "$target" "$corpus" -- \
     -max_total_time="$secs" -max_len=65536 -print_final_stats=1

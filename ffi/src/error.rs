@@ -14,7 +14,11 @@
 //! | 1300-1399 | MSRP endpoint errors (one per core `endpoint::Error`, plus a read timeout) |
 //! | 1400-1499 | TLS configuration errors (one per core `TlsError` a configuration can raise) |
 //! | 1500-1599 | MSRP transfer errors (large messages: files, invalid messages) |
+//! | 1600-1699 | STS/1.0 errors |
 //! | 1700-1719 | serverResponse: document parse and write, server, client |
+//! | 1800-1819 | ministreaming: refused, timeouts, resets, transport, frames |
+//! | 1900-1919 | Message/CPIM errors (one per core `CpimErrorKind`, plus building) |
+//! | 1920-1939 | SDP media errors (one per core `SdpErrorKind`, plus encoding) |
 //!
 //! A failing function also stores a message for [`msgwire_last_error`]; the
 //! status says *what* went wrong, the message adds the details (the offending
@@ -23,7 +27,9 @@
 use std::cell::RefCell;
 use std::ffi::{c_char, CString};
 
+use msgwire_core::msrp::cpim::{CpimBuildError, CpimError, CpimErrorKind};
 use msgwire_core::msrp::endpoint::Error as EndpointError;
+use msgwire_core::msrp::sdp::{SdpBuildError, SdpError, SdpErrorKind};
 use msgwire_core::msrp::{HeaderError, HeaderErrorKind, ParseError, ParseErrorKind, UriError};
 use msgwire_core::net::TlsError;
 
@@ -37,8 +43,9 @@ use crate::guard;
 /// 1100-1199 MSRP header errors, 1200-1299 MSRP parse errors, 1300-1399
 /// MSRP endpoint errors (binding, transports and sessions), 1400-1499 TLS
 /// configuration errors, 1500-1599 MSRP transfer errors, 1600-1699 STS/1.0
-/// errors, 1700-1719 serverResponse errors. `msgwire_status_text()` names
-/// any code.
+/// errors, 1700-1719 serverResponse errors, 1800-1819 ministreaming
+/// errors, 1900-1919 Message/CPIM errors, 1920-1939 SDP media errors.
+/// `msgwire_status_text()` names any code.
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum msgwire_status {
@@ -336,6 +343,67 @@ pub enum msgwire_status {
     MSGWIRE_MINISTREAM_LISTEN = 1806,
     /// ministreaming: bytes that are not a frame (too short, id 00 00 00, type outside the ranges).
     MSGWIRE_MINISTREAM_FRAME = 1807,
+    /// CPIM parse: the CPIM body is empty.
+    MSGWIRE_CPIM_EMPTY = 1900,
+    /// CPIM parse: the message headers are not followed by an empty line.
+    MSGWIRE_CPIM_MISSING_HEADER_END = 1901,
+    /// CPIM parse: the payload's MIME headers are not followed by an empty line.
+    MSGWIRE_CPIM_MISSING_CONTENT_HEADER_END = 1902,
+    /// CPIM parse: a line ends in LF without CR.
+    MSGWIRE_CPIM_BARE_LINE_FEED = 1903,
+    /// CPIM parse: a header line is not valid UTF-8.
+    MSGWIRE_CPIM_INVALID_UTF8 = 1904,
+    /// CPIM parse: a header line has no colon.
+    MSGWIRE_CPIM_MISSING_COLON = 1905,
+    /// CPIM parse: a header name is empty or holds characters RFC 3862 does not allow.
+    MSGWIRE_CPIM_BAD_HEADER_NAME = 1906,
+    /// CPIM parse: a message header's colon is not followed by one space.
+    MSGWIRE_CPIM_MISSING_SPACE = 1907,
+    /// CPIM parse: a `;name=value` header parameter is malformed.
+    MSGWIRE_CPIM_BAD_PARAMETER = 1908,
+    /// CPIM parse: a header name uses a prefix no earlier NS header declared.
+    MSGWIRE_CPIM_UNDECLARED_PREFIX = 1909,
+    /// CPIM parse: an NS value is not `[prefix] <uri>`.
+    MSGWIRE_CPIM_BAD_NAMESPACE = 1910,
+    /// CPIM parse: a From, To or cc value is not `[display name] <uri>`.
+    MSGWIRE_CPIM_BAD_ADDRESS = 1911,
+    /// CPIM parse: a DateTime value is not an RFC 3339 date-time with a time zone.
+    MSGWIRE_CPIM_BAD_DATETIME = 1912,
+    /// CPIM parse: a Require value is not a comma-separated list of header names.
+    MSGWIRE_CPIM_BAD_REQUIRE = 1913,
+    /// CPIM build: a value cannot be encoded (a URI without a scheme, a bad
+    /// header name, a control character, one prefix for two namespaces).
+    MSGWIRE_CPIM_INVALID_MESSAGE = 1914,
+
+    /// SDP parse: the text is empty or does not start with an `m=` line.
+    MSGWIRE_SDP_MISSING_MEDIA_LINE = 1920,
+    /// SDP parse: the `m=` line is not `message <port> <protocol> <format>...`.
+    MSGWIRE_SDP_BAD_MEDIA_LINE = 1921,
+    /// SDP parse: the `m=` line's media is not `message`.
+    MSGWIRE_SDP_NOT_MESSAGE = 1922,
+    /// SDP parse: the `m=` protocol is neither `TCP/MSRP` nor `TCP/TLS/MSRP`.
+    MSGWIRE_SDP_UNSUPPORTED_PROTOCOL = 1923,
+    /// SDP parse: a second `m=` line: the text holds more than one media section.
+    MSGWIRE_SDP_EXTRA_MEDIA_LINE = 1924,
+    /// SDP parse: a line is not `<letter>=<text>`, or an `a=` line has no name.
+    MSGWIRE_SDP_BAD_LINE = 1925,
+    /// SDP parse: the `c=` line is not `<net type> <address type> <address>`.
+    MSGWIRE_SDP_BAD_CONNECTION = 1926,
+    /// SDP parse: a line that may appear once appears again (`c=`, `a=path`, ...).
+    MSGWIRE_SDP_DUPLICATE_LINE = 1927,
+    /// SDP parse: a URI of `a=path` is invalid.
+    MSGWIRE_SDP_BAD_PATH = 1928,
+    /// SDP parse: an accept-types list has an unterminated quoted string.
+    MSGWIRE_SDP_BAD_FORMAT_LIST = 1929,
+    /// SDP parse: `a=max-size` is not a number of octets.
+    MSGWIRE_SDP_BAD_MAX_SIZE = 1930,
+    /// SDP parse: `a=setup` is not `active`, `passive`, `actpass` or `holdconn`.
+    MSGWIRE_SDP_BAD_SETUP = 1931,
+    /// SDP parse: `a=path` or an accept list has no entry.
+    MSGWIRE_SDP_EMPTY_VALUE = 1932,
+    /// SDP build: a media description cannot be encoded (a line break in a
+    /// value, a bad attribute name, an invalid path URI, no format).
+    MSGWIRE_SDP_INVALID_MEDIA = 1933,
 }
 
 use msgwire_status::*;
@@ -344,7 +412,7 @@ impl msgwire_status {
     /// Every status in numeric order, for turning a number from C back into
     /// the enum. A status missing here would read as "unknown status"; the
     /// unit tests check the list against the blocks.
-    const ALL: [msgwire_status; 115] = [
+    const ALL: [msgwire_status; 144] = [
         MSGWIRE_OK,
         MSGWIRE_NULL_PARAMETER,
         MSGWIRE_INVALID_UTF8,
@@ -460,6 +528,35 @@ impl msgwire_status {
         MSGWIRE_MINISTREAM_DESTINATION,
         MSGWIRE_MINISTREAM_LISTEN,
         MSGWIRE_MINISTREAM_FRAME,
+        MSGWIRE_CPIM_EMPTY,
+        MSGWIRE_CPIM_MISSING_HEADER_END,
+        MSGWIRE_CPIM_MISSING_CONTENT_HEADER_END,
+        MSGWIRE_CPIM_BARE_LINE_FEED,
+        MSGWIRE_CPIM_INVALID_UTF8,
+        MSGWIRE_CPIM_MISSING_COLON,
+        MSGWIRE_CPIM_BAD_HEADER_NAME,
+        MSGWIRE_CPIM_MISSING_SPACE,
+        MSGWIRE_CPIM_BAD_PARAMETER,
+        MSGWIRE_CPIM_UNDECLARED_PREFIX,
+        MSGWIRE_CPIM_BAD_NAMESPACE,
+        MSGWIRE_CPIM_BAD_ADDRESS,
+        MSGWIRE_CPIM_BAD_DATETIME,
+        MSGWIRE_CPIM_BAD_REQUIRE,
+        MSGWIRE_CPIM_INVALID_MESSAGE,
+        MSGWIRE_SDP_MISSING_MEDIA_LINE,
+        MSGWIRE_SDP_BAD_MEDIA_LINE,
+        MSGWIRE_SDP_NOT_MESSAGE,
+        MSGWIRE_SDP_UNSUPPORTED_PROTOCOL,
+        MSGWIRE_SDP_EXTRA_MEDIA_LINE,
+        MSGWIRE_SDP_BAD_LINE,
+        MSGWIRE_SDP_BAD_CONNECTION,
+        MSGWIRE_SDP_DUPLICATE_LINE,
+        MSGWIRE_SDP_BAD_PATH,
+        MSGWIRE_SDP_BAD_FORMAT_LIST,
+        MSGWIRE_SDP_BAD_MAX_SIZE,
+        MSGWIRE_SDP_BAD_SETUP,
+        MSGWIRE_SDP_EMPTY_VALUE,
+        MSGWIRE_SDP_INVALID_MEDIA,
     ];
 
     /// The status with number `n`, if there is one.
@@ -607,6 +704,37 @@ impl msgwire_status {
             MSGWIRE_MINISTREAM_DESTINATION => "ministream: invalid destination\0",
             MSGWIRE_MINISTREAM_LISTEN => "ministream: cannot listen\0",
             MSGWIRE_MINISTREAM_FRAME => "ministream: malformed frame\0",
+            MSGWIRE_CPIM_EMPTY => "CPIM: empty body\0",
+            MSGWIRE_CPIM_MISSING_HEADER_END => "CPIM: no empty line after the message headers\0",
+            MSGWIRE_CPIM_MISSING_CONTENT_HEADER_END => {
+                "CPIM: no empty line after the content headers\0"
+            }
+            MSGWIRE_CPIM_BARE_LINE_FEED => "CPIM: line ends in LF without CR\0",
+            MSGWIRE_CPIM_INVALID_UTF8 => "CPIM: header line is not valid UTF-8\0",
+            MSGWIRE_CPIM_MISSING_COLON => "CPIM: header line without a colon\0",
+            MSGWIRE_CPIM_BAD_HEADER_NAME => "CPIM: invalid header name\0",
+            MSGWIRE_CPIM_MISSING_SPACE => "CPIM: no space after a header's colon\0",
+            MSGWIRE_CPIM_BAD_PARAMETER => "CPIM: invalid header parameter\0",
+            MSGWIRE_CPIM_UNDECLARED_PREFIX => "CPIM: undeclared namespace prefix\0",
+            MSGWIRE_CPIM_BAD_NAMESPACE => "CPIM: invalid NS value\0",
+            MSGWIRE_CPIM_BAD_ADDRESS => "CPIM: invalid address\0",
+            MSGWIRE_CPIM_BAD_DATETIME => "CPIM: invalid DateTime\0",
+            MSGWIRE_CPIM_BAD_REQUIRE => "CPIM: invalid Require value\0",
+            MSGWIRE_CPIM_INVALID_MESSAGE => "CPIM: the message cannot be encoded\0",
+            MSGWIRE_SDP_MISSING_MEDIA_LINE => "SDP: no m= line\0",
+            MSGWIRE_SDP_BAD_MEDIA_LINE => "SDP: malformed m= line\0",
+            MSGWIRE_SDP_NOT_MESSAGE => "SDP: media is not message\0",
+            MSGWIRE_SDP_UNSUPPORTED_PROTOCOL => "SDP: protocol is not MSRP\0",
+            MSGWIRE_SDP_EXTRA_MEDIA_LINE => "SDP: more than one media section\0",
+            MSGWIRE_SDP_BAD_LINE => "SDP: malformed line\0",
+            MSGWIRE_SDP_BAD_CONNECTION => "SDP: malformed c= line\0",
+            MSGWIRE_SDP_DUPLICATE_LINE => "SDP: line appears twice\0",
+            MSGWIRE_SDP_BAD_PATH => "SDP: invalid URI in a=path\0",
+            MSGWIRE_SDP_BAD_FORMAT_LIST => "SDP: malformed media type list\0",
+            MSGWIRE_SDP_BAD_MAX_SIZE => "SDP: invalid a=max-size\0",
+            MSGWIRE_SDP_BAD_SETUP => "SDP: invalid a=setup\0",
+            MSGWIRE_SDP_EMPTY_VALUE => "SDP: attribute without entries\0",
+            MSGWIRE_SDP_INVALID_MEDIA => "SDP: the media description cannot be encoded\0",
         }
     }
 
@@ -758,6 +886,67 @@ impl From<TlsError> for Error {
     }
 }
 
+impl From<CpimError> for Error {
+    fn from(e: CpimError) -> Self {
+        let status = match &e.kind {
+            CpimErrorKind::Empty => MSGWIRE_CPIM_EMPTY,
+            CpimErrorKind::MissingHeaderEnd => MSGWIRE_CPIM_MISSING_HEADER_END,
+            CpimErrorKind::MissingContentHeaderEnd => MSGWIRE_CPIM_MISSING_CONTENT_HEADER_END,
+            CpimErrorKind::BareLineFeed => MSGWIRE_CPIM_BARE_LINE_FEED,
+            CpimErrorKind::InvalidUtf8 => MSGWIRE_CPIM_INVALID_UTF8,
+            CpimErrorKind::MissingColon => MSGWIRE_CPIM_MISSING_COLON,
+            CpimErrorKind::BadHeaderName => MSGWIRE_CPIM_BAD_HEADER_NAME,
+            CpimErrorKind::MissingSpace => MSGWIRE_CPIM_MISSING_SPACE,
+            CpimErrorKind::BadParameter => MSGWIRE_CPIM_BAD_PARAMETER,
+            CpimErrorKind::UndeclaredPrefix(_) => MSGWIRE_CPIM_UNDECLARED_PREFIX,
+            CpimErrorKind::BadNamespace => MSGWIRE_CPIM_BAD_NAMESPACE,
+            CpimErrorKind::BadAddress => MSGWIRE_CPIM_BAD_ADDRESS,
+            CpimErrorKind::BadDateTime => MSGWIRE_CPIM_BAD_DATETIME,
+            CpimErrorKind::BadRequire => MSGWIRE_CPIM_BAD_REQUIRE,
+        };
+        Self::new(status, format!("invalid CPIM message: {e}"))
+    }
+}
+
+impl From<CpimBuildError> for Error {
+    fn from(e: CpimBuildError) -> Self {
+        Self::new(
+            MSGWIRE_CPIM_INVALID_MESSAGE,
+            format!("cannot build the CPIM message: {e}"),
+        )
+    }
+}
+
+impl From<SdpError> for Error {
+    fn from(e: SdpError) -> Self {
+        let status = match &e.kind {
+            SdpErrorKind::MissingMediaLine => MSGWIRE_SDP_MISSING_MEDIA_LINE,
+            SdpErrorKind::BadMediaLine => MSGWIRE_SDP_BAD_MEDIA_LINE,
+            SdpErrorKind::NotMessage(_) => MSGWIRE_SDP_NOT_MESSAGE,
+            SdpErrorKind::UnsupportedProtocol(_) => MSGWIRE_SDP_UNSUPPORTED_PROTOCOL,
+            SdpErrorKind::ExtraMediaLine => MSGWIRE_SDP_EXTRA_MEDIA_LINE,
+            SdpErrorKind::BadLine => MSGWIRE_SDP_BAD_LINE,
+            SdpErrorKind::BadConnection => MSGWIRE_SDP_BAD_CONNECTION,
+            SdpErrorKind::DuplicateLine(_) => MSGWIRE_SDP_DUPLICATE_LINE,
+            SdpErrorKind::BadPath(_) => MSGWIRE_SDP_BAD_PATH,
+            SdpErrorKind::BadFormatList => MSGWIRE_SDP_BAD_FORMAT_LIST,
+            SdpErrorKind::BadMaxSize => MSGWIRE_SDP_BAD_MAX_SIZE,
+            SdpErrorKind::BadSetup => MSGWIRE_SDP_BAD_SETUP,
+            SdpErrorKind::EmptyValue => MSGWIRE_SDP_EMPTY_VALUE,
+        };
+        Self::new(status, format!("invalid SDP media: {e}"))
+    }
+}
+
+impl From<SdpBuildError> for Error {
+    fn from(e: SdpBuildError) -> Self {
+        Self::new(
+            MSGWIRE_SDP_INVALID_MEDIA,
+            format!("cannot encode the SDP media: {e}"),
+        )
+    }
+}
+
 fn uri_status(e: &UriError) -> msgwire_status {
     match e {
         UriError::BadScheme(_) => MSGWIRE_MSRP_URI_BAD_SCHEME,
@@ -852,6 +1041,8 @@ mod tests {
                 1600..=1699 => "MSGWIRE_STS_",
                 1700..=1719 => "MSGWIRE_SR_",
                 1800..=1819 => "MSGWIRE_MINISTREAM_",
+                1900..=1919 => "MSGWIRE_CPIM_",
+                1920..=1939 => "MSGWIRE_SDP_",
                 _ => panic!("{name} = {n} is outside every block"),
             };
             assert!(name.starts_with(block), "{name} = {n}");

@@ -42,6 +42,10 @@
 //!   and the client.
 //! * [`ministream`] — I2P ministreaming: socket managers (TCP or an
 //!   in-memory pair) and blocking streams.
+//! * [`cpim`] — Message/CPIM (RFC 3862): parse, read, build and encode
+//!   the wrapper of chat messages.
+//! * [`sdp`] — the SDP media description of an MSRP session (RFC 4975
+//!   section 8, RFC 6135 `a=setup`): parse, read, build and encode.
 //! * [`tls`] — TLS configurations (certificates, trusted CAs) for `msrps`,
 //!   attached to connectors, acceptors and servers.
 //!
@@ -71,11 +75,13 @@
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 #![deny(missing_docs)]
 
+pub mod cpim;
 pub mod endpoint;
 pub mod error;
 pub mod guard;
 pub mod ministream;
 pub mod msrp;
+pub mod sdp;
 pub mod server;
 pub mod serverresponse;
 pub mod sts;

@@ -2,6 +2,10 @@
 
 * :mod:`msgwire.msrp` -- the MSRP (RFC 4975) wire layer: parse and encode
   chunks, stream-parse a connection's bytes, build responses and REPORTs.
+* :mod:`msgwire.cpim` -- Message/CPIM (RFC 3862): parse, build and encode
+  the wrapper of chat messages.
+* :mod:`msgwire.sdp` -- the SDP media description of an MSRP session
+  (RFC 4975 section 8, RFC 6135 ``a=setup``).
 * :mod:`msgwire.sts` -- STS/1.0 servers (routes, responders, broadcast)
   and a thin client.
 * :mod:`msgwire.serverresponse` -- GNU Bayonne's serverResponse XML

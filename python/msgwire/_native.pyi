@@ -7,7 +7,7 @@ transport calls every message takes hand chunks over as
 ``MSRPData._from_parts`` builds them.
 """
 
-from typing import TYPE_CHECKING, Any, Callable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 if TYPE_CHECKING:
     from msrplib.protocol import MSRPData
@@ -374,3 +374,38 @@ class MinistreamManager:
 
 def ministream_frame_encode(kind: int, id: int, payload: bytes) -> bytes: ...
 def ministream_frame_decode(data: bytes) -> Tuple[int, int, bytes]: ...
+
+# ---- Message/CPIM (msgwire.cpim) and SDP media (msgwire.sdp) ----------------
+
+# (year, month, day, hour, minute, second, microsecond, offset_minutes)
+DateTimeParts = Tuple[int, int, int, int, int, int, int, int]
+# (uri, display_name or None)
+IdentityParts = Tuple[str, Optional[str]]
+
+class CpimMessage:
+    """A CPIM message held by the core; info() keys: headers,
+    content_headers, content_type, sender, recipients, courtesy_recipients,
+    timestamp, subjects, namespaces, required, additional_headers."""
+    def encode(self) -> bytes: ...
+    @property
+    def content(self) -> bytes: ...
+    def info(self) -> Dict[str, Any]: ...
+
+def cpim_parse(data: bytes) -> CpimMessage: ...
+def cpim_build(content: bytes, content_type: str, sender: Optional[IdentityParts] = None,
+               recipients: Sequence[IdentityParts] = ..., courtesy_recipients: Sequence[IdentityParts] = ...,
+               timestamp: Optional[DateTimeParts] = None, subjects: Sequence[Tuple[Optional[str], str]] = ...,
+               required: Sequence[str] = ...,
+               additional: Sequence[Tuple[str, Optional[str], str, str]] = ...,
+               content_headers: Sequence[Tuple[str, str]] = ...) -> CpimMessage: ...
+
+# (port, protocol, formats, (net, addr_type, address) or None, path URI texts,
+#  accept_types, accept_wrapped_types, max_size, setup, [(name, value or None)],
+#  other lines)
+MediaParts = Tuple[int, str, List[str], Optional[Tuple[str, str, str]], List[str], List[str], List[str],
+                   Optional[int], Optional[str], List[Tuple[str, Optional[str]]], List[str]]
+
+def sdp_parse(text: str) -> MediaParts: ...
+def sdp_encode(parts: MediaParts) -> str: ...
+def sdp_accepts(accept_types: Sequence[str], accept_wrapped_types: Sequence[str], content_type: str,
+                wrapped: bool = False) -> bool: ...

@@ -26,6 +26,11 @@
 //!   `msgwire.serverresponse`)
 //! * [`ministream`] — I2P ministreaming: `MinistreamManager`,
 //!   `MinistreamServerSocket`, `MinistreamSocket`, frame encode/decode
+//! * [`cpim`] — Message/CPIM (RFC 3862): `cpim_parse`, `cpim_build` and
+//!   the `CpimMessage` class behind `msgwire.cpim`
+//! * [`sdp`] — the MSRP SDP media description: `sdp_parse`, `sdp_encode`,
+//!   `sdp_accepts`
+//!   behind `msgwire.sdp`
 //! * [`errors`] — the one conversion from core errors to the Python
 //!   exception classes defined in `msrplib.protocol`
 //!
@@ -37,12 +42,14 @@
 use pyo3::prelude::*;
 
 mod chunk;
+mod cpim;
 mod endpoint;
 mod errors;
 mod headers;
 mod ministream;
 mod parser;
 mod relay;
+mod sdp;
 mod server;
 mod serverresponse;
 mod session;
@@ -134,5 +141,11 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ministream::PySocket>()?;
     m.add_function(wrap_pyfunction!(ministream::ministream_frame_encode, m)?)?;
     m.add_function(wrap_pyfunction!(ministream::ministream_frame_decode, m)?)?;
+    m.add_class::<cpim::PyCpimMessage>()?;
+    m.add_function(wrap_pyfunction!(cpim::cpim_parse, m)?)?;
+    m.add_function(wrap_pyfunction!(cpim::cpim_build, m)?)?;
+    m.add_function(wrap_pyfunction!(sdp::sdp_parse, m)?)?;
+    m.add_function(wrap_pyfunction!(sdp::sdp_encode, m)?)?;
+    m.add_function(wrap_pyfunction!(sdp::sdp_accepts, m)?)?;
     Ok(())
 }

@@ -30,14 +30,20 @@
 //!   many passive sessions, bindings sorted by their To-Path (legacy
 //!   `MSRPServer`).
 //! * [`trafficlog`] — the traffic logger interface of the legacy library.
+//! * [`cpim`] — Message/CPIM (RFC 3862), the wrapper of chat messages:
+//!   parse, build and encode, byte for byte.
+//! * [`sdp`] — the SDP media description of an MSRP session (RFC 4975 §8,
+//!   `a=setup` of RFC 6135): build and parse.
 
 mod chunk;
+pub mod cpim;
 pub mod endpoint;
 mod error;
 pub mod header;
 mod parser;
 pub mod relay;
 mod rules;
+pub mod sdp;
 pub mod server;
 pub mod session;
 pub mod trafficlog;
