@@ -740,3 +740,29 @@ fn ipv6_loopback_destinations() {
         assert_eq!(&buf, b"v6");
     });
 }
+
+/// The status counters (`net::stats`, served by the serverResponse
+/// `status` page) see ministreaming links, streams and bytes.
+#[test]
+fn links_streams_and_bytes_are_counted() {
+    use msgwire::net::stats::{self, Protocol};
+    within(Duration::from_secs(60), || {
+        let before = stats::snapshot(Protocol::Ministream);
+        let a = tcp_manager();
+        let b = tcp_manager();
+        let server = b.server_socket().unwrap();
+        let (mut c, mut s) = connected(&a, b.destination(), &server);
+        c.write_all(b"counted").unwrap();
+        let mut got = [0u8; 7];
+        s.read_exact(&mut got).unwrap();
+        let during = stats::snapshot(Protocol::Ministream);
+        // Other tests run alongside: only growth is certain.
+        assert!(during.connections_total >= before.connections_total + 2);
+        assert!(during.sessions_open >= 2);
+        assert!(during.bytes_out >= before.bytes_out + 7);
+        assert!(during.bytes_in >= before.bytes_in + 7);
+        drop((c, s));
+        a.destroy();
+        b.destroy();
+    });
+}

@@ -47,6 +47,23 @@ fn pumps() -> usize {
     threads_named("msgwire-msrp-pu")
 }
 
+/// Pump threads still listed a moment after the call that joined them.
+/// A joined thread can stay in /proc/self/task for a short while: the
+/// kernel wakes `pthread_join` when the thread releases its memory map,
+/// before the task is removed, and on a loaded machine the removal can lag
+/// (seen in a full test run). So a count above zero is looked at again for
+/// up to a second before it counts.
+fn pumps_after_join() -> usize {
+    let deadline = Instant::now() + Duration::from_secs(1);
+    loop {
+        let n = pumps();
+        if n == 0 || Instant::now() >= deadline {
+            return n;
+        }
+        thread::sleep(Duration::from_millis(2));
+    }
+}
+
 /// Polls until no pump thread is left; for threads documented to end on
 /// their own shortly after the call that let them go.
 fn wait_for_no_pump() {
@@ -128,7 +145,7 @@ fn drop_while_sending() {
     first_progress(&updates);
     assert_eq!(pumps(), 1);
     drop(alice);
-    assert_eq!(pumps(), 0, "pump joined by the last drop");
+    assert_eq!(pumps_after_join(), 0, "pump joined by the last drop");
     // The transfer's callback was released with the session.
     loop {
         match updates.recv_timeout(WAIT) {
@@ -161,7 +178,11 @@ fn drop_while_the_peer_stalls() {
     thread::sleep(Duration::from_millis(100));
     assert_eq!(pumps(), 1);
     drop(alice);
-    assert_eq!(pumps(), 0, "stalled pump joined by the last drop");
+    assert_eq!(
+        pumps_after_join(),
+        0,
+        "stalled pump joined by the last drop"
+    );
     drop(release_tx);
     drop(bob);
 }
@@ -175,7 +196,7 @@ fn shutdown_then_exit() {
     let updates = send(&alice, octets(io::repeat(7).take(4 * MIB), 4 * MIB));
     alice.shutdown(true);
     assert_eq!(alice.state(), SessionState::Done);
-    assert_eq!(pumps(), 0, "pump joined by the shutdown");
+    assert_eq!(pumps_after_join(), 0, "pump joined by the shutdown");
     assert_eq!(last_update(&updates), Some(TransferUpdate::Completed));
 }
 

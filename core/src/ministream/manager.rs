@@ -62,6 +62,7 @@ use super::frame::{
 };
 use super::stream::{random_id, End, Phase, Role, StreamState};
 use super::transport::{IncomingFn, MemoryNetwork, MemoryTransport, TcpTransport, Transport};
+use crate::net::stats::{self, Protocol};
 use crate::net::{
     Config as ConnConfig, Connection, Incoming, SendError, Sender, Stream, Timer, TlsClientConfig,
     TlsServerConfig,
@@ -523,7 +524,11 @@ impl std::fmt::Debug for Socket {
 impl Socket {
     fn new(cell: Arc<StreamCell>, manager: Arc<Inner>) -> Socket {
         Socket {
-            handle: Arc::new(Handle { cell, manager }),
+            handle: Arc::new(Handle {
+                cell,
+                manager,
+                _session: stats::counters(Protocol::Ministream).open_session(),
+            }),
         }
     }
 
@@ -719,6 +724,8 @@ impl Write for &Socket {
 struct Handle {
     cell: Arc<StreamCell>,
     manager: Arc<Inner>,
+    /// Counts the stream as an open session in the status counters.
+    _session: stats::Open,
 }
 
 impl Handle {
@@ -925,6 +932,7 @@ impl Inner {
         let conn_config = ConnConfig {
             close_timeout: self.config.close_timeout,
             read_buffer_size: LINK_READ_BUFFER,
+            protocol: Some(Protocol::Ministream),
             ..ConnConfig::default()
         };
         let conn = Connection::spawn_with(stream, conn_config, move |event, direct| {
