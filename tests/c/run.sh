@@ -348,6 +348,7 @@ else
             pass "sr_server"
         fi
     fi
+fi
 
 # ---- the ministream_echo example ---------------------------------------------
 
