@@ -9,8 +9,9 @@ Modules available so far:
 * :mod:`msrplib.protocol` -- URIs, headers and chunks (``MSRPData``).
 * :mod:`msrplib.connect` -- ``DirectConnector`` and ``DirectAcceptor``:
   binding a session over TCP or TLS (``msrps``); ``MSRPServer``: many
-  passive sessions through one shared listening port. Not yet: relays
-  (``RelayConnection``).
+  passive sessions through one shared listening port; relays (RFC 4976):
+  ``MSRPRelaySettings``, ``RelayConnection`` and the ``ConnectorRelay``/
+  ``AcceptorRelay``, ``get_connector``/``get_acceptor`` helpers.
 * :mod:`msrplib.tls` -- ``X509Credentials`` for ``msrps`` URIs.
 * :mod:`msrplib.transport` -- ``MSRPTransport`` (paths, building requests,
   checking incoming paths, ``read_chunk``/``write_chunk`` before a session)
