@@ -566,12 +566,20 @@ pub(crate) struct TxContext<'a> {
     pub to_path: &'a str,
     pub from_path: &'a str,
     pub config: &'a SessionConfig,
+    /// The session's paths name relays (see
+    /// [`SessionConfig::relayed_chunk_size`]).
+    pub relayed: bool,
     pub now: Instant,
 }
 
 impl TxContext<'_> {
     fn chunk_size(&self) -> u64 {
-        self.config.chunk_size.max(1)
+        let size = if self.relayed {
+            self.config.chunk_size.min(self.config.relayed_chunk_size)
+        } else {
+            self.config.chunk_size
+        };
+        size.max(1)
     }
 
     fn piece_size(&self) -> u64 {
@@ -1971,6 +1979,44 @@ mod tests {
             self.left -= n;
             Ok(n)
         }
+    }
+
+    /// The SEND body sizes a session sends for a 20 KiB message when its
+    /// paths name relays (`local` or `remote`).
+    fn relayed_sizes(config: SessionConfig, local: bool) -> Vec<usize> {
+        let me = uri("msrp://127.0.0.1:2855/alice01;tcp");
+        let relay = uri("msrp://127.0.0.1:2857/relay01;tcp");
+        let peer = uri("msrp://127.0.0.1:2856/bob01;tcp");
+        let mut paths = if local {
+            SessionPaths::new(me, std::slice::from_ref(&peer)).unwrap()
+        } else {
+            SessionPaths::new(me, &[relay.clone(), peer]).unwrap()
+        };
+        if local {
+            paths.local_path = vec![relay];
+        }
+        let now = Instant::now();
+        let mut s = Session::new(paths, config, now);
+        s.send_message(OutgoingMessage::from_bytes(pattern(20 * 1024)), now)
+            .unwrap();
+        let mut wire = Vec::new();
+        while let Some(bytes) = s.poll_transmit_at(now) {
+            wire.extend_from_slice(&bytes);
+        }
+        sends(&wire).iter().map(|c| c.data.len()).collect()
+    }
+
+    #[test]
+    fn relayed_sessions_send_chunks_of_at_most_eight_kib() {
+        assert_eq!(relayed_sizes(config(), true), [8192, 8192, 4096]);
+        assert_eq!(relayed_sizes(config(), false), [8192, 8192, 4096]);
+        // chunk_size still caps a larger relayed limit.
+        let small = SessionConfig {
+            chunk_size: 6 * 1024,
+            relayed_chunk_size: 64 * 1024,
+            ..config()
+        };
+        assert_eq!(relayed_sizes(small, true), [6144, 6144, 6144, 2048]);
     }
 
     #[test]
