@@ -607,6 +607,12 @@ impl Connection {
     /// must not block: while it runs nothing else is read from this
     /// connection. Hand long work to another thread.
     ///
+    /// The one deliberate exception is back-pressure: a handler may wait
+    /// for room (ministreaming waits while a stream's receive buffer is
+    /// full, so TCP slows the sender), provided whatever closes or drops
+    /// the connection first wakes it; otherwise `close` and `Drop` would
+    /// wait for it.
+    ///
     /// Fails if the stream cannot be split or a thread cannot be started.
     pub fn spawn<H>(stream: impl Into<Stream>, handler: H) -> io::Result<Connection>
     where
