@@ -269,18 +269,28 @@ impl SocketManager {
     /// [`Error::TimedOut`], [`Error::Transport`] (could not reach the
     /// peer), [`Error::InvalidDestination`], [`Error::Destroyed`].
     pub fn connect(&self, destination: &[u8], options: &SocketOptions) -> Result<Socket, Error> {
-        let deadline = Instant::now() + options.connect_timeout;
         let socket = self.open(destination, options)?;
         let cell = &socket.handle.cell;
         let mut st = cell.state.lock();
         loop {
             match st.phase() {
                 Phase::Established => break,
-                Phase::SynSent if Instant::now() < deadline => {
-                    cell.cv.wait_until(&mut st, deadline);
-                }
                 Phase::SynSent => {
-                    st.poll_timeout(deadline);
+                    // The stream's own deadline (set by `open`): a deadline
+                    // taken here, a moment earlier, would come before it,
+                    // and the timeout would never be seen while this loop
+                    // holds the lock.
+                    let now = Instant::now();
+                    if !st.poll_timeout(now) {
+                        match st.connect_deadline() {
+                            Some(deadline) => {
+                                cell.cv.wait_until(&mut st, deadline);
+                            }
+                            None => {
+                                cell.cv.wait(&mut st);
+                            }
+                        }
+                    }
                 }
                 _ => {
                     let end = st.end().unwrap_or(End::LocalClosed);
