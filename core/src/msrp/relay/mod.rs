@@ -412,9 +412,3 @@ impl RelayConnection {
         }
     }
 }
-
-impl From<io::Error> for RelayError {
-    fn from(e: io::Error) -> Self {
-        RelayError::Endpoint(Error::Io(e))
-    }
-}
