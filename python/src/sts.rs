@@ -560,9 +560,52 @@ impl PyResponder {
 /// replies are dropped.
 #[pyclass(module = "msgwire._native", name = "StsReplies")]
 pub(crate) struct PyReplies {
+    waiting: Waiting,
+}
+
+/// One request's replies still to come, shared by [`PyReplies`] and
+/// [`PyLegacyReplies`]. Dropped before its last item, the request is
+/// cancelled (its late replies are dropped).
+struct Waiting {
     replies: Mutex<Replies>,
     client: StsClient,
     finished: bool,
+}
+
+impl Waiting {
+    fn new(replies: Replies, client: StsClient) -> Self {
+        Waiting {
+            replies: Mutex::new(replies),
+            client,
+            finished: false,
+        }
+    }
+
+    /// The next item, waiting without the GIL; `None` after the last.
+    fn next(&mut self, py: Python<'_>) -> Option<ReplyItem> {
+        if self.finished {
+            return None;
+        }
+        let replies = &self.replies;
+        let item = py.detach(|| lock(replies).next());
+        self.finished = item.as_ref().is_none_or(ReplyItem::is_last);
+        item
+    }
+
+    /// Stops waiting: later replies are dropped.
+    fn cancel(&mut self) {
+        if !self.finished {
+            self.finished = true;
+            let id = lock(&self.replies).id();
+            self.client.peer().cancel(id);
+        }
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.cancel();
+    }
 }
 
 impl PyReplies {
@@ -599,7 +642,7 @@ impl PyReplies {
     /// The request's transaction id.
     #[getter]
     fn id(&self) -> u64 {
-        lock(&self.replies).id()
+        lock(&self.waiting.replies).id()
     }
 
     fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
@@ -607,36 +650,15 @@ impl PyReplies {
     }
 
     fn __next__<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyTuple>>> {
-        if self.finished {
-            return Ok(None);
-        }
-        let replies = &self.replies;
-        let item = py.detach(|| lock(replies).next());
-        match item {
-            Some(item) => {
-                self.finished = item.is_last();
-                Self::item(py, item).map(Some)
-            }
-            None => {
-                self.finished = true;
-                Ok(None)
-            }
-        }
+        self.waiting
+            .next(py)
+            .map(|item| Self::item(py, item))
+            .transpose()
     }
 
     /// Stops waiting: later replies are dropped.
     fn cancel(&mut self) {
-        if !self.finished {
-            self.finished = true;
-            let id = lock(&self.replies).id();
-            self.client.peer().cancel(id);
-        }
-    }
-}
-
-impl Drop for PyReplies {
-    fn drop(&mut self) {
-        self.cancel();
+        self.waiting.cancel();
     }
 }
 
@@ -648,11 +670,10 @@ impl Drop for PyReplies {
 /// before its end, the request's later replies are dropped.
 #[pyclass(module = "msgwire._native", name = "StsLegacyReplies")]
 pub(crate) struct PyLegacyReplies {
-    /// `Err(why)`: the request was not sent.
-    replies: Result<Mutex<Replies>, String>,
-    client: StsClient,
+    /// `Err`: the request was not sent; the reason is taken by the one
+    /// item that reports it.
+    replies: Result<Waiting, Option<String>>,
     shapes: Py<PyLegacyShapes>,
-    finished: bool,
 }
 
 #[pymethods]
@@ -662,27 +683,12 @@ impl PyLegacyReplies {
     }
 
     fn __next__<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        if self.finished {
-            return Ok(None);
+        let shapes = self.shapes.get();
+        match &mut self.replies {
+            Ok(waiting) => waiting.next(py).map(|item| shapes.item(py, item)),
+            Err(why) => why.take().map(|why| shapes.fail(py, "failed", why)),
         }
-        let replies = match &self.replies {
-            Ok(r) => r,
-            Err(why) => {
-                self.finished = true;
-                let why = why.clone();
-                return self.shapes.get().fail(py, "failed", why).map(Some);
-            }
-        };
-        match py.detach(|| lock(replies).next()) {
-            Some(item) => {
-                self.finished = item.is_last();
-                self.shapes.get().item(py, item).map(Some)
-            }
-            None => {
-                self.finished = true;
-                Ok(None)
-            }
-        }
+        .transpose()
     }
 
     /// python-sts's Python 2 spelling of `__next__` (raises
@@ -695,28 +701,22 @@ impl PyLegacyReplies {
     /// Whether the last item was returned (or the request cancelled).
     #[getter]
     fn finished(&self) -> bool {
-        self.finished
+        match &self.replies {
+            Ok(waiting) => waiting.finished,
+            Err(why) => why.is_none(),
+        }
     }
 
     /// Stops waiting: later replies are dropped.
     fn cancel(&mut self) {
-        if !self.finished {
-            self.finished = true;
-            if let Ok(r) = &self.replies {
-                let id = lock(r).id();
-                self.client.peer().cancel(id);
-            }
+        match &mut self.replies {
+            Ok(waiting) => waiting.cancel(),
+            Err(why) => *why = None,
         }
     }
 
     /// The same as [`cancel`](Self::cancel) (generator protocol).
     fn close(&mut self) {
-        self.cancel();
-    }
-}
-
-impl Drop for PyLegacyReplies {
-    fn drop(&mut self) {
         self.cancel();
     }
 }
@@ -804,9 +804,7 @@ impl PyStsClient {
             })
             .map_err(peer_error)?;
         Ok(PyReplies {
-            replies: Mutex::new(replies),
-            client: self.inner.clone(),
-            finished: false,
+            waiting: Waiting::new(replies, self.inner.clone()),
         })
     }
 
@@ -841,16 +839,11 @@ impl PyStsClient {
                 .request_many(&protocol, &command, headers_in(headers), body, timeout)
         });
         let replies = match sent {
-            Ok(r) => Ok(Mutex::new(r)),
+            Ok(r) => Ok(Waiting::new(r, self.inner.clone())),
             Err(e @ (PeerError::Invalid(_) | PeerError::Io(_))) => return Err(peer_error(e)),
-            Err(other) => Err(other.to_string()),
+            Err(other) => Err(Some(other.to_string())),
         };
-        Ok(PyLegacyReplies {
-            replies,
-            client: self.inner.clone(),
-            shapes,
-            finished: false,
-        })
+        Ok(PyLegacyReplies { replies, shapes })
     }
 
     /// The next request or message the server sent on its own:
