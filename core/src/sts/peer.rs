@@ -796,8 +796,13 @@ impl Inner {
         Ok(out)
     }
 
+    /// Whether the caller is this connection's reader thread.
+    fn on_reader(&self) -> bool {
+        self.reader.get() == Some(&std::thread::current().id())
+    }
+
     fn send_encoded(&self, messages: Vec<Bytes>) -> Result<(), PeerError> {
-        let on_reader = self.reader.get() == Some(&std::thread::current().id());
+        let on_reader = self.on_reader();
         if on_reader {
             let mut batch = self.batch.lock();
             if let Some(queue) = batch.as_mut() {
@@ -827,7 +832,7 @@ impl Inner {
     /// On the reader thread, writes what it gathered so far (before the
     /// connection closes from a handler).
     fn flush_on_reader(&self) {
-        if self.reader.get() == Some(&std::thread::current().id()) {
+        if self.on_reader() {
             self.flush_batch(false);
         }
     }
