@@ -17,9 +17,10 @@ use std::thread;
 use std::time::Duration;
 
 use bytes::Bytes;
-use msgwire::msrp::endpoint::{BindOptions, DirectAcceptor, DirectConnector};
+use msgwire::msrp::endpoint::{BindOptions, DirectAcceptor, DirectConnector, MsrpSession};
 use msgwire::msrp::relay::digest::{ha1, Authorization, Challenge};
 use msgwire::msrp::relay::{Mode, RelayConnection, RelayError, RelaySettings};
+use msgwire::msrp::session::SessionConfig;
 use msgwire::msrp::{make_response, parse_chunk, Chunk, ChunkBuilder, Uri};
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -560,15 +561,30 @@ fn relay_one(req: &Chunk, back: &mut TcpStream, out: &mut TcpStream, out_buf: &m
 /// it names (a direct acceptor); `Passive` — a direct connector's bind
 /// SEND, arriving on a second connection, to the endpoint.
 fn forwarding_relay(mode: Mode) -> u16 {
+    forwarding_relay_granting(mode, None).0
+}
+
+/// As [`forwarding_relay`], granting reservations of `expires` seconds
+/// when given; in `Passive` mode it then grants every further AUTH on the
+/// endpoint's connection too, and counts them on the returned channel.
+fn forwarding_relay_granting(
+    mode: Mode,
+    expires: Option<u32>,
+) -> (u16, std::sync::mpsc::Receiver<Chunk>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
+    let (renewals, renewed) = std::sync::mpsc::channel();
     thread::spawn(move || {
         let (mut a, _) = listener.accept().unwrap();
         let mut a_buf = Vec::new();
         let auth = read_chunk(&mut a, &mut a_buf).unwrap();
         assert_eq!(auth.method(), Some("AUTH"));
         let use_path = format!("msrp://127.0.0.1:{port}/sess1;tcp");
-        respond(&mut a, &auth, 200, &[("Use-Path", use_path)]);
+        let mut grant = vec![("Use-Path", use_path)];
+        if let Some(e) = expires {
+            grant.push(("Expires", e.to_string()));
+        }
+        respond(&mut a, &auth, 200, &grant);
         match mode {
             Mode::Active => {
                 let bind = read_chunk(&mut a, &mut a_buf).unwrap();
@@ -584,12 +600,20 @@ fn forwarding_relay(mode: Mode) -> u16 {
                 let mut b_buf = Vec::new();
                 let bind = read_chunk(&mut b, &mut b_buf).unwrap();
                 relay_one(&bind, &mut b, &mut a, &mut a_buf);
+                while let Some(req) = read_chunk(&mut a, &mut a_buf) {
+                    if req.method() == Some("AUTH") {
+                        respond(&mut a, &req, 200, &grant);
+                        if renewals.send(req).is_err() {
+                            return;
+                        }
+                    }
+                }
             }
         }
         // Keep both connections until the test is done with them.
         let _ = read_chunk(&mut a, &mut a_buf);
     });
-    port
+    (port, renewed)
 }
 
 fn local_uri() -> Option<Uri> {
@@ -652,5 +676,43 @@ fn passive_bind_through_the_relay() {
                 .join(" ")
         );
         assert_eq!(a_bound.paths().local_path, a_path[..1]);
+    });
+}
+
+#[test]
+fn a_session_renews_its_reservation_over_the_relay_connection() {
+    within(LIMIT, || {
+        // A 2 s reservation: renewed every 1.5 s while the session lives.
+        let (port, renewed) = forwarding_relay_granting(Mode::Passive, Some(2));
+        let mut a = RelayConnection::new(
+            settings(port, "secret"),
+            Mode::Passive,
+            BindOptions::default(),
+        );
+        let a_path = a.prepare(local_uri()).unwrap();
+        let mut b = DirectConnector::new(BindOptions::default());
+        let b_path = b.prepare(local_uri());
+        let a_side = thread::spawn(move || a.complete(&b_path).unwrap());
+        let _b_bound = b.complete(&a_path).unwrap();
+        let a_bound = a_side.join().unwrap();
+        let (events, seen) = std::sync::mpsc::channel();
+        let session = MsrpSession::start(a_bound, SessionConfig::default(), move |ev| {
+            let _ = events.send(format!("{ev:?}"));
+        })
+        .unwrap();
+        for _ in 0..2 {
+            let auth = renewed.recv_timeout(Duration::from_secs(20)).unwrap();
+            assert_eq!(
+                auth.headers.get("To-Path"),
+                Some(format!("msrp://{REALM}:{port};tcp").as_str())
+            );
+            assert_eq!(
+                auth.headers.get("From-Path"),
+                Some(a_path[1].to_string().as_str())
+            );
+        }
+        // The relay's 200s were the renewal's business, not the application's.
+        assert!(seen.try_recv().is_err());
+        session.shutdown(true);
     });
 }

@@ -147,6 +147,7 @@ use super::chunk::{Chunk, Flag};
 use super::error::{HeaderError, ParseError};
 use super::header::{ByteRange, FailureReport};
 use super::parser::{Event, Parser, ParserConfig};
+use super::relay::auth::{AuthClient, Reservation};
 use super::rules::{make_response, random_hex, ChunkBuilder};
 use super::session::{
     build_message, Session, SessionConfig, SessionError, SessionEvent, SessionPaths, TidMap,
@@ -319,6 +320,10 @@ pub struct BoundTransport {
     /// `read_chunk` or the session takes it.
     first_chunk: Option<Chunk>,
     use_sessmatch: bool,
+    /// The relay reservation this connection holds (relayed transports
+    /// only), with the time it was granted: a session started on it keeps
+    /// it alive.
+    reservation: Option<(AuthClient, Reservation, Instant)>,
 }
 
 impl std::fmt::Debug for ChunkReader {
@@ -363,7 +368,20 @@ impl BoundTransport {
             reader: ChunkReader::resume(leftover),
             first_chunk,
             use_sessmatch,
+            reservation: None,
         }
+    }
+
+    /// Marks the transport as holding the relay reservation `reservation`
+    /// won by `auth` at `granted`, which a session started on it renews.
+    pub(crate) fn with_reservation(
+        mut self,
+        auth: AuthClient,
+        reservation: Reservation,
+        granted: Instant,
+    ) -> Self {
+        self.reservation = Some((auth, reservation, granted));
+        self
     }
 
     /// The paths of the bound session.
@@ -573,14 +591,14 @@ impl DirectConnector {
             deadline,
             self.options.timeouts.bind,
         )?;
-        Ok(BoundTransport {
+        Ok(BoundTransport::from_parts(
             stream,
-            tcp: ctl,
+            ctl,
             paths,
-            reader: ChunkReader::resume(leftover),
-            first_chunk: None,
-            use_sessmatch: self.options.use_sessmatch,
-        })
+            leftover,
+            None,
+            self.options.use_sessmatch,
+        ))
     }
 }
 
@@ -781,14 +799,14 @@ pub(crate) fn bind_passive(
     }
     verdict?;
     let first_chunk = (!chunk.data.is_empty() || chunk.content_type().is_some()).then_some(chunk);
-    Ok(BoundTransport {
+    Ok(BoundTransport::from_parts(
         stream,
-        tcp: ctl,
+        ctl,
         paths,
-        reader: ChunkReader::resume(reader.into_leftover()),
+        reader.into_leftover(),
         first_chunk,
         use_sessmatch,
-    })
+    ))
 }
 
 /// Checks the bind SEND's paths against the session's.
@@ -1461,6 +1479,9 @@ impl MsrpSession {
         };
         let now = Instant::now();
         let mut session = Session::new(bound.paths.clone(), config, now);
+        if let Some((auth, reservation, granted)) = &bound.reservation {
+            session.keep_reservation(auth, reservation, *granted);
+        }
         let (to_text, from_text) = {
             let (to, from) = session.path_texts();
             (to.to_string(), from.to_string())

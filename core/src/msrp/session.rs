@@ -46,6 +46,8 @@ use super::chunk::{Chunk, Flag, Headers};
 use super::error::{HeaderError, ParseError, ParseErrorKind};
 use super::header::{names, ByteRange, FailureReport, TypedHeader};
 use super::parser::{Event, Parser, ParserConfig};
+use super::relay::auth::{AuthClient, Reservation};
+use super::relay::refresh::Renewal;
 use super::rules::{make_report, make_response, random_id, ChunkBuilder};
 use super::trafficlog::{Level, TrafficLogger};
 use super::transfer::{
@@ -427,6 +429,9 @@ pub struct Session {
     /// Messages being reassembled (with [`Delivery::Messages`]).
     reassembly: Reassembly,
     transfer_events: VecDeque<TransferEvent>,
+    /// Renewing the reservation of the relay this session's connection
+    /// goes to (see [`keep_reservation`](Self::keep_reservation)).
+    renewal: Option<Renewal>,
 }
 
 impl Session {
@@ -457,7 +462,24 @@ impl Session {
             events: VecDeque::new(),
             pending: Transactions::default(),
             closed: false,
+            renewal: None,
         }
+    }
+
+    /// Keeps the relay reservation `reservation`, granted at `now` by the
+    /// AUTH exchange `auth` over this session's connection, alive: the
+    /// session authenticates again, over its connection, three quarters
+    /// into each reservation (see [`super::relay::refresh`]). The relay's
+    /// answers are consumed here and never reach the application. A
+    /// reservation without `Expires` needs nothing.
+    pub fn keep_reservation(&mut self, auth: &AuthClient, reservation: &Reservation, now: Instant) {
+        self.renewal = Renewal::new(auth, reservation, self.config.response_timeout, now);
+    }
+
+    /// Whether renewing the relay reservation was given up: the relay
+    /// refused or ignored every attempt until the reservation ran out.
+    pub fn reservation_lapsed(&self) -> bool {
+        self.renewal.as_ref().is_some_and(Renewal::gave_up)
     }
 
     /// The session's paths.
@@ -704,6 +726,11 @@ impl Session {
             self.expire(&tid);
         }
         self.outgoing.handle_timeout(now, &mut self.transfer_events);
+        if !self.closed {
+            if let Some(auth) = self.renewal.as_mut().and_then(|r| r.handle_timeout(now)) {
+                self.queue(&auth);
+            }
+        }
         if let (Some(at), Some(interval)) = (self.next_keepalive, self.config.keepalive_interval) {
             if at <= now && !self.closed {
                 self.next_keepalive = Some(now + interval);
@@ -719,10 +746,15 @@ impl Session {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        match (next, self.outgoing.poll_timeout()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let renewal = if self.closed {
+            None
+        } else {
+            self.renewal.as_ref().and_then(Renewal::poll_timeout)
+        };
+        [next, self.outgoing.poll_timeout(), renewal]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// The next bytes to write to the connection: an encoded chunk, or a
@@ -852,6 +884,16 @@ impl Session {
     }
 
     fn on_response(&mut self, response: Chunk) {
+        // Answers to our reservation renewals are for the renewal alone.
+        if let Some(renewal) = &mut self.renewal {
+            let (consumed, next) = renewal.on_response(&response, self.clock);
+            if let Some(auth) = next {
+                self.queue(&auth);
+            }
+            if consumed {
+                return;
+            }
+        }
         // Chunks of messages sent with send_message are booked apart.
         if self.outgoing.on_response(
             &response.transaction_id,

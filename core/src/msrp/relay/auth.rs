@@ -100,6 +100,24 @@ impl AuthClient {
         }
     }
 
+    /// A fresh exchange with the same user, relay and local URI, keeping
+    /// what this one learnt: the `Expires` a 423 asked for and whether the
+    /// relay wants the digest URI left out. Used to renew a reservation
+    /// (see [`super::refresh`]).
+    pub fn renewal(&self) -> AuthClient {
+        let mut next = AuthClient::new(
+            &self.username,
+            &self.password,
+            self.relay_uri.clone(),
+            self.local_uri.clone(),
+            self.expires,
+            self.send_uri,
+        );
+        // A relay that needed the URI left out needs it left out again.
+        next.silence_retried = !self.send_uri;
+        next
+    }
+
     /// Whether the digest URI is (still) sent: false after the relay did
     /// not answer an AUTH that carried it.
     pub fn sends_uri(&self) -> bool {

@@ -25,6 +25,7 @@
 pub mod auth;
 pub mod digest;
 pub mod discovery;
+pub mod refresh;
 
 use std::io;
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
@@ -203,6 +204,9 @@ struct Reserved {
     reader: ChunkReader,
     local_uri: Uri,
     reservation: Reservation,
+    /// The exchange that won it and when, to renew it.
+    auth: AuthClient,
+    granted: Instant,
 }
 
 /// A session endpoint reached through a relay (legacy `RelayConnection`);
@@ -297,7 +301,8 @@ impl RelayConnection {
             Stream::Tcp(tcp)
         };
         let mut reader = ChunkReader::new();
-        let reservation = self.authenticate(&mut stream, &ctl, &mut reader, &local_uri)?;
+        let (reservation, auth) = self.authenticate(&mut stream, &ctl, &mut reader, &local_uri)?;
+        let granted = Instant::now();
         let mut path = reservation.use_path.clone();
         path.push(local_uri.clone());
         self.reserved = Some(Reserved {
@@ -306,6 +311,8 @@ impl RelayConnection {
             reader,
             local_uri,
             reservation,
+            auth,
+            granted,
         });
         Ok(path)
     }
@@ -317,7 +324,7 @@ impl RelayConnection {
         ctl: &TcpStream,
         reader: &mut ChunkReader,
         local_uri: &Uri,
-    ) -> Result<Reservation, RelayError> {
+    ) -> Result<(Reservation, AuthClient), RelayError> {
         let s = &self.settings;
         let mut auth = AuthClient::new(
             &s.username,
@@ -355,7 +362,7 @@ impl RelayConnection {
                 Some(AuthStep::Send(next)) => request = next,
                 Some(AuthStep::Done(reservation)) => {
                     self.settings.omit_digest_uri = !auth.sends_uri();
-                    return Ok(reservation);
+                    return Ok((reservation, auth));
                 }
                 None => request = auth.on_silence(wait)?,
             }
@@ -374,9 +381,11 @@ impl RelayConnection {
             reader,
             local_uri,
             reservation,
+            auth,
+            granted,
         } = self.reserved.take().ok_or(RelayError::NotPrepared)?;
         let mut paths = SessionPaths::new(local_uri, full_remote_path).ok_or(Error::EmptyPath)?;
-        paths.local_path = reservation.use_path;
+        paths.local_path = reservation.use_path.clone();
         let timeout = self.options.timeouts.bind;
         let bound = match self.mode {
             Mode::Active => {
@@ -401,7 +410,7 @@ impl RelayConnection {
                 timeout,
             )?,
         };
-        Ok(bound)
+        Ok(bound.with_reservation(auth, reservation, granted))
     }
 
     /// Drops the relay connection of a [`prepare`](Self::prepare) that
