@@ -32,7 +32,8 @@
  * MSRP endpoint errors (binding, transports and sessions), 1400-1499 TLS
  * configuration errors, 1500-1599 MSRP transfer errors, 1600-1699 STS/1.0
  * errors, 1700-1719 serverResponse errors, 1800-1819 ministreaming
- * errors, 1900-1919 Message/CPIM errors, 1920-1939 SDP media errors.
+ * errors, 1900-1919 Message/CPIM errors, 1920-1939 SDP media errors,
+ * 2000-2019 MSRP relay client errors.
  * `msgwire_status_text()` names any code.
  */
 enum msgwire_status
@@ -674,6 +675,47 @@ enum msgwire_status
    * value, a bad attribute name, an invalid path URI, no format).
    */
   MSGWIRE_SDP_INVALID_MEDIA = 1933,
+  /**
+   * MSRP relay: a digest challenge or answer that cannot be read or
+   * used (e.g. an algorithm other than MD5).
+   */
+  MSGWIRE_MSRP_RELAY_BAD_DIGEST = 2000,
+  /**
+   * MSRP relay: the relay refused authentication (a second 401, 403, a
+   * 423 after the retry): legacy `MSRPRelayAuthError`.
+   */
+  MSGWIRE_MSRP_RELAY_AUTH_REJECTED = 2001,
+  /**
+   * MSRP relay: no answer to an AUTH in time: legacy `MSRPAuthTimeout`.
+   */
+  MSGWIRE_MSRP_RELAY_AUTH_TIMEOUT = 2002,
+  /**
+   * MSRP relay: the connection to the relay was not made in time:
+   * legacy `MSRPRelayConnectTimeout`.
+   */
+  MSGWIRE_MSRP_RELAY_CONNECT_TIMEOUT = 2003,
+  /**
+   * MSRP relay: the relay's answer breaks the protocol (a 200 without
+   * Use-Path, an unreadable header).
+   */
+  MSGWIRE_MSRP_RELAY_BAD_RESPONSE = 2004,
+  /**
+   * MSRP relay: `_complete` without a successful `_prepare`.
+   */
+  MSGWIRE_MSRP_RELAY_NOT_PREPARED = 2005,
+  /**
+   * MSRP relay discovery: no DNS server answered.
+   */
+  MSGWIRE_MSRP_RELAY_DNS_NO_ANSWER = 2006,
+  /**
+   * MSRP relay discovery: the domain is not a valid DNS name.
+   */
+  MSGWIRE_MSRP_RELAY_BAD_DOMAIN = 2007,
+  /**
+   * MSRP relay discovery: neither SRV records nor addresses for the
+   * domain.
+   */
+  MSGWIRE_MSRP_RELAY_NOT_FOUND = 2008,
 };
 #ifndef __cplusplus
 typedef uint32_t msgwire_status;
@@ -785,6 +827,27 @@ enum msgwire_msrp_success_report
 };
 #ifndef __cplusplus
 typedef uint32_t msgwire_msrp_success_report;
+#endif // __cplusplus
+
+/**
+ * Which side of the bind a relayed endpoint plays.
+ */
+enum msgwire_msrp_relay_mode
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+  /**
+   * Sends the bind SEND through the relay (usually the SDP offerer).
+   */
+  MSGWIRE_MSRP_RELAY_MODE_ACTIVE = 0,
+  /**
+   * Waits for the peer's bind SEND, relayed to us.
+   */
+  MSGWIRE_MSRP_RELAY_MODE_PASSIVE = 1,
+};
+#ifndef __cplusplus
+typedef uint32_t msgwire_msrp_relay_mode;
 #endif // __cplusplus
 
 /**
@@ -1038,6 +1101,22 @@ typedef struct msgwire_msrp_outgoing msgwire_msrp_outgoing;
  * parser per connection, from one thread at a time.
  */
 typedef struct msgwire_msrp_parser msgwire_msrp_parser;
+
+/**
+ * A session endpoint reached through a relay. Created by
+ * `msgwire_msrp_relay_connection_new`, released by
+ * `msgwire_msrp_relay_connection_free`. Use it from one thread at a
+ * time.
+ */
+typedef struct msgwire_msrp_relay_connection msgwire_msrp_relay_connection;
+
+/**
+ * Where and how to reach an MSRP relay. Created by
+ * `msgwire_msrp_relay_settings_new`, released by
+ * `msgwire_msrp_relay_settings_free`. A relay connection copies the
+ * settings when it is made, so they can be freed or reused afterwards.
+ */
+typedef struct msgwire_msrp_relay_settings msgwire_msrp_relay_settings;
 
 /**
  * Many passive MSRP sessions behind shared listening sockets: each session
@@ -3556,6 +3635,148 @@ msgwire_status msgwire_msrp_parser_error_tid(const struct msgwire_msrp_parser *p
                                              char *buf,
                                              size_t cap,
                                              size_t *out_len);
+
+/**
+ * Settings for `username` with `password` at the relay of `domain`: the
+ * domain names the relay in the AUTH (`msrp://<domain>:<port>;tcp`) and
+ * is where it is looked up (DNS SRV `_msrp._tcp.<domain>`, or
+ * `_msrps._tcp` with TLS, then the domain's own addresses on port 2855)
+ * unless `msgwire_msrp_relay_settings_set_host` names a host. Plain TCP,
+ * no `Expires` asked for, 30 s to wait for each answer to AUTH, DNS
+ * servers from /etc/resolv.conf. On success `*out` receives the
+ * settings.
+ */
+msgwire_status msgwire_msrp_relay_settings_new(const char *domain,
+                                               const char *username,
+                                               const char *password,
+                                               struct msgwire_msrp_relay_settings **out);
+
+/**
+ * Connects to `host` (a name or an address) instead of looking the
+ * domain up in DNS. NULL goes back to DNS discovery.
+ */
+msgwire_status msgwire_msrp_relay_settings_set_host(struct msgwire_msrp_relay_settings *settings,
+                                                    const char *host);
+
+/**
+ * The relay's port (also in the AUTH's URI and the digest URI); 0 goes
+ * back to the default: 2855, or what DNS SRV records say.
+ */
+msgwire_status msgwire_msrp_relay_settings_set_port(struct msgwire_msrp_relay_settings *settings,
+                                                    uint16_t port);
+
+/**
+ * Uses TLS (`msrps`) to the relay, verifying its certificate as `config`
+ * says (the trusted CAs, or the explicit opt-out
+ * `msgwire_tls_client_config_insecure`). The settings keep their own
+ * reference; the caller may free `config` afterwards. NULL goes back to
+ * plain TCP.
+ */
+msgwire_status msgwire_msrp_relay_settings_set_tls(struct msgwire_msrp_relay_settings *settings,
+                                                   const struct msgwire_tls_client_config *config);
+
+/**
+ * Asks the relay for a reservation of `seconds` (an `Expires` header); 0
+ * sends none, the default, because deployed Kamailio relays answer any
+ * `Expires` with 423. A 423 naming Min-Expires or Max-Expires is retried
+ * once within that bound either way.
+ */
+msgwire_status msgwire_msrp_relay_settings_set_expires(struct msgwire_msrp_relay_settings *settings,
+                                                       uint32_t seconds);
+
+/**
+ * How long to wait for each answer to AUTH (default 30000 ms), and how
+ * long an AUTH carrying the digest `uri` may go unanswered before it is
+ * sent again without it (default 5000 ms; AGProjects msrprelay 1.4 never
+ * answers one with it). Both at least 1 ms.
+ */
+msgwire_status msgwire_msrp_relay_settings_set_auth_timeouts(struct msgwire_msrp_relay_settings *settings,
+                                                             uint32_t auth_timeout_ms,
+                                                             uint32_t quirk_wait_ms);
+
+/**
+ * Adds a DNS server (`"ip:port"`, or an IP for port 53) to ask for the
+ * relay's SRV and address records, in the order added, instead of those
+ * of /etc/resolv.conf. `timeout_ms` (at least 1) bounds each server's
+ * answer.
+ */
+msgwire_status msgwire_msrp_relay_settings_add_nameserver(struct msgwire_msrp_relay_settings *settings,
+                                                          const char *address,
+                                                          uint32_t timeout_ms);
+
+/**
+ * Releases settings. NULL is ignored.
+ */
+void msgwire_msrp_relay_settings_free(struct msgwire_msrp_relay_settings *settings);
+
+/**
+ * Creates a relay connection with a copy of `settings`, binding as
+ * `mode`, with the bind options in `*opts` or the defaults when `opts` is
+ * NULL (its connect timeout bounds the TCP connection to the relay).
+ */
+msgwire_status msgwire_msrp_relay_connection_new(const struct msgwire_msrp_relay_settings *settings,
+                                                 msgwire_msrp_relay_mode mode,
+                                                 const struct msgwire_msrp_bind_options *opts,
+                                                 struct msgwire_msrp_relay_connection **out);
+
+/**
+ * Connects to the relay (trying each target DNS gives, in order, until
+ * one authenticates), authenticates, and copies the full local path to
+ * advertise into `buf`: the relay's Use-Path, then our URI, separated by
+ * spaces. `local_uri` (NULL or an MSRP URI) may fix our URI's session id;
+ * its host and port are always our end of the relay connection.
+ *
+ * Blocks for up to the connect timeout plus the AUTH exchange. Failures:
+ * `MSGWIRE_MSRP_RELAY_AUTH_REJECTED` (wrong credentials: a second 401,
+ * 403, ...), `_AUTH_TIMEOUT` (no answer), `_CONNECT_TIMEOUT`,
+ * `_DNS_NO_ANSWER` / `_NOT_FOUND` / `_BAD_DOMAIN` (discovery),
+ * `_BAD_RESPONSE`, `_BAD_DIGEST`, and `MSGWIRE_MSRP_ENDPOINT_*` for the
+ * connection itself (`_CONNECT`, `_TLS`, `_TLS_NOT_CONFIGURED`).
+ * Buffer rules as for `msgwire_msrp_connector_prepare`: on
+ * `MSGWIRE_BUFFER_TOO_SMALL` the connection is prepared; fetch the path
+ * with `msgwire_msrp_relay_connection_local_path`.
+ */
+msgwire_status msgwire_msrp_relay_connection_prepare(struct msgwire_msrp_relay_connection *connection,
+                                                     const char *local_uri,
+                                                     char *buf,
+                                                     size_t cap,
+                                                     size_t *out_len);
+
+/**
+ * Copies the path of the last successful `_prepare` into `buf` (same
+ * buffer rules). `MSGWIRE_NOT_FOUND` before one.
+ */
+msgwire_status msgwire_msrp_relay_connection_local_path(const struct msgwire_msrp_relay_connection *connection,
+                                                        char *buf,
+                                                        size_t cap,
+                                                        size_t *out_len);
+
+/**
+ * Binds the session through the relay: `remote_path` is the peer's SDP
+ * `a=path` value. The active side sends the bind SEND (our relay in
+ * front of the peer's path) and waits for its 200; the passive side waits
+ * for the peer's bind SEND, relayed to us, and answers it. On success
+ * `*transport_out` receives a transport for `msgwire_msrp_session_start`
+ * (a session started on it renews the relay reservation by itself).
+ * Without a successful `_prepare` it is `MSGWIRE_MSRP_RELAY_NOT_PREPARED`;
+ * bind failures are `MSGWIRE_MSRP_ENDPOINT_*` as for the direct
+ * endpoints. The relay connection is used up either way.
+ */
+msgwire_status msgwire_msrp_relay_connection_complete(struct msgwire_msrp_relay_connection *connection,
+                                                      const char *remote_path,
+                                                      struct msgwire_msrp_transport **transport_out);
+
+/**
+ * Drops the relay connection of a `_prepare` that will not be completed
+ * (legacy `cleanup()`); `_free` does it too.
+ */
+msgwire_status msgwire_msrp_relay_connection_cleanup(struct msgwire_msrp_relay_connection *connection);
+
+/**
+ * Releases a relay connection (closing a prepared, uncompleted one). NULL
+ * is ignored. A transport it completed is not affected.
+ */
+void msgwire_msrp_relay_connection_free(struct msgwire_msrp_relay_connection *connection);
 
 /**
  * Parses one media section, from its `m=` line to the end of `text` (a

@@ -120,7 +120,7 @@ pub struct msgwire_msrp_bind_options {
     pub use_sessmatch: bool,
 }
 
-fn millis(ms: u32, name: &str) -> Result<Duration, Error> {
+pub(crate) fn millis(ms: u32, name: &str) -> Result<Duration, Error> {
     if ms == 0 {
         return Err(Error::invalid(format!("{name} must be at least 1 ms")));
     }
@@ -368,7 +368,7 @@ pub extern "C" fn msgwire_msrp_connector_local_path(
     })
 }
 
-fn copy_path(path: Option<&str>, out: OutBuf<'_>) -> Result<(), Error> {
+pub(crate) fn copy_path(path: Option<&str>, out: OutBuf<'_>) -> Result<(), Error> {
     let path = path.ok_or_else(|| Error::not_found("not prepared yet"))?;
     out.fill(path.as_bytes(), true)
 }

@@ -19,6 +19,7 @@
 //! | 1800-1819 | ministreaming: refused, timeouts, resets, transport, frames |
 //! | 1900-1919 | Message/CPIM errors (one per core `CpimErrorKind`, plus building) |
 //! | 1920-1939 | SDP media errors (one per core `SdpErrorKind`, plus encoding) |
+//! | 2000-2019 | MSRP relay client: authentication, discovery (one per core `RelayError` of its own) |
 //!
 //! A failing function also stores a message for [`msgwire_last_error`]; the
 //! status says *what* went wrong, the message adds the details (the offending
@@ -29,6 +30,8 @@ use std::ffi::{c_char, CString};
 
 use msgwire_core::msrp::cpim::{CpimBuildError, CpimError, CpimErrorKind};
 use msgwire_core::msrp::endpoint::Error as EndpointError;
+use msgwire_core::msrp::relay::discovery::DiscoveryError;
+use msgwire_core::msrp::relay::RelayError;
 use msgwire_core::msrp::sdp::{SdpBuildError, SdpError, SdpErrorKind};
 use msgwire_core::msrp::{HeaderError, HeaderErrorKind, ParseError, ParseErrorKind, UriError};
 use msgwire_core::net::TlsError;
@@ -44,7 +47,8 @@ use crate::guard;
 /// MSRP endpoint errors (binding, transports and sessions), 1400-1499 TLS
 /// configuration errors, 1500-1599 MSRP transfer errors, 1600-1699 STS/1.0
 /// errors, 1700-1719 serverResponse errors, 1800-1819 ministreaming
-/// errors, 1900-1919 Message/CPIM errors, 1920-1939 SDP media errors.
+/// errors, 1900-1919 Message/CPIM errors, 1920-1939 SDP media errors,
+/// 2000-2019 MSRP relay client errors.
 /// `msgwire_status_text()` names any code.
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -404,6 +408,29 @@ pub enum msgwire_status {
     /// SDP build: a media description cannot be encoded (a line break in a
     /// value, a bad attribute name, an invalid path URI, no format).
     MSGWIRE_SDP_INVALID_MEDIA = 1933,
+    /// MSRP relay: a digest challenge or answer that cannot be read or
+    /// used (e.g. an algorithm other than MD5).
+    MSGWIRE_MSRP_RELAY_BAD_DIGEST = 2000,
+    /// MSRP relay: the relay refused authentication (a second 401, 403, a
+    /// 423 after the retry): legacy `MSRPRelayAuthError`.
+    MSGWIRE_MSRP_RELAY_AUTH_REJECTED = 2001,
+    /// MSRP relay: no answer to an AUTH in time: legacy `MSRPAuthTimeout`.
+    MSGWIRE_MSRP_RELAY_AUTH_TIMEOUT = 2002,
+    /// MSRP relay: the connection to the relay was not made in time:
+    /// legacy `MSRPRelayConnectTimeout`.
+    MSGWIRE_MSRP_RELAY_CONNECT_TIMEOUT = 2003,
+    /// MSRP relay: the relay's answer breaks the protocol (a 200 without
+    /// Use-Path, an unreadable header).
+    MSGWIRE_MSRP_RELAY_BAD_RESPONSE = 2004,
+    /// MSRP relay: `_complete` without a successful `_prepare`.
+    MSGWIRE_MSRP_RELAY_NOT_PREPARED = 2005,
+    /// MSRP relay discovery: no DNS server answered.
+    MSGWIRE_MSRP_RELAY_DNS_NO_ANSWER = 2006,
+    /// MSRP relay discovery: the domain is not a valid DNS name.
+    MSGWIRE_MSRP_RELAY_BAD_DOMAIN = 2007,
+    /// MSRP relay discovery: neither SRV records nor addresses for the
+    /// domain.
+    MSGWIRE_MSRP_RELAY_NOT_FOUND = 2008,
 }
 
 use msgwire_status::*;
@@ -412,7 +439,7 @@ impl msgwire_status {
     /// Every status in numeric order, for turning a number from C back into
     /// the enum. A status missing here would read as "unknown status"; the
     /// unit tests check the list against the blocks.
-    const ALL: [msgwire_status; 144] = [
+    const ALL: [msgwire_status; 153] = [
         MSGWIRE_OK,
         MSGWIRE_NULL_PARAMETER,
         MSGWIRE_INVALID_UTF8,
@@ -557,6 +584,15 @@ impl msgwire_status {
         MSGWIRE_SDP_BAD_SETUP,
         MSGWIRE_SDP_EMPTY_VALUE,
         MSGWIRE_SDP_INVALID_MEDIA,
+        MSGWIRE_MSRP_RELAY_BAD_DIGEST,
+        MSGWIRE_MSRP_RELAY_AUTH_REJECTED,
+        MSGWIRE_MSRP_RELAY_AUTH_TIMEOUT,
+        MSGWIRE_MSRP_RELAY_CONNECT_TIMEOUT,
+        MSGWIRE_MSRP_RELAY_BAD_RESPONSE,
+        MSGWIRE_MSRP_RELAY_NOT_PREPARED,
+        MSGWIRE_MSRP_RELAY_DNS_NO_ANSWER,
+        MSGWIRE_MSRP_RELAY_BAD_DOMAIN,
+        MSGWIRE_MSRP_RELAY_NOT_FOUND,
     ];
 
     /// The status with number `n`, if there is one.
@@ -735,6 +771,15 @@ impl msgwire_status {
             MSGWIRE_SDP_BAD_SETUP => "SDP: invalid a=setup\0",
             MSGWIRE_SDP_EMPTY_VALUE => "SDP: attribute without entries\0",
             MSGWIRE_SDP_INVALID_MEDIA => "SDP: the media description cannot be encoded\0",
+            MSGWIRE_MSRP_RELAY_BAD_DIGEST => "MSRP relay: unusable digest challenge\0",
+            MSGWIRE_MSRP_RELAY_AUTH_REJECTED => "MSRP relay: authentication refused\0",
+            MSGWIRE_MSRP_RELAY_AUTH_TIMEOUT => "MSRP relay: no answer to AUTH\0",
+            MSGWIRE_MSRP_RELAY_CONNECT_TIMEOUT => "MSRP relay: connecting timed out\0",
+            MSGWIRE_MSRP_RELAY_BAD_RESPONSE => "MSRP relay: unexpected answer\0",
+            MSGWIRE_MSRP_RELAY_NOT_PREPARED => "MSRP relay: connection not prepared\0",
+            MSGWIRE_MSRP_RELAY_DNS_NO_ANSWER => "MSRP relay: no DNS server answered\0",
+            MSGWIRE_MSRP_RELAY_BAD_DOMAIN => "MSRP relay: invalid domain name\0",
+            MSGWIRE_MSRP_RELAY_NOT_FOUND => "MSRP relay: no relay found for the domain\0",
         }
     }
 
@@ -822,6 +867,26 @@ impl From<ParseError> for Error {
                 MSGWIRE_MSRP_PARSE_BODY_EXCEEDS_BYTE_RANGE
             }
             ParseErrorKind::UnexpectedEof => MSGWIRE_MSRP_PARSE_UNEXPECTED_EOF,
+        };
+        Self::new(status, e.to_string())
+    }
+}
+
+impl From<RelayError> for Error {
+    fn from(e: RelayError) -> Self {
+        let status = match e {
+            // Failures of the connection underneath read as the direct
+            // endpoints' do.
+            RelayError::Endpoint(inner) => return inner.into(),
+            RelayError::BadDigest(_) => MSGWIRE_MSRP_RELAY_BAD_DIGEST,
+            RelayError::AuthRejected { .. } => MSGWIRE_MSRP_RELAY_AUTH_REJECTED,
+            RelayError::AuthTimeout(_) => MSGWIRE_MSRP_RELAY_AUTH_TIMEOUT,
+            RelayError::ConnectTimeout(_) => MSGWIRE_MSRP_RELAY_CONNECT_TIMEOUT,
+            RelayError::BadResponse(_) => MSGWIRE_MSRP_RELAY_BAD_RESPONSE,
+            RelayError::NotPrepared => MSGWIRE_MSRP_RELAY_NOT_PREPARED,
+            RelayError::Discovery(DiscoveryError::NoAnswer(_)) => MSGWIRE_MSRP_RELAY_DNS_NO_ANSWER,
+            RelayError::Discovery(DiscoveryError::BadName(_)) => MSGWIRE_MSRP_RELAY_BAD_DOMAIN,
+            RelayError::Discovery(DiscoveryError::NotFound(_)) => MSGWIRE_MSRP_RELAY_NOT_FOUND,
         };
         Self::new(status, e.to_string())
     }
@@ -1043,6 +1108,7 @@ mod tests {
                 1800..=1819 => "MSGWIRE_MINISTREAM_",
                 1900..=1919 => "MSGWIRE_CPIM_",
                 1920..=1939 => "MSGWIRE_SDP_",
+                2000..=2019 => "MSGWIRE_MSRP_RELAY_",
                 _ => panic!("{name} = {n} is outside every block"),
             };
             assert!(name.starts_with(block), "{name} = {n}");

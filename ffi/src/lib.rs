@@ -46,6 +46,8 @@
 //!   the wrapper of chat messages.
 //! * [`sdp`] — the SDP media description of an MSRP session (RFC 4975
 //!   section 8, RFC 6135 `a=setup`): parse, read, build and encode.
+//! * [`relay`] — MSRP relays, client side (RFC 4976): settings and a
+//!   relay connection that authenticates and binds through the relay.
 //! * [`tls`] — TLS configurations (certificates, trusted CAs) for `msrps`,
 //!   attached to connectors, acceptors and servers.
 //!
@@ -81,6 +83,7 @@ pub mod error;
 pub mod guard;
 pub mod ministream;
 pub mod msrp;
+pub mod relay;
 pub mod sdp;
 pub mod server;
 pub mod serverresponse;
