@@ -106,6 +106,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(endpoint::check_send_paths, m)?)?;
     m.add_class::<endpoint::PyConnector>()?;
     m.add_class::<relay::PyRelayConnector>()?;
+    m.add_class::<relay::PyDigestChallenger>()?;
+    m.add_function(wrap_pyfunction!(relay::digest_ha1, m)?)?;
+    m.add_function(wrap_pyfunction!(relay::digest_ha2, m)?)?;
+    m.add_function(wrap_pyfunction!(relay::digest_hash, m)?)?;
     m.add_class::<endpoint::PyBoundTransport>()?;
     m.add_class::<session::PySession>()?;
     // Stops the sessions' callback threads before Python finalizes.

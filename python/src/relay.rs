@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::sync::Mutex;
 
 use msgwire_core::msrp::endpoint::BindOptions;
-use msgwire_core::msrp::relay::{Mode, RelayConnection, RelayError, RelaySettings};
+use msgwire_core::msrp::relay::{legacy_digest, Mode, RelayConnection, RelayError, RelaySettings};
 use msgwire_core::msrp::Uri;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -25,6 +25,7 @@ use crate::uri::{from_parts, to_parts, UriParts};
 pyo3::import_exception!(msrplib.connect, MSRPRelayConnectTimeout);
 pyo3::import_exception!(msrplib.connect, MSRPRelayAuthError);
 pyo3::import_exception!(msrplib.connect, MSRPAuthTimeout);
+pyo3::import_exception!(msrplib.digest, LoginFailed);
 
 fn relay_error(e: RelayError) -> PyErr {
     let text = e.to_string();
@@ -172,5 +173,75 @@ impl PyRelayConnector {
         lock(&self.inner)
             .as_ref()
             .is_some_and(|c| c.settings().omit_digest_uri)
+    }
+}
+
+/// `MD5(username:realm:password)` (legacy `calc_ha1`).
+#[pyfunction]
+pub(crate) fn digest_ha1(username: &str, realm: &str, password: &str) -> String {
+    msgwire_core::msrp::relay::digest::ha1(username, realm, password)
+}
+
+/// `MD5(method:uri)`; `method=""` gives the HA2 of `rspauth`.
+#[pyfunction]
+pub(crate) fn digest_ha2(method: &str, uri: &str) -> String {
+    legacy_digest::ha2(method, uri)
+}
+
+/// `MD5(ha1:nonce:nc:cnonce:auth:ha2)` (legacy `calc_hash`).
+#[pyfunction]
+pub(crate) fn digest_hash(ha1: &str, nonce: &str, nc: &str, cnonce: &str, ha2: &str) -> String {
+    legacy_digest::auth_hash(ha1, nonce, nc, cnonce, ha2)
+}
+
+/// The legacy `AuthChallenger`'s native half: IP-bound nonces.
+#[pyclass(name = "DigestChallenger", module = "msgwire._native")]
+pub(crate) struct PyDigestChallenger {
+    inner: legacy_digest::IpChallenger,
+}
+
+#[pymethods]
+impl PyDigestChallenger {
+    #[new]
+    fn new(expire_time: f64) -> PyResult<Self> {
+        let lifetime = std::time::Duration::try_from_secs_f64(expire_time)
+            .map_err(|_| PyValueError::new_err("expire_time must be a non-negative number"))?;
+        Ok(PyDigestChallenger {
+            inner: legacy_digest::IpChallenger::new(lifetime),
+        })
+    }
+
+    /// `(realm, qop, nonce, opaque)`.
+    fn challenge(&self, realm: &str, peer_ip: &str) -> (String, String, String, String) {
+        let c = self.inner.challenge(realm, peer_ip);
+        (c.realm, c.qop, c.nonce, c.opaque)
+    }
+
+    /// `(qop, cnonce, nc, rspauth)`; a refused answer raises
+    /// `msrplib.digest.LoginFailed` with the legacy message.
+    #[allow(clippy::too_many_arguments)]
+    fn check(
+        &self,
+        ha1: &str,
+        method: &str,
+        uri: &str,
+        peer_ip: &str,
+        nonce: &str,
+        opaque: &str,
+        response: &str,
+        nc: &str,
+        cnonce: &str,
+    ) -> PyResult<(String, String, String, String)> {
+        let answer = legacy_digest::Answer {
+            nonce,
+            opaque,
+            response,
+            nc,
+            cnonce,
+        };
+        self.inner
+            .check(ha1, method, uri, peer_ip, &answer)
+            .map(|i| (i.qop, i.cnonce, i.nc, i.rspauth))
+            .map_err(|e| LoginFailed::new_err(e.to_string()))
     }
 }

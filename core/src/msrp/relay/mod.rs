@@ -5,6 +5,10 @@
 //!   ends.
 //! * [`auth`]: the AUTH exchange as a sans-IO state machine, with the
 //!   quirks of the relays deployed today (see its docs).
+//! * [`refresh`]: renewing the reservation while a session lives (driven
+//!   by the session; sans-IO).
+//! * [`legacy_digest`]: the separate hashes and the IP-bound challenger of
+//!   the legacy `msrplib.digest` module, for code that calls them.
 //! * [`RelayConnection`]: the blocking endpoint. [`prepare`] connects to
 //!   the relay (TCP, or TLS verified against the configured CAs), runs
 //!   AUTH and returns the full local path to advertise (the relay's
@@ -25,6 +29,7 @@
 pub mod auth;
 pub mod digest;
 pub mod discovery;
+pub mod legacy_digest;
 pub mod refresh;
 
 use std::io;
