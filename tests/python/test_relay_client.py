@@ -1,7 +1,9 @@
 """msrplib.connect relay client (RFC 4976) against a relay scripted in
 the test on 127.0.0.1: digest AUTH checked byte for byte, the Use-Path
 returned as the local path, binding through the relay in both modes, and
-the legacy exceptions for a wrong password, a silent relay and no relay.
+the legacy exceptions for a wrong password, a silent relay and no relay;
+and DNS SRV discovery against a DNS server of the test's own, with
+fallback from a refusing relay to the next.
 """
 
 import hashlib
@@ -261,3 +263,135 @@ def test_no_relay_raises_relay_connect_timeout():
     settings = MSRPRelaySettings(REALM, 'alice', 'secret', host='127.0.0.1', port=port)
     with pytest.raises(MSRPRelayConnectTimeout):
         ConnectorRelay(settings).prepare(local_uri())
+
+
+class FakeDNS(object):
+    """A DNS server on 127.0.0.1 (UDP) answering from ``records``: a dict
+    from ``(name, qtype)`` to a list of answers, each ``(priority, weight,
+    port, target)`` for SRV (33) or an IPv4 string for A (1). Every other
+    question gets an empty answer. The messages are built here by hand:
+    this is the test's own server, not the library's."""
+
+    def __init__(self, records):
+        self.records = records
+        self.questions = []
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(('127.0.0.1', 0))
+        self.sock.settimeout(0.2)
+        self.address = self.sock.getsockname()
+        self.running = True
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    @staticmethod
+    def _name(labels):
+        return b''.join(bytes([len(l)]) + l.encode() for l in labels.split('.') if l) + b'\0'
+
+    def _serve(self):
+        while self.running:
+            try:
+                query, peer = self.sock.recvfrom(512)
+            except socket.timeout:
+                continue
+            at, labels = 12, []
+            while query[at]:
+                labels.append(query[at + 1:at + 1 + query[at]].decode())
+                at += 1 + query[at]
+            qtype = int.from_bytes(query[at + 1:at + 3], 'big')
+            question = query[12:at + 5]
+            name = '.'.join(labels).lower()
+            self.questions.append((name, qtype))
+            answers = b''
+            items = self.records.get((name, qtype), [])
+            for item in items:
+                if qtype == 33:
+                    priority, weight, port, target = item
+                    rdata = (priority.to_bytes(2, 'big') + weight.to_bytes(2, 'big')
+                             + port.to_bytes(2, 'big') + self._name(target))
+                else:
+                    rdata = socket.inet_aton(item)
+                answers += (b'\xc0\x0c' + qtype.to_bytes(2, 'big') + b'\x00\x01'
+                            + (60).to_bytes(4, 'big') + len(rdata).to_bytes(2, 'big') + rdata)
+            header = query[:2] + b'\x81\x80\x00\x01' + len(items).to_bytes(2, 'big') + b'\x00\x00\x00\x00'
+            self.sock.sendto(header + question + answers, peer)
+
+    def close(self):
+        self.running = False
+        self.thread.join(5)
+        self.sock.close()
+
+
+class OneAuthRelay(object):
+    """A relay that answers the first AUTH on one connection with ``code``
+    (200 grants at once, with a Use-Path), then waits for the close."""
+
+    def __init__(self, code):
+        self.listener = socket.socket()
+        self.listener.bind(('127.0.0.1', 0))
+        self.listener.listen(1)
+        self.port = self.listener.getsockname()[1]
+        self.code = code
+        self.auths = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    @property
+    def use_path(self):
+        return 'msrp://127.0.0.1:{}/granted{};tcp'.format(self.port, self.code)
+
+    def _serve(self):
+        sock, _ = self.listener.accept()
+        with sock:
+            wire = Wire(sock)
+            auth = wire.read()
+            self.auths.append(auth)
+            headers = []
+            if self.code == 200:
+                headers = [protocol.UsePathHeader([protocol.URI.parse(self.use_path)]),
+                           protocol.ExpiresHeader(600)]
+            wire.respond(auth, self.code, headers)
+            wire.read()
+
+    def close(self):
+        self.thread.join(10)
+        self.listener.close()
+        assert not self.thread.is_alive()
+
+
+def test_srv_discovery_falls_back_from_a_refusing_relay_to_the_next():
+    refusing, granting = OneAuthRelay(403), OneAuthRelay(200)
+    dns = FakeDNS({
+        ('_msrp._tcp.' + REALM, 33): [(20, 0, granting.port, 'r2.' + REALM),
+                                     (10, 0, refusing.port, 'r1.' + REALM)],
+        ('r1.' + REALM, 1): ['127.0.0.1'],
+        ('r2.' + REALM, 1): ['127.0.0.1'],
+    })
+    try:
+        relay = MSRPRelaySettings(REALM, 'alice', 'secret')
+        assert relay.host is None
+        # The class attribute is read when the connection is made.
+        conn = type('Discovering', (RelayConnection,), {'nameservers': [dns.address]})(relay, 'active')
+        path = conn.prepare(local_uri())
+        # The lower priority value went first and refused; the second took us.
+        assert len(refusing.auths) == 1 and len(granting.auths) == 1
+        assert str(path[0]) == granting.use_path
+        assert ('_msrp._tcp.' + REALM, 33) in dns.questions
+        conn.cleanup()
+    finally:
+        dns.close()
+        refusing.close()
+        granting.close()
+
+
+def test_srv_discovery_that_finds_nothing_raises_relay_connect_timeout():
+    dns = FakeDNS({})
+    try:
+        relay = MSRPRelaySettings('nothing.' + REALM, 'alice', 'secret')
+        conn = type('Discovering', (RelayConnection,), {'nameservers': [dns.address]})(relay, 'active')
+        with pytest.raises(MSRPRelayConnectTimeout):
+            conn.prepare(local_uri())
+        # SRV first, then the domain's own addresses.
+        assert ('_msrp._tcp.nothing.' + REALM, 33) in dns.questions
+        assert ('nothing.' + REALM, 1) in dns.questions
+    finally:
+        dns.close()
