@@ -17,7 +17,9 @@ use std::thread;
 use std::time::Duration;
 
 use bytes::Bytes;
-use msgwire::msrp::endpoint::{BindOptions, DirectAcceptor, DirectConnector, MsrpSession};
+use msgwire::msrp::endpoint::{
+    BindOptions, BoundTransport, DirectAcceptor, DirectConnector, MsrpSession,
+};
 use msgwire::msrp::relay::digest::{ha1, Authorization, Challenge};
 use msgwire::msrp::relay::{Mode, RelayConnection, RelayError, RelaySettings};
 use msgwire::msrp::session::SessionConfig;
@@ -651,22 +653,27 @@ fn active_bind_and_a_message_through_the_relay() {
     });
 }
 
+/// A passive relayed endpoint A (through the relay on `port`) bound to a
+/// direct connector B: A's advertised path and both transports.
+fn passive_pair(port: u16) -> (Vec<Uri>, BoundTransport, BoundTransport) {
+    let mut a = RelayConnection::new(
+        settings(port, "secret"),
+        Mode::Passive,
+        BindOptions::default(),
+    );
+    let a_path = a.prepare(local_uri()).unwrap();
+    let mut b = DirectConnector::new(BindOptions::default());
+    let b_path = b.prepare(local_uri());
+    let a_side = thread::spawn(move || a.complete(&b_path).unwrap());
+    // B connects to the first hop of A's path: the relay.
+    let b_bound = b.complete(&a_path).unwrap();
+    (a_path, a_side.join().unwrap(), b_bound)
+}
+
 #[test]
 fn passive_bind_through_the_relay() {
     within(LIMIT, || {
-        let port = forwarding_relay(Mode::Passive);
-        let mut a = RelayConnection::new(
-            settings(port, "secret"),
-            Mode::Passive,
-            BindOptions::default(),
-        );
-        let a_path = a.prepare(local_uri()).unwrap();
-        let mut b = DirectConnector::new(BindOptions::default());
-        let b_path = b.prepare(local_uri());
-        let a_side = thread::spawn(move || a.complete(&b_path).unwrap());
-        // B connects to the first hop of A's path: the relay.
-        let b_bound = b.complete(&a_path).unwrap();
-        let a_bound = a_side.join().unwrap();
+        let (a_path, a_bound, b_bound) = passive_pair(forwarding_relay(Mode::Passive));
         assert_eq!(
             b_bound.paths().to_path_value(),
             a_path
@@ -684,17 +691,7 @@ fn a_session_renews_its_reservation_over_the_relay_connection() {
     within(LIMIT, || {
         // A 2 s reservation: renewed every 1.5 s while the session lives.
         let (port, renewed) = forwarding_relay_granting(Mode::Passive, Some(2));
-        let mut a = RelayConnection::new(
-            settings(port, "secret"),
-            Mode::Passive,
-            BindOptions::default(),
-        );
-        let a_path = a.prepare(local_uri()).unwrap();
-        let mut b = DirectConnector::new(BindOptions::default());
-        let b_path = b.prepare(local_uri());
-        let a_side = thread::spawn(move || a.complete(&b_path).unwrap());
-        let _b_bound = b.complete(&a_path).unwrap();
-        let a_bound = a_side.join().unwrap();
+        let (a_path, a_bound, _b_bound) = passive_pair(port);
         let (events, seen) = std::sync::mpsc::channel();
         let session = MsrpSession::start(a_bound, SessionConfig::default(), move |ev| {
             let _ = events.send(format!("{ev:?}"));

@@ -85,35 +85,31 @@ impl Renewal {
     /// Starts a renewal when one is due, or moves on from an AUTH that got
     /// no answer. Returns the AUTH to send, if any.
     pub fn handle_timeout(&mut self, now: Instant) -> Option<Chunk> {
-        match self.current.take() {
-            Some((mut auth, deadline)) if deadline <= now => match auth.on_silence(self.timeout) {
-                Ok(chunk) => {
-                    self.current = Some((auth, now + self.timeout));
-                    Some(chunk)
-                }
-                Err(e) => {
-                    self.failed(&e.to_string(), now);
-                    None
-                }
-            },
+        let (auth, next) = match self.current.take() {
+            Some((mut auth, deadline)) if deadline <= now => {
+                let next = auth.on_silence(self.timeout);
+                (auth, next)
+            }
             Some(in_progress) => {
                 self.current = Some(in_progress);
-                None
+                return None;
             }
             None if self.next_at.is_some_and(|at| at <= now) => {
                 let mut auth = self.model.renewal();
-                match auth.start() {
-                    Ok(chunk) => {
-                        self.current = Some((auth, now + self.timeout));
-                        Some(chunk)
-                    }
-                    Err(e) => {
-                        self.failed(&e.to_string(), now);
-                        None
-                    }
-                }
+                let next = auth.start();
+                (auth, next)
             }
-            None => None,
+            None => return None,
+        };
+        match next {
+            Ok(chunk) => {
+                self.current = Some((auth, now + self.timeout));
+                Some(chunk)
+            }
+            Err(e) => {
+                self.failed(&e.to_string(), now);
+                None
+            }
         }
     }
 
