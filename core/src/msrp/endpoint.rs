@@ -1879,6 +1879,12 @@ impl Inner {
         let Some(sender) = self.sender.get() else {
             return true;
         };
+        // Pieces are large: written by this thread while the stream is
+        // idle (one system call each, as a plain copy loop would), they
+        // skip the hand-over to the writer thread, which matters most
+        // when the reader, the writer and this thread share few cores.
+        // What the socket does not take at once queues for the writer.
+        let direct = self.conn.get().map(Connection::direct_sender);
         loop {
             while !sender.wait_for_room(PUMP_QUEUE_LIMIT, PUMP_STALL_CHECK) {
                 if pump.stopping() {
@@ -1911,7 +1917,7 @@ impl Inner {
                 }
                 failed
             };
-            self.flush(true, None);
+            self.flush(true, direct.as_ref());
             self.dispatch();
             if keepalive_failed {
                 self.close_in_background();
