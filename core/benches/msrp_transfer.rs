@@ -18,7 +18,10 @@
 //!     sides;
 //! (e) the transport alone, without files: (a) from a generator into a
 //!     sink that drops the bytes, against (b) from the same generator to a
-//!     reader that drops them.
+//!     reader that drops them;
+//! (f) the CPU time (user + system, all threads) each run of (a) and (b)
+//!     took, and their ratio: less sensitive than the rates to other work
+//!     on the machine.
 //!
 //! With `MSGWIRE_BENCH_ONE_A=<file>`
 //! the bench runs (a) once over that file and prints only its bytes/s: the
@@ -59,14 +62,23 @@ fn main() {
     let mut chat = Vec::new();
     let mut msrp_files = Vec::new();
     let mut raw_files = Vec::new();
+    let (mut msrp_cpu, mut raw_cpu) = (Vec::new(), Vec::new());
     for _ in 0..RUNS {
+        let before = cpu_seconds();
         let (rate, rtts) = msrp_run(Some(&files));
+        let between = cpu_seconds();
         msrp_files.push(rate);
         chat.extend(rtts);
         // A fresh target each run, as the Python bench does.
         let _ = std::fs::remove_file(&files.1);
+        let between2 = cpu_seconds();
         raw_files.push(raw_run(Some(&files)));
+        let after = cpu_seconds();
         let _ = std::fs::remove_file(&files.1);
+        if let (Some(a), Some(b), Some(c), Some(d)) = (before, between, between2, after) {
+            msrp_cpu.push(b - a);
+            raw_cpu.push(d - c);
+        }
     }
     let _ = std::fs::remove_dir_all(&dir);
     let mut msrp_mem = Vec::new();
@@ -98,6 +110,15 @@ fn main() {
             chat.len()
         ),
         None => println!("  (c) chat RTT during transfer        no samples"),
+    }
+    if !msrp_cpu.is_empty() {
+        let (m, r) = (median(msrp_cpu.clone()), median(raw_cpu.clone()));
+        println!(
+            "  (f) CPU per 1 GiB, file -> file     msrp {m:.2} s, TCP {r:.2} s (user+sys, both \
+             sides; msrp/TCP {:.2}, median of paired runs; steadier than (a)/(b) on a busy \
+             machine)",
+            paired_ratio(&msrp_cpu, &raw_cpu)
+        );
     }
     match peak_rss_kib() {
         Some(kib) => println!(
@@ -291,6 +312,19 @@ fn raw_run(files: Option<&(PathBuf, PathBuf)>) -> f64 {
     let elapsed = started.elapsed();
     assert_eq!(got, SIZE);
     SIZE as f64 / elapsed.as_secs_f64()
+}
+
+/// CPU time (user + system) of this process so far, in seconds, from
+/// /proc/self/stat (Linux; clock ticks of 10 ms).
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may hold spaces): state is the
+    // first, utime the 12th and stime the 13th.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let mut fields = rest.split_whitespace().skip(11);
+    let utime: f64 = fields.next()?.parse().ok()?;
+    let stime: f64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) / 100.0)
 }
 
 /// VmHWM in KiB (Linux).
