@@ -1,6 +1,8 @@
 """Shared fixtures of the Python tests (run by `make py-test` with -W error)."""
 
 import os
+import pathlib
+import subprocess
 
 import pytest
 
@@ -23,3 +25,18 @@ def rfc_file():
         with open(os.path.join(RFC_DIR, relpath), 'rb') as f:
             return f.read()
     return read
+
+
+@pytest.fixture(scope="session")
+def made_ca(tmp_path_factory):
+    """A CA and a server certificate (localhost, 127.0.0.1, ::1) made now
+    with rcgen by the core's `test_ca` example: a directory holding
+    ``ca.pem``, ``server.pem`` and ``server.key``."""
+    out = tmp_path_factory.mktemp("made-ca")
+    root = pathlib.Path(__file__).resolve().parents[2]
+    subprocess.run(
+        [os.environ.get("CARGO", "cargo"), "run", "-q", "--release", "-p", "msgwire",
+         "--example", "test_ca", "--", str(out)],
+        cwd=root, check=True, timeout=600,
+    )
+    return out

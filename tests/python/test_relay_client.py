@@ -7,14 +7,17 @@ fallback from a refusing relay to the next.
 """
 
 import hashlib
+import os
 import re
 import socket
+import ssl
 import threading
 
 import pytest
 
 from msgwire.msrp import ChunkData, ChunkEnd, ChunkStart, Parser, make_response
 from msrplib import protocol
+from msrplib.tls import TLSError, X509Credentials
 from msrplib.connect import (AcceptorRelay, ConnectorRelay, DirectAcceptor, DirectConnector,
                              MSRPAuthTimeout, MSRPRelayAuthError, MSRPRelayConnectTimeout,
                              MSRPRelaySettings, RelayConnection, get_acceptor, get_connector)
@@ -325,7 +328,8 @@ class OneAuthRelay(object):
     """A relay that answers the first AUTH on one connection with ``code``
     (200 grants at once, with a Use-Path), then waits for the close."""
 
-    def __init__(self, code):
+    def __init__(self, code, tls=None):
+        self.tls = tls
         self.listener = socket.socket()
         self.listener.bind(('127.0.0.1', 0))
         self.listener.listen(1)
@@ -341,9 +345,18 @@ class OneAuthRelay(object):
 
     def _serve(self):
         sock, _ = self.listener.accept()
+        if self.tls is not None:
+            try:
+                sock = self.tls.wrap_socket(sock, server_side=True)
+            except (ssl.SSLError, OSError) as e:
+                self.auths.append(e)
+                sock.close()
+                return
         with sock:
             wire = Wire(sock)
             auth = wire.read()
+            if auth is None:
+                return
             self.auths.append(auth)
             headers = []
             if self.code == 200:
@@ -395,3 +408,46 @@ def test_srv_discovery_that_finds_nothing_raises_relay_connect_timeout():
         assert ('nothing.' + REALM, 1) in dns.questions
     finally:
         dns.close()
+
+
+def tls_relay(made_ca, code=200):
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(made_ca / 'server.pem'), str(made_ca / 'server.key'))
+    return OneAuthRelay(code, tls=context)
+
+
+def test_tls_relay_verified_against_a_ca_made_at_test_time(made_ca):
+    relay = tls_relay(made_ca)
+    try:
+        ca = (made_ca / 'ca.pem').read_text()
+        settings = MSRPRelaySettings(REALM, 'alice', 'secret', host='127.0.0.1', port=relay.port,
+                                     use_tls=True, credentials=X509Credentials(trusted=[ca]))
+        conn = RelayConnection(settings, 'active')
+        path = conn.prepare(protocol.URI(host='127.0.0.1', port=0, use_tls=True))
+        assert str(path[0]) == relay.use_path
+        # The AUTH named the relay with msrps.
+        assert relay.auths[0].headers['To-Path'].encoded == 'msrps://{}:{};tcp'.format(REALM, relay.port)
+        assert path[-1].use_tls
+        conn.cleanup()
+    finally:
+        relay.close()
+
+
+def test_tls_relay_with_an_untrusted_certificate_is_refused(made_ca):
+    relay = tls_relay(made_ca)
+    try:
+        here = os.path.dirname(os.path.abspath(__file__))
+        with open(os.path.join(here, '..', 'data', 'tls', 'other-ca.pem')) as f:
+            other = f.read()
+        settings = MSRPRelaySettings(REALM, 'alice', 'secret', host='127.0.0.1', port=relay.port,
+                                     use_tls=True, credentials=X509Credentials(trusted=[other]))
+        with pytest.raises(TLSError):
+            RelayConnection(settings, 'active').prepare(protocol.URI(host='127.0.0.1', port=0, use_tls=True))
+        # Nothing was sent to a relay that could not prove who it is.
+        assert all(isinstance(a, Exception) for a in relay.auths)
+        # A TLS relay without credentials is refused before connecting.
+        with pytest.raises(ValueError):
+            RelayConnection(MSRPRelaySettings(REALM, 'alice', 'secret', host='127.0.0.1',
+                                              port=relay.port, use_tls=True), 'active')
+    finally:
+        relay.close()
