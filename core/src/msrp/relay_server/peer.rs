@@ -145,8 +145,9 @@ fn spawn_peer(
         queue_capacity: 64,
         ..Config::default()
     };
-    // The handler learns its peer once it exists.
-    let me: Arc<Mutex<Weak<Peer>>> = Arc::new(Mutex::new(Weak::new()));
+    // The handler learns its peer once it exists: its first event waits
+    // for it (the peer can only be made from the spawned connection).
+    let (me_tx, me_rx) = crossbeam_channel::bounded::<Weak<Peer>>(1);
     let mut handler = Handler {
         parser: Parser::with_config(ParserConfig {
             max_body_len: u64::MAX,
@@ -154,7 +155,8 @@ fn spawn_peer(
         }),
         state: State {
             hub: Arc::downgrade(hub),
-            me: me.clone(),
+            me: None,
+            me_rx,
             body: Body::Idle,
             challenger: Challenger::new(&hub.config.realm, hub.config.nonce_lifetime),
             failures: 0,
@@ -176,16 +178,12 @@ fn spawn_peer(
         clients: Mutex::new(Vec::new()),
         _slot: slot,
     });
-    *me.lock() = Arc::downgrade(&peer);
+    let _ = me_tx.send(Arc::downgrade(&peer));
     hub.counters.connections.fetch_add(1, Ordering::Relaxed);
     hub.counters
         .connections_total
         .fetch_add(1, Ordering::Relaxed);
     hub.peers.lock().insert(id, peer.clone());
-    if peer.sender.is_closed() {
-        // Closed before it was registered: the handler found no peer.
-        closed(hub, &peer);
-    }
     Ok(peer)
 }
 
@@ -278,6 +276,8 @@ enum Body {
     Idle,
     /// Discarding the rest of the chunk (refused, or a response).
     Skip,
+    /// Discarding everything: the connection is being closed.
+    Ignore,
     /// Cutting a SEND through to `target` as `tid`.
     Forward {
         target: Arc<Peer>,
@@ -302,7 +302,8 @@ struct Handler {
 
 struct State {
     hub: Weak<Hub>,
-    me: Arc<Mutex<Weak<Peer>>>,
+    me: Option<Weak<Peer>>,
+    me_rx: crossbeam_channel::Receiver<Weak<Peer>>,
     body: Body,
     challenger: Challenger,
     failures: u32,
@@ -314,9 +315,11 @@ impl Handler {
         let Some(hub) = st.hub.upgrade() else {
             return;
         };
-        // Not registered yet (a race with spawn_peer, which then cleans
-        // up itself) or gone.
-        let Some(me) = st.me.lock().upgrade() else {
+        if st.me.is_none() {
+            // Set right after the spawn; an error means the spawn failed.
+            st.me = st.me_rx.recv().ok();
+        }
+        let Some(me) = st.me.as_ref().and_then(Weak::upgrade) else {
             return;
         };
         match event {
@@ -361,6 +364,9 @@ impl State {
     }
 
     fn on_start(&mut self, hub: &Arc<Hub>, me: &Arc<Peer>, head: &Head<'_>) {
+        if matches!(self.body, Body::Ignore) {
+            return;
+        }
         self.body = Body::Skip;
         let Some(method) = head.method() else {
             self.on_response(hub, me, head);
@@ -476,7 +482,7 @@ impl State {
                     data.clear();
                 }
             }
-            Body::Idle | Body::Skip => {}
+            Body::Idle | Body::Skip | Body::Ignore => {}
         }
     }
 
@@ -506,6 +512,7 @@ impl State {
                     self.forward_whole(hub, me, head, &raw, data.freeze(), flag);
                 }
             }
+            Body::Ignore => self.body = Body::Ignore,
             Body::Idle | Body::Skip => {}
         }
     }
@@ -677,9 +684,17 @@ impl State {
                 if self.failures >= config.auth_attempts {
                     respond(me, req, 403, Some("Too many attempts"), &[]);
                     log::warn!("{}: closing after {} failed AUTHs", me.addr, self.failures);
+                    // Closed from another thread: the 403 is flushed
+                    // first, and this reader thread must not wait for
+                    // itself.
                     me.mark_closed();
-                    if let Some(conn) = me.conn.lock().as_ref() {
-                        conn.abort_stream();
+                    self.body = Body::Ignore;
+                    if let Some(conn) = me.conn.lock().take() {
+                        let _ = std::thread::Builder::new()
+                            .name("msgwire-relay-close".into())
+                            .spawn(move || {
+                                let _ = conn.close();
+                            });
                     }
                     return;
                 }
