@@ -26,6 +26,9 @@
 //!   session binding ([`endpoint::DirectConnector`],
 //!   [`endpoint::DirectAcceptor`]) and [`endpoint::MsrpSession`], which
 //!   drives a session over a connection's threads.
+//! * [`relay_server`] — an MSRP relay (RFC 4976): AUTH with digest
+//!   against a users file, forwarding with chunks cut through, status
+//!   pages ([`relay_server::Relay`]).
 //! * [`server`] — [`server::MsrpServer`]: one listening socket shared by
 //!   many passive sessions, bindings sorted by their To-Path (legacy
 //!   `MSRPServer`).
@@ -42,6 +45,7 @@ mod error;
 pub mod header;
 mod parser;
 pub mod relay;
+pub mod relay_server;
 mod rules;
 pub mod sdp;
 pub mod server;

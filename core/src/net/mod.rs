@@ -14,6 +14,8 @@
 //!   coalescing small messages into one vectored write.
 //! * [`tls`] — TLS configuration ([`TlsServerConfig`], [`TlsClientConfig`])
 //!   and the handshake that turns a TCP stream into [`Stream::Tls`].
+//! * [`listener`] — a bounded, stoppable accept loop ([`Listener`]),
+//!   TLS optional.
 //! * [`stats`] — process-wide counters per protocol (connections and
 //!   sessions open, bytes in and out) for status pages.
 //! * [`timer`] — one [`Timer`] thread serving any number of deadlines
@@ -62,12 +64,14 @@
 //! queues and `parking_lot` locks.
 
 pub mod conn;
+pub mod listener;
 pub mod stats;
 pub mod stream;
 pub mod timer;
 pub mod tls;
 
 pub use conn::{CloseError, Config, Connection, DetachError, Incoming, SendError, Sender};
+pub use listener::{Accepted, Listener, ListenerConfig, Slot};
 pub use stream::{
     default_ip, pipe, pipe_with_capacity, Closer, PipeEnd, ReadHalf, Split, Stream, WriteHalf,
 };
