@@ -21,9 +21,9 @@
 //!
 //! The callback runs on the accept thread (or a handshake thread) and must
 //! not block: it should start whatever serves the connection and return.
-//! The STS server, the serverResponse HTTP server and the ministream
-//! transport have accept loops of their own that could be moved onto this
-//! one.
+//! The relay server and the STS server accept through it; the
+//! serverResponse HTTP server and the ministream transport still have
+//! accept loops of their own that could be moved onto this one.
 
 use std::collections::HashMap;
 use std::io;

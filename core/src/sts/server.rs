@@ -13,10 +13,9 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
@@ -24,7 +23,7 @@ use parking_lot::{Mutex, RwLock};
 use super::error::ErrorReply;
 use super::message::{Message, StartLine};
 use super::peer::{CloseReason, Peer, PeerConfig, PeerError, PeerEvent, Responder};
-use crate::net::{Stream, TlsServerConfig};
+use crate::net::{Listener, ListenerConfig, Stream, TlsServerConfig};
 
 /// Status of the error reply to a request for an unknown command.
 pub const UNKNOWN_COMMAND: u16 = 404;
@@ -132,7 +131,7 @@ struct Shared {
 pub struct StsServer {
     shared: Arc<Shared>,
     addr: SocketAddr,
-    listener: Mutex<Option<JoinHandle<()>>>,
+    listener: Mutex<Option<Listener>>,
 }
 
 impl std::fmt::Debug for StsServer {
@@ -149,8 +148,14 @@ impl StsServer {
     /// [`local_addr`](Self::local_addr)). Register handlers before clients
     /// send requests: until then they get 404s.
     pub fn bind(addr: impl ToSocketAddrs, config: ServerConfig) -> io::Result<StsServer> {
-        let listener = TcpListener::bind(addr)?;
-        let addr = listener.local_addr()?;
+        let listener_config = ListenerConfig {
+            // Game backends see many clients behind one address: no
+            // limits here, as before the shared listener.
+            max_connections: usize::MAX,
+            max_per_address: usize::MAX,
+            tls: config.tls.clone(),
+            handshake_timeout: config.handshake_timeout,
+        };
         let shared = Arc::new(Shared {
             config,
             routes: RwLock::new(HashMap::new()),
@@ -160,14 +165,17 @@ impl StsServer {
             next_id: Mutex::new(0),
             closed: AtomicBool::new(false),
         });
-        let run = shared.clone();
-        let thread = thread::Builder::new()
-            .name("msgwire-sts-listen".into())
-            .spawn(move || run.run_listener(listener))?;
+        let run = Arc::downgrade(&shared);
+        let listener = Listener::bind(addr, listener_config, "sts", move |accepted| {
+            // Unlimited, so the slot need not be kept.
+            if let Some(shared) = run.upgrade() {
+                shared.start_client(accepted.stream, Some(accepted.peer));
+            }
+        })?;
         Ok(StsServer {
             shared,
-            addr,
-            listener: Mutex::new(Some(thread)),
+            addr: listener.local_addr(),
+            listener: Mutex::new(Some(listener)),
         })
     }
 
@@ -239,18 +247,8 @@ impl StsServer {
         if self.shared.closed.swap(true, Ordering::SeqCst) {
             return;
         }
-        // Wake the blocking accept.
-        let wake = match self.addr.ip() {
-            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
-            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
-            ip => ip,
-        };
-        let _ = TcpStream::connect_timeout(
-            &SocketAddr::new(wake, self.addr.port()),
-            Duration::from_secs(1),
-        );
-        if let Some(h) = self.listener.lock().take() {
-            let _ = h.join();
+        if let Some(listener) = self.listener.lock().take() {
+            listener.stop();
         }
         let clients: Vec<ClientHandle> =
             self.shared.clients.lock().drain().map(|(_, c)| c).collect();
@@ -267,45 +265,6 @@ impl Drop for StsServer {
 }
 
 impl Shared {
-    fn run_listener(self: Arc<Self>, listener: TcpListener) {
-        let mut handshakes: Vec<JoinHandle<()>> = Vec::new();
-        loop {
-            let accepted = listener.accept();
-            if self.closed.load(Ordering::SeqCst) {
-                break;
-            }
-            handshakes.retain(|h| !h.is_finished());
-            match accepted {
-                Ok((tcp, addr)) => match self.config.tls.clone() {
-                    None => self.start_client(tcp.into(), Some(addr)),
-                    Some(tls) => {
-                        let me = self.clone();
-                        let timeout = self.config.handshake_timeout;
-                        if let Ok(h) =
-                            thread::Builder::new()
-                                .name("msgwire-sts-tls".into())
-                                .spawn(move || {
-                                    if let Ok(stream) = Stream::tls_accept(tcp, &tls, timeout) {
-                                        me.start_client(stream, Some(addr));
-                                    }
-                                })
-                        {
-                            handshakes.push(h);
-                        }
-                    }
-                },
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    log::warn!("STS server: accept failed: {e}");
-                    thread::sleep(Duration::from_millis(10));
-                }
-            }
-        }
-        for h in handshakes {
-            let _ = h.join();
-        }
-    }
-
     fn start_client(self: &Arc<Self>, stream: Stream, addr: Option<SocketAddr>) {
         if self.closed.load(Ordering::SeqCst) {
             return;
