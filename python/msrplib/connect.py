@@ -284,6 +284,12 @@ class RelayConnection(object):
     #: /etc/resolv.conf.
     nameservers = None
 
+    #: Reservation time to ask the relay for, in seconds (an ``Expires``
+    #: header); ``None`` sends none (deployed Kamailio relays answer any
+    #: with 423). A 423 naming Min-Expires or Max-Expires is retried once
+    #: within that bound either way.
+    expires = None
+
     def __init__(self, relay, mode, logger=None, use_sessmatch=False):
         if mode not in ('active', 'passive'):
             raise ValueError("RelayConnection mode should be one of 'active' or 'passive'")
@@ -304,7 +310,8 @@ class RelayConnection(object):
             relay.domain, relay.username, relay.password, host=relay.host,
             port=int(relay.port) if relay.port else None, use_tls=bool(relay.use_tls),
             active=(mode == 'active'), use_sessmatch=bool(use_sessmatch), tls=client_tls,
-            nameservers=self.nameservers)
+            nameservers=self.nameservers,
+            expires=None if self.expires is None else int(self.expires))
 
     def __repr__(self):
         return '<{} at {:#x} relay={!r}>'.format(type(self).__name__, id(self), self.relay)
