@@ -451,3 +451,45 @@ def test_tls_relay_with_an_untrusted_certificate_is_refused(made_ca):
                                               port=relay.port, use_tls=True), 'active')
     finally:
         relay.close()
+
+
+class StaleRelay(OneAuthRelay):
+    """Answers the first AUTH with a challenge, the answer to it with a
+    stale 401 (a new nonce), and the answer to that, checked, with 200."""
+
+    def __init__(self):
+        OneAuthRelay.__init__(self, 200)
+
+    def _serve(self):
+        sock, _ = self.listener.accept()
+        with sock:
+            wire = Wire(sock)
+            for nonce, stale in (('n1', False), ('n2', True)):
+                auth = wire.read()
+                self.auths.append(auth)
+                wire.respond(auth, 401, [protocol.WWWAuthenticateHeader(
+                    'Digest realm="{}", nonce="{}", qop="auth", opaque="op"{}'.format(
+                        REALM, nonce, ', stale=true' if stale else ''))])
+            auth = wire.read()
+            self.auths.append(auth)
+            p = digest_params(auth.headers['Authorization'].encoded)
+            uri = p.get('uri') or auth.headers['To-Path'].encoded
+            expected = md5('{}:{}:{}:{}:auth:{}'.format(md5('alice:{}:secret'.format(REALM)), p['nonce'],
+                                                        p['nc'], p['cnonce'], md5('AUTH:' + uri)))
+            code = 200 if (p['nonce'], p['response']) == ('n2', expected) else 401
+            wire.respond(auth, code, [protocol.UsePathHeader([protocol.URI.parse(self.use_path)]),
+                                      protocol.ExpiresHeader(600)])
+            wire.read()
+
+
+def test_a_stale_nonce_is_answered_again_with_the_new_one():
+    relay = StaleRelay()
+    try:
+        conn = RelayConnection(relay_settings(relay), 'active')
+        path = conn.prepare(local_uri())
+        assert str(path[0]) == relay.use_path
+        answers = [digest_params(a.headers['Authorization'].encoded) for a in relay.auths[1:]]
+        assert [(a['nonce'], a['nc']) for a in answers] == [('n1', '00000001'), ('n2', '00000001')]
+        conn.cleanup()
+    finally:
+        relay.close()
