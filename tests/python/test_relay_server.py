@@ -82,10 +82,15 @@ def test_waiting_for_an_inbound_connection_through_the_relay(relay):
         # The direct side answers and sends back over its own connection.
         remote_transport.write_response(chunk, 200, 'OK')
         back = remote_transport.make_chunk(data='hello yourself')
+        back.add_header(protocol.ContentTypeHeader('text/plain'))
         remote_transport.write_chunk(back)
         incoming, error = got.get(timeout=20)
         assert error is None
         assert incoming.data == b'hello yourself'
+        # The relayed endpoint's 200 comes back for the direct side's
+        # own transaction.
+        response = remote_transport.read_chunk()
+        assert (response.transaction_id, response.code) == (back.transaction_id, 200)
     finally:
         session.shutdown()
         remote_transport.loseConnection(wait=False)
