@@ -17,7 +17,7 @@ use std::thread;
 use std::time::Duration;
 
 use bytes::Bytes;
-use msgwire::msrp::endpoint::{BindOptions, DirectConnector};
+use msgwire::msrp::endpoint::{BindOptions, BoundTransport, DirectConnector};
 use msgwire::msrp::relay::digest::Challenge;
 use msgwire::msrp::relay::{Mode, RelayConnection, RelayError, RelaySettings};
 use msgwire::msrp::relay_server::{Relay, RelayConfig, Users};
@@ -449,28 +449,35 @@ fn expires_out_of_bounds_gets_423_and_the_client_retry_works() {
     });
 }
 
+/// A (active) authenticated at `ra`, B (passive) at `rb`, bound to each
+/// other through the relay(s): (A's path, B's path, A's and B's transports).
+fn relayed_pair(ra: &Relay, rb: &Relay) -> (Vec<Uri>, Vec<Uri>, BoundTransport, BoundTransport) {
+    let mut a = RelayConnection::new(
+        settings(ra, "alice", "secret"),
+        Mode::Active,
+        BindOptions::default(),
+    );
+    let mut b = RelayConnection::new(
+        settings(rb, "bob", "hunter2"),
+        Mode::Passive,
+        BindOptions::default(),
+    );
+    let a_path = a.prepare(local_uri()).unwrap();
+    let b_path = b.prepare(local_uri()).unwrap();
+    let a_for_b = a_path.clone();
+    let b_side = thread::spawn(move || b.complete(&a_for_b).unwrap());
+    let a_bound = a.complete(&b_path).unwrap();
+    let b_bound = b_side.join().unwrap();
+    (a_path, b_path, a_bound, b_bound)
+}
+
 // ------------------------------------------------------------ forwarding
 
 #[test]
 fn two_clients_of_one_relay_exchange_send_and_report() {
     within(LIMIT, || {
         let relay = start(config());
-        let mut a = RelayConnection::new(
-            settings(&relay, "alice", "secret"),
-            Mode::Active,
-            BindOptions::default(),
-        );
-        let mut b = RelayConnection::new(
-            settings(&relay, "bob", "hunter2"),
-            Mode::Passive,
-            BindOptions::default(),
-        );
-        let a_path = a.prepare(local_uri()).unwrap();
-        let b_path = b.prepare(local_uri()).unwrap();
-        let a_for_b = a_path.clone();
-        let b_side = thread::spawn(move || b.complete(&a_for_b).unwrap());
-        let mut a_bound = a.complete(&b_path).unwrap();
-        let mut b_bound = b_side.join().unwrap();
+        let (a_path, b_path, mut a_bound, mut b_bound) = relayed_pair(&relay, &relay);
         let (ra, a_uri) = (&a_path[0], &a_path[1]);
         let (rb, b_uri) = (&b_path[0], &b_path[1]);
 
@@ -640,22 +647,7 @@ fn two_relays_chained() {
     within(LIMIT, || {
         let r1 = start(config());
         let r2 = start(config());
-        let mut a = RelayConnection::new(
-            settings(&r1, "alice", "secret"),
-            Mode::Active,
-            BindOptions::default(),
-        );
-        let mut b = RelayConnection::new(
-            settings(&r2, "bob", "hunter2"),
-            Mode::Passive,
-            BindOptions::default(),
-        );
-        let a_path = a.prepare(local_uri()).unwrap();
-        let b_path = b.prepare(local_uri()).unwrap();
-        let a_for_b = a_path.clone();
-        let b_side = thread::spawn(move || b.complete(&a_for_b).unwrap());
-        let mut a_bound = a.complete(&b_path).unwrap();
-        let mut b_bound = b_side.join().unwrap();
+        let (a_path, b_path, mut a_bound, mut b_bound) = relayed_pair(&r1, &r2);
         let ap = a_bound.paths().clone();
         let msg = ChunkBuilder::send(Bytes::from_static(b"across two relays"))
             .build(&ap.to_path_value(), &ap.from_path_value());

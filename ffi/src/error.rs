@@ -20,6 +20,7 @@
 //! | 1900-1919 | Message/CPIM errors (one per core `CpimErrorKind`, plus building) |
 //! | 1920-1939 | SDP media errors (one per core `SdpErrorKind`, plus encoding) |
 //! | 2000-2019 | MSRP relay client: authentication, discovery (one per core `RelayError` of its own) |
+//! | 2020-2039 | MSRP relay server: users file, configuration, listening, certificate |
 //!
 //! A failing function also stores a message for [`msgwire_last_error`]; the
 //! status says *what* went wrong, the message adds the details (the offending
@@ -48,7 +49,8 @@ use crate::guard;
 /// configuration errors, 1500-1599 MSRP transfer errors, 1600-1699 STS/1.0
 /// errors, 1700-1719 serverResponse errors, 1800-1819 ministreaming
 /// errors, 1900-1919 Message/CPIM errors, 1920-1939 SDP media errors,
-/// 2000-2019 MSRP relay client errors.
+/// 2000-2019 MSRP relay client errors, 2020-2039 MSRP relay server
+/// errors.
 /// `msgwire_status_text()` names any code.
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -431,6 +433,19 @@ pub enum msgwire_status {
     /// MSRP relay discovery: neither SRV records nor addresses for the
     /// domain.
     MSGWIRE_MSRP_RELAY_NOT_FOUND = 2008,
+    /// MSRP relay server: the users file cannot be read or has a line in
+    /// neither `user:realm:HA1` nor `user:password` form.
+    MSGWIRE_RELAY_SERVER_USERS = 2020,
+    /// MSRP relay server: the configuration cannot work (no listener, a TLS
+    /// address without certificate, expires bounds out of order, a bad
+    /// realm or address).
+    MSGWIRE_RELAY_SERVER_CONFIG = 2021,
+    /// MSRP relay server: a listening address (or the status server's)
+    /// cannot be bound.
+    MSGWIRE_RELAY_SERVER_LISTEN = 2022,
+    /// MSRP relay server: the certificate or key for the TLS listener
+    /// cannot be read or used.
+    MSGWIRE_RELAY_SERVER_TLS = 2023,
 }
 
 use msgwire_status::*;
@@ -439,7 +454,7 @@ impl msgwire_status {
     /// Every status in numeric order, for turning a number from C back into
     /// the enum. A status missing here would read as "unknown status"; the
     /// unit tests check the list against the blocks.
-    const ALL: [msgwire_status; 153] = [
+    const ALL: [msgwire_status; 157] = [
         MSGWIRE_OK,
         MSGWIRE_NULL_PARAMETER,
         MSGWIRE_INVALID_UTF8,
@@ -593,6 +608,10 @@ impl msgwire_status {
         MSGWIRE_MSRP_RELAY_DNS_NO_ANSWER,
         MSGWIRE_MSRP_RELAY_BAD_DOMAIN,
         MSGWIRE_MSRP_RELAY_NOT_FOUND,
+        MSGWIRE_RELAY_SERVER_USERS,
+        MSGWIRE_RELAY_SERVER_CONFIG,
+        MSGWIRE_RELAY_SERVER_LISTEN,
+        MSGWIRE_RELAY_SERVER_TLS,
     ];
 
     /// The status with number `n`, if there is one.
@@ -780,6 +799,10 @@ impl msgwire_status {
             MSGWIRE_MSRP_RELAY_DNS_NO_ANSWER => "MSRP relay: no DNS server answered\0",
             MSGWIRE_MSRP_RELAY_BAD_DOMAIN => "MSRP relay: invalid domain name\0",
             MSGWIRE_MSRP_RELAY_NOT_FOUND => "MSRP relay: no relay found for the domain\0",
+            MSGWIRE_RELAY_SERVER_USERS => "MSRP relay: the users file is unreadable or malformed\0",
+            MSGWIRE_RELAY_SERVER_CONFIG => "MSRP relay: invalid configuration\0",
+            MSGWIRE_RELAY_SERVER_LISTEN => "MSRP relay: cannot listen\0",
+            MSGWIRE_RELAY_SERVER_TLS => "MSRP relay: unusable certificate or key\0",
         }
     }
 
@@ -1109,6 +1132,7 @@ mod tests {
                 1900..=1919 => "MSGWIRE_CPIM_",
                 1920..=1939 => "MSGWIRE_SDP_",
                 2000..=2019 => "MSGWIRE_MSRP_RELAY_",
+                2020..=2039 => "MSGWIRE_RELAY_SERVER_",
                 _ => panic!("{name} = {n} is outside every block"),
             };
             assert!(name.starts_with(block), "{name} = {n}");

@@ -32,6 +32,8 @@
 //!   the transaction rules).
 //! * [`endpoint`] — MSRP endpoints: direct binding (connector, acceptor)
 //!   and running sessions with C callbacks.
+//! * [`relay_server`] — the MSRP relay server (RFC 4976), in process:
+//!   configuration, start, bound addresses, graceful shutdown.
 //! * [`server`] — the MSRP server: many passive sessions behind one
 //!   listening port, callable from several threads at once.
 //! * [`sts`] — STS/1.0: messages, error replies, the client (requests
@@ -84,6 +86,7 @@ pub mod guard;
 pub mod ministream;
 pub mod msrp;
 pub mod relay;
+pub mod relay_server;
 pub mod sdp;
 pub mod server;
 pub mod serverresponse;

@@ -10,6 +10,9 @@
   and a thin client.
 * :mod:`msgwire.serverresponse` -- GNU Bayonne's serverResponse XML
   replies to HTTP GET: model, parser, streaming writer, server and client.
+* :mod:`msgwire.relay` -- an in-process MSRP relay (RFC 4976): digest
+  AUTH against a users file, forwarding with bodies cut through, status
+  pages.
 * :mod:`msgwire.ministream` -- I2P ministreaming: socket managers over TCP
   or in memory, blocking streams, frames.
 * :mod:`sts` (a separate top-level package) -- the legacy python-sts API

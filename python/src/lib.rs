@@ -15,6 +15,8 @@
 //!   `build_request`, `check_send_paths`
 //! * [`session`] — `Session`, the threaded session driver, whose Python
 //!   callbacks run in batches on one dispatcher thread per session
+//! * [`relay_server`] — `RelayServer`, an in-process MSRP relay (the
+//!   native half of `msgwire.relay.Relay`)
 //! * [`server`] — `Server`, many passive sessions on shared listening
 //!   sockets (legacy `MSRPServer`)
 //! * [`tls`] — `tls_server_config`, `tls_client_config` (msrps)
@@ -49,6 +51,7 @@ mod headers;
 mod ministream;
 mod parser;
 mod relay;
+mod relay_server;
 mod sdp;
 mod server;
 mod serverresponse;
@@ -110,6 +113,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(relay::digest_ha1, m)?)?;
     m.add_function(wrap_pyfunction!(relay::digest_ha2, m)?)?;
     m.add_function(wrap_pyfunction!(relay::digest_hash, m)?)?;
+    m.add_class::<relay_server::PyRelayServer>()?;
     m.add_class::<endpoint::PyBoundTransport>()?;
     m.add_class::<session::PySession>()?;
     // Stops the sessions' callback threads before Python finalizes.

@@ -178,12 +178,14 @@ fn spawn_peer(
         clients: Mutex::new(Vec::new()),
         _slot: slot,
     });
-    let _ = me_tx.send(Arc::downgrade(&peer));
+    // Registered before the handler may run, so that a connection
+    // closing at once is cleaned up like any other.
     hub.counters.connections.fetch_add(1, Ordering::Relaxed);
     hub.counters
         .connections_total
         .fetch_add(1, Ordering::Relaxed);
     hub.peers.lock().insert(id, peer.clone());
+    let _ = me_tx.send(Arc::downgrade(&peer));
     Ok(peer)
 }
 
@@ -225,6 +227,16 @@ fn ptr_is(w: &Weak<Peer>, p: &Arc<Peer>) -> bool {
 }
 
 impl Hub {
+    /// The chunk of transaction `tid` toward `target` is fully forwarded:
+    /// its response is now due within the transaction timeout.
+    fn arm_deadline(&self, target: u64, tid: String) {
+        if let Some(p) = self.pending.lock().get_mut(&(target, tid)) {
+            if !p.partial {
+                p.deadline = Some(Instant::now() + self.config.transaction_timeout);
+            }
+        }
+    }
+
     /// The connection to `next`'s authority: an existing one, or a new
     /// one (481 when it cannot be made).
     pub(super) fn link_to(self: &Arc<Self>, next: &Uri) -> Result<Arc<Peer>, Refusal> {
@@ -491,11 +503,7 @@ impl State {
             Body::Forward { target, tid, .. } => {
                 let _ = target.sender.send(end_line(&tid, flag));
                 target.unlock_outlet(me.id);
-                if let Some(p) = hub.pending.lock().get_mut(&(target.id, tid)) {
-                    if !p.partial {
-                        p.deadline = Some(Instant::now() + hub.config.transaction_timeout);
-                    }
-                }
+                hub.arm_deadline(target.id, tid);
             }
             Body::Collect {
                 head,
@@ -552,11 +560,7 @@ impl State {
                 let _ = target.sender.send(end_line(&tid, flag));
                 hub.counters.bytes.fetch_add(n, Ordering::Relaxed);
                 target.unlock_outlet(me.id);
-                if let Some(p) = hub.pending.lock().get_mut(&(target.id, tid)) {
-                    if !p.partial {
-                        p.deadline = Some(Instant::now() + hub.config.transaction_timeout);
-                    }
-                }
+                hub.arm_deadline(target.id, tid);
             }
         }
     }
@@ -596,7 +600,7 @@ impl State {
             [one] => one.parse().ok(),
             _ => None,
         };
-        let Some(to_uri) = to_uri.filter(|u| hub.names_us(u, me.local)) else {
+        if !to_uri.is_some_and(|u| hub.names_us(&u, me.local)) {
             self.refuse(
                 hub,
                 me,
@@ -604,7 +608,7 @@ impl State {
                 (403, format!("AUTH to {to:?}, not this relay")),
             );
             return;
-        };
+        }
         let client: Option<Uri> = req.headers.get("From-Path").and_then(|f| {
             match f.split_ascii_whitespace().collect::<Vec<_>>()[..] {
                 [one] => one.parse().ok(),
@@ -718,27 +722,22 @@ impl State {
                 return;
             }
         };
-        if asked < e.min {
+        let bound = if asked < e.min {
+            Some(("Min-Expires", e.min, "below"))
+        } else if asked > e.max {
+            Some(("Max-Expires", e.max, "above"))
+        } else {
+            None
+        };
+        if let Some((header, limit, side)) = bound {
             hub.counters.refused.fetch_add(1, Ordering::Relaxed);
-            log::info!("{}: Expires {asked} below {}", me.addr, e.min);
+            log::info!("{}: Expires {asked} {side} {limit}", me.addr);
             respond(
                 me,
                 req,
                 423,
                 Some("Interval Out-of-Bounds"),
-                &[("Min-Expires", e.min.to_string())],
-            );
-            return;
-        }
-        if asked > e.max {
-            hub.counters.refused.fetch_add(1, Ordering::Relaxed);
-            log::info!("{}: Expires {asked} above {}", me.addr, e.max);
-            respond(
-                me,
-                req,
-                423,
-                Some("Interval Out-of-Bounds"),
-                &[("Max-Expires", e.max.to_string())],
+                &[(header, limit.to_string())],
             );
             return;
         }
@@ -749,7 +748,6 @@ impl State {
             Some(sid.clone()),
         );
         uri.secure = me.secure;
-        let _ = to_uri;
         hub.reservations.lock().insert(
             sid.clone(),
             Reservation {

@@ -119,6 +119,13 @@ impl Users {
             });
     }
 
+    /// Adds every user of `other`.
+    pub fn extend(&mut self, other: Users) {
+        for (user, entries) in other.entries {
+            self.entries.entry(user).or_default().extend(entries);
+        }
+    }
+
     /// How many users are known.
     pub fn len(&self) -> usize {
         self.entries.len()
