@@ -87,6 +87,7 @@ wheel: venv
 	$(PY) -m pip --disable-pip-version-check -q install --force-reinstall --no-deps $(BUILD)/wheels/*.whl
 
 py-test: wheel
+	$(CARGO) build --release -p msgwire --example test_ca
 	cd tests/python && $(PY) -m pytest -q -W error -p no:cacheprovider --timeout=120 .
 
 ## ---- Rust --------------------------------------------------------------

@@ -25,6 +25,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::digest::md5_hex;
 use crate::msrp::random_hex;
+use crate::msrp::rules::fill_random;
 
 /// `MD5(method:uri)`; with an empty method, `MD5(:uri)`, the HA2 of
 /// `rspauth`.
@@ -138,7 +139,10 @@ impl IpChallenger {
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_secs_f64();
-        let plain = format!("{}{now:.3}:{peer_ip}", random_hex(8));
+        // Exactly 16 hex digits (random_hex drops leading zeros).
+        let mut salt = [0u8; 8];
+        fill_random(&mut salt);
+        let plain = format!("{}{now:.3}:{peer_ip}", hex_encode(&salt));
         IssuedChallenge {
             realm: realm.to_string(),
             qop: "auth".to_string(),
@@ -253,6 +257,17 @@ mod tests {
             response,
             nc: "00000001",
             cnonce: "abcdef",
+        }
+    }
+
+    #[test]
+    fn nonces_carry_a_fixed_width_salt() {
+        let ch = IpChallenger::new(Duration::from_secs(15));
+        for _ in 0..200 {
+            let c = ch.challenge("r", "10.0.0.1");
+            let plain = String::from_utf8(hex_decode(&c.nonce).unwrap()).unwrap();
+            assert!(plain[..16].bytes().all(|b| b.is_ascii_hexdigit()), "{plain}");
+            assert!(plain[16..].ends_with(":10.0.0.1"), "{plain}");
         }
     }
 
