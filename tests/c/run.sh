@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the C tests and the parse_chunk, chat_peer, chat_server, send_file,
-# sts_server and sts_client examples, under $VALGRIND when set (`make
+# sts_server, sts_client, sr_server, sr_get, ministream_echo and relay_chat
+# examples, under $VALGRIND when set (`make
 # c-test` sets it and BUILD). Binaries are expected in $BUILD/c/: test_*
 # from tests/c/*.c, the examples from examples-c/.
 #
@@ -364,6 +365,37 @@ elif ! grep -qF "8 of 8 streams echoed intact" "$tmp/out"; then
     fail "ministream_echo (output)" "$tmp/out" "$tmp/err"
 else
     pass "ministream_echo"
+fi
+
+# ---- the relay_chat example --------------------------------------------------
+
+# An in-process relay on 127.0.0.1 and two endpoints that authenticate at it
+# and chat through it: it must exit 0, and each message must arrive with
+# the relay hops in front of the sender in From-Path.
+relay_chat=$bin/relay_chat
+if [ ! -x "$relay_chat" ]; then
+    fail "example $relay_chat not built"
+elif ! timeout 180 $VALGRIND "$relay_chat" >"$tmp/out" 2>"$tmp/err"; then
+    fail "relay_chat (exit status)" "$tmp/out" "$tmp/err"
+else
+    missing=""
+    for line in \
+        "bob received message: Hi Bob, this goes through the relay." \
+        "bob received message: Neither of us needs an open port." \
+        "alice received message: Got them both, through the relay." \
+        "alice: 1 messages, 2 REPORTs; bob: 2 messages, 1 REPORTs" \
+        "relay chat finished"; do
+        grep -qF -- "$line" "$tmp/out" || missing="$missing [$line]"
+    done
+    relay=$(sed -n 's/^relay listening on \([0-9.:]*\) .*/\1/p' "$tmp/out")
+    hops=$(grep -c "^bob   From-Path: msrp://$relay/[0-9a-f]*;tcp msrp://$relay/[0-9a-f]*;tcp msrp://127" "$tmp/out")
+    if [ -n "$missing" ]; then
+        fail "relay_chat (output lacks$missing)" "$tmp/out" "$tmp/err"
+    elif [ -z "$relay" ] || [ "$hops" -ne 2 ]; then
+        fail "relay_chat (From-Path lacks the relay hops)" "$tmp/out"
+    else
+        pass "relay_chat"
+    fi
 fi
 
 echo "$passed passed, $failed failed"
