@@ -31,7 +31,7 @@
  * 1100-1199 MSRP header errors, 1200-1299 MSRP parse errors, 1300-1399
  * MSRP endpoint errors (binding, transports and sessions), 1400-1499 TLS
  * configuration errors, 1500-1599 MSRP transfer errors, 1600-1699 STS/1.0
- * errors, 1700-1719 serverResponse errors, 1800-1819 ministreaming
+ * errors, 1700-1739 serverResponse errors, 1800-1819 ministreaming
  * errors, 1900-1919 Message/CPIM errors, 1920-1939 SDP media errors.
  * `msgwire_status_text()` names any code.
  */
@@ -511,7 +511,7 @@ enum msgwire_status
   MSGWIRE_SR_TIMEOUT = 1713,
   /**
    * serverResponse client: the reply is not valid HTTP, too large, or the
-   * connection or TLS failed while talking.
+   * connection failed while talking (TLS handshakes: `MSGWIRE_SR_TLS`).
    */
   MSGWIRE_SR_BAD_REPLY = 1714,
   /**
@@ -524,6 +524,13 @@ enum msgwire_status
    * serverResponse document (the message says why).
    */
   MSGWIRE_SR_DOCUMENT = 1716,
+  /**
+   * serverResponse client: the TLS handshake with an `https://` server
+   * failed (a certificate not issued by a trusted CA or not for the
+   * host, a server without TLS, a handshake timeout); the message says
+   * which.
+   */
+  MSGWIRE_SR_TLS = 1720,
   /**
    * ministreaming: the peer refused the stream (nobody accepts streams there, or nobody called accept in time).
    */
@@ -1185,7 +1192,7 @@ typedef struct msgwire_sts_server msgwire_sts_server;
  * `msgwire_tls_client_config_insecure`, released by
  * `msgwire_tls_client_config_free`. Immutable: several threads may use it
  * at once. Attach it with `msgwire_msrp_connector_set_tls`, which keeps its
- * own reference.
+ * own reference, or pass it to `msgwire_sr_get_tls`.
  */
 typedef struct msgwire_tls_client_config msgwire_tls_client_config;
 
@@ -1195,8 +1202,9 @@ typedef struct msgwire_tls_client_config msgwire_tls_client_config;
  * Created by `msgwire_tls_server_config_from_pem` or
  * `msgwire_tls_server_config_from_files`, released by
  * `msgwire_tls_server_config_free`. Immutable: several threads may use it
- * at once. Attach it with `msgwire_msrp_acceptor_set_tls` or
- * `msgwire_msrp_server_set_tls`, which keep their own reference.
+ * at once. Attach it with `msgwire_msrp_acceptor_set_tls`,
+ * `msgwire_msrp_server_set_tls` or `msgwire_sr_server_bind_tls`, which
+ * keep their own reference.
  */
 typedef struct msgwire_tls_server_config msgwire_tls_server_config;
 
@@ -4214,6 +4222,20 @@ msgwire_status msgwire_sr_server_bind(const char *address,
                                       struct msgwire_sr_server **out);
 
 /**
+ * Like `msgwire_sr_server_bind`, serving HTTPS: every connection starts
+ * with a TLS handshake presenting the certificate of `tls` (see
+ * `msgwire_tls_server_config_from_pem`/`_from_files`; the server keeps
+ * its own reference, so `tls` may be freed right after this call). The
+ * handshake counts against `read_timeout_ms`; a client that fails it is
+ * dropped without a reply.
+ */
+msgwire_status msgwire_sr_server_bind_tls(const char *address,
+                                          const char *server_name,
+                                          const struct msgwire_sr_server_config *config,
+                                          const struct msgwire_tls_server_config *tls,
+                                          struct msgwire_sr_server **out);
+
+/**
  * The port the server listens on (the one chosen for port 0).
  */
 msgwire_status msgwire_sr_server_local_port(const struct msgwire_sr_server *server, uint16_t *out);
@@ -4242,16 +4264,32 @@ void msgwire_sr_server_free(struct msgwire_sr_server *server);
  * and parses the reply, all within `timeout_ms` (0: 10000 ms), on the
  * calling thread. An HTTP error status whose body is a faults document
  * succeeds: read the faults from the response. `*out` receives a
- * response to release with `msgwire_sr_response_free`.
+ * response to release with `msgwire_sr_response_free`. For `https://`
+ * URLs use `msgwire_sr_get_tls`.
  *
- * Errors: `MSGWIRE_SR_BAD_URL`, `MSGWIRE_SR_CONNECT`,
- * `MSGWIRE_SR_TIMEOUT`, `MSGWIRE_SR_BAD_REPLY`, `MSGWIRE_SR_HTTP_ERROR`
- * (an error status without a document), `MSGWIRE_SR_DOCUMENT` (a
- * success status whose body is not serverResponse).
+ * Errors: `MSGWIRE_SR_BAD_URL` (also for `https://`),
+ * `MSGWIRE_SR_CONNECT`, `MSGWIRE_SR_TIMEOUT`, `MSGWIRE_SR_BAD_REPLY`,
+ * `MSGWIRE_SR_HTTP_ERROR` (an error status without a document),
+ * `MSGWIRE_SR_DOCUMENT` (a success status whose body is not
+ * serverResponse).
  */
 msgwire_status msgwire_sr_get(const char *url,
                               uint32_t timeout_ms,
                               struct msgwire_sr_response **out);
+
+/**
+ * Like `msgwire_sr_get`, also for `https://` URLs: the server must
+ * present a certificate that `tls` trusts (see
+ * `msgwire_tls_client_config_with_ca_pem`/`_with_ca_file`) for the URL's
+ * host; `tls` is only read during the call. A failed handshake (an
+ * untrusted certificate, a server that does not speak TLS) is
+ * `MSGWIRE_SR_TLS`; the other errors are those of `msgwire_sr_get`.
+ * `http://` URLs are fetched without TLS.
+ */
+msgwire_status msgwire_sr_get_tls(const char *url,
+                                  uint32_t timeout_ms,
+                                  const struct msgwire_tls_client_config *tls,
+                                  struct msgwire_sr_response **out);
 
 /**
  * Creates a request `P /<protocol>/<command> STS/1.0` with no headers and

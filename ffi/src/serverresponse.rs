@@ -31,13 +31,15 @@ use std::ffi::{c_char, c_void};
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
+use msgwire_core::net::{TlsClientConfig, TlsServerConfig};
 use msgwire_core::serverresponse::{
-    self as sr, ClientError, Entry, Fault, Field, Lists, ParseErrorKind, Reply, Response, Row,
-    Server, ServerConfig, WriteError, Writer,
+    self as sr, ClientError, Entry, Fault, Field, GetOptions, Lists, ParseErrorKind, Reply,
+    Response, Row, Server, ServerConfig, WriteError, Writer,
 };
 
 use crate::endpoint::SigpipeBlocked;
 use crate::error::{msgwire_status, msgwire_status::*, Error};
+use crate::tls::{msgwire_tls_client_config, msgwire_tls_server_config};
 use crate::guard::{
     arg_buf, arg_bytes, arg_mut, arg_opt_str, arg_out, arg_ref, arg_str, free_handle, guard,
     guard_value, msgwire_str, new_handle, CText,
@@ -1241,45 +1243,86 @@ pub extern "C" fn msgwire_sr_server_bind(
     guard(|| {
         // SAFETY: strings, NULL or a readable config, and a writable
         // out-pointer per the header.
-        let (address, name, cfg, out) = unsafe {
-            (
-                arg_str(address, "address")?,
-                arg_opt_str(server_name, "server_name")?,
-                config.as_ref().copied().unwrap_or_default(),
-                arg_out(out, "out")?,
-            )
-        };
-        let mut core = ServerConfig::default();
-        if let Some(n) = name {
-            core.server_name = n.to_string();
-        }
-        if cfg.read_timeout_ms > 0 {
-            core.read_timeout = Duration::from_millis(u64::from(cfg.read_timeout_ms));
-        }
-        if cfg.max_connections > 0 {
-            core.max_connections = cfg.max_connections as usize;
-        }
-        if cfg.workers > 0 {
-            core.workers = cfg.workers as usize;
-        }
-        if cfg.max_head > 0 {
-            core.max_head = cfg.max_head as usize;
-        }
-        // The worker threads inherit the blocked SIGPIPE (see the endpoint
-        // module): a client that goes away must not kill the program.
-        let _mask = SigpipeBlocked::new();
-        let server = Server::bind(address, core).map_err(|e| {
-            Error::new(
-                MSGWIRE_SR_LISTEN,
-                format!("cannot listen on {address}: {e}"),
-            )
-        })?;
-        out.set(new_handle(msgwire_sr_server {
-            server,
-            slots: std::sync::Mutex::new(HashMap::new()),
-        }));
-        Ok(())
+        unsafe { bind(address, server_name, config, None, out) }
     })
+}
+
+/// Like `msgwire_sr_server_bind`, serving HTTPS: every connection starts
+/// with a TLS handshake presenting the certificate of `tls` (see
+/// `msgwire_tls_server_config_from_pem`/`_from_files`; the server keeps
+/// its own reference, so `tls` may be freed right after this call). The
+/// handshake counts against `read_timeout_ms`; a client that fails it is
+/// dropped without a reply.
+#[unsafe(no_mangle)]
+pub extern "C" fn msgwire_sr_server_bind_tls(
+    address: *const c_char,
+    server_name: *const c_char,
+    config: *const msgwire_sr_server_config,
+    tls: *const msgwire_tls_server_config,
+    out: *mut *mut msgwire_sr_server,
+) -> msgwire_status {
+    guard(|| {
+        // SAFETY: a live TLS configuration per the header.
+        let tls = unsafe { arg_ref(tls, "tls")? }.config.clone();
+        // SAFETY: strings, NULL or a readable config, and a writable
+        // out-pointer per the header.
+        unsafe { bind(address, server_name, config, Some(tls), out) }
+    })
+}
+
+/// The body of the two `bind` functions.
+///
+/// # Safety
+/// The pointers as documented on `msgwire_sr_server_bind`.
+unsafe fn bind(
+    address: *const c_char,
+    server_name: *const c_char,
+    config: *const msgwire_sr_server_config,
+    tls: Option<TlsServerConfig>,
+    out: *mut *mut msgwire_sr_server,
+) -> Result<(), Error> {
+    // SAFETY: the caller's promise.
+    let (address, name, cfg, out) = unsafe {
+        (
+            arg_str(address, "address")?,
+            arg_opt_str(server_name, "server_name")?,
+            config.as_ref().copied().unwrap_or_default(),
+            arg_out(out, "out")?,
+        )
+    };
+    let mut core = ServerConfig {
+        tls,
+        ..ServerConfig::default()
+    };
+    if let Some(n) = name {
+        core.server_name = n.to_string();
+    }
+    if cfg.read_timeout_ms > 0 {
+        core.read_timeout = Duration::from_millis(u64::from(cfg.read_timeout_ms));
+    }
+    if cfg.max_connections > 0 {
+        core.max_connections = cfg.max_connections as usize;
+    }
+    if cfg.workers > 0 {
+        core.workers = cfg.workers as usize;
+    }
+    if cfg.max_head > 0 {
+        core.max_head = cfg.max_head as usize;
+    }
+    // The worker threads inherit the blocked SIGPIPE (see the endpoint
+    // module): a client that goes away must not kill the program.
+    let _mask = SigpipeBlocked::new();
+    let server = Server::bind(address, core).map_err(|e| {
+        Error::new(
+            MSGWIRE_SR_LISTEN,
+            format!("cannot listen on {address}: {e}"),
+        )
+    })?;
+    out.set(new_handle(msgwire_sr_server {
+        server,
+        slots: std::sync::Mutex::new(HashMap::new()),
+    }));
+    Ok(())
 }
 
 /// The port the server listens on (the one chosen for port 0).
@@ -1353,12 +1396,14 @@ pub extern "C" fn msgwire_sr_server_free(server: *mut msgwire_sr_server) {
 /// and parses the reply, all within `timeout_ms` (0: 10000 ms), on the
 /// calling thread. An HTTP error status whose body is a faults document
 /// succeeds: read the faults from the response. `*out` receives a
-/// response to release with `msgwire_sr_response_free`.
+/// response to release with `msgwire_sr_response_free`. For `https://`
+/// URLs use `msgwire_sr_get_tls`.
 ///
-/// Errors: `MSGWIRE_SR_BAD_URL`, `MSGWIRE_SR_CONNECT`,
-/// `MSGWIRE_SR_TIMEOUT`, `MSGWIRE_SR_BAD_REPLY`, `MSGWIRE_SR_HTTP_ERROR`
-/// (an error status without a document), `MSGWIRE_SR_DOCUMENT` (a
-/// success status whose body is not serverResponse).
+/// Errors: `MSGWIRE_SR_BAD_URL` (also for `https://`),
+/// `MSGWIRE_SR_CONNECT`, `MSGWIRE_SR_TIMEOUT`, `MSGWIRE_SR_BAD_REPLY`,
+/// `MSGWIRE_SR_HTTP_ERROR` (an error status without a document),
+/// `MSGWIRE_SR_DOCUMENT` (a success status whose body is not
+/// serverResponse).
 #[unsafe(no_mangle)]
 pub extern "C" fn msgwire_sr_get(
     url: *const c_char,
@@ -1367,17 +1412,57 @@ pub extern "C" fn msgwire_sr_get(
 ) -> msgwire_status {
     guard(|| {
         // SAFETY: a string and a writable out-pointer per the header.
-        let (url, out) = unsafe { (arg_str(url, "url")?, arg_out(out, "out")?) };
-        let timeout = Duration::from_millis(if timeout_ms == 0 {
-            10_000
-        } else {
-            u64::from(timeout_ms)
-        });
-        let _mask = SigpipeBlocked::new();
-        let doc = sr::get(url, timeout).map_err(client_error)?;
-        out.set(msgwire_sr_response::new(doc));
-        Ok(())
+        unsafe { fetch(url, timeout_ms, None, out) }
     })
+}
+
+/// Like `msgwire_sr_get`, also for `https://` URLs: the server must
+/// present a certificate that `tls` trusts (see
+/// `msgwire_tls_client_config_with_ca_pem`/`_with_ca_file`) for the URL's
+/// host; `tls` is only read during the call. A failed handshake (an
+/// untrusted certificate, a server that does not speak TLS) is
+/// `MSGWIRE_SR_TLS`; the other errors are those of `msgwire_sr_get`.
+/// `http://` URLs are fetched without TLS.
+#[unsafe(no_mangle)]
+pub extern "C" fn msgwire_sr_get_tls(
+    url: *const c_char,
+    timeout_ms: u32,
+    tls: *const msgwire_tls_client_config,
+    out: *mut *mut msgwire_sr_response,
+) -> msgwire_status {
+    guard(|| {
+        // SAFETY: a live TLS configuration per the header.
+        let tls = unsafe { arg_ref(tls, "tls")? }.config.clone();
+        // SAFETY: a string and a writable out-pointer per the header.
+        unsafe { fetch(url, timeout_ms, Some(tls), out) }
+    })
+}
+
+/// The body of the two `get` functions.
+///
+/// # Safety
+/// The pointers as documented on `msgwire_sr_get`.
+unsafe fn fetch(
+    url: *const c_char,
+    timeout_ms: u32,
+    tls: Option<TlsClientConfig>,
+    out: *mut *mut msgwire_sr_response,
+) -> Result<(), Error> {
+    // SAFETY: the caller's promise.
+    let (url, out) = unsafe { (arg_str(url, "url")?, arg_out(out, "out")?) };
+    let timeout = Duration::from_millis(if timeout_ms == 0 {
+        10_000
+    } else {
+        u64::from(timeout_ms)
+    });
+    let mut options = GetOptions::default().with_timeout(timeout);
+    if let Some(tls) = tls {
+        options = options.with_tls(tls);
+    }
+    let _mask = SigpipeBlocked::new();
+    let doc = sr::get_with(url, &options).map_err(client_error)?;
+    out.set(msgwire_sr_response::new(doc));
+    Ok(())
 }
 
 // ----------------------------------------------------------------- errors
@@ -1411,6 +1496,7 @@ fn client_error(e: ClientError) -> Error {
         ClientError::Timeout => MSGWIRE_SR_TIMEOUT,
         ClientError::Http { .. } => MSGWIRE_SR_HTTP_ERROR,
         ClientError::Document { .. } => MSGWIRE_SR_DOCUMENT,
+        ClientError::Tls(_) => MSGWIRE_SR_TLS,
         _ => MSGWIRE_SR_BAD_REPLY,
     };
     Error::new(status, e.to_string())

@@ -435,6 +435,96 @@ static void test_server_and_client(void)
     CHECK_STATUS(msgwire_sr_server_bind("not an address", NULL, NULL, &dup), MSGWIRE_SR_LISTEN);
 }
 
+/* HTTPS: the server with the test certificate, the client trusting the
+ * test CA; a client trusting another CA is refused with MSGWIRE_SR_TLS. */
+static void test_tls(void)
+{
+    const char *dir = getenv("MSGWIRE_TLS_TEST_DIR");
+    char cert[1024], key[1024], ca[1024], other_ca[1024];
+    if (dir == NULL || dir[0] == '\0') {
+        dir = "tests/data/tls";
+    }
+    snprintf(cert, sizeof cert, "%s/server.pem", dir);
+    snprintf(key, sizeof key, "%s/server.key", dir);
+    snprintf(ca, sizeof ca, "%s/ca.pem", dir);
+    snprintf(other_ca, sizeof other_ca, "%s/other-ca.pem", dir);
+
+    msgwire_tls_server_config *server_tls = NULL;
+    msgwire_tls_client_config *trusting = NULL, *other = NULL;
+    CHECK_OK(msgwire_tls_server_config_from_files(cert, key, &server_tls));
+    CHECK_OK(msgwire_tls_client_config_with_ca_file(ca, &trusting));
+    CHECK_OK(msgwire_tls_client_config_with_ca_file(other_ca, &other));
+    if (server_tls == NULL || trusting == NULL || other == NULL) {
+        return;
+    }
+    msgwire_sr_server *server = NULL;
+    msgwire_sr_server_config cfg = {.workers = 2};
+    CHECK_OK(msgwire_sr_server_bind_tls("127.0.0.1:0", "bayonne", &cfg, server_tls, &server));
+    /* The server keeps its own reference. */
+    msgwire_tls_server_config_free(server_tls);
+    if (server == NULL) {
+        return;
+    }
+    CHECK_OK(msgwire_sr_server_method(server, "registrations", registrations, NULL, NULL));
+    uint16_t port = 0;
+    CHECK_OK(msgwire_sr_server_local_port(server, &port));
+    char url[256];
+    msgwire_sr_response *r = NULL;
+    msgwire_str id, value;
+    size_t rows = 0;
+
+    snprintf(url, sizeof url, "https://127.0.0.1:%u/registrations.xml?driver=h323", port);
+    CHECK_OK(msgwire_sr_get_tls(url, 10000, trusting, &r));
+    CHECK_OK(msgwire_sr_response_lists(r, 0, &id, &rows));
+    CHECK(str_is(id, "registrations") && rows == 1);
+    CHECK_OK(msgwire_sr_response_item(r, 0, 0, 1, &id, &value));
+    CHECK(str_is(id, "userid") && str_is(value, "292"));
+    msgwire_sr_response_free(r);
+
+    /* The certificate is also issued for "localhost". */
+    r = NULL;
+    snprintf(url, sizeof url, "https://localhost:%u/status.xml", port);
+    msgwire_status st = msgwire_sr_get_tls(url, 10000, trusting, &r);
+    /* localhost may resolve to ::1 first, where nothing listens; either
+     * way it is not a TLS failure. */
+    CHECK(st == MSGWIRE_OK || st == MSGWIRE_SR_CONNECT);
+    msgwire_sr_response_free(r);
+
+    /* A CA that did not issue the certificate: refused, nothing returned. */
+    r = NULL;
+    snprintf(url, sizeof url, "https://127.0.0.1:%u/registrations.xml", port);
+    CHECK_STATUS(msgwire_sr_get_tls(url, 10000, other, &r), MSGWIRE_SR_TLS);
+    CHECK(r == NULL);
+    CHECK(strstr(msgwire_last_error(), "TLS") != NULL);
+    /* https:// without TLS settings is a bad URL for msgwire_sr_get. */
+    CHECK_STATUS(msgwire_sr_get(url, 2000, &r), MSGWIRE_SR_BAD_URL);
+    /* Plain HTTP to the HTTPS port: no serverResponse reply. */
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/registrations.xml", port);
+    st = msgwire_sr_get(url, 5000, &r);
+    CHECK(st != MSGWIRE_OK && r == NULL);
+    /* TLS to a plain server: a handshake failure. */
+    msgwire_sr_server *plain = NULL;
+    CHECK_OK(msgwire_sr_server_bind("127.0.0.1:0", NULL, &cfg, &plain));
+    uint16_t plain_port = 0;
+    CHECK_OK(msgwire_sr_server_local_port(plain, &plain_port));
+    snprintf(url, sizeof url, "https://127.0.0.1:%u/status.xml", plain_port);
+    CHECK_STATUS(msgwire_sr_get_tls(url, 5000, trusting, &r), MSGWIRE_SR_TLS);
+    /* http:// URLs need no TLS even when settings are given. */
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/status.xml", plain_port);
+    CHECK_OK(msgwire_sr_get_tls(url, 10000, trusting, &r));
+    msgwire_sr_response_free(r);
+    msgwire_sr_server_free(plain);
+
+    CHECK_STATUS(msgwire_sr_get_tls(url, 1000, NULL, &r), MSGWIRE_NULL_PARAMETER);
+    msgwire_sr_server *none = NULL;
+    CHECK_STATUS(msgwire_sr_server_bind_tls("127.0.0.1:0", NULL, NULL, NULL, &none),
+                 MSGWIRE_NULL_PARAMETER);
+    CHECK(none == NULL);
+    msgwire_sr_server_free(server);
+    msgwire_tls_client_config_free(trusting);
+    msgwire_tls_client_config_free(other);
+}
+
 static void test_null_arguments(void)
 {
     msgwire_sr_response *r = NULL;
@@ -459,6 +549,7 @@ int main(void)
     test_parse_errors();
     test_streaming_writer();
     test_server_and_client();
+    test_tls();
     test_null_arguments();
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;
