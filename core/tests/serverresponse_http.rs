@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use common::within;
 use msgwire::net::stats::{self, Protocol};
-use msgwire::net::{TlsClientConfig, TlsServerConfig};
+use msgwire::net::{Stream, TlsClientConfig, TlsServerConfig};
 use msgwire::serverresponse::{
     get, get_with, parse, ClientError, Fault, GetOptions, ParseErrorKind, Server, ServerConfig,
 };
@@ -685,5 +685,66 @@ fn over_tls() {
         assert_eq!(doc.fault_code(), Some(404));
         // Plain HTTP to the TLS port gets no serverResponse.
         assert!(get(&format!("http://127.0.0.1:{port}/hello.xml"), T).is_err());
+    });
+}
+
+/// A TLS server for the tests below: a self-signed certificate for
+/// `localhost` and a client configuration trusting it.
+fn tls_pair() -> (TlsServerConfig, TlsClientConfig) {
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let server = TlsServerConfig::from_pem(
+        cert.cert.pem().as_bytes(),
+        cert.key_pair.serialize_pem().as_bytes(),
+    )
+    .unwrap();
+    let client = TlsClientConfig::with_ca_pem(cert.cert.pem().as_bytes()).unwrap();
+    (server, client)
+}
+
+#[test]
+fn trickling_client_over_tls_is_cut_off() {
+    // Over TLS the server's reads wait for whole TLS records: a client
+    // that trickles one record a byte at a time must still meet the
+    // total deadline (it used to be held as long as bytes kept coming).
+    within(LIMIT, || {
+        let (tls, client) = tls_pair();
+        let config = ServerConfig {
+            tls: Some(tls),
+            read_timeout: Duration::from_millis(1000),
+            workers: 1,
+            ..ServerConfig::default()
+        };
+        let server = Server::bind("127.0.0.1:0", config).unwrap();
+        let tcp = TcpStream::connect(server.local_addr()).unwrap();
+        let mut raw = tcp.try_clone().unwrap();
+        let mut tls = Stream::tls_connect(tcp, &client, "localhost", T).unwrap();
+        // Take in what the server sends after the handshake (TLS 1.3
+        // session tickets): a read that finds nothing else times out.
+        raw.set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
+        assert!(tls.read(&mut [0u8; 16]).is_err());
+        // The header of a 48-byte application-data record, then its
+        // bytes one by one, 100 ms apart (4.8 s in all), looking before
+        // each byte whether the server has answered.
+        raw.write_all(&[0x17, 0x03, 0x03, 0x00, 48]).unwrap();
+        for _ in 0..48 {
+            raw.set_nonblocking(true).unwrap();
+            let answered = matches!(raw.peek(&mut [0u8; 1]), Ok(n) if n > 0);
+            raw.set_nonblocking(false).unwrap();
+            if answered || raw.write_all(&[0]).is_err() {
+                break;
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
+        raw.set_read_timeout(Some(T)).unwrap();
+        // The answer is a 408 over the intact server-to-client direction
+        // (without the deadline the record completes, fails to decrypt and
+        // the connection just ends).
+        let mut reply = Vec::new();
+        let _ = tls.read_to_end(&mut reply);
+        assert!(!reply.is_empty(), "no reply");
+        let (h, body) = split(&reply);
+        assert!(h.starts_with("HTTP/1.1 408 Request Timeout\r\n"), "{h}");
+        assert_eq!(parse(&body).unwrap().fault_code(), Some(408));
     });
 }

@@ -39,11 +39,11 @@ use msgwire_core::serverresponse::{
 
 use crate::endpoint::SigpipeBlocked;
 use crate::error::{msgwire_status, msgwire_status::*, Error};
-use crate::tls::{msgwire_tls_client_config, msgwire_tls_server_config};
 use crate::guard::{
     arg_buf, arg_bytes, arg_mut, arg_opt_str, arg_out, arg_ref, arg_str, free_handle, guard,
     guard_value, msgwire_str, new_handle, CText,
 };
+use crate::tls::{msgwire_tls_client_config, msgwire_tls_server_config};
 
 // --------------------------------------------------------------- response
 

@@ -95,7 +95,7 @@ use parking_lot::{Mutex, RwLock};
 
 use super::doc::{parse_with, ParseConfig, ParseError, Response, WriteError, Writer};
 use crate::net::stats::{self, Protocol};
-use crate::net::{Stream, TlsClientConfig, TlsError, TlsServerConfig, WriteHalf};
+use crate::net::{Stream, Timer, TlsClientConfig, TlsError, TlsServerConfig, WriteHalf};
 
 /// msgwire's version, as sent in the `Server` and `User-Agent` headers.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -557,9 +557,33 @@ impl Shared {
                 }
             },
         };
+        // Over TLS a read waits for a whole TLS record, however long the
+        // client takes to trickle it in, so the per-read socket timeouts
+        // of `read_head` cannot enforce the deadline alone: a timer stops
+        // the reading at the deadline (the reply still goes out).
+        // (The timer drops a cancelled callback only later: the socket it
+        // would stop is held in a slot emptied on cancelling, so no file
+        // descriptor outlives the connection.)
+        let watchdog = match (&stream, ctl.try_clone()) {
+            (Stream::Tls(_), Ok(sock)) => Timer::shared().ok().map(|timer| {
+                let slot = Arc::new(Mutex::new(Some(sock)));
+                let armed = slot.clone();
+                let handle = timer.schedule(deadline, move || {
+                    if let Some(sock) = armed.lock().take() {
+                        let _ = sock.shutdown(Shutdown::Read);
+                    }
+                });
+                (handle, slot)
+            }),
+            _ => None,
+        };
         let result = stream.split().map(|split| {
             let mut reader = split.reader;
             let head = read_head(&mut reader, &ctl, deadline, self.config.max_head);
+            if let Some((handle, slot)) = &watchdog {
+                handle.cancel();
+                slot.lock().take();
+            }
             if let Ok(Some(h)) = &head {
                 counters.add_in(h.len());
             }
@@ -798,7 +822,13 @@ fn read_head(
         }
         let _ = ctl.set_read_timeout(Some((deadline - now).max(MIN_TIMEOUT)));
         let want = chunk.len().min(max + 1 - buf.len());
-        match reader.read(&mut chunk[..want]) {
+        let read = reader.read(&mut chunk[..want]);
+        // Reading stopped by the deadline (see `serve`) is a timeout,
+        // whatever way the reader reports it.
+        if !matches!(read, Ok(n) if n > 0) && Instant::now() >= deadline {
+            return Err(HeadError::Timeout);
+        }
+        match read {
             Ok(0) if buf.is_empty() => return Ok(None),
             Ok(0) => return Err(HeadError::Malformed),
             Ok(n) => {
