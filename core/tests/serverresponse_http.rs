@@ -371,6 +371,24 @@ fn handler_faults() {
             (doc.service.as_str(), doc.fault_code(), doc.fault_text()),
             ("http", Some(403), Some("failed with 403"))
         );
+        // Codes below 600 that are no HTTP error status cannot be the
+        // status line (below 100 it would be malformed; 1xx is not final,
+        // 204 and 304 carry no body): 500, the code kept in the document.
+        for code in [0u32, 42, 100, 204, 304, 399] {
+            let r = raw(
+                addr,
+                format!("GET /fail.xml?code={code} HTTP/1.0\r\n\r\n").as_bytes(),
+            );
+            let (h, body) = split(&r);
+            assert_eq!(h, head("500 Internal Server Error", ""), "code {code}");
+            let doc = parse(&body).unwrap();
+            assert_eq!(
+                (doc.service.as_str(), doc.fault_code()),
+                ("http", Some(i64::from(code)))
+            );
+            let doc = get(&format!("http://{addr}/fail.xml?code={code}"), T).unwrap();
+            assert_eq!(doc.fault_code(), Some(i64::from(code)));
+        }
         let doc = get(&format!("http://{addr}/need.xml"), T).unwrap();
         assert_eq!(
             (doc.fault_code(), doc.service.as_str()),

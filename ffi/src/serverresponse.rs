@@ -982,8 +982,9 @@ pub extern "C" fn msgwire_sr_writer_finish(writer: *mut msgwire_sr_writer) -> ms
     })
 }
 
-/// In a handler: answer with a fault instead of results. Codes below 600
-/// become the HTTP status (service `http`); 600 and up (600 command
+/// In a handler: answer with a fault instead of results. Codes 400 to 599
+/// become the HTTP status (service `http`; lower codes, which are no HTTP
+/// error status, are sent with status 500); 600 and up (600 command
 /// failed, 601 argument missing, 602 session invalid) are sent with HTTP
 /// 200 under the method's name. Takes effect when the handler returns;
 /// results written before are then discarded if they have not gone out

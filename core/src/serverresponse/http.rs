@@ -28,7 +28,8 @@
 //! | request head over [`ServerConfig::max_head`] | 431 | `http` |
 //! | request not complete within [`ServerConfig::read_timeout`] | 408 | `http` |
 //! | over [`ServerConfig::max_connections`] | 503 | `http` |
-//! | handler [`Fault`] with a code below 600 | that code | `http` |
+//! | handler [`Fault`] with a code from 400 to 599 | that code | `http` |
+//! | handler [`Fault`] with a code below 400 (no HTTP error status) | 500 | `http` |
 //! | handler [`Fault`] with a code of 600 or more | 200 | the method |
 //!
 //! A handler that panics answers a 600 fault; the server carries on. A
@@ -175,9 +176,10 @@ impl Request {
 
 /// An application fault a handler returns.
 ///
-/// Codes below 600 are HTTP statuses (service `http`); 600 and up are
-/// serverResponse application faults sent with HTTP 200 under the
-/// method's name.
+/// Codes below 600 are HTTP statuses (service `http`; a code below 400,
+/// which is no HTTP error status, is sent with status 500 and keeps its
+/// code in the document); 600 and up are serverResponse application
+/// faults sent with HTTP 200 under the method's name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("fault {code}: {text}")]
 pub struct Fault {
@@ -665,11 +667,15 @@ impl Shared {
             Err(fault) if !sink.committed => {
                 sink.head = None;
                 sink.buf.clear();
-                let (status, reason, service) = if fault.code < 600 {
-                    (fault.code as u16, reason_phrase(fault.code as u16), "http")
-                } else {
-                    (200, "OK", request.method.as_str())
+                let (status, service) = match fault.code {
+                    400..=599 => (fault.code as u16, "http"),
+                    // Not an HTTP error status: as a status line it would
+                    // be malformed (below 100), not final (1xx) or read
+                    // without its body (204, 304).
+                    0..=399 => (500, "http"),
+                    _ => (200, request.method.as_str()),
                 };
+                let reason = reason_phrase(status);
                 let doc = Response::fault(
                     self.config.server_name.clone(),
                     service,
