@@ -14,7 +14,8 @@ use common::within;
 use msgwire::net::stats::{self, Protocol};
 use msgwire::net::{Stream, TlsClientConfig, TlsServerConfig};
 use msgwire::serverresponse::{
-    get, get_with, parse, ClientError, Fault, GetOptions, ParseErrorKind, Server, ServerConfig,
+    get, get_with, parse, ClientError, Fault, GetOptions, ParseConfig, ParseErrorKind, Server,
+    ServerConfig,
 };
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -764,5 +765,52 @@ fn trickling_client_over_tls_is_cut_off() {
         let (h, body) = split(&reply);
         assert!(h.starts_with("HTTP/1.1 408 Request Timeout\r\n"), "{h}");
         assert_eq!(parse(&body).unwrap().fault_code(), Some(408));
+    });
+}
+
+#[test]
+fn client_bounds_an_endless_reply_head() {
+    // A server whose reply head never ends: the client gives up at its
+    // head limit (64 KiB), not after reading a whole document's worth.
+    within(LIMIT, || {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let server = thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            s.write_all(b"HTTP/1.0 200 OK\r\nX-Junk: ").unwrap();
+            let junk = [b'a'; 4096];
+            let mut sent = 0usize;
+            // Until the client hangs up (or far past any limit).
+            while sent < 64 << 20 && s.write_all(&junk).is_ok() {
+                sent += junk.len();
+            }
+            sent
+        });
+        match get(&format!("http://{addr}/status.xml"), T) {
+            Err(ClientError::BadReply(why)) => assert!(why.contains("head"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        server.join().unwrap();
+
+        // An endless body that never closes stops at the size limit.
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let server = thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            s.write_all(b"HTTP/1.0 200 OK\r\n\r\n<serverResponse><results>")
+                .unwrap();
+            let junk = [b' '; 4096];
+            let mut sent = 0usize;
+            while sent < 64 << 20 && s.write_all(&junk).is_ok() {
+                sent += junk.len();
+            }
+        });
+        let mut options = GetOptions::default().with_timeout(T);
+        options.parse = ParseConfig::default().with_max_size(1 << 20);
+        match get_with(&format!("http://{addr}/status.xml"), &options) {
+            Err(ClientError::BadReply(why)) => assert!(why.contains("larger than"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        server.join().unwrap();
     });
 }

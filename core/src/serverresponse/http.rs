@@ -1036,7 +1036,7 @@ pub struct GetOptions {
     /// no CA roots).
     pub tls: Option<TlsClientConfig>,
     /// Limits of the document parser; its `max_size` (plus 64 KiB for the
-    /// HTTP head) also bounds how much is read.
+    /// HTTP head, itself limited to 64 KiB) also bounds how much is read.
     pub parse: ParseConfig,
 }
 
@@ -1163,6 +1163,10 @@ pub fn get_with(url: &str, options: &GetOptions) -> Result<Response, ClientError
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(io_or_timeout(e, deadline)),
         };
+        // Search only what is new (and the 3 bytes before it, where the
+        // blank line may start): scanning from 0 each time made a head
+        // that never ends cost quadratic time.
+        let from = data.len().saturating_sub(3);
         data.extend_from_slice(&chunk[..n]);
         if data.len() as u64 > limit {
             return Err(ClientError::BadReply(format!(
@@ -1170,8 +1174,16 @@ pub fn get_with(url: &str, options: &GetOptions) -> Result<Response, ClientError
             )));
         }
         if body_at.is_none() {
-            if let Some(end) = head_end(&data, 0) {
-                body_at = Some((end, parse_reply_head(&data[..end])?));
+            match head_end(&data, from) {
+                Some(end) if end <= MAX_REPLY_HEAD => {
+                    body_at = Some((end, parse_reply_head(&data[..end])?));
+                }
+                None if data.len() <= MAX_REPLY_HEAD => {}
+                _ => {
+                    return Err(ClientError::BadReply(format!(
+                        "reply head larger than {MAX_REPLY_HEAD} bytes"
+                    )))
+                }
             }
         }
     }
@@ -1365,6 +1377,8 @@ fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     }
 }
 
+/// The largest reply head (status line and headers) the client reads.
+const MAX_REPLY_HEAD: usize = 64 * 1024;
 /// What the sink buffers before writing: 16 KiB, a few TCP segments.
 const SINK_BUFFER: usize = 16 * 1024;
 /// Connections waiting for their 503.
