@@ -814,3 +814,42 @@ fn client_bounds_an_endless_reply_head() {
         server.join().unwrap();
     });
 }
+
+#[test]
+fn queued_slow_clients_do_not_each_get_a_full_deadline() {
+    // One worker, 5 s to send a request. Four clients that never finish
+    // theirs connect at once: one holds the worker, three wait in the
+    // queue. A client's time counts from its connection, so the queued
+    // ones have used up theirs by the time the worker frees and are cut
+    // within the 1 s grace each gets from then on; a good client behind
+    // them is answered after some 8 s, not after 4 x 5 s.
+    within(LIMIT, || {
+        let config = ServerConfig {
+            read_timeout: Duration::from_secs(5),
+            workers: 1,
+            ..ServerConfig::default()
+        };
+        let server = Server::bind("127.0.0.1:0", config).unwrap();
+        let addr = server.local_addr();
+        let slow: Vec<TcpStream> = (0..4)
+            .map(|_| {
+                let mut s = TcpStream::connect(addr).unwrap();
+                s.write_all(b"GET /status.xml HTTP/1.0\r\nX-Slow: ")
+                    .unwrap();
+                s
+            })
+            .collect();
+        // Generous: 14 s against the 20 s the queue used to take.
+        let doc = get(
+            &format!("http://{addr}/status.xml"),
+            Duration::from_secs(14),
+        );
+        assert!(doc.is_ok(), "{doc:?}");
+        for mut s in slow {
+            s.set_read_timeout(Some(T)).unwrap();
+            let mut reply = Vec::new();
+            let _ = s.read_to_end(&mut reply);
+            assert!(reply.starts_with(b"HTTP/1.1 408 "));
+        }
+    });
+}

@@ -46,8 +46,10 @@
 //! ## Limits
 //!
 //! Every limit is a [`ServerConfig`] field with a safe default: the request
-//! head size (8 KiB), a total deadline for reading the request (10 s, so a
-//! client trickling bytes is cut off), the number of connections accepted
+//! head size (8 KiB), a total deadline for reading the request (10 s from
+//! the connection, time waiting for a worker included, so a client
+//! trickling bytes is cut off and a queue of such clients drains fast),
+//! the number of connections accepted
 //! at once (256; the next one gets a 503 from a separate thread, so the
 //! accept loop never waits on a client), and the number of worker threads
 //! (16, so a few slow clients cannot starve the others).
@@ -114,7 +116,10 @@ pub struct ServerConfig {
     /// GET with a long query fits many times over; larger heads get 431.
     pub max_head: usize,
     /// Total time a client has to deliver its request (and, for TLS, the
-    /// handshake), however it spreads the bytes. Default 10 s; then 408.
+    /// handshake), however it spreads the bytes, counted from its
+    /// connection: waiting for a free worker counts too (a client that
+    /// waited longer still gets 1 s once a worker takes it). Default 10 s;
+    /// then 408.
     pub read_timeout: Duration,
     /// Longest wait for the client to take reply bytes. Default 10 s: a
     /// client that stops reading loses its connection and frees its
@@ -334,6 +339,9 @@ struct Shared {
 struct Job {
     tcp: TcpStream,
     peer: SocketAddr,
+    /// When it was accepted: the client's time to send its request counts
+    /// from here, also while it waits for a worker.
+    accepted: Instant,
     /// Counted in `active` (the 503 path is not).
     counted: bool,
 }
@@ -497,6 +505,7 @@ impl Shared {
                         let _ = reject.try_send(Job {
                             tcp,
                             peer,
+                            accepted: Instant::now(),
                             counted: false,
                         });
                         continue;
@@ -506,6 +515,7 @@ impl Shared {
                         .send(Job {
                             tcp,
                             peer,
+                            accepted: Instant::now(),
                             counted: true,
                         })
                         .is_err()
@@ -524,7 +534,12 @@ impl Shared {
 
     /// Serves one connection; `overloaded` answers 503 whatever was asked.
     fn serve(&self, job: Job, overloaded: bool) {
-        let Job { tcp, peer, counted } = job;
+        let Job {
+            tcp,
+            peer,
+            accepted,
+            counted,
+        } = job;
         let _active = counted.then(|| ActiveGuard(&self.active));
         if self.closed.load(Ordering::SeqCst) {
             return;
@@ -546,11 +561,18 @@ impl Shared {
         } else {
             self.config.read_timeout
         };
-        let deadline = Instant::now() + read_budget;
+        // The budget counts from the connection, so clients that never
+        // finish cannot each hold a worker for a whole budget after
+        // waiting in the queue (with every worker busy, the queue would
+        // drain one budget per worker at a time). Whoever waited longer
+        // than its budget still gets a short grace from now: a request
+        // already sent is read at once.
+        let now = Instant::now();
+        let deadline = (accepted + read_budget).max(now + read_budget.min(QUEUED_GRACE));
         let _ = ctl.set_write_timeout(Some(self.config.write_timeout.max(MIN_TIMEOUT)));
         let stream = match &self.config.tls {
             None => Stream::Tcp(tcp),
-            Some(tls) => match Stream::tls_accept(tcp, tls, read_budget) {
+            Some(tls) => match Stream::tls_accept(tcp, tls, deadline - now) {
                 Ok(s) => s,
                 Err(e) => {
                     log::debug!("serverResponse server: TLS handshake with {peer} failed: {e}");
@@ -1383,6 +1405,8 @@ const MAX_REPLY_HEAD: usize = 64 * 1024;
 const SINK_BUFFER: usize = 16 * 1024;
 /// Connections waiting for their 503.
 const REJECT_QUEUE: usize = 64;
+/// The least time a client that waited for a worker gets from then on.
+const QUEUED_GRACE: Duration = Duration::from_secs(1);
 /// How long a rejected client has to send its request before its 503.
 const OVERLOAD_READ: Duration = Duration::from_secs(1);
 /// Socket timeouts of zero mean "none": never set less than this.
