@@ -334,6 +334,9 @@ struct Shared {
     next_id: AtomicU64,
     started: Instant,
     requests: AtomicU64,
+    /// Stops reading TLS requests at their deadline (see `serve`); the
+    /// server's own, so its thread ends with the server.
+    watchdog: Option<Timer>,
 }
 
 struct Job {
@@ -354,7 +357,6 @@ impl Server {
         let listener = TcpListener::bind(addr)?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
-            config,
             handlers: RwLock::new(HashMap::new()),
             closed: AtomicBool::new(false),
             active: AtomicUsize::new(0),
@@ -362,6 +364,11 @@ impl Server {
             next_id: AtomicU64::new(0),
             started: Instant::now(),
             requests: AtomicU64::new(0),
+            watchdog: match config.tls {
+                Some(_) => Some(Timer::new()?),
+                None => None,
+            },
+            config,
         });
         let weak = Arc::downgrade(&shared);
         shared.handlers.write().insert(
@@ -588,8 +595,8 @@ impl Shared {
         // (The timer drops a cancelled callback only later: the socket it
         // would stop is held in a slot emptied on cancelling, so no file
         // descriptor outlives the connection.)
-        let watchdog = match (&stream, ctl.try_clone()) {
-            (Stream::Tls(_), Ok(sock)) => Timer::shared().ok().map(|timer| {
+        let watchdog = match (&stream, &self.watchdog, ctl.try_clone()) {
+            (Stream::Tls(_), Some(timer), Ok(sock)) => Some({
                 let slot = Arc::new(Mutex::new(Some(sock)));
                 let armed = slot.clone();
                 let handle = timer.schedule(deadline, move || {
