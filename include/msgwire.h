@@ -866,6 +866,60 @@ typedef uint32_t msgwire_sdp_setup;
 #endif // __cplusplus
 
 /**
+ * What a `msgwire_sr_parse_events` callback is told, and what its `id`
+ * and `value` then hold (empty strings where nothing is said).
+ */
+typedef enum msgwire_sr_event_kind {
+  /**
+   * `<results>` opened: `id` is the `server` attribute, `value` the
+   * `service`.
+   */
+  MSGWIRE_SR_EVENT_KIND_BEGIN_RESULTS = 0,
+  /**
+   * `<faults>` opened: `id` is the `server` attribute, `value` the
+   * `service`.
+   */
+  MSGWIRE_SR_EVENT_KIND_BEGIN_FAULTS = 1,
+  /**
+   * A `<result id value/>`.
+   */
+  MSGWIRE_SR_EVENT_KIND_RESULT = 2,
+  /**
+   * A `<lists id>` table opened.
+   */
+  MSGWIRE_SR_EVENT_KIND_BEGIN_LISTS = 3,
+  /**
+   * A `<list id>` row of the open table opened.
+   */
+  MSGWIRE_SR_EVENT_KIND_BEGIN_ROW = 4,
+  /**
+   * An `<item id value/>` of the open row.
+   */
+  MSGWIRE_SR_EVENT_KIND_ITEM = 5,
+  /**
+   * The open row closed.
+   */
+  MSGWIRE_SR_EVENT_KIND_END_ROW = 6,
+  /**
+   * The open table closed.
+   */
+  MSGWIRE_SR_EVENT_KIND_END_LISTS = 7,
+  /**
+   * A `<fault id value/>`.
+   */
+  MSGWIRE_SR_EVENT_KIND_FAULT = 8,
+  /**
+   * Something skipped: `id` is the unknown element's or attribute's
+   * name (empty for stray text).
+   */
+  MSGWIRE_SR_EVENT_KIND_IGNORED = 9,
+  /**
+   * `</serverResponse>`: the document is complete.
+   */
+  MSGWIRE_SR_EVENT_KIND_END = 10,
+} msgwire_sr_event_kind;
+
+/**
  * What an entry of a results document is.
  */
 typedef enum msgwire_sr_entry_kind {
@@ -1871,6 +1925,16 @@ typedef struct msgwire_msrp_callbacks {
  * call only. Called on the thread of the writing function.
  */
 typedef int32_t (*msgwire_sr_write_callback)(void *user_data, const uint8_t *data, size_t len);
+
+/**
+ * Receives the events of `msgwire_sr_parse_events`, on the calling
+ * thread. `id` and `value` are lent for the call only (NUL-terminated;
+ * copy them to keep them). Return `true` to go on, `false` to stop.
+ */
+typedef bool (*msgwire_sr_event_fn)(void *user_data,
+                                    enum msgwire_sr_event_kind kind,
+                                    struct msgwire_str id,
+                                    struct msgwire_str value);
 
 /**
  * Server settings; zero fields take the defaults.
@@ -3987,6 +4051,22 @@ msgwire_status msgwire_sr_parse(const uint8_t *data,
                                 uint64_t *error_position);
 
 /**
+ * Parses a document from `len` bytes at `data` without building it:
+ * `on_event` is called for each piece in document order (see
+ * `msgwire_sr_event_kind`), so a table of any length is read row by row
+ * with no memory per row. The checks and errors are those of
+ * `msgwire_sr_parse` (`*error_position`, may be NULL, receives the byte
+ * offset of a parse error); events before an error have been delivered.
+ * When `on_event` returns `false` parsing stops there and the call
+ * returns `MSGWIRE_OK`.
+ */
+msgwire_status msgwire_sr_parse_events(const uint8_t *data,
+                                       size_t len,
+                                       msgwire_sr_event_fn on_event,
+                                       void *user_data,
+                                       uint64_t *error_position);
+
+/**
  * The `server` attribute, lent until the response is modified or freed.
  */
 msgwire_status msgwire_sr_response_server(const struct msgwire_sr_response *response,
@@ -4162,8 +4242,9 @@ msgwire_status msgwire_sr_writer_fault(struct msgwire_sr_writer *writer,
 msgwire_status msgwire_sr_writer_finish(struct msgwire_sr_writer *writer);
 
 /**
- * In a handler: answer with a fault instead of results. Codes below 600
- * become the HTTP status (service `http`); 600 and up (600 command
+ * In a handler: answer with a fault instead of results. Codes 400 to 599
+ * become the HTTP status (service `http`; lower codes, which are no HTTP
+ * error status, are sent with status 500); 600 and up (600 command
  * failed, 601 argument missing, 602 session invalid) are sent with HTTP
  * 200 under the method's name. Takes effect when the handler returns;
  * results written before are then discarded if they have not gone out

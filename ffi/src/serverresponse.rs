@@ -10,6 +10,9 @@
 //!   with `_write` (to a buffer) or `_write_to` (to a callback); read with
 //!   the accessors. Strings the accessors lend stay valid until the
 //!   response is modified or freed.
+//! * `msgwire_sr_parse_events` — the zero-copy view of the core for C: a
+//!   document is read without being built, piece by piece through a
+//!   callback (ids and values lent for the call).
 //! * `msgwire_sr_writer` — a streaming writer: every call writes its piece
 //!   at once, so a table of any length never sits in memory. Made by
 //!   `msgwire_sr_writer_new` over a write callback (released with
@@ -418,6 +421,142 @@ pub extern "C" fn msgwire_sr_parse(
             }
         }
     })
+}
+
+/// What a `msgwire_sr_parse_events` callback is told, and what its `id`
+/// and `value` then hold (empty strings where nothing is said).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum msgwire_sr_event_kind {
+    /// `<results>` opened: `id` is the `server` attribute, `value` the
+    /// `service`.
+    BeginResults = 0,
+    /// `<faults>` opened: `id` is the `server` attribute, `value` the
+    /// `service`.
+    BeginFaults = 1,
+    /// A `<result id value/>`.
+    Result = 2,
+    /// A `<lists id>` table opened.
+    BeginLists = 3,
+    /// A `<list id>` row of the open table opened.
+    BeginRow = 4,
+    /// An `<item id value/>` of the open row.
+    Item = 5,
+    /// The open row closed.
+    EndRow = 6,
+    /// The open table closed.
+    EndLists = 7,
+    /// A `<fault id value/>`.
+    Fault = 8,
+    /// Something skipped: `id` is the unknown element's or attribute's
+    /// name (empty for stray text).
+    Ignored = 9,
+    /// `</serverResponse>`: the document is complete.
+    End = 10,
+}
+
+/// Receives the events of `msgwire_sr_parse_events`, on the calling
+/// thread. `id` and `value` are lent for the call only (NUL-terminated;
+/// copy them to keep them). Return `true` to go on, `false` to stop.
+pub type msgwire_sr_event_fn = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        kind: msgwire_sr_event_kind,
+        id: msgwire_str,
+        value: msgwire_str,
+    ) -> bool,
+>;
+
+/// Parses a document from `len` bytes at `data` without building it:
+/// `on_event` is called for each piece in document order (see
+/// `msgwire_sr_event_kind`), so a table of any length is read row by row
+/// with no memory per row. The checks and errors are those of
+/// `msgwire_sr_parse` (`*error_position`, may be NULL, receives the byte
+/// offset of a parse error); events before an error have been delivered.
+/// When `on_event` returns `false` parsing stops there and the call
+/// returns `MSGWIRE_OK`.
+#[unsafe(no_mangle)]
+pub extern "C" fn msgwire_sr_parse_events(
+    data: *const u8,
+    len: usize,
+    on_event: msgwire_sr_event_fn,
+    user_data: *mut c_void,
+    error_position: *mut u64,
+) -> msgwire_status {
+    guard(|| {
+        // SAFETY: readable bytes per the header.
+        let bytes = unsafe { arg_bytes(data, len, "data")? };
+        let f = on_event.ok_or_else(|| Error::null("on_event"))?;
+        // The strings handed out: id, NUL, value, NUL, in one buffer
+        // reused for every event.
+        let mut scratch: Vec<u8> = Vec::with_capacity(256);
+        for event in sr::events(bytes) {
+            let event = match event {
+                Ok(ev) => ev,
+                Err(e) => {
+                    // SAFETY: NULL or writable per the header.
+                    if let Some(p) = unsafe { error_position.as_mut() } {
+                        *p = e.position;
+                    }
+                    return Err(parse_error(&e));
+                }
+            };
+            let (kind, id, value) = event_parts(&event);
+            scratch.clear();
+            scratch.extend_from_slice(id.as_bytes());
+            scratch.push(0);
+            scratch.extend_from_slice(value.as_bytes());
+            scratch.push(0);
+            let id = msgwire_str {
+                ptr: scratch.as_ptr().cast(),
+                len: id.len(),
+            };
+            let value = msgwire_str {
+                // SAFETY: within `scratch`, after the id and its NUL.
+                ptr: unsafe { scratch.as_ptr().add(id.len + 1) }.cast(),
+                len: value.len(),
+            };
+            // SAFETY: the caller's callback with its own pointer; the
+            // strings stay valid for the call.
+            if !unsafe { f(user_data, kind, id, value) } {
+                break;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// An event as the C callback sees it.
+fn event_parts<'e>(ev: &'e sr::EventRef<'_>) -> (msgwire_sr_event_kind, &'e str, &'e str) {
+    use msgwire_sr_event_kind as K;
+    use sr::{EventRef as E, Ignored};
+    match ev {
+        E::Begin {
+            faults,
+            server,
+            service,
+        } => (
+            if *faults {
+                K::BeginFaults
+            } else {
+                K::BeginResults
+            },
+            server,
+            service,
+        ),
+        E::Result(f) => (K::Result, &f.id, &f.value),
+        E::BeginLists(id) => (K::BeginLists, id, ""),
+        E::BeginRow(id) => (K::BeginRow, id, ""),
+        E::Item(f) => (K::Item, &f.id, &f.value),
+        E::EndRow => (K::EndRow, "", ""),
+        E::EndLists => (K::EndLists, "", ""),
+        E::Fault(f) => (K::Fault, &f.id, &f.value),
+        E::Ignored(Ignored::Element { name, .. } | Ignored::Attribute { name, .. }) => {
+            (K::Ignored, name, "")
+        }
+        E::Ignored(_) => (K::Ignored, "", ""),
+        E::End => (K::End, "", ""),
+    }
 }
 
 /// The `server` attribute, lent until the response is modified or freed.

@@ -306,6 +306,66 @@ static void test_streaming_writer(void)
     msgwire_sr_response_free(r);
 }
 
+/* What msgwire_sr_parse_events reported, as one line of text. */
+struct events_seen {
+    char text[2048];
+    int rows, stop_after, calls;
+};
+
+static bool on_event(void *user_data, msgwire_sr_event_kind kind, msgwire_str id,
+                     msgwire_str value)
+{
+    struct events_seen *seen = user_data;
+    size_t used = strlen(seen->text);
+    /* The strings are NUL-terminated where their length says. */
+    if (id.ptr[id.len] != '\0' || value.ptr[value.len] != '\0') {
+        return false;
+    }
+    snprintf(seen->text + used, sizeof seen->text - used, "%d:%s=%s;", (int)kind, id.ptr, value.ptr);
+    if (kind == MSGWIRE_SR_EVENT_KIND_END_ROW) {
+        seen->rows++;
+    }
+    seen->calls++;
+    return seen->stop_after == 0 || seen->calls < seen->stop_after;
+}
+
+static void test_parse_events(void)
+{
+    struct events_seen seen = {0};
+    CHECK_OK(msgwire_sr_parse_events((const uint8_t *)REGISTRATIONS_XML, strlen(REGISTRATIONS_XML),
+                                     on_event, &seen, NULL));
+    CHECK(strcmp(seen.text, "0:bayonne=registrations;3:registrations=;4:registration=;"
+                            "5:driver=sip;5:server=192.168.1.95;5:userid=291;5:access=friend;"
+                            "5:status=active;6:=;7:=;10:=;") == 0);
+    CHECK(seen.rows == 1);
+
+    /* Decoded values, faults, and what was skipped. */
+    static const char xml[] = "<serverResponse><faults server='b' service='s' extra='1'>"
+                              "<fault id='text' value='a &amp; b'/><odd/></faults></serverResponse>";
+    memset(&seen, 0, sizeof seen);
+    CHECK_OK(msgwire_sr_parse_events((const uint8_t *)xml, strlen(xml), on_event, &seen, NULL));
+    CHECK(strcmp(seen.text, "9:extra=;1:b=s;8:text=a & b;9:odd=;10:=;") == 0);
+
+    /* The callback stops it. */
+    memset(&seen, 0, sizeof seen);
+    seen.stop_after = 2;
+    CHECK_OK(msgwire_sr_parse_events((const uint8_t *)REGISTRATIONS_XML, strlen(REGISTRATIONS_XML),
+                                     on_event, &seen, NULL));
+    CHECK(seen.calls == 2);
+
+    /* An error after some events: its status and position. */
+    static const char bad[] = "<serverResponse><results><result id='a' value='1'/>"
+                              "<result value='2'/></results></serverResponse>";
+    memset(&seen, 0, sizeof seen);
+    uint64_t at = 0;
+    CHECK_STATUS(msgwire_sr_parse_events((const uint8_t *)bad, strlen(bad), on_event, &seen, &at),
+                 MSGWIRE_SR_PARSE_MISSING_ID);
+    CHECK(at == 51);
+    CHECK(strcmp(seen.text, "0:=;2:a=1;") == 0);
+    CHECK_STATUS(msgwire_sr_parse_events((const uint8_t *)bad, strlen(bad), NULL, NULL, NULL),
+                 MSGWIRE_NULL_PARAMETER);
+}
+
 static atomic_int frees;
 
 static void count_free(void *user_data)
@@ -547,6 +607,7 @@ int main(void)
     test_build_and_write();
     test_parse_and_read();
     test_parse_errors();
+    test_parse_events();
     test_streaming_writer();
     test_server_and_client();
     test_tls();
