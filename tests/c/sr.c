@@ -17,6 +17,7 @@
 #include "msgwire.h"
 
 #include "check.h"
+#include "tls_data.h"
 
 static const char STATUS_XML[] = "<?xml version=\"1.0\"?>\n"
                                  "<serverResponse>\n"
@@ -499,21 +500,12 @@ static void test_server_and_client(void)
  * test CA; a client trusting another CA is refused with MSGWIRE_SR_TLS. */
 static void test_tls(void)
 {
-    const char *dir = getenv("MSGWIRE_TLS_TEST_DIR");
-    char cert[1024], key[1024], ca[1024], other_ca[1024];
-    if (dir == NULL || dir[0] == '\0') {
-        dir = "tests/data/tls";
-    }
-    snprintf(cert, sizeof cert, "%s/server.pem", dir);
-    snprintf(key, sizeof key, "%s/server.key", dir);
-    snprintf(ca, sizeof ca, "%s/ca.pem", dir);
-    snprintf(other_ca, sizeof other_ca, "%s/other-ca.pem", dir);
-
+    data_paths();
     msgwire_tls_server_config *server_tls = NULL;
     msgwire_tls_client_config *trusting = NULL, *other = NULL;
-    CHECK_OK(msgwire_tls_server_config_from_files(cert, key, &server_tls));
-    CHECK_OK(msgwire_tls_client_config_with_ca_file(ca, &trusting));
-    CHECK_OK(msgwire_tls_client_config_with_ca_file(other_ca, &other));
+    CHECK_OK(msgwire_tls_server_config_from_files(cert_path, key_path, &server_tls));
+    CHECK_OK(msgwire_tls_client_config_with_ca_file(ca_path, &trusting));
+    CHECK_OK(msgwire_tls_client_config_with_ca_file(other_ca_path, &other));
     if (server_tls == NULL || trusting == NULL || other == NULL) {
         return;
     }
