@@ -31,7 +31,7 @@
  * 1100-1199 MSRP header errors, 1200-1299 MSRP parse errors, 1300-1399
  * MSRP endpoint errors (binding, transports and sessions), 1400-1499 TLS
  * configuration errors, 1500-1599 MSRP transfer errors, 1600-1699 STS/1.0
- * errors, 1700-1719 serverResponse errors, 1800-1819 ministreaming
+ * errors, 1700-1739 serverResponse errors, 1800-1819 ministreaming
  * errors, 1900-1919 Message/CPIM errors, 1920-1939 SDP media errors,
  * 2000-2019 MSRP relay client errors, 2020-2039 MSRP relay server
  * errors.
@@ -513,7 +513,7 @@ enum msgwire_status
   MSGWIRE_SR_TIMEOUT = 1713,
   /**
    * serverResponse client: the reply is not valid HTTP, too large, or the
-   * connection or TLS failed while talking.
+   * connection failed while talking (TLS handshakes: `MSGWIRE_SR_TLS`).
    */
   MSGWIRE_SR_BAD_REPLY = 1714,
   /**
@@ -526,6 +526,13 @@ enum msgwire_status
    * serverResponse document (the message says why).
    */
   MSGWIRE_SR_DOCUMENT = 1716,
+  /**
+   * serverResponse client: the TLS handshake with an `https://` server
+   * failed (a certificate not issued by a trusted CA or not for the
+   * host, a server without TLS, a handshake timeout); the message says
+   * which.
+   */
+  MSGWIRE_SR_TLS = 1720,
   /**
    * ministreaming: the peer refused the stream (nobody accepts streams there, or nobody called accept in time).
    */
@@ -944,6 +951,60 @@ typedef uint32_t msgwire_sdp_setup;
 #endif // __cplusplus
 
 /**
+ * What a `msgwire_sr_parse_events` callback is told, and what its `id`
+ * and `value` then hold (empty strings where nothing is said).
+ */
+typedef enum msgwire_sr_event_kind {
+  /**
+   * `<results>` opened: `id` is the `server` attribute, `value` the
+   * `service`.
+   */
+  MSGWIRE_SR_EVENT_KIND_BEGIN_RESULTS = 0,
+  /**
+   * `<faults>` opened: `id` is the `server` attribute, `value` the
+   * `service`.
+   */
+  MSGWIRE_SR_EVENT_KIND_BEGIN_FAULTS = 1,
+  /**
+   * A `<result id value/>`.
+   */
+  MSGWIRE_SR_EVENT_KIND_RESULT = 2,
+  /**
+   * A `<lists id>` table opened.
+   */
+  MSGWIRE_SR_EVENT_KIND_BEGIN_LISTS = 3,
+  /**
+   * A `<list id>` row of the open table opened.
+   */
+  MSGWIRE_SR_EVENT_KIND_BEGIN_ROW = 4,
+  /**
+   * An `<item id value/>` of the open row.
+   */
+  MSGWIRE_SR_EVENT_KIND_ITEM = 5,
+  /**
+   * The open row closed.
+   */
+  MSGWIRE_SR_EVENT_KIND_END_ROW = 6,
+  /**
+   * The open table closed.
+   */
+  MSGWIRE_SR_EVENT_KIND_END_LISTS = 7,
+  /**
+   * A `<fault id value/>`.
+   */
+  MSGWIRE_SR_EVENT_KIND_FAULT = 8,
+  /**
+   * Something skipped: `id` is the unknown element's or attribute's
+   * name (empty for stray text).
+   */
+  MSGWIRE_SR_EVENT_KIND_IGNORED = 9,
+  /**
+   * `</serverResponse>`: the document is complete.
+   */
+  MSGWIRE_SR_EVENT_KIND_END = 10,
+} msgwire_sr_event_kind;
+
+/**
  * What an entry of a results document is.
  */
 typedef enum msgwire_sr_entry_kind {
@@ -1296,7 +1357,7 @@ typedef struct msgwire_sts_server msgwire_sts_server;
  * `msgwire_tls_client_config_insecure`, released by
  * `msgwire_tls_client_config_free`. Immutable: several threads may use it
  * at once. Attach it with `msgwire_msrp_connector_set_tls`, which keeps its
- * own reference.
+ * own reference, or pass it to `msgwire_sr_get_tls`.
  */
 typedef struct msgwire_tls_client_config msgwire_tls_client_config;
 
@@ -1306,8 +1367,9 @@ typedef struct msgwire_tls_client_config msgwire_tls_client_config;
  * Created by `msgwire_tls_server_config_from_pem` or
  * `msgwire_tls_server_config_from_files`, released by
  * `msgwire_tls_server_config_free`. Immutable: several threads may use it
- * at once. Attach it with `msgwire_msrp_acceptor_set_tls` or
- * `msgwire_msrp_server_set_tls`, which keep their own reference.
+ * at once. Attach it with `msgwire_msrp_acceptor_set_tls`,
+ * `msgwire_msrp_server_set_tls` or `msgwire_sr_server_bind_tls`, which
+ * keep their own reference.
  */
 typedef struct msgwire_tls_server_config msgwire_tls_server_config;
 
@@ -1974,6 +2036,16 @@ typedef struct msgwire_msrp_callbacks {
  * call only. Called on the thread of the writing function.
  */
 typedef int32_t (*msgwire_sr_write_callback)(void *user_data, const uint8_t *data, size_t len);
+
+/**
+ * Receives the events of `msgwire_sr_parse_events`, on the calling
+ * thread. `id` and `value` are lent for the call only (NUL-terminated;
+ * copy them to keep them). Return `true` to go on, `false` to stop.
+ */
+typedef bool (*msgwire_sr_event_fn)(void *user_data,
+                                    enum msgwire_sr_event_kind kind,
+                                    struct msgwire_str id,
+                                    struct msgwire_str value);
 
 /**
  * Server settings; zero fields take the defaults.
@@ -4353,6 +4425,22 @@ msgwire_status msgwire_sr_parse(const uint8_t *data,
                                 uint64_t *error_position);
 
 /**
+ * Parses a document from `len` bytes at `data` without building it:
+ * `on_event` is called for each piece in document order (see
+ * `msgwire_sr_event_kind`), so a table of any length is read row by row
+ * with no memory per row. The checks and errors are those of
+ * `msgwire_sr_parse` (`*error_position`, may be NULL, receives the byte
+ * offset of a parse error); events before an error have been delivered.
+ * When `on_event` returns `false` parsing stops there and the call
+ * returns `MSGWIRE_OK`.
+ */
+msgwire_status msgwire_sr_parse_events(const uint8_t *data,
+                                       size_t len,
+                                       msgwire_sr_event_fn on_event,
+                                       void *user_data,
+                                       uint64_t *error_position);
+
+/**
  * The `server` attribute, lent until the response is modified or freed.
  */
 msgwire_status msgwire_sr_response_server(const struct msgwire_sr_response *response,
@@ -4528,8 +4616,9 @@ msgwire_status msgwire_sr_writer_fault(struct msgwire_sr_writer *writer,
 msgwire_status msgwire_sr_writer_finish(struct msgwire_sr_writer *writer);
 
 /**
- * In a handler: answer with a fault instead of results. Codes below 600
- * become the HTTP status (service `http`); 600 and up (600 command
+ * In a handler: answer with a fault instead of results. Codes 400 to 599
+ * become the HTTP status (service `http`; lower codes, which are no HTTP
+ * error status, are sent with status 500); 600 and up (600 command
  * failed, 601 argument missing, 602 session invalid) are sent with HTTP
  * 200 under the method's name. Takes effect when the handler returns;
  * results written before are then discarded if they have not gone out
@@ -4588,6 +4677,20 @@ msgwire_status msgwire_sr_server_bind(const char *address,
                                       struct msgwire_sr_server **out);
 
 /**
+ * Like `msgwire_sr_server_bind`, serving HTTPS: every connection starts
+ * with a TLS handshake presenting the certificate of `tls` (see
+ * `msgwire_tls_server_config_from_pem`/`_from_files`; the server keeps
+ * its own reference, so `tls` may be freed right after this call). The
+ * handshake counts against `read_timeout_ms`; a client that fails it is
+ * dropped without a reply.
+ */
+msgwire_status msgwire_sr_server_bind_tls(const char *address,
+                                          const char *server_name,
+                                          const struct msgwire_sr_server_config *config,
+                                          const struct msgwire_tls_server_config *tls,
+                                          struct msgwire_sr_server **out);
+
+/**
  * The port the server listens on (the one chosen for port 0).
  */
 msgwire_status msgwire_sr_server_local_port(const struct msgwire_sr_server *server, uint16_t *out);
@@ -4616,16 +4719,32 @@ void msgwire_sr_server_free(struct msgwire_sr_server *server);
  * and parses the reply, all within `timeout_ms` (0: 10000 ms), on the
  * calling thread. An HTTP error status whose body is a faults document
  * succeeds: read the faults from the response. `*out` receives a
- * response to release with `msgwire_sr_response_free`.
+ * response to release with `msgwire_sr_response_free`. For `https://`
+ * URLs use `msgwire_sr_get_tls`.
  *
- * Errors: `MSGWIRE_SR_BAD_URL`, `MSGWIRE_SR_CONNECT`,
- * `MSGWIRE_SR_TIMEOUT`, `MSGWIRE_SR_BAD_REPLY`, `MSGWIRE_SR_HTTP_ERROR`
- * (an error status without a document), `MSGWIRE_SR_DOCUMENT` (a
- * success status whose body is not serverResponse).
+ * Errors: `MSGWIRE_SR_BAD_URL` (also for `https://`),
+ * `MSGWIRE_SR_CONNECT`, `MSGWIRE_SR_TIMEOUT`, `MSGWIRE_SR_BAD_REPLY`,
+ * `MSGWIRE_SR_HTTP_ERROR` (an error status without a document),
+ * `MSGWIRE_SR_DOCUMENT` (a success status whose body is not
+ * serverResponse).
  */
 msgwire_status msgwire_sr_get(const char *url,
                               uint32_t timeout_ms,
                               struct msgwire_sr_response **out);
+
+/**
+ * Like `msgwire_sr_get`, also for `https://` URLs: the server must
+ * present a certificate that `tls` trusts (see
+ * `msgwire_tls_client_config_with_ca_pem`/`_with_ca_file`) for the URL's
+ * host; `tls` is only read during the call. A failed handshake (an
+ * untrusted certificate, a server that does not speak TLS) is
+ * `MSGWIRE_SR_TLS`; the other errors are those of `msgwire_sr_get`.
+ * `http://` URLs are fetched without TLS.
+ */
+msgwire_status msgwire_sr_get_tls(const char *url,
+                                  uint32_t timeout_ms,
+                                  const struct msgwire_tls_client_config *tls,
+                                  struct msgwire_sr_response **out);
 
 /**
  * Creates a request `P /<protocol>/<command> STS/1.0` with no headers and

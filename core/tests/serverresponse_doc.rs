@@ -2,11 +2,12 @@
 //! exact bytes and escaping, the parser's leniency and its errors, limits,
 //! and streaming both ways.
 
+use std::borrow::Cow;
 use std::io::{self, BufReader, Read, Write};
 
 use msgwire::serverresponse::{
-    parse, parse_with, Body, DocEvent, DocReader, Entry, Field, Ignored, Lists, ParseConfig,
-    ParseErrorKind, Response, Row, WriteError, Writer,
+    events, parse, parse_with, Body, DocEvent, DocReader, Entry, EventRef, Events, Field, Ignored,
+    Lists, ParseConfig, ParseError, ParseErrorKind, Response, Row, WriteError, Writer,
 };
 use proptest::prelude::*;
 
@@ -532,7 +533,214 @@ fn xml_text() -> impl Strategy<Value = String> {
     .prop_map(|v| v.into_iter().collect())
 }
 
+// ------------------------------------------------------- zero-copy view
+
+/// Builds a `Response` from the view's events, independently of `parse`.
+fn from_view(mut view: Events<'_>) -> Result<Response, ParseError> {
+    let mut doc = Response::results("", "", Vec::new());
+    let mut entries = Vec::new();
+    let mut faults = None;
+    let mut row: Option<Row> = None;
+    let mut ended = false;
+    for ev in view.by_ref() {
+        // Content after the document is an error after End.
+        let ev = ev?;
+        assert!(!ended, "an event after End");
+        match ev {
+            EventRef::Begin {
+                faults: f,
+                server,
+                service,
+            } => {
+                doc.server = server.into_owned();
+                doc.service = service.into_owned();
+                if f {
+                    faults = Some(Vec::new());
+                }
+            }
+            EventRef::Result(f) => entries.push(Entry::Result(f.into_owned())),
+            EventRef::BeginLists(id) => entries.push(Entry::Lists(Lists {
+                id: id.into_owned(),
+                rows: Vec::new(),
+            })),
+            EventRef::BeginRow(id) => row = Some(Row::new(id.into_owned(), Vec::new())),
+            EventRef::Item(f) => row
+                .as_mut()
+                .expect("item outside a row")
+                .items
+                .push(f.into_owned()),
+            EventRef::EndRow => match entries.last_mut() {
+                Some(Entry::Lists(l)) => l.rows.push(row.take().expect("EndRow without a row")),
+                _ => panic!("a row outside a table"),
+            },
+            EventRef::EndLists => {}
+            EventRef::Fault(f) => faults
+                .as_mut()
+                .expect("fault in results")
+                .push(f.into_owned()),
+            EventRef::Ignored(i) => doc.ignored.push(i),
+            EventRef::End => ended = true,
+        }
+    }
+    assert!(ended, "the view ended without End or an error");
+    doc.body = match faults {
+        Some(f) => Body::Faults(f),
+        None => Body::Results(entries),
+    };
+    Ok(doc)
+}
+
+#[test]
+fn view_borrows_plain_values_and_decodes_the_rest() {
+    let xml = br#"<serverResponse><results server="b&amp;b" service="s">
+        <result id="plain" value="sip"/>
+        <result id="escaped" value="a &lt; b"/>
+        <result id="tab" value="x	y"/>
+        <lists id="t"><list id="r"><item id="k" value="v"/></list></lists>
+        </results></serverResponse>"#;
+    let inside = |s: &str| {
+        let start = xml.as_ptr() as usize;
+        (start..start + xml.len()).contains(&(s.as_ptr() as usize))
+    };
+    let mut seen = Vec::new();
+    for ev in events(xml) {
+        match ev.unwrap() {
+            EventRef::Begin {
+                server, service, ..
+            } => {
+                assert!(
+                    matches!(server, Cow::Owned(ref s) if s == "b&b"),
+                    "{server:?}"
+                );
+                assert!(matches!(service, Cow::Borrowed("s")));
+                assert!(inside(&service));
+            }
+            EventRef::Result(f) | EventRef::Item(f) => {
+                assert!(matches!(f.id, Cow::Borrowed(_)) && inside(&f.id));
+                seen.push((f.id.into_owned(), f.value));
+            }
+            EventRef::BeginLists(id) | EventRef::BeginRow(id) => {
+                assert!(matches!(id, Cow::Borrowed(_)) && inside(&id));
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(seen.len(), 4);
+    assert!(matches!(&seen[0].1, Cow::Borrowed("sip")) && inside(&seen[0].1));
+    assert!(matches!(&seen[1].1, Cow::Owned(v) if v == "a < b"));
+    // A literal tab reads as a space (attribute-value normalisation).
+    assert!(matches!(&seen[2].1, Cow::Owned(v) if v == "x y"));
+    assert!(matches!(&seen[3].1, Cow::Borrowed("v")));
+}
+
+#[test]
+fn view_yields_rows_in_pieces() {
+    let got: Vec<EventRef<'_>> = events(REGISTRATIONS).map(Result::unwrap).collect();
+    let begin_rows = got
+        .iter()
+        .filter(|e| matches!(e, EventRef::BeginRow(_)))
+        .count();
+    let end_rows = got.iter().filter(|e| matches!(e, EventRef::EndRow)).count();
+    let rows = parse(REGISTRATIONS)
+        .unwrap()
+        .entries()
+        .iter()
+        .map(|e| match e {
+            Entry::Lists(l) => l.rows.len(),
+            Entry::Result(_) => 0,
+        })
+        .sum::<usize>();
+    assert!(rows > 0);
+    assert_eq!((begin_rows, end_rows), (rows, rows));
+    assert_eq!(got.last(), Some(&EventRef::End));
+    // An empty row and an empty table still open and close.
+    let xml = b"<serverResponse><results><lists id='t'><list id='r'/></lists><lists id='u'/></results></serverResponse>";
+    let got: Vec<EventRef<'_>> = events(xml).map(Result::unwrap).collect();
+    assert_eq!(
+        got[1..got.len() - 1],
+        [
+            EventRef::BeginLists("t".into()),
+            EventRef::BeginRow("r".into()),
+            EventRef::EndRow,
+            EventRef::EndLists,
+            EventRef::BeginLists("u".into()),
+            EventRef::EndLists,
+        ]
+    );
+}
+
+#[test]
+fn view_agrees_with_parse_on_good_and_bad_documents() {
+    let mut cases: Vec<Vec<u8>> = vec![
+        STATUS.to_vec(),
+        UNKNOWN.to_vec(),
+        REGISTRATIONS.to_vec(),
+        registrations_model().to_xml(),
+        b"".to_vec(),
+        b"<html/>".to_vec(),
+        b"<serverResponse><results></serverResponse>".to_vec(),
+        b"<serverResponse><results><result value='1'/></results></serverResponse>".to_vec(),
+        b"<serverResponse><results><result id='a' value='&bogus;'/></results></serverResponse>"
+            .to_vec(),
+        b"<serverResponse><results><result id='a' id='b'/></results></serverResponse>".to_vec(),
+        b"<serverResponse><results><result id='\xff'/></results></serverResponse>".to_vec(),
+        br#"<serverResponse><results server="b" service="s"><result id="a" value="1/></results></serverResponse>"#.to_vec(),
+        b"<serverResponse><results/></serverResponse><x/>".to_vec(),
+    ];
+    let mut deep = b"<serverResponse><results><x>".to_vec();
+    deep.extend(std::iter::repeat_n(&b"<x>"[..], 100).flatten());
+    cases.push(deep);
+    for xml in &cases {
+        let view = from_view(events(xml));
+        assert_eq!(view, parse(xml), "{}", String::from_utf8_lossy(xml));
+    }
+    // The limits too.
+    let doc = registrations_model().to_xml();
+    for config in [
+        ParseConfig::default().with_max_size(100),
+        ParseConfig::default().with_max_depth(4),
+    ] {
+        let err = from_view(Events::with_config(&doc, &config)).unwrap_err();
+        assert_eq!(Err(err), parse_with(&doc, &config));
+    }
+}
+
+#[test]
+fn view_ends_after_an_error() {
+    let xml = b"<serverResponse><results><result value='1'/><result id='b' value='2'/></results></serverResponse>";
+    let mut view = events(xml);
+    let mut errors = 0;
+    let mut after = 0;
+    for ev in view.by_ref() {
+        if errors > 0 {
+            after += 1;
+        }
+        if ev.is_err() {
+            errors += 1;
+        }
+    }
+    assert_eq!((errors, after), (1, 0));
+    assert!(view.next().is_none());
+    // An error found before the first event (UTF-8) is the first item.
+    let mut view = events(b"<serverResponse>\xff");
+    assert!(matches!(
+        view.next(),
+        Some(Err(ParseError {
+            kind: ParseErrorKind::NotUtf8,
+            position: 16
+        }))
+    ));
+    assert!(view.next().is_none());
+}
+
 proptest! {
+    #[test]
+    fn view_agrees_with_parse_on_arbitrary_bytes(
+        bytes in proptest::collection::vec(any::<u8>(), 0..200),
+    ) {
+        prop_assert_eq!(from_view(events(&bytes)), parse(&bytes));
+    }
+
     #[test]
     fn written_documents_parse_back(
         fields in proptest::collection::vec((xml_text(), xml_text()), 0..6),
@@ -555,6 +763,7 @@ proptest! {
         };
         let xml = doc.to_xml();
         prop_assert_eq!(parse(&xml).unwrap(), doc.clone());
+        prop_assert_eq!(from_view(events(&xml)).unwrap(), doc.clone());
         let streamed = DocReader::new(BufReader::with_capacity(3, &xml[..])).into_response().unwrap();
         prop_assert_eq!(streamed, doc);
     }

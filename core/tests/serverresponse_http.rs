@@ -12,9 +12,10 @@ use std::time::Duration;
 
 use common::within;
 use msgwire::net::stats::{self, Protocol};
-use msgwire::net::{TlsClientConfig, TlsServerConfig};
+use msgwire::net::{Stream, TlsClientConfig, TlsServerConfig};
 use msgwire::serverresponse::{
-    get, get_with, parse, ClientError, Fault, GetOptions, ParseErrorKind, Server, ServerConfig,
+    get, get_with, parse, ClientError, Fault, GetOptions, ParseConfig, ParseErrorKind, Server,
+    ServerConfig,
 };
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -371,6 +372,24 @@ fn handler_faults() {
             (doc.service.as_str(), doc.fault_code(), doc.fault_text()),
             ("http", Some(403), Some("failed with 403"))
         );
+        // Codes below 600 that are no HTTP error status cannot be the
+        // status line (below 100 it would be malformed; 1xx is not final,
+        // 204 and 304 carry no body): 500, the code kept in the document.
+        for code in [0u32, 42, 100, 204, 304, 399] {
+            let r = raw(
+                addr,
+                format!("GET /fail.xml?code={code} HTTP/1.0\r\n\r\n").as_bytes(),
+            );
+            let (h, body) = split(&r);
+            assert_eq!(h, head("500 Internal Server Error", ""), "code {code}");
+            let doc = parse(&body).unwrap();
+            assert_eq!(
+                (doc.service.as_str(), doc.fault_code()),
+                ("http", Some(i64::from(code)))
+            );
+            let doc = get(&format!("http://{addr}/fail.xml?code={code}"), T).unwrap();
+            assert_eq!(doc.fault_code(), Some(i64::from(code)));
+        }
         let doc = get(&format!("http://{addr}/need.xml"), T).unwrap();
         assert_eq!(
             (doc.fault_code(), doc.service.as_str()),
@@ -685,5 +704,152 @@ fn over_tls() {
         assert_eq!(doc.fault_code(), Some(404));
         // Plain HTTP to the TLS port gets no serverResponse.
         assert!(get(&format!("http://127.0.0.1:{port}/hello.xml"), T).is_err());
+    });
+}
+
+/// A TLS server for the tests below: a self-signed certificate for
+/// `localhost` and a client configuration trusting it.
+fn tls_pair() -> (TlsServerConfig, TlsClientConfig) {
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let server = TlsServerConfig::from_pem(
+        cert.cert.pem().as_bytes(),
+        cert.key_pair.serialize_pem().as_bytes(),
+    )
+    .unwrap();
+    let client = TlsClientConfig::with_ca_pem(cert.cert.pem().as_bytes()).unwrap();
+    (server, client)
+}
+
+#[test]
+fn trickling_client_over_tls_is_cut_off() {
+    // Over TLS the server's reads wait for whole TLS records: a client
+    // that trickles one record a byte at a time must still meet the
+    // total deadline (it used to be held as long as bytes kept coming).
+    within(LIMIT, || {
+        let (tls, client) = tls_pair();
+        let config = ServerConfig {
+            tls: Some(tls),
+            read_timeout: Duration::from_millis(1000),
+            workers: 1,
+            ..ServerConfig::default()
+        };
+        let server = Server::bind("127.0.0.1:0", config).unwrap();
+        let tcp = TcpStream::connect(server.local_addr()).unwrap();
+        let mut raw = tcp.try_clone().unwrap();
+        let mut tls = Stream::tls_connect(tcp, &client, "localhost", T).unwrap();
+        // Take in what the server sends after the handshake (TLS 1.3
+        // session tickets): a read that finds nothing else times out.
+        raw.set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
+        assert!(tls.read(&mut [0u8; 16]).is_err());
+        // The header of a 48-byte application-data record, then its
+        // bytes one by one, 100 ms apart (4.8 s in all), looking before
+        // each byte whether the server has answered.
+        raw.write_all(&[0x17, 0x03, 0x03, 0x00, 48]).unwrap();
+        for _ in 0..48 {
+            raw.set_nonblocking(true).unwrap();
+            let answered = matches!(raw.peek(&mut [0u8; 1]), Ok(n) if n > 0);
+            raw.set_nonblocking(false).unwrap();
+            if answered || raw.write_all(&[0]).is_err() {
+                break;
+            }
+            thread::sleep(Duration::from_millis(100));
+        }
+        raw.set_read_timeout(Some(T)).unwrap();
+        // The answer is a 408 over the intact server-to-client direction
+        // (without the deadline the record completes, fails to decrypt and
+        // the connection just ends).
+        let mut reply = Vec::new();
+        let _ = tls.read_to_end(&mut reply);
+        assert!(!reply.is_empty(), "no reply");
+        let (h, body) = split(&reply);
+        assert!(h.starts_with("HTTP/1.1 408 Request Timeout\r\n"), "{h}");
+        assert_eq!(parse(&body).unwrap().fault_code(), Some(408));
+    });
+}
+
+#[test]
+fn client_bounds_an_endless_reply_head() {
+    // A server whose reply head never ends: the client gives up at its
+    // head limit (64 KiB), not after reading a whole document's worth.
+    within(LIMIT, || {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let server = thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            s.write_all(b"HTTP/1.0 200 OK\r\nX-Junk: ").unwrap();
+            let junk = [b'a'; 4096];
+            let mut sent = 0usize;
+            // Until the client hangs up (or far past any limit).
+            while sent < 64 << 20 && s.write_all(&junk).is_ok() {
+                sent += junk.len();
+            }
+            sent
+        });
+        match get(&format!("http://{addr}/status.xml"), T) {
+            Err(ClientError::BadReply(why)) => assert!(why.contains("head"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        server.join().unwrap();
+
+        // An endless body that never closes stops at the size limit.
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let server = thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            s.write_all(b"HTTP/1.0 200 OK\r\n\r\n<serverResponse><results>")
+                .unwrap();
+            let junk = [b' '; 4096];
+            let mut sent = 0usize;
+            while sent < 64 << 20 && s.write_all(&junk).is_ok() {
+                sent += junk.len();
+            }
+        });
+        let mut options = GetOptions::default().with_timeout(T);
+        options.parse = ParseConfig::default().with_max_size(1 << 20);
+        match get_with(&format!("http://{addr}/status.xml"), &options) {
+            Err(ClientError::BadReply(why)) => assert!(why.contains("larger than"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        server.join().unwrap();
+    });
+}
+
+#[test]
+fn queued_slow_clients_do_not_each_get_a_full_deadline() {
+    // One worker, 5 s to send a request. Four clients that never finish
+    // theirs connect at once: one holds the worker, three wait in the
+    // queue. A client's time counts from its connection, so the queued
+    // ones have used up theirs by the time the worker frees and are cut
+    // within the 1 s grace each gets from then on; a good client behind
+    // them is answered after some 8 s, not after 4 x 5 s.
+    within(LIMIT, || {
+        let config = ServerConfig {
+            read_timeout: Duration::from_secs(5),
+            workers: 1,
+            ..ServerConfig::default()
+        };
+        let server = Server::bind("127.0.0.1:0", config).unwrap();
+        let addr = server.local_addr();
+        let slow: Vec<TcpStream> = (0..4)
+            .map(|_| {
+                let mut s = TcpStream::connect(addr).unwrap();
+                s.write_all(b"GET /status.xml HTTP/1.0\r\nX-Slow: ")
+                    .unwrap();
+                s
+            })
+            .collect();
+        // Generous: 14 s against the 20 s the queue used to take.
+        let doc = get(
+            &format!("http://{addr}/status.xml"),
+            Duration::from_secs(14),
+        );
+        assert!(doc.is_ok(), "{doc:?}");
+        for mut s in slow {
+            s.set_read_timeout(Some(T)).unwrap();
+            let mut reply = Vec::new();
+            let _ = s.read_to_end(&mut reply);
+            assert!(reply.starts_with(b"HTTP/1.1 408 "));
+        }
     });
 }

@@ -16,6 +16,7 @@
 //! | 1500-1599 | MSRP transfer errors (large messages: files, invalid messages) |
 //! | 1600-1699 | STS/1.0 errors |
 //! | 1700-1719 | serverResponse: document parse and write, server, client |
+//! | 1720-1739 | serverResponse (continued): TLS |
 //! | 1800-1819 | ministreaming: refused, timeouts, resets, transport, frames |
 //! | 1900-1919 | Message/CPIM errors (one per core `CpimErrorKind`, plus building) |
 //! | 1920-1939 | SDP media errors (one per core `SdpErrorKind`, plus encoding) |
@@ -47,7 +48,7 @@ use crate::guard;
 /// 1100-1199 MSRP header errors, 1200-1299 MSRP parse errors, 1300-1399
 /// MSRP endpoint errors (binding, transports and sessions), 1400-1499 TLS
 /// configuration errors, 1500-1599 MSRP transfer errors, 1600-1699 STS/1.0
-/// errors, 1700-1719 serverResponse errors, 1800-1819 ministreaming
+/// errors, 1700-1739 serverResponse errors, 1800-1819 ministreaming
 /// errors, 1900-1919 Message/CPIM errors, 1920-1939 SDP media errors,
 /// 2000-2019 MSRP relay client errors, 2020-2039 MSRP relay server
 /// errors.
@@ -325,7 +326,7 @@ pub enum msgwire_status {
     /// serverResponse client: the exchange did not finish within the timeout.
     MSGWIRE_SR_TIMEOUT = 1713,
     /// serverResponse client: the reply is not valid HTTP, too large, or the
-    /// connection or TLS failed while talking.
+    /// connection failed while talking (TLS handshakes: `MSGWIRE_SR_TLS`).
     MSGWIRE_SR_BAD_REPLY = 1714,
     /// serverResponse client: an HTTP error status whose body is not a
     /// serverResponse document (the message gives the status).
@@ -333,6 +334,11 @@ pub enum msgwire_status {
     /// serverResponse client: a success status whose body is not a
     /// serverResponse document (the message says why).
     MSGWIRE_SR_DOCUMENT = 1716,
+    /// serverResponse client: the TLS handshake with an `https://` server
+    /// failed (a certificate not issued by a trusted CA or not for the
+    /// host, a server without TLS, a handshake timeout); the message says
+    /// which.
+    MSGWIRE_SR_TLS = 1720,
     /// ministreaming: the peer refused the stream (nobody accepts streams there, or nobody called accept in time).
     MSGWIRE_MINISTREAM_REFUSED = 1800,
     /// ministreaming: a connect, accept, read, write or ping did not finish within its timeout. The stream (if any) is still usable.
@@ -454,7 +460,7 @@ impl msgwire_status {
     /// Every status in numeric order, for turning a number from C back into
     /// the enum. A status missing here would read as "unknown status"; the
     /// unit tests check the list against the blocks.
-    const ALL: [msgwire_status; 157] = [
+    const ALL: [msgwire_status; 158] = [
         MSGWIRE_OK,
         MSGWIRE_NULL_PARAMETER,
         MSGWIRE_INVALID_UTF8,
@@ -562,6 +568,7 @@ impl msgwire_status {
         MSGWIRE_SR_BAD_REPLY,
         MSGWIRE_SR_HTTP_ERROR,
         MSGWIRE_SR_DOCUMENT,
+        MSGWIRE_SR_TLS,
         MSGWIRE_MINISTREAM_REFUSED,
         MSGWIRE_MINISTREAM_TIMEOUT,
         MSGWIRE_MINISTREAM_RESET,
@@ -751,6 +758,7 @@ impl msgwire_status {
             MSGWIRE_SR_BAD_REPLY => "serverResponse: invalid HTTP reply\0",
             MSGWIRE_SR_HTTP_ERROR => "serverResponse: HTTP error without a document\0",
             MSGWIRE_SR_DOCUMENT => "serverResponse: reply body is not serverResponse\0",
+            MSGWIRE_SR_TLS => "serverResponse: TLS handshake failed\0",
             MSGWIRE_MINISTREAM_REFUSED => "ministream: the peer refused the stream\0",
             MSGWIRE_MINISTREAM_TIMEOUT => "ministream: timed out\0",
             MSGWIRE_MINISTREAM_RESET => "ministream: the peer closed the stream\0",
@@ -1127,7 +1135,7 @@ mod tests {
                 1400..=1499 => "MSGWIRE_TLS_",
                 1500..=1599 => "MSGWIRE_MSRP_TRANSFER_",
                 1600..=1699 => "MSGWIRE_STS_",
-                1700..=1719 => "MSGWIRE_SR_",
+                1700..=1739 => "MSGWIRE_SR_",
                 1800..=1819 => "MSGWIRE_MINISTREAM_",
                 1900..=1919 => "MSGWIRE_CPIM_",
                 1920..=1939 => "MSGWIRE_SDP_",

@@ -10,6 +10,9 @@
 //!   with `_write` (to a buffer) or `_write_to` (to a callback); read with
 //!   the accessors. Strings the accessors lend stay valid until the
 //!   response is modified or freed.
+//! * `msgwire_sr_parse_events` — the zero-copy view of the core for C: a
+//!   document is read without being built, piece by piece through a
+//!   callback (ids and values lent for the call).
 //! * `msgwire_sr_writer` — a streaming writer: every call writes its piece
 //!   at once, so a table of any length never sits in memory. Made by
 //!   `msgwire_sr_writer_new` over a write callback (released with
@@ -31,9 +34,10 @@ use std::ffi::{c_char, c_void};
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
+use msgwire_core::net::{TlsClientConfig, TlsServerConfig};
 use msgwire_core::serverresponse::{
-    self as sr, ClientError, Entry, Fault, Field, Lists, ParseErrorKind, Reply, Response, Row,
-    Server, ServerConfig, WriteError, Writer,
+    self as sr, ClientError, Entry, Fault, Field, GetOptions, Lists, ParseErrorKind, Reply,
+    Response, Row, Server, ServerConfig, WriteError, Writer,
 };
 
 use crate::endpoint::SigpipeBlocked;
@@ -42,6 +46,7 @@ use crate::guard::{
     arg_buf, arg_bytes, arg_mut, arg_opt_str, arg_out, arg_ref, arg_str, free_handle, guard,
     guard_value, msgwire_str, new_handle, CText,
 };
+use crate::tls::{msgwire_tls_client_config, msgwire_tls_server_config};
 
 // --------------------------------------------------------------- response
 
@@ -416,6 +421,142 @@ pub extern "C" fn msgwire_sr_parse(
             }
         }
     })
+}
+
+/// What a `msgwire_sr_parse_events` callback is told, and what its `id`
+/// and `value` then hold (empty strings where nothing is said).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum msgwire_sr_event_kind {
+    /// `<results>` opened: `id` is the `server` attribute, `value` the
+    /// `service`.
+    BeginResults = 0,
+    /// `<faults>` opened: `id` is the `server` attribute, `value` the
+    /// `service`.
+    BeginFaults = 1,
+    /// A `<result id value/>`.
+    Result = 2,
+    /// A `<lists id>` table opened.
+    BeginLists = 3,
+    /// A `<list id>` row of the open table opened.
+    BeginRow = 4,
+    /// An `<item id value/>` of the open row.
+    Item = 5,
+    /// The open row closed.
+    EndRow = 6,
+    /// The open table closed.
+    EndLists = 7,
+    /// A `<fault id value/>`.
+    Fault = 8,
+    /// Something skipped: `id` is the unknown element's or attribute's
+    /// name (empty for stray text).
+    Ignored = 9,
+    /// `</serverResponse>`: the document is complete.
+    End = 10,
+}
+
+/// Receives the events of `msgwire_sr_parse_events`, on the calling
+/// thread. `id` and `value` are lent for the call only (NUL-terminated;
+/// copy them to keep them). Return `true` to go on, `false` to stop.
+pub type msgwire_sr_event_fn = Option<
+    unsafe extern "C" fn(
+        user_data: *mut c_void,
+        kind: msgwire_sr_event_kind,
+        id: msgwire_str,
+        value: msgwire_str,
+    ) -> bool,
+>;
+
+/// Parses a document from `len` bytes at `data` without building it:
+/// `on_event` is called for each piece in document order (see
+/// `msgwire_sr_event_kind`), so a table of any length is read row by row
+/// with no memory per row. The checks and errors are those of
+/// `msgwire_sr_parse` (`*error_position`, may be NULL, receives the byte
+/// offset of a parse error); events before an error have been delivered.
+/// When `on_event` returns `false` parsing stops there and the call
+/// returns `MSGWIRE_OK`.
+#[unsafe(no_mangle)]
+pub extern "C" fn msgwire_sr_parse_events(
+    data: *const u8,
+    len: usize,
+    on_event: msgwire_sr_event_fn,
+    user_data: *mut c_void,
+    error_position: *mut u64,
+) -> msgwire_status {
+    guard(|| {
+        // SAFETY: readable bytes per the header.
+        let bytes = unsafe { arg_bytes(data, len, "data")? };
+        let f = on_event.ok_or_else(|| Error::null("on_event"))?;
+        // The strings handed out: id, NUL, value, NUL, in one buffer
+        // reused for every event.
+        let mut scratch: Vec<u8> = Vec::with_capacity(256);
+        for event in sr::events(bytes) {
+            let event = match event {
+                Ok(ev) => ev,
+                Err(e) => {
+                    // SAFETY: NULL or writable per the header.
+                    if let Some(p) = unsafe { error_position.as_mut() } {
+                        *p = e.position;
+                    }
+                    return Err(parse_error(&e));
+                }
+            };
+            let (kind, id, value) = event_parts(&event);
+            scratch.clear();
+            scratch.extend_from_slice(id.as_bytes());
+            scratch.push(0);
+            scratch.extend_from_slice(value.as_bytes());
+            scratch.push(0);
+            let id = msgwire_str {
+                ptr: scratch.as_ptr().cast(),
+                len: id.len(),
+            };
+            let value = msgwire_str {
+                // SAFETY: within `scratch`, after the id and its NUL.
+                ptr: unsafe { scratch.as_ptr().add(id.len + 1) }.cast(),
+                len: value.len(),
+            };
+            // SAFETY: the caller's callback with its own pointer; the
+            // strings stay valid for the call.
+            if !unsafe { f(user_data, kind, id, value) } {
+                break;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// An event as the C callback sees it.
+fn event_parts<'e>(ev: &'e sr::EventRef<'_>) -> (msgwire_sr_event_kind, &'e str, &'e str) {
+    use msgwire_sr_event_kind as K;
+    use sr::{EventRef as E, Ignored};
+    match ev {
+        E::Begin {
+            faults,
+            server,
+            service,
+        } => (
+            if *faults {
+                K::BeginFaults
+            } else {
+                K::BeginResults
+            },
+            server,
+            service,
+        ),
+        E::Result(f) => (K::Result, &f.id, &f.value),
+        E::BeginLists(id) => (K::BeginLists, id, ""),
+        E::BeginRow(id) => (K::BeginRow, id, ""),
+        E::Item(f) => (K::Item, &f.id, &f.value),
+        E::EndRow => (K::EndRow, "", ""),
+        E::EndLists => (K::EndLists, "", ""),
+        E::Fault(f) => (K::Fault, &f.id, &f.value),
+        E::Ignored(Ignored::Element { name, .. } | Ignored::Attribute { name, .. }) => {
+            (K::Ignored, name, "")
+        }
+        E::Ignored(_) => (K::Ignored, "", ""),
+        E::End => (K::End, "", ""),
+    }
 }
 
 /// The `server` attribute, lent until the response is modified or freed.
@@ -980,8 +1121,9 @@ pub extern "C" fn msgwire_sr_writer_finish(writer: *mut msgwire_sr_writer) -> ms
     })
 }
 
-/// In a handler: answer with a fault instead of results. Codes below 600
-/// become the HTTP status (service `http`); 600 and up (600 command
+/// In a handler: answer with a fault instead of results. Codes 400 to 599
+/// become the HTTP status (service `http`; lower codes, which are no HTTP
+/// error status, are sent with status 500); 600 and up (600 command
 /// failed, 601 argument missing, 602 session invalid) are sent with HTTP
 /// 200 under the method's name. Takes effect when the handler returns;
 /// results written before are then discarded if they have not gone out
@@ -1241,45 +1383,86 @@ pub extern "C" fn msgwire_sr_server_bind(
     guard(|| {
         // SAFETY: strings, NULL or a readable config, and a writable
         // out-pointer per the header.
-        let (address, name, cfg, out) = unsafe {
-            (
-                arg_str(address, "address")?,
-                arg_opt_str(server_name, "server_name")?,
-                config.as_ref().copied().unwrap_or_default(),
-                arg_out(out, "out")?,
-            )
-        };
-        let mut core = ServerConfig::default();
-        if let Some(n) = name {
-            core.server_name = n.to_string();
-        }
-        if cfg.read_timeout_ms > 0 {
-            core.read_timeout = Duration::from_millis(u64::from(cfg.read_timeout_ms));
-        }
-        if cfg.max_connections > 0 {
-            core.max_connections = cfg.max_connections as usize;
-        }
-        if cfg.workers > 0 {
-            core.workers = cfg.workers as usize;
-        }
-        if cfg.max_head > 0 {
-            core.max_head = cfg.max_head as usize;
-        }
-        // The worker threads inherit the blocked SIGPIPE (see the endpoint
-        // module): a client that goes away must not kill the program.
-        let _mask = SigpipeBlocked::new();
-        let server = Server::bind(address, core).map_err(|e| {
-            Error::new(
-                MSGWIRE_SR_LISTEN,
-                format!("cannot listen on {address}: {e}"),
-            )
-        })?;
-        out.set(new_handle(msgwire_sr_server {
-            server,
-            slots: std::sync::Mutex::new(HashMap::new()),
-        }));
-        Ok(())
+        unsafe { bind(address, server_name, config, None, out) }
     })
+}
+
+/// Like `msgwire_sr_server_bind`, serving HTTPS: every connection starts
+/// with a TLS handshake presenting the certificate of `tls` (see
+/// `msgwire_tls_server_config_from_pem`/`_from_files`; the server keeps
+/// its own reference, so `tls` may be freed right after this call). The
+/// handshake counts against `read_timeout_ms`; a client that fails it is
+/// dropped without a reply.
+#[unsafe(no_mangle)]
+pub extern "C" fn msgwire_sr_server_bind_tls(
+    address: *const c_char,
+    server_name: *const c_char,
+    config: *const msgwire_sr_server_config,
+    tls: *const msgwire_tls_server_config,
+    out: *mut *mut msgwire_sr_server,
+) -> msgwire_status {
+    guard(|| {
+        // SAFETY: a live TLS configuration per the header.
+        let tls = unsafe { arg_ref(tls, "tls")? }.config.clone();
+        // SAFETY: strings, NULL or a readable config, and a writable
+        // out-pointer per the header.
+        unsafe { bind(address, server_name, config, Some(tls), out) }
+    })
+}
+
+/// The body of the two `bind` functions.
+///
+/// # Safety
+/// The pointers as documented on `msgwire_sr_server_bind`.
+unsafe fn bind(
+    address: *const c_char,
+    server_name: *const c_char,
+    config: *const msgwire_sr_server_config,
+    tls: Option<TlsServerConfig>,
+    out: *mut *mut msgwire_sr_server,
+) -> Result<(), Error> {
+    // SAFETY: the caller's promise.
+    let (address, name, cfg, out) = unsafe {
+        (
+            arg_str(address, "address")?,
+            arg_opt_str(server_name, "server_name")?,
+            config.as_ref().copied().unwrap_or_default(),
+            arg_out(out, "out")?,
+        )
+    };
+    let mut core = ServerConfig {
+        tls,
+        ..ServerConfig::default()
+    };
+    if let Some(n) = name {
+        core.server_name = n.to_string();
+    }
+    if cfg.read_timeout_ms > 0 {
+        core.read_timeout = Duration::from_millis(u64::from(cfg.read_timeout_ms));
+    }
+    if cfg.max_connections > 0 {
+        core.max_connections = cfg.max_connections as usize;
+    }
+    if cfg.workers > 0 {
+        core.workers = cfg.workers as usize;
+    }
+    if cfg.max_head > 0 {
+        core.max_head = cfg.max_head as usize;
+    }
+    // The worker threads inherit the blocked SIGPIPE (see the endpoint
+    // module): a client that goes away must not kill the program.
+    let _mask = SigpipeBlocked::new();
+    let server = Server::bind(address, core).map_err(|e| {
+        Error::new(
+            MSGWIRE_SR_LISTEN,
+            format!("cannot listen on {address}: {e}"),
+        )
+    })?;
+    out.set(new_handle(msgwire_sr_server {
+        server,
+        slots: std::sync::Mutex::new(HashMap::new()),
+    }));
+    Ok(())
 }
 
 /// The port the server listens on (the one chosen for port 0).
@@ -1353,12 +1536,14 @@ pub extern "C" fn msgwire_sr_server_free(server: *mut msgwire_sr_server) {
 /// and parses the reply, all within `timeout_ms` (0: 10000 ms), on the
 /// calling thread. An HTTP error status whose body is a faults document
 /// succeeds: read the faults from the response. `*out` receives a
-/// response to release with `msgwire_sr_response_free`.
+/// response to release with `msgwire_sr_response_free`. For `https://`
+/// URLs use `msgwire_sr_get_tls`.
 ///
-/// Errors: `MSGWIRE_SR_BAD_URL`, `MSGWIRE_SR_CONNECT`,
-/// `MSGWIRE_SR_TIMEOUT`, `MSGWIRE_SR_BAD_REPLY`, `MSGWIRE_SR_HTTP_ERROR`
-/// (an error status without a document), `MSGWIRE_SR_DOCUMENT` (a
-/// success status whose body is not serverResponse).
+/// Errors: `MSGWIRE_SR_BAD_URL` (also for `https://`),
+/// `MSGWIRE_SR_CONNECT`, `MSGWIRE_SR_TIMEOUT`, `MSGWIRE_SR_BAD_REPLY`,
+/// `MSGWIRE_SR_HTTP_ERROR` (an error status without a document),
+/// `MSGWIRE_SR_DOCUMENT` (a success status whose body is not
+/// serverResponse).
 #[unsafe(no_mangle)]
 pub extern "C" fn msgwire_sr_get(
     url: *const c_char,
@@ -1367,17 +1552,57 @@ pub extern "C" fn msgwire_sr_get(
 ) -> msgwire_status {
     guard(|| {
         // SAFETY: a string and a writable out-pointer per the header.
-        let (url, out) = unsafe { (arg_str(url, "url")?, arg_out(out, "out")?) };
-        let timeout = Duration::from_millis(if timeout_ms == 0 {
-            10_000
-        } else {
-            u64::from(timeout_ms)
-        });
-        let _mask = SigpipeBlocked::new();
-        let doc = sr::get(url, timeout).map_err(client_error)?;
-        out.set(msgwire_sr_response::new(doc));
-        Ok(())
+        unsafe { fetch(url, timeout_ms, None, out) }
     })
+}
+
+/// Like `msgwire_sr_get`, also for `https://` URLs: the server must
+/// present a certificate that `tls` trusts (see
+/// `msgwire_tls_client_config_with_ca_pem`/`_with_ca_file`) for the URL's
+/// host; `tls` is only read during the call. A failed handshake (an
+/// untrusted certificate, a server that does not speak TLS) is
+/// `MSGWIRE_SR_TLS`; the other errors are those of `msgwire_sr_get`.
+/// `http://` URLs are fetched without TLS.
+#[unsafe(no_mangle)]
+pub extern "C" fn msgwire_sr_get_tls(
+    url: *const c_char,
+    timeout_ms: u32,
+    tls: *const msgwire_tls_client_config,
+    out: *mut *mut msgwire_sr_response,
+) -> msgwire_status {
+    guard(|| {
+        // SAFETY: a live TLS configuration per the header.
+        let tls = unsafe { arg_ref(tls, "tls")? }.config.clone();
+        // SAFETY: a string and a writable out-pointer per the header.
+        unsafe { fetch(url, timeout_ms, Some(tls), out) }
+    })
+}
+
+/// The body of the two `get` functions.
+///
+/// # Safety
+/// The pointers as documented on `msgwire_sr_get`.
+unsafe fn fetch(
+    url: *const c_char,
+    timeout_ms: u32,
+    tls: Option<TlsClientConfig>,
+    out: *mut *mut msgwire_sr_response,
+) -> Result<(), Error> {
+    // SAFETY: the caller's promise.
+    let (url, out) = unsafe { (arg_str(url, "url")?, arg_out(out, "out")?) };
+    let timeout = Duration::from_millis(if timeout_ms == 0 {
+        10_000
+    } else {
+        u64::from(timeout_ms)
+    });
+    let mut options = GetOptions::default().with_timeout(timeout);
+    if let Some(tls) = tls {
+        options = options.with_tls(tls);
+    }
+    let _mask = SigpipeBlocked::new();
+    let doc = sr::get_with(url, &options).map_err(client_error)?;
+    out.set(msgwire_sr_response::new(doc));
+    Ok(())
 }
 
 // ----------------------------------------------------------------- errors
@@ -1411,6 +1636,7 @@ fn client_error(e: ClientError) -> Error {
         ClientError::Timeout => MSGWIRE_SR_TIMEOUT,
         ClientError::Http { .. } => MSGWIRE_SR_HTTP_ERROR,
         ClientError::Document { .. } => MSGWIRE_SR_DOCUMENT,
+        ClientError::Tls(_) => MSGWIRE_SR_TLS,
         _ => MSGWIRE_SR_BAD_REPLY,
     };
     Error::new(status, e.to_string())

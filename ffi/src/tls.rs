@@ -39,8 +39,9 @@ use crate::guard::{
 /// Created by `msgwire_tls_server_config_from_pem` or
 /// `msgwire_tls_server_config_from_files`, released by
 /// `msgwire_tls_server_config_free`. Immutable: several threads may use it
-/// at once. Attach it with `msgwire_msrp_acceptor_set_tls` or
-/// `msgwire_msrp_server_set_tls`, which keep their own reference.
+/// at once. Attach it with `msgwire_msrp_acceptor_set_tls`,
+/// `msgwire_msrp_server_set_tls` or `msgwire_sr_server_bind_tls`, which
+/// keep their own reference.
 pub struct msgwire_tls_server_config {
     pub(crate) config: TlsServerConfig,
 }
@@ -124,7 +125,7 @@ pub extern "C" fn msgwire_tls_server_config_free(config: *mut msgwire_tls_server
 /// `msgwire_tls_client_config_insecure`, released by
 /// `msgwire_tls_client_config_free`. Immutable: several threads may use it
 /// at once. Attach it with `msgwire_msrp_connector_set_tls`, which keeps its
-/// own reference.
+/// own reference, or pass it to `msgwire_sr_get_tls`.
 pub struct msgwire_tls_client_config {
     pub(crate) config: TlsClientConfig,
 }

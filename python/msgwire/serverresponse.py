@@ -35,10 +35,27 @@ Server (handlers run on the server's worker threads, under the GIL)::
     sr.get(f'http://127.0.0.1:{server.port}/registrations.xml?driver=sip')
     server.close()
 
+HTTPS uses msrplib's TLS credentials (:class:`msrplib.tls.X509Credentials`,
+PEM text or ``X509Certificate``/``X509PrivateKey`` objects, as for
+``msrps``): the server presents ``cert`` and ``key``, the client trusts the
+CAs in ``trusted``::
+
+    from msrplib.tls import X509Certificate, X509Credentials, X509PrivateKey
+
+    server = sr.Server(port=0, credentials=X509Credentials(
+        X509Certificate(open('server.pem').read()), X509PrivateKey(open('server.key').read())))
+    ca = X509Certificate(open('ca.pem').read())
+    sr.get(f'https://127.0.0.1:{server.port}/status.xml',
+           credentials=X509Credentials(trusted=[ca]))
+
+A certificate the client does not trust raises :class:`ClientError` with
+``kind == 'tls'``.
+
 A handler returns a list of :class:`Result`/:class:`Lists`, a ``dict`` (each
 pair a result) or ``None`` (an empty ``<results></results>``: done). It
-raises :class:`Fault` for a fault: codes below 600 become the HTTP status
-(service ``http``); 600 and up are sent with HTTP 200 under the method's
+raises :class:`Fault` for a fault: codes 400 to 599 become the HTTP status
+(service ``http``; lower codes, which are no HTTP error status, are sent
+with status 500); 600 and up are sent with HTTP 200 under the method's
 name. Any other exception becomes a 600 fault and the server carries on.
 The GIL is released while the server waits for and talks to clients, and
 while :func:`get` fetches.
@@ -291,13 +308,21 @@ def parse(data):
     return _response(_native.sr_parse(bytes(data)))
 
 
-def get(url, timeout=10):
+def get(url, timeout=10, credentials=None):
     """Fetches ``url`` with HTTP/1.0 and returns its :class:`Response`.
 
     An HTTP error status with a faults body returns the faults (check
     ``.ok``); everything else that goes wrong raises :class:`ClientError`.
+    ``https://`` URLs need ``credentials``: a
+    :class:`msrplib.tls.X509Credentials` whose ``trusted`` CAs the server's
+    certificate must chain to (``verify_peer=False`` takes any certificate:
+    tests only). Invalid credentials raise ``ValueError``.
     """
-    return _response(_native.sr_get(url, float(timeout)))
+    tls = None
+    if credentials is not None:
+        from msrplib import tls as _tls
+        tls = _tls._as_credentials(credentials)._client_config()
+    return _response(_native.sr_get(url, float(timeout), tls))
 
 
 class Writer:
@@ -353,14 +378,21 @@ class Server:
     its request; ``max_connections`` connections are served at once (the
     next get a 503 fault); ``workers`` threads serve them. The built-in
     ``status`` method reports msgwire itself until a handler replaces it.
+    With ``credentials`` (a :class:`msrplib.tls.X509Credentials` holding a
+    certificate and its key) the server speaks HTTPS only; the TLS
+    handshake counts against ``read_timeout``.
     """
 
     def __init__(self, host='127.0.0.1', port=0, read_timeout=10, max_connections=256,
-                 workers=16, server_name='msgwire'):
+                 workers=16, server_name='msgwire', credentials=None):
         self.host = host
         self._port = port
+        tls = None
+        if credentials is not None:
+            from msrplib import tls as _tls
+            tls = _tls._as_credentials(credentials)._server_config()
         self._options = dict(read_timeout=float(read_timeout), max_connections=max_connections,
-                             workers=workers, server_name=server_name)
+                             workers=workers, server_name=server_name, tls=tls)
         self._methods = {}
         self._native = None
 

@@ -25,8 +25,8 @@ use std::io::{self, Write};
 use std::sync::Mutex;
 
 use msgwire_core::serverresponse::{
-    self as sr, ClientError, Entry, Fault, ParseErrorKind, Reply, Response, Server, ServerConfig,
-    WriteError, Writer,
+    self as sr, ClientError, Entry, Fault, GetOptions, ParseErrorKind, Reply, Response, Server,
+    ServerConfig, WriteError, Writer,
 };
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -34,6 +34,7 @@ use pyo3::types::{PyBytes, PyIterator, PyList, PyTuple};
 
 use crate::endpoint::{lock, seconds};
 use crate::session::attach;
+use crate::tls::{PyTlsClientConfig, PyTlsServerConfig};
 
 /// The exception classes, defined in Python (`msgwire/serverresponse.py`).
 mod exc {
@@ -133,16 +134,22 @@ pub(crate) fn sr_parse<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py,
 
 /// Fetches a URL (GIL released) and returns the document as plain data;
 /// raises `msgwire.serverresponse.ClientError(message, kind, status,
-/// position)`.
+/// position)`. `tls` (what the client trusts) is needed for `https://`.
 #[pyfunction]
-#[pyo3(signature = (url, timeout=10.0))]
+#[pyo3(signature = (url, timeout=10.0, tls=None))]
 pub(crate) fn sr_get<'py>(
     py: Python<'py>,
     url: &str,
     timeout: f64,
+    tls: Option<PyRef<'py, PyTlsClientConfig>>,
 ) -> PyResult<Bound<'py, PyTuple>> {
-    let timeout = seconds(timeout, "timeout")?;
-    let doc = py.detach(|| sr::get(url, timeout)).map_err(client_error)?;
+    let mut options = GetOptions::default().with_timeout(seconds(timeout, "timeout")?);
+    if let Some(tls) = tls {
+        options = options.with_tls(tls.inner.clone());
+    }
+    let doc = py
+        .detach(|| sr::get_with(url, &options))
+        .map_err(client_error)?;
     doc_object(py, &doc)
 }
 
@@ -316,9 +323,10 @@ pub(crate) struct PySrServer {
 
 #[pymethods]
 impl PySrServer {
-    /// Listens on `host:port` and starts the worker threads.
+    /// Listens on `host:port` and starts the worker threads; with `tls`
+    /// (certificate and key), serves HTTPS.
     #[new]
-    #[pyo3(signature = (host="127.0.0.1", port=0, read_timeout=10.0, max_connections=256, workers=16, server_name="msgwire", max_head=8192))]
+    #[pyo3(signature = (host="127.0.0.1", port=0, read_timeout=10.0, max_connections=256, workers=16, server_name="msgwire", max_head=8192, tls=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -329,6 +337,7 @@ impl PySrServer {
         workers: usize,
         server_name: &str,
         max_head: usize,
+        tls: Option<PyRef<'_, PyTlsServerConfig>>,
     ) -> PyResult<Self> {
         if max_connections == 0 || workers == 0 {
             return Err(PyValueError::new_err(
@@ -341,6 +350,7 @@ impl PySrServer {
             max_connections,
             workers,
             max_head,
+            tls: tls.map(|t| t.inner.clone()),
             ..ServerConfig::default()
         };
         let host = host.to_string();

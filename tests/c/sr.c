@@ -17,6 +17,7 @@
 #include "msgwire.h"
 
 #include "check.h"
+#include "tls_data.h"
 
 static const char STATUS_XML[] = "<?xml version=\"1.0\"?>\n"
                                  "<serverResponse>\n"
@@ -306,6 +307,66 @@ static void test_streaming_writer(void)
     msgwire_sr_response_free(r);
 }
 
+/* What msgwire_sr_parse_events reported, as one line of text. */
+struct events_seen {
+    char text[2048];
+    int rows, stop_after, calls;
+};
+
+static bool on_event(void *user_data, msgwire_sr_event_kind kind, msgwire_str id,
+                     msgwire_str value)
+{
+    struct events_seen *seen = user_data;
+    size_t used = strlen(seen->text);
+    /* The strings are NUL-terminated where their length says. */
+    if (id.ptr[id.len] != '\0' || value.ptr[value.len] != '\0') {
+        return false;
+    }
+    snprintf(seen->text + used, sizeof seen->text - used, "%d:%s=%s;", (int)kind, id.ptr, value.ptr);
+    if (kind == MSGWIRE_SR_EVENT_KIND_END_ROW) {
+        seen->rows++;
+    }
+    seen->calls++;
+    return seen->stop_after == 0 || seen->calls < seen->stop_after;
+}
+
+static void test_parse_events(void)
+{
+    struct events_seen seen = {0};
+    CHECK_OK(msgwire_sr_parse_events((const uint8_t *)REGISTRATIONS_XML, strlen(REGISTRATIONS_XML),
+                                     on_event, &seen, NULL));
+    CHECK(strcmp(seen.text, "0:bayonne=registrations;3:registrations=;4:registration=;"
+                            "5:driver=sip;5:server=192.168.1.95;5:userid=291;5:access=friend;"
+                            "5:status=active;6:=;7:=;10:=;") == 0);
+    CHECK(seen.rows == 1);
+
+    /* Decoded values, faults, and what was skipped. */
+    static const char xml[] = "<serverResponse><faults server='b' service='s' extra='1'>"
+                              "<fault id='text' value='a &amp; b'/><odd/></faults></serverResponse>";
+    memset(&seen, 0, sizeof seen);
+    CHECK_OK(msgwire_sr_parse_events((const uint8_t *)xml, strlen(xml), on_event, &seen, NULL));
+    CHECK(strcmp(seen.text, "9:extra=;1:b=s;8:text=a & b;9:odd=;10:=;") == 0);
+
+    /* The callback stops it. */
+    memset(&seen, 0, sizeof seen);
+    seen.stop_after = 2;
+    CHECK_OK(msgwire_sr_parse_events((const uint8_t *)REGISTRATIONS_XML, strlen(REGISTRATIONS_XML),
+                                     on_event, &seen, NULL));
+    CHECK(seen.calls == 2);
+
+    /* An error after some events: its status and position. */
+    static const char bad[] = "<serverResponse><results><result id='a' value='1'/>"
+                              "<result value='2'/></results></serverResponse>";
+    memset(&seen, 0, sizeof seen);
+    uint64_t at = 0;
+    CHECK_STATUS(msgwire_sr_parse_events((const uint8_t *)bad, strlen(bad), on_event, &seen, &at),
+                 MSGWIRE_SR_PARSE_MISSING_ID);
+    CHECK(at == 51);
+    CHECK(strcmp(seen.text, "0:=;2:a=1;") == 0);
+    CHECK_STATUS(msgwire_sr_parse_events((const uint8_t *)bad, strlen(bad), NULL, NULL, NULL),
+                 MSGWIRE_NULL_PARAMETER);
+}
+
 static atomic_int frees;
 
 static void count_free(void *user_data)
@@ -435,6 +496,87 @@ static void test_server_and_client(void)
     CHECK_STATUS(msgwire_sr_server_bind("not an address", NULL, NULL, &dup), MSGWIRE_SR_LISTEN);
 }
 
+/* HTTPS: the server with the test certificate, the client trusting the
+ * test CA; a client trusting another CA is refused with MSGWIRE_SR_TLS. */
+static void test_tls(void)
+{
+    data_paths();
+    msgwire_tls_server_config *server_tls = NULL;
+    msgwire_tls_client_config *trusting = NULL, *other = NULL;
+    CHECK_OK(msgwire_tls_server_config_from_files(cert_path, key_path, &server_tls));
+    CHECK_OK(msgwire_tls_client_config_with_ca_file(ca_path, &trusting));
+    CHECK_OK(msgwire_tls_client_config_with_ca_file(other_ca_path, &other));
+    if (server_tls == NULL || trusting == NULL || other == NULL) {
+        return;
+    }
+    msgwire_sr_server *server = NULL;
+    msgwire_sr_server_config cfg = {.workers = 2};
+    CHECK_OK(msgwire_sr_server_bind_tls("127.0.0.1:0", "bayonne", &cfg, server_tls, &server));
+    /* The server keeps its own reference. */
+    msgwire_tls_server_config_free(server_tls);
+    if (server == NULL) {
+        return;
+    }
+    CHECK_OK(msgwire_sr_server_method(server, "registrations", registrations, NULL, NULL));
+    uint16_t port = 0;
+    CHECK_OK(msgwire_sr_server_local_port(server, &port));
+    char url[256];
+    msgwire_sr_response *r = NULL;
+    msgwire_str id, value;
+    size_t rows = 0;
+
+    snprintf(url, sizeof url, "https://127.0.0.1:%u/registrations.xml?driver=h323", port);
+    CHECK_OK(msgwire_sr_get_tls(url, 10000, trusting, &r));
+    CHECK_OK(msgwire_sr_response_lists(r, 0, &id, &rows));
+    CHECK(str_is(id, "registrations") && rows == 1);
+    CHECK_OK(msgwire_sr_response_item(r, 0, 0, 1, &id, &value));
+    CHECK(str_is(id, "userid") && str_is(value, "292"));
+    msgwire_sr_response_free(r);
+
+    /* The certificate is also issued for "localhost". */
+    r = NULL;
+    snprintf(url, sizeof url, "https://localhost:%u/status.xml", port);
+    msgwire_status st = msgwire_sr_get_tls(url, 10000, trusting, &r);
+    /* localhost may resolve to ::1 first, where nothing listens; either
+     * way it is not a TLS failure. */
+    CHECK(st == MSGWIRE_OK || st == MSGWIRE_SR_CONNECT);
+    msgwire_sr_response_free(r);
+
+    /* A CA that did not issue the certificate: refused, nothing returned. */
+    r = NULL;
+    snprintf(url, sizeof url, "https://127.0.0.1:%u/registrations.xml", port);
+    CHECK_STATUS(msgwire_sr_get_tls(url, 10000, other, &r), MSGWIRE_SR_TLS);
+    CHECK(r == NULL);
+    CHECK(strstr(msgwire_last_error(), "TLS") != NULL);
+    /* https:// without TLS settings is a bad URL for msgwire_sr_get. */
+    CHECK_STATUS(msgwire_sr_get(url, 2000, &r), MSGWIRE_SR_BAD_URL);
+    /* Plain HTTP to the HTTPS port: no serverResponse reply. */
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/registrations.xml", port);
+    st = msgwire_sr_get(url, 5000, &r);
+    CHECK(st != MSGWIRE_OK && r == NULL);
+    /* TLS to a plain server: a handshake failure. */
+    msgwire_sr_server *plain = NULL;
+    CHECK_OK(msgwire_sr_server_bind("127.0.0.1:0", NULL, &cfg, &plain));
+    uint16_t plain_port = 0;
+    CHECK_OK(msgwire_sr_server_local_port(plain, &plain_port));
+    snprintf(url, sizeof url, "https://127.0.0.1:%u/status.xml", plain_port);
+    CHECK_STATUS(msgwire_sr_get_tls(url, 5000, trusting, &r), MSGWIRE_SR_TLS);
+    /* http:// URLs need no TLS even when settings are given. */
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/status.xml", plain_port);
+    CHECK_OK(msgwire_sr_get_tls(url, 10000, trusting, &r));
+    msgwire_sr_response_free(r);
+    msgwire_sr_server_free(plain);
+
+    CHECK_STATUS(msgwire_sr_get_tls(url, 1000, NULL, &r), MSGWIRE_NULL_PARAMETER);
+    msgwire_sr_server *none = NULL;
+    CHECK_STATUS(msgwire_sr_server_bind_tls("127.0.0.1:0", NULL, NULL, NULL, &none),
+                 MSGWIRE_NULL_PARAMETER);
+    CHECK(none == NULL);
+    msgwire_sr_server_free(server);
+    msgwire_tls_client_config_free(trusting);
+    msgwire_tls_client_config_free(other);
+}
+
 static void test_null_arguments(void)
 {
     msgwire_sr_response *r = NULL;
@@ -457,8 +599,10 @@ int main(void)
     test_build_and_write();
     test_parse_and_read();
     test_parse_errors();
+    test_parse_events();
     test_streaming_writer();
     test_server_and_client();
+    test_tls();
     test_null_arguments();
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;

@@ -23,22 +23,9 @@
 #include "bind.h"
 #include "check.h"
 #include "recorder.h"
+#include "tls_data.h"
 
 /* ---- the test certificates ------------------------------------------- */
-
-static char cert_path[1024], key_path[1024], ca_path[1024], other_ca_path[1024];
-
-static void data_paths(void)
-{
-    const char *dir = getenv("MSGWIRE_TLS_TEST_DIR");
-    if (dir == NULL || dir[0] == '\0') {
-        dir = "tests/data/tls";
-    }
-    snprintf(cert_path, sizeof cert_path, "%s/server.pem", dir);
-    snprintf(key_path, sizeof key_path, "%s/server.key", dir);
-    snprintf(ca_path, sizeof ca_path, "%s/ca.pem", dir);
-    snprintf(other_ca_path, sizeof other_ca_path, "%s/other-ca.pem", dir);
-}
 
 /* The whole file in a malloc'd buffer (release with free), or NULL. */
 static uint8_t *read_file(const char *path, size_t *len)

@@ -34,10 +34,18 @@
 //!
 //! # Parsing
 //!
-//! [`DocReader`] pulls [`DocEvent`]s one at a time from a [`BufRead`], so a
-//! long table can be consumed without building it; [`parse`] collects a
-//! byte slice into a [`Response`]. Both use quick-xml's tokenizer and are
-//! bounded by [`ParseConfig`] (document size, nesting depth).
+//! Three ways in, all on quick-xml's tokenizer, with the same rules and
+//! errors, bounded by [`ParseConfig`] (document size, nesting depth):
+//!
+//! * [`events`] / [`Events`]: a zero-copy view of a document in memory.
+//!   It yields [`EventRef`]s whose ids and values are slices of the input
+//!   (`Cow::Borrowed`); only a value holding an entity or a literal tab or
+//!   line break is decoded into an owned string. Nothing else is
+//!   allocated per element.
+//! * [`parse`]: the view collected into a [`Response`], one copy of each
+//!   string.
+//! * [`DocReader`]: [`DocEvent`]s pulled from any [`BufRead`] (a socket),
+//!   one row at a time, so a long table is never held whole.
 //!
 //! Leniency, on purpose:
 //! * unknown elements (anywhere inside `<serverResponse>`) and unknown
@@ -55,11 +63,13 @@
 //! such as an attribute value missing its closing quote) is a
 //! [`ParseError`] carrying the byte position where it was found.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::fmt;
 use std::io::{self, BufRead, Read, Write};
 
-use quick_xml::events::{BytesStart, Event};
+use quick_xml::events::attributes::Attributes;
+use quick_xml::events::Event;
 use quick_xml::Reader;
 
 // ------------------------------------------------------------------ model
@@ -805,41 +815,270 @@ pub enum DocEvent {
     End,
 }
 
+/// One piece of a document, borrowed from the bytes parsed: what
+/// [`Events`] yields.
+///
+/// Ids and values are `Cow::Borrowed` slices of the input unless they had
+/// to be decoded (an entity such as `&amp;`, or a literal tab or line
+/// break, which XML reads as a space); then they are `Cow::Owned`. Unlike
+/// [`DocEvent`], a table row arrives in pieces ([`BeginRow`], its
+/// [`Item`]s, [`EndRow`]), so nothing is gathered.
+///
+/// [`BeginRow`]: EventRef::BeginRow
+/// [`Item`]: EventRef::Item
+/// [`EndRow`]: EventRef::EndRow
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventRef<'a> {
+    /// `<results>` or `<faults>` opened.
+    Begin {
+        /// `true` for `<faults>`.
+        faults: bool,
+        /// The `server` attribute (empty when absent).
+        server: Cow<'a, str>,
+        /// The `service` attribute (empty when absent).
+        service: Cow<'a, str>,
+    },
+    /// A `<result>`.
+    Result(FieldRef<'a>),
+    /// A `<lists>` table opened; the id.
+    BeginLists(Cow<'a, str>),
+    /// A `<list>` row of the open table opened; the id.
+    BeginRow(Cow<'a, str>),
+    /// An `<item>` of the open row.
+    Item(FieldRef<'a>),
+    /// The open row closed.
+    EndRow,
+    /// The open table closed.
+    EndLists,
+    /// A `<fault>`.
+    Fault(FieldRef<'a>),
+    /// Something skipped.
+    Ignored(Ignored),
+    /// `</serverResponse>`: the document is complete.
+    End,
+}
+
+/// A borrowed `id`/`value` pair (see [`EventRef`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct FieldRef<'a> {
+    /// What the value is about.
+    pub id: Cow<'a, str>,
+    /// The value (empty when the attribute is absent).
+    pub value: Cow<'a, str>,
+}
+
+impl FieldRef<'_> {
+    /// An owned copy.
+    pub fn into_owned(self) -> Field {
+        Field {
+            id: self.id.into_owned(),
+            value: self.value.into_owned(),
+        }
+    }
+}
+
 /// Parses a whole document with the default limits.
 pub fn parse(bytes: &[u8]) -> Result<Response, ParseError> {
     parse_with(bytes, &ParseConfig::default())
 }
 
 /// Parses a whole document with explicit limits.
+///
+/// Built on the zero-copy [`Events`]: each id and value is copied once,
+/// from the input (or from its decoded form) into the [`Response`].
 pub fn parse_with(bytes: &[u8], config: &ParseConfig) -> Result<Response, ParseError> {
-    if bytes.len() as u64 > config.max_size {
-        return Err(ParseError {
-            kind: ParseErrorKind::TooLarge(config.max_size),
-            position: config.max_size,
-        });
-    }
-    // One UTF-8 check for the whole document; attribute values are then
-    // slices of `text`, not checked again one by one.
-    let text = std::str::from_utf8(bytes).map_err(|e| ParseError {
-        kind: ParseErrorKind::NotUtf8,
-        position: e.valid_up_to() as u64,
-    })?;
-    let mut reader = Reader::from_reader(bytes);
-    reader.config_mut().trim_text(true);
-    let mut machine = Machine::new(config.max_depth);
+    let mut events = Events::with_config(bytes, config);
+    let mut owned = Owned::default();
     let mut builder = Builder::default();
-    loop {
-        let start = reader.buffer_position();
-        let event = reader.read_event().map_err(|e| xml_error(&reader, e))?;
-        let eof = matches!(event, Event::Eof);
-        let end = reader.buffer_position();
-        machine.feed(event, start, end, Some(text), &mut |ev| builder.push(ev))?;
-        if eof {
-            break;
+    events.drive(&mut |ev| {
+        if let Some(ev) = owned.convert(ev) {
+            builder.push(ev);
         }
-    }
+    })?;
     Ok(builder.finish())
 }
+
+/// The [`EventRef`]s of a document held in memory, with the default
+/// limits: a zero-copy view, see [`Events`].
+pub fn events(bytes: &[u8]) -> Events<'_> {
+    Events::with_config(bytes, &ParseConfig::default())
+}
+
+/// A zero-copy view of a document held in memory: an iterator over its
+/// [`EventRef`]s, whose ids and values borrow from the input.
+///
+/// It checks what [`parse`] checks, in the same order and with the same
+/// errors and positions (the size limit and UTF-8 first, for the whole
+/// input; then the XML and the dialect as it goes). After an error it
+/// ends. Use it to read a large table without building it, or to pick a
+/// few values out of a document without copying the rest.
+///
+/// ```
+/// use msgwire::serverresponse::{events, EventRef};
+///
+/// let xml = b"<serverResponse><results server=\"s\" service=\"t\">\
+///             <result id=\"a\" value=\"1 &amp; 2\"/>\
+///             <lists id=\"l\"><list id=\"r\"><item id=\"b\" value=\"x\"/></list></lists>\
+///             </results></serverResponse>";
+/// let mut values = Vec::new();
+/// for event in events(xml) {
+///     match event? {
+///         EventRef::Result(f) | EventRef::Item(f) => values.push((f.id, f.value)),
+///         _ => {}
+///     }
+/// }
+/// assert_eq!(values, [("a".into(), "1 & 2".into()), ("b".into(), "x".into())]);
+/// // Plain values are slices of the input; decoded ones are owned.
+/// assert!(matches!(values[1].1, std::borrow::Cow::Borrowed("x")));
+/// # Ok::<(), msgwire::serverresponse::ParseError>(())
+/// ```
+pub struct Events<'a> {
+    text: &'a str,
+    reader: Reader<&'a [u8]>,
+    machine: Machine,
+    pending: VecDeque<EventRef<'a>>,
+    /// An error found before the first event (size, UTF-8).
+    error: Option<ParseError>,
+    done: bool,
+}
+
+impl std::fmt::Debug for Events<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Events")
+            .field("position", &self.reader.buffer_position())
+            .field("done", &self.done)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Events<'a> {
+    /// The view of `bytes` with explicit limits.
+    pub fn with_config(bytes: &'a [u8], config: &ParseConfig) -> Events<'a> {
+        let checked = if bytes.len() as u64 > config.max_size {
+            Err(ParseError {
+                kind: ParseErrorKind::TooLarge(config.max_size),
+                position: config.max_size,
+            })
+        } else {
+            // One UTF-8 check for the whole document: every id and value
+            // is then a slice of `text`, not checked again.
+            std::str::from_utf8(bytes).map_err(|e| ParseError {
+                kind: ParseErrorKind::NotUtf8,
+                position: e.valid_up_to() as u64,
+            })
+        };
+        let (text, error) = match checked {
+            Ok(text) => (text, None),
+            Err(e) => ("", Some(e)),
+        };
+        let mut reader = Reader::from_reader(text.as_bytes());
+        reader.config_mut().trim_text(true);
+        Events {
+            text,
+            reader,
+            machine: Machine::new(config.max_depth),
+            pending: VecDeque::new(),
+            error,
+            done: false,
+        }
+    }
+
+    /// The byte offset the view has read up to.
+    pub fn position(&self) -> u64 {
+        self.reader.buffer_position()
+    }
+
+    /// Runs the rest of the document through `emit`, without the queue
+    /// the iterator needs (the path of [`parse`]).
+    fn drive(&mut self, emit: &mut impl FnMut(EventRef<'a>)) -> Result<(), ParseError> {
+        self.done = true;
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        for ev in self.pending.drain(..) {
+            emit(ev);
+        }
+        while step(&mut self.reader, &mut self.machine, self.text, emit)? {}
+        Ok(())
+    }
+}
+
+/// Reads one quick-xml event of an [`Events`] and hands what it means to
+/// `emit`; `false` once the input is over.
+fn step<'a>(
+    reader: &mut Reader<&'a [u8]>,
+    machine: &mut Machine,
+    text: &'a str,
+    emit: &mut impl FnMut(EventRef<'a>),
+) -> Result<bool, ParseError> {
+    let start = reader.buffer_position();
+    let event = reader.read_event().map_err(|e| xml_error(reader, e))?;
+    let eof = matches!(event, Event::Eof);
+    let end = reader.buffer_position();
+    if let Some(tag) = machine.feed(&event, start, end, emit)? {
+        // A slice reader's events borrow from the input: the tag's text
+        // lies in `text`, and so do the ids and values.
+        let content = match &event {
+            Event::Start(e) | Event::Empty(e) => within(text, e),
+            _ => None,
+        };
+        let content = content.ok_or(ParseError {
+            kind: ParseErrorKind::NotUtf8,
+            position: tag.pos,
+        })?;
+        machine.element(content, tag, emit)?;
+    }
+    Ok(!eof)
+}
+
+impl<'a> Iterator for Events<'a> {
+    type Item = Result<EventRef<'a>, ParseError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(ev) = self.pending.pop_front() {
+                return Some(Ok(ev));
+            }
+            if self.done {
+                return None;
+            }
+            if let Some(e) = self.error.take() {
+                self.done = true;
+                return Some(Err(e));
+            }
+            // Most quick-xml events mean one event or none: the first
+            // goes out directly, only the others through the queue.
+            let mut first = None;
+            let Events {
+                reader,
+                machine,
+                text,
+                pending,
+                ..
+            } = self;
+            let stepped = step(reader, machine, text, &mut |ev| {
+                if first.is_none() {
+                    first = Some(ev);
+                } else {
+                    pending.push_back(ev);
+                }
+            });
+            match stepped {
+                Ok(more) => self.done = !more,
+                Err(e) => {
+                    self.done = true;
+                    self.pending.clear();
+                    return Some(Err(e));
+                }
+            }
+            if let Some(ev) = first {
+                return Some(Ok(ev));
+            }
+        }
+    }
+}
+
+impl std::iter::FusedIterator for Events<'_> {}
 
 /// Pulls [`DocEvent`]s from a [`BufRead`] one at a time.
 ///
@@ -868,6 +1107,7 @@ pub struct DocReader<R: BufRead> {
     reader: Reader<Limited<R>>,
     buf: Vec<u8>,
     machine: Machine,
+    owned: Owned,
     pending: VecDeque<DocEvent>,
     max_size: u64,
     finished: bool,
@@ -892,6 +1132,7 @@ impl<R: BufRead> DocReader<R> {
             reader,
             buf: Vec::new(),
             machine: Machine::new(config.max_depth),
+            owned: Owned::default(),
             pending: VecDeque::new(),
             max_size: config.max_size,
             finished: false,
@@ -935,11 +1176,26 @@ impl<R: BufRead> DocReader<R> {
             };
             let eof = matches!(event, Event::Eof);
             let end = self.reader.buffer_position();
-            let pending = &mut self.pending;
-            if let Err(e) = self
+            let (pending, owned) = (&mut self.pending, &mut self.owned);
+            let mut emit = |ev: EventRef<'_>| {
+                if let Some(ev) = owned.convert(ev) {
+                    pending.push_back(ev);
+                }
+            };
+            let fed = self
                 .machine
-                .feed(event, start, end, None, &mut |ev| pending.push_back(ev))
-            {
+                .feed(&event, start, end, &mut emit)
+                .and_then(|tag| match (tag, &event) {
+                    (Some(tag), Event::Start(e) | Event::Empty(e)) => {
+                        let content = std::str::from_utf8(e).map_err(|_| ParseError {
+                            kind: ParseErrorKind::NotUtf8,
+                            position: tag.pos,
+                        })?;
+                        self.machine.element(content, tag, &mut emit)
+                    }
+                    _ => Ok(()),
+                });
+            if let Err(e) = fed {
                 self.finished = true;
                 return Err(e);
             }
@@ -1015,6 +1271,53 @@ fn xml_error<R>(reader: &Reader<R>, e: quick_xml::Error) -> ParseError {
             other => ParseErrorKind::Xml(other.to_string()),
         },
         position: reader.error_position(),
+    }
+}
+
+/// Turns borrowed events into owned [`DocEvent`]s, gathering the pieces
+/// of a row into one [`DocEvent::Row`].
+#[derive(Debug, Default)]
+struct Owned {
+    row: Option<Row>,
+    /// Items in the last row completed: rows of a table are alike, so the
+    /// next one is sized for as many.
+    width: usize,
+}
+
+impl Owned {
+    fn convert(&mut self, ev: EventRef<'_>) -> Option<DocEvent> {
+        Some(match ev {
+            EventRef::Begin {
+                faults,
+                server,
+                service,
+            } => DocEvent::Begin {
+                faults,
+                server: server.into_owned(),
+                service: service.into_owned(),
+            },
+            EventRef::Result(f) => DocEvent::Result(f.into_owned()),
+            EventRef::BeginLists(id) => DocEvent::BeginLists(id.into_owned()),
+            EventRef::BeginRow(id) => {
+                self.row = Some(Row::new(id.into_owned(), Vec::with_capacity(self.width)));
+                return None;
+            }
+            EventRef::Item(f) => {
+                if let Some(row) = &mut self.row {
+                    row.items.push(f.into_owned());
+                }
+                return None;
+            }
+            EventRef::EndRow => {
+                let row = self.row.take()?;
+                self.width = row.items.len();
+                DocEvent::Row(row)
+            }
+            EventRef::EndLists => DocEvent::EndLists,
+            EventRef::Fault(f) => DocEvent::Fault(f.into_owned()),
+            EventRef::Ignored(i) => DocEvent::Ignored(i),
+            EventRef::End => DocEvent::End,
+        })
     }
 }
 
@@ -1094,16 +1397,13 @@ enum Phase {
     Epilog,
 }
 
-/// The dialect's rules over quick-xml events; shared by [`parse`] (slice,
-/// borrowed events) and [`DocReader`] (buffered events).
+/// The dialect's rules over quick-xml events; shared by [`Events`] (slice,
+/// events borrowed from the input) and [`DocReader`] (buffered events).
 #[derive(Debug)]
 struct Machine {
     max_depth: usize,
     phase: Phase,
     stack: Vec<Ctx>,
-    row: Option<Row>,
-    /// Items in the last row completed.
-    row_width: usize,
     body_seen: bool,
 }
 
@@ -1113,20 +1413,23 @@ impl Machine {
             max_depth,
             phase: Phase::Prolog,
             stack: Vec::with_capacity(8),
-            row: None,
-            row_width: 0,
             body_seen: false,
         }
     }
 
-    fn feed(
+    /// Takes one quick-xml event (bytes `pos..end` of the input) and
+    /// emits what it means, except for a start tag: then it returns
+    /// where the tag is, for the caller to hand its text to
+    /// [`element`](Self::element) (so the text can live as long as the
+    /// caller has it: the whole input for [`Events`], one event for
+    /// [`DocReader`]).
+    fn feed<'s>(
         &mut self,
-        event: Event<'_>,
+        event: &Event<'_>,
         pos: u64,
         end: u64,
-        src: Option<&str>,
-        emit: &mut impl FnMut(DocEvent),
-    ) -> Result<(), ParseError> {
+        emit: &mut impl FnMut(EventRef<'s>),
+    ) -> Result<Option<StartTag>, ParseError> {
         let err = |kind| {
             Err(ParseError {
                 kind,
@@ -1136,23 +1439,20 @@ impl Machine {
         match event {
             // `pos` is where the previous event ended; the element itself
             // starts after any blank text trimmed away in between.
-            Event::Start(e) => {
-                let at = end.saturating_sub(e.len() as u64 + 2);
-                self.element(&e, false, at, src, emit)
-            }
-            Event::Empty(e) => {
-                let at = end.saturating_sub(e.len() as u64 + 3);
-                self.element(&e, true, at, src, emit)
-            }
+            Event::Start(e) => Ok(Some(StartTag {
+                empty: false,
+                name_len: e.name().as_ref().len(),
+                pos: end.saturating_sub(e.len() as u64 + 2),
+            })),
+            Event::Empty(e) => Ok(Some(StartTag {
+                empty: true,
+                name_len: e.name().as_ref().len(),
+                pos: end.saturating_sub(e.len() as u64 + 3),
+            })),
             Event::End(_) => {
                 match self.stack.pop() {
-                    Some(Ctx::List) => {
-                        if let Some(row) = self.row.take() {
-                            self.row_width = row.items.len();
-                            emit(DocEvent::Row(row));
-                        }
-                    }
-                    Some(Ctx::Lists) => emit(DocEvent::EndLists),
+                    Some(Ctx::List) => emit(EventRef::EndRow),
+                    Some(Ctx::Lists) => emit(EventRef::EndLists),
                     Some(Ctx::Root) => {
                         if !self.body_seen {
                             return err(ParseErrorKind::Structure(
@@ -1160,21 +1460,21 @@ impl Machine {
                             ));
                         }
                         self.phase = Phase::Epilog;
-                        emit(DocEvent::End);
+                        emit(EventRef::End);
                     }
                     Some(_) => {}
                     None => return err(ParseErrorKind::Xml("unmatched end tag".into())),
                 }
-                Ok(())
+                Ok(None)
             }
             Event::Text(_) | Event::CData(_) | Event::GeneralRef(_) => {
                 // Blank text never arrives (trim_text).
                 match self.phase {
                     Phase::Inside => {
                         if self.stack.last() != Some(&Ctx::Unknown) {
-                            emit(DocEvent::Ignored(Ignored::Text { position: pos }));
+                            emit(EventRef::Ignored(Ignored::Text { position: pos }));
                         }
-                        Ok(())
+                        Ok(None)
                     }
                     _ => err(ParseErrorKind::Structure("text outside the document")),
                 }
@@ -1184,26 +1484,35 @@ impl Machine {
                 Phase::Inside => err(ParseErrorKind::Xml(
                     "unexpected end of input inside the document".into(),
                 )),
-                Phase::Epilog => Ok(()),
+                Phase::Epilog => Ok(None),
             },
-            Event::Decl(_) | Event::PI(_) | Event::Comment(_) | Event::DocType(_) => Ok(()),
+            Event::Decl(_) | Event::PI(_) | Event::Comment(_) | Event::DocType(_) => Ok(None),
         }
     }
 
-    fn element(
+    /// A start tag (`<name attributes>` or `<name attributes/>`) whose
+    /// text between the angle brackets is `content`.
+    fn element<'s>(
         &mut self,
-        e: &BytesStart<'_>,
-        empty: bool,
-        pos: u64,
-        src: Option<&str>,
-        emit: &mut impl FnMut(DocEvent),
+        content: &'s str,
+        start: StartTag,
+        emit: &mut impl FnMut(EventRef<'s>),
     ) -> Result<(), ParseError> {
+        let StartTag {
+            empty,
+            name_len,
+            pos,
+        } = start;
         let fail = |kind| ParseError {
             kind,
             position: pos,
         };
-        let name = e.name();
-        let name = name.as_ref();
+        let tag = Tag {
+            content,
+            name_len,
+            pos,
+        };
+        let name = content.as_bytes().get(..name_len).unwrap_or_default();
         let parent = match self.phase {
             Phase::Epilog => {
                 return Err(fail(ParseErrorKind::Structure(
@@ -1239,10 +1548,9 @@ impl Machine {
                 }
                 self.body_seen = true;
                 let faults = name == b"faults";
-                let tag = if faults { "faults" } else { "results" };
-                let [server, service] =
-                    attributes(e, tag, [&b"server"[..], b"service"], pos, src, emit)?;
-                emit(DocEvent::Begin {
+                let element = if faults { "faults" } else { "results" };
+                let [server, service] = tag.attributes(element, body_attribute, emit)?;
+                emit(EventRef::Begin {
                     faults,
                     server: server.unwrap_or_default(),
                     service: service.unwrap_or_default(),
@@ -1254,44 +1562,39 @@ impl Machine {
                 }
             }
             (Ctx::Results, b"result") => {
-                let f = field(e, "result", pos, src, emit)?;
-                emit(DocEvent::Result(f));
+                let f = tag.field("result", emit)?;
+                emit(EventRef::Result(f));
                 Ctx::Leaf
             }
             (Ctx::Faults, b"fault") => {
-                let f = field(e, "fault", pos, src, emit)?;
-                emit(DocEvent::Fault(f));
+                let f = tag.field("fault", emit)?;
+                emit(EventRef::Fault(f));
                 Ctx::Leaf
             }
             (Ctx::Results, b"lists") => {
-                let id = id_only(e, "lists", pos, src, emit)?;
-                emit(DocEvent::BeginLists(id));
+                let id = tag.id_only("lists", emit)?;
+                emit(EventRef::BeginLists(id));
                 if empty {
-                    emit(DocEvent::EndLists);
+                    emit(EventRef::EndLists);
                 }
                 Ctx::Lists
             }
             (Ctx::Lists, b"list") => {
-                // Rows of a table are alike: size the items for the last one.
-                let items = Vec::with_capacity(self.row_width);
-                let row = Row::new(id_only(e, "list", pos, src, emit)?, items);
+                let id = tag.id_only("list", emit)?;
+                emit(EventRef::BeginRow(id));
                 if empty {
-                    emit(DocEvent::Row(row));
-                } else {
-                    self.row = Some(row);
+                    emit(EventRef::EndRow);
                 }
                 Ctx::List
             }
             (Ctx::List, b"item") => {
-                let f = field(e, "item", pos, src, emit)?;
-                if let Some(row) = &mut self.row {
-                    row.items.push(f);
-                }
+                let f = tag.field("item", emit)?;
+                emit(EventRef::Item(f));
                 Ctx::Leaf
             }
             (Ctx::Unknown, _) => Ctx::Unknown,
             _ => {
-                emit(DocEvent::Ignored(Ignored::Element {
+                emit(EventRef::Ignored(Ignored::Element {
                     name: String::from_utf8_lossy(name).into_owned(),
                     position: pos,
                 }));
@@ -1305,85 +1608,141 @@ impl Machine {
     }
 }
 
-/// Reads `id` and `value` of a leaf element.
-fn field(
-    e: &BytesStart<'_>,
-    element: &'static str,
+/// Where a start tag is, as [`Machine::feed`] reports it.
+#[derive(Debug, Clone, Copy)]
+struct StartTag {
+    /// `<name/>`: no end tag follows.
+    empty: bool,
+    /// The length of the name at the start of the tag's text.
+    name_len: usize,
+    /// The byte offset of its `<`.
     pos: u64,
-    src: Option<&str>,
-    emit: &mut impl FnMut(DocEvent),
-) -> Result<Field, ParseError> {
-    let [id, value] = attributes(e, element, [&b"id"[..], b"value"], pos, src, emit)?;
-    Ok(Field {
-        id: id.ok_or(ParseError {
-            kind: ParseErrorKind::MissingId { element },
-            position: pos,
-        })?,
-        value: value.unwrap_or_default(),
-    })
 }
 
-/// Reads the `id` of a container element.
-fn id_only(
-    e: &BytesStart<'_>,
-    element: &'static str,
+/// A start tag being read: its text, where its name ends, where it is.
+struct Tag<'s> {
+    content: &'s str,
+    name_len: usize,
     pos: u64,
-    src: Option<&str>,
-    emit: &mut impl FnMut(DocEvent),
-) -> Result<String, ParseError> {
-    let [id] = attributes(e, element, [&b"id"[..]], pos, src, emit)?;
-    id.ok_or(ParseError {
-        kind: ParseErrorKind::MissingId { element },
-        position: pos,
-    })
 }
 
-/// Reads the wanted attributes (decoded); reports the others as ignored.
-fn attributes<const N: usize>(
-    e: &BytesStart<'_>,
-    element: &'static str,
-    wanted: [&[u8]; N],
-    pos: u64,
-    src: Option<&str>,
-    emit: &mut impl FnMut(DocEvent),
-) -> Result<[Option<String>; N], ParseError> {
-    let fail = |kind| ParseError {
-        kind,
-        position: pos,
-    };
-    let mut out: [Option<String>; N] = std::array::from_fn(|_| None);
-    // quick-xml's own duplicate check allocates for every element; the
-    // attributes that matter are checked here instead (a repeated unknown
-    // attribute is not an error).
-    for attr in e.attributes().with_checks(false) {
-        let attr = attr.map_err(|e| fail(ParseErrorKind::Xml(e.to_string())))?;
-        let key = attr.key.as_ref();
-        let Some(slot) = wanted.iter().position(|w| *w == key) else {
-            emit(DocEvent::Ignored(Ignored::Attribute {
-                element: element.to_string(),
-                name: String::from_utf8_lossy(key).into_owned(),
-                position: pos,
-            }));
-            continue;
-        };
-        if out[slot].is_some() {
-            return Err(fail(ParseErrorKind::Xml(format!(
-                "duplicate attribute {}",
-                String::from_utf8_lossy(key)
-            ))));
+impl<'s> Tag<'s> {
+    fn fail(&self, kind: ParseErrorKind) -> ParseError {
+        ParseError {
+            kind,
+            position: self.pos,
         }
-        let raw = match src.and_then(|text| within(text, &attr.value)) {
-            Some(raw) => raw,
-            None => std::str::from_utf8(&attr.value).map_err(|_| fail(ParseErrorKind::NotUtf8))?,
-        };
-        out[slot] = Some(attribute_value(raw).map_err(fail)?);
     }
-    Ok(out)
+
+    // The rare paths, kept out of the loop over attributes.
+    #[cold]
+    fn bad_attribute(&self, e: quick_xml::events::attributes::AttrError) -> ParseError {
+        self.fail(ParseErrorKind::Xml(e.to_string()))
+    }
+
+    #[cold]
+    fn duplicate(&self, key: &[u8]) -> ParseError {
+        self.fail(ParseErrorKind::Xml(format!(
+            "duplicate attribute {}",
+            String::from_utf8_lossy(key)
+        )))
+    }
+
+    #[cold]
+    fn ignored(&self, element: &'static str, key: &[u8]) -> EventRef<'s> {
+        EventRef::Ignored(Ignored::Attribute {
+            element: element.to_string(),
+            name: String::from_utf8_lossy(key).into_owned(),
+            position: self.pos,
+        })
+    }
+
+    /// Reads `id` and `value` of a leaf element.
+    #[inline]
+    fn field(
+        &self,
+        element: &'static str,
+        emit: &mut impl FnMut(EventRef<'s>),
+    ) -> Result<FieldRef<'s>, ParseError> {
+        let [id, value] = self.attributes(element, field_attribute, emit)?;
+        Ok(FieldRef {
+            id: id.ok_or_else(|| self.fail(ParseErrorKind::MissingId { element }))?,
+            value: value.unwrap_or_default(),
+        })
+    }
+
+    /// Reads the `id` of a container element.
+    fn id_only(
+        &self,
+        element: &'static str,
+        emit: &mut impl FnMut(EventRef<'s>),
+    ) -> Result<Cow<'s, str>, ParseError> {
+        let [id] = self.attributes(element, id_attribute, emit)?;
+        id.ok_or_else(|| self.fail(ParseErrorKind::MissingId { element }))
+    }
+
+    /// Reads the wanted attributes (decoded), `slot` telling which is
+    /// which; reports the others as ignored.
+    fn attributes<const N: usize>(
+        &self,
+        element: &'static str,
+        slot: impl Fn(&[u8]) -> Option<usize>,
+        emit: &mut impl FnMut(EventRef<'s>),
+    ) -> Result<[Option<Cow<'s, str>>; N], ParseError> {
+        let mut out: [Option<Cow<'s, str>>; N] = std::array::from_fn(|_| None);
+        let mut attrs = Attributes::new(self.content, self.name_len);
+        // quick-xml's own duplicate check allocates for every element; the
+        // attributes that matter are checked here instead (a repeated
+        // unknown attribute is not an error).
+        attrs.with_checks(false);
+        for attr in attrs {
+            let attr = attr.map_err(|e| self.bad_attribute(e))?;
+            let key = attr.key.as_ref();
+            let Some(slot) = slot(key).filter(|&i| i < N) else {
+                emit(self.ignored(element, key));
+                continue;
+            };
+            if out[slot].is_some() {
+                return Err(self.duplicate(key));
+            }
+            // The value lies inside `content`, which is UTF-8.
+            let raw = within(self.content, &attr.value)
+                .ok_or_else(|| self.fail(ParseErrorKind::NotUtf8))?;
+            out[slot] = Some(attribute_value(raw).map_err(|k| self.fail(k))?);
+        }
+        Ok(out)
+    }
 }
 
-/// `part` as a slice of `text` when it lies inside it (it does for the
-/// borrowed attribute values of a document parsed from a `&str`): the
-/// text is known to be UTF-8, so this skips a second check.
+// Which wanted attribute a name is, per element kind. (A `match` on
+// the bytes compiles to a length test and one comparison; this runs for
+// every attribute.)
+#[inline]
+fn field_attribute(name: &[u8]) -> Option<usize> {
+    match name {
+        b"id" => Some(0),
+        b"value" => Some(1),
+        _ => None,
+    }
+}
+
+fn id_attribute(name: &[u8]) -> Option<usize> {
+    match name {
+        b"id" => Some(0),
+        _ => None,
+    }
+}
+
+fn body_attribute(name: &[u8]) -> Option<usize> {
+    match name {
+        b"server" => Some(0),
+        b"service" => Some(1),
+        _ => None,
+    }
+}
+
+/// `part` as a slice of `text` when it lies inside it: the text is known
+/// to be UTF-8, so this skips a second check.
 fn within<'t>(text: &'t str, part: &[u8]) -> Option<&'t str> {
     let base = text.as_ptr() as usize;
     let start = (part.as_ptr() as usize).checked_sub(base)?;
@@ -1392,14 +1751,26 @@ fn within<'t>(text: &'t str, part: &[u8]) -> Option<&'t str> {
 
 /// Decodes an attribute value: literal tabs and line breaks read as spaces
 /// (XML attribute-value normalisation), then entities and character
-/// references are resolved.
-fn attribute_value(raw: &str) -> Result<String, ParseErrorKind> {
-    if !raw
-        .bytes()
-        .any(|b| matches!(b, b'&' | b'\t' | b'\n' | b'\r'))
-    {
-        return Ok(raw.to_string());
+/// references are resolved. Values needing neither stay borrowed.
+#[inline]
+fn attribute_value(raw: &str) -> Result<Cow<'_, str>, ParseErrorKind> {
+    // Tab, LF and CR are below 0x20; so are the other control
+    // characters, which the slow path leaves as they are. Checking the
+    // whole value without an early exit lets the loop run on vectors.
+    let special = raw
+        .as_bytes()
+        .iter()
+        .fold(false, |any, &b| any | (b < 0x20) | (b == b'&'));
+    if !special {
+        return Ok(Cow::Borrowed(raw));
     }
+    decode_value(raw).map(Cow::Owned)
+}
+
+/// The slow path of [`attribute_value`].
+#[cold]
+#[inline(never)]
+fn decode_value(raw: &str) -> Result<String, ParseErrorKind> {
     let normalised;
     let text = if raw.bytes().any(|b| matches!(b, b'\t' | b'\n' | b'\r')) {
         normalised = raw.replace("\r\n", " ").replace(['\r', '\n', '\t'], " ");
@@ -1408,7 +1779,7 @@ fn attribute_value(raw: &str) -> Result<String, ParseErrorKind> {
         raw
     };
     quick_xml::escape::unescape(text)
-        .map(|v| v.into_owned())
+        .map(Cow::into_owned)
         .map_err(|e| ParseErrorKind::Xml(e.to_string()))
 }
 

@@ -28,7 +28,8 @@
 //! | request head over [`ServerConfig::max_head`] | 431 | `http` |
 //! | request not complete within [`ServerConfig::read_timeout`] | 408 | `http` |
 //! | over [`ServerConfig::max_connections`] | 503 | `http` |
-//! | handler [`Fault`] with a code below 600 | that code | `http` |
+//! | handler [`Fault`] with a code from 400 to 599 | that code | `http` |
+//! | handler [`Fault`] with a code below 400 (no HTTP error status) | 500 | `http` |
 //! | handler [`Fault`] with a code of 600 or more | 200 | the method |
 //!
 //! A handler that panics answers a 600 fault; the server carries on. A
@@ -45,8 +46,10 @@
 //! ## Limits
 //!
 //! Every limit is a [`ServerConfig`] field with a safe default: the request
-//! head size (8 KiB), a total deadline for reading the request (10 s, so a
-//! client trickling bytes is cut off), the number of connections accepted
+//! head size (8 KiB), a total deadline for reading the request (10 s from
+//! the connection, time waiting for a worker included, so a client
+//! trickling bytes is cut off and a queue of such clients drains fast),
+//! the number of connections accepted
 //! at once (256; the next one gets a 503 from a separate thread, so the
 //! accept loop never waits on a client), and the number of worker threads
 //! (16, so a few slow clients cannot starve the others).
@@ -95,7 +98,7 @@ use parking_lot::{Mutex, RwLock};
 
 use super::doc::{parse_with, ParseConfig, ParseError, Response, WriteError, Writer};
 use crate::net::stats::{self, Protocol};
-use crate::net::{Stream, TlsClientConfig, TlsError, TlsServerConfig, WriteHalf};
+use crate::net::{Stream, Timer, TlsClientConfig, TlsError, TlsServerConfig, WriteHalf};
 
 /// msgwire's version, as sent in the `Server` and `User-Agent` headers.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -113,7 +116,10 @@ pub struct ServerConfig {
     /// GET with a long query fits many times over; larger heads get 431.
     pub max_head: usize,
     /// Total time a client has to deliver its request (and, for TLS, the
-    /// handshake), however it spreads the bytes. Default 10 s; then 408.
+    /// handshake), however it spreads the bytes, counted from its
+    /// connection: waiting for a free worker counts too (a client that
+    /// waited longer still gets 1 s once a worker takes it). Default 10 s;
+    /// then 408.
     pub read_timeout: Duration,
     /// Longest wait for the client to take reply bytes. Default 10 s: a
     /// client that stops reading loses its connection and frees its
@@ -175,9 +181,10 @@ impl Request {
 
 /// An application fault a handler returns.
 ///
-/// Codes below 600 are HTTP statuses (service `http`); 600 and up are
-/// serverResponse application faults sent with HTTP 200 under the
-/// method's name.
+/// Codes below 600 are HTTP statuses (service `http`; a code below 400,
+/// which is no HTTP error status, is sent with status 500 and keeps its
+/// code in the document); 600 and up are serverResponse application
+/// faults sent with HTTP 200 under the method's name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("fault {code}: {text}")]
 pub struct Fault {
@@ -327,11 +334,17 @@ struct Shared {
     next_id: AtomicU64,
     started: Instant,
     requests: AtomicU64,
+    /// Stops reading TLS requests at their deadline (see `serve`); the
+    /// server's own, so its thread ends with the server.
+    watchdog: Option<Timer>,
 }
 
 struct Job {
     tcp: TcpStream,
     peer: SocketAddr,
+    /// When it was accepted: the client's time to send its request counts
+    /// from here, also while it waits for a worker.
+    accepted: Instant,
     /// Counted in `active` (the 503 path is not).
     counted: bool,
 }
@@ -344,7 +357,6 @@ impl Server {
         let listener = TcpListener::bind(addr)?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
-            config,
             handlers: RwLock::new(HashMap::new()),
             closed: AtomicBool::new(false),
             active: AtomicUsize::new(0),
@@ -352,6 +364,11 @@ impl Server {
             next_id: AtomicU64::new(0),
             started: Instant::now(),
             requests: AtomicU64::new(0),
+            watchdog: match config.tls {
+                Some(_) => Some(Timer::new()?),
+                None => None,
+            },
+            config,
         });
         let weak = Arc::downgrade(&shared);
         shared.handlers.write().insert(
@@ -495,6 +512,7 @@ impl Shared {
                         let _ = reject.try_send(Job {
                             tcp,
                             peer,
+                            accepted: Instant::now(),
                             counted: false,
                         });
                         continue;
@@ -504,6 +522,7 @@ impl Shared {
                         .send(Job {
                             tcp,
                             peer,
+                            accepted: Instant::now(),
                             counted: true,
                         })
                         .is_err()
@@ -522,7 +541,12 @@ impl Shared {
 
     /// Serves one connection; `overloaded` answers 503 whatever was asked.
     fn serve(&self, job: Job, overloaded: bool) {
-        let Job { tcp, peer, counted } = job;
+        let Job {
+            tcp,
+            peer,
+            accepted,
+            counted,
+        } = job;
         let _active = counted.then(|| ActiveGuard(&self.active));
         if self.closed.load(Ordering::SeqCst) {
             return;
@@ -544,11 +568,18 @@ impl Shared {
         } else {
             self.config.read_timeout
         };
-        let deadline = Instant::now() + read_budget;
+        // The budget counts from the connection, so clients that never
+        // finish cannot each hold a worker for a whole budget after
+        // waiting in the queue (with every worker busy, the queue would
+        // drain one budget per worker at a time). Whoever waited longer
+        // than its budget still gets a short grace from now: a request
+        // already sent is read at once.
+        let now = Instant::now();
+        let deadline = (accepted + read_budget).max(now + read_budget.min(QUEUED_GRACE));
         let _ = ctl.set_write_timeout(Some(self.config.write_timeout.max(MIN_TIMEOUT)));
         let stream = match &self.config.tls {
             None => Stream::Tcp(tcp),
-            Some(tls) => match Stream::tls_accept(tcp, tls, read_budget) {
+            Some(tls) => match Stream::tls_accept(tcp, tls, deadline - now) {
                 Ok(s) => s,
                 Err(e) => {
                     log::debug!("serverResponse server: TLS handshake with {peer} failed: {e}");
@@ -557,9 +588,33 @@ impl Shared {
                 }
             },
         };
+        // Over TLS a read waits for a whole TLS record, however long the
+        // client takes to trickle it in, so the per-read socket timeouts
+        // of `read_head` cannot enforce the deadline alone: a timer stops
+        // the reading at the deadline (the reply still goes out).
+        // (The timer drops a cancelled callback only later: the socket it
+        // would stop is held in a slot emptied on cancelling, so no file
+        // descriptor outlives the connection.)
+        let watchdog = match (&stream, &self.watchdog, ctl.try_clone()) {
+            (Stream::Tls(_), Some(timer), Ok(sock)) => Some({
+                let slot = Arc::new(Mutex::new(Some(sock)));
+                let armed = slot.clone();
+                let handle = timer.schedule(deadline, move || {
+                    if let Some(sock) = armed.lock().take() {
+                        let _ = sock.shutdown(Shutdown::Read);
+                    }
+                });
+                (handle, slot)
+            }),
+            _ => None,
+        };
         let result = stream.split().map(|split| {
             let mut reader = split.reader;
             let head = read_head(&mut reader, &ctl, deadline, self.config.max_head);
+            if let Some((handle, slot)) = &watchdog {
+                handle.cancel();
+                slot.lock().take();
+            }
             if let Ok(Some(h)) = &head {
                 counters.add_in(h.len());
             }
@@ -641,11 +696,15 @@ impl Shared {
             Err(fault) if !sink.committed => {
                 sink.head = None;
                 sink.buf.clear();
-                let (status, reason, service) = if fault.code < 600 {
-                    (fault.code as u16, reason_phrase(fault.code as u16), "http")
-                } else {
-                    (200, "OK", request.method.as_str())
+                let (status, service) = match fault.code {
+                    400..=599 => (fault.code as u16, "http"),
+                    // Not an HTTP error status: as a status line it would
+                    // be malformed (below 100), not final (1xx) or read
+                    // without its body (204, 304).
+                    0..=399 => (500, "http"),
+                    _ => (200, request.method.as_str()),
                 };
+                let reason = reason_phrase(status);
                 let doc = Response::fault(
                     self.config.server_name.clone(),
                     service,
@@ -798,7 +857,13 @@ fn read_head(
         }
         let _ = ctl.set_read_timeout(Some((deadline - now).max(MIN_TIMEOUT)));
         let want = chunk.len().min(max + 1 - buf.len());
-        match reader.read(&mut chunk[..want]) {
+        let read = reader.read(&mut chunk[..want]);
+        // Reading stopped by the deadline (see `serve`) is a timeout,
+        // whatever way the reader reports it.
+        if !matches!(read, Ok(n) if n > 0) && Instant::now() >= deadline {
+            return Err(HeadError::Timeout);
+        }
+        match read {
             Ok(0) if buf.is_empty() => return Ok(None),
             Ok(0) => return Err(HeadError::Malformed),
             Ok(n) => {
@@ -1000,7 +1065,7 @@ pub struct GetOptions {
     /// no CA roots).
     pub tls: Option<TlsClientConfig>,
     /// Limits of the document parser; its `max_size` (plus 64 KiB for the
-    /// HTTP head) also bounds how much is read.
+    /// HTTP head, itself limited to 64 KiB) also bounds how much is read.
     pub parse: ParseConfig,
 }
 
@@ -1127,6 +1192,10 @@ pub fn get_with(url: &str, options: &GetOptions) -> Result<Response, ClientError
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(io_or_timeout(e, deadline)),
         };
+        // Search only what is new (and the 3 bytes before it, where the
+        // blank line may start): scanning from 0 each time made a head
+        // that never ends cost quadratic time.
+        let from = data.len().saturating_sub(3);
         data.extend_from_slice(&chunk[..n]);
         if data.len() as u64 > limit {
             return Err(ClientError::BadReply(format!(
@@ -1134,8 +1203,16 @@ pub fn get_with(url: &str, options: &GetOptions) -> Result<Response, ClientError
             )));
         }
         if body_at.is_none() {
-            if let Some(end) = head_end(&data, 0) {
-                body_at = Some((end, parse_reply_head(&data[..end])?));
+            match head_end(&data, from) {
+                Some(end) if end <= MAX_REPLY_HEAD => {
+                    body_at = Some((end, parse_reply_head(&data[..end])?));
+                }
+                None if data.len() <= MAX_REPLY_HEAD => {}
+                _ => {
+                    return Err(ClientError::BadReply(format!(
+                        "reply head larger than {MAX_REPLY_HEAD} bytes"
+                    )))
+                }
             }
         }
     }
@@ -1329,10 +1406,14 @@ fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     }
 }
 
+/// The largest reply head (status line and headers) the client reads.
+const MAX_REPLY_HEAD: usize = 64 * 1024;
 /// What the sink buffers before writing: 16 KiB, a few TCP segments.
 const SINK_BUFFER: usize = 16 * 1024;
 /// Connections waiting for their 503.
 const REJECT_QUEUE: usize = 64;
+/// The least time a client that waited for a worker gets from then on.
+const QUEUED_GRACE: Duration = Duration::from_secs(1);
 /// How long a rejected client has to send its request before its 503.
 const OVERLOAD_READ: Duration = Duration::from_secs(1);
 /// Socket timeouts of zero mean "none": never set less than this.

@@ -39,8 +39,8 @@ pub mod doc;
 pub mod http;
 
 pub use doc::{
-    parse, parse_with, Body, DocEvent, DocReader, Entry, Field, Ignored, Lists, ParseConfig,
-    ParseError, ParseErrorKind, Response, Row, WriteError, Writer,
+    events, parse, parse_with, Body, DocEvent, DocReader, Entry, EventRef, Events, Field, FieldRef,
+    Ignored, Lists, ParseConfig, ParseError, ParseErrorKind, Response, Row, WriteError, Writer,
 };
 pub use http::{
     get, get_with, ClientError, Fault, GetOptions, Handler, Reply, Request, Server, ServerConfig,
