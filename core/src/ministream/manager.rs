@@ -45,11 +45,10 @@
 //! before the ACK, while [`SocketOptions::buffer_size`] bytes are held.
 
 use std::collections::{HashMap, VecDeque};
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 use std::net::ToSocketAddrs;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
-use std::thread;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -58,13 +57,14 @@ use parking_lot::{Condvar, Mutex};
 
 use super::error::Error;
 use super::frame::{
-    FrameReader, FrameType, Message, StreamId, DEFAULT_MAX_MESSAGE, DEFAULT_MAX_PAYLOAD, HEADER_LEN,
+    data_header, FrameReader, FrameType, Message, StreamId, DEFAULT_MAX_MESSAGE,
+    DEFAULT_MAX_PAYLOAD, HEADER_LEN, PREFIX_LEN,
 };
 use super::stream::{random_id, End, Phase, Role, StreamState};
 use super::transport::{IncomingFn, MemoryNetwork, MemoryTransport, TcpTransport, Transport};
 use crate::net::stats::{self, Protocol};
 use crate::net::{
-    Config as ConnConfig, Connection, Incoming, SendError, Sender, Stream, Timer, TlsClientConfig,
+    Config as ConnConfig, Connection, Received, SendError, Sender, Stream, Timer, TlsClientConfig,
     TlsServerConfig,
 };
 
@@ -627,8 +627,13 @@ impl Socket {
                 Ok(n) => {
                     if n > 0 {
                         cell.received.fetch_add(n as u64, Ordering::Relaxed);
-                        // Room again: a reader thread may be waiting.
-                        cell.cv.notify_all();
+                        // Half the buffer free again: the link's reader
+                        // thread may be waiting for room. (Waking it for
+                        // every small read would cost a hand-over per
+                        // read; it waits only while the buffer is full.)
+                        if st.buffered() <= cell.buffer_size / 2 {
+                            cell.cv.notify_all();
+                        }
                     }
                     return Ok(n);
                 }
@@ -684,11 +689,29 @@ impl Socket {
             buffer.max(WRITE_CHUNK)
         };
         let n = data.len().min(room.max(1));
-        let out = st.write(&data[..n])?;
+        let data = &data[..n];
+        let Some((kind, peer)) = st.data_target()? else {
+            st.write(data)?; // held until the ACK
+            cell.sent.fetch_add(n as u64, Ordering::Relaxed);
+            return Ok(n);
+        };
         drop(st);
-        if let Some(frames) = out {
-            send_until(&cell.link.sender, frames, deadline)?;
-        }
+        // Frame headers here, payloads straight from `data`: one vectored
+        // write, no copy (see `Sender::send_slices`).
+        let max = self.handle.manager.config.max_payload;
+        let headers: Vec<[u8; PREFIX_LEN + HEADER_LEN]> = data
+            .chunks(max)
+            .map(|piece| data_header(kind, peer, piece.len()))
+            .collect();
+        let slices: Vec<IoSlice<'_>> = headers
+            .iter()
+            .zip(data.chunks(max))
+            .flat_map(|(header, piece)| [IoSlice::new(header), IoSlice::new(piece)])
+            .collect();
+        cell.link
+            .sender
+            .send_slices(&slices, deadline)
+            .map_err(send_error)?;
         cell.sent.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
     }
@@ -935,6 +958,7 @@ impl Inner {
         let weak = Arc::downgrade(self);
         let mut reader = LinkReader {
             frames: FrameReader::new(self.config.max_message),
+            woken: Vec::new(),
             link: None,
             ready: ready_rx,
             manager: weak,
@@ -945,7 +969,7 @@ impl Inner {
             protocol: Some(Protocol::Ministream),
             ..ConnConfig::default()
         };
-        let conn = Connection::spawn_with(stream, conn_config, move |event, direct| {
+        let conn = Connection::spawn_owned(stream, conn_config, move |event, direct| {
             reader.handle(event, direct)
         })
         .map_err(Error::Transport)?;
@@ -977,7 +1001,18 @@ impl Inner {
 
     /// Handles one message from `link`; `direct` writes replies from the
     /// reader thread.
-    fn on_message(self: &Arc<Self>, link: &Arc<Link>, message: Bytes, direct: &Sender) {
+    ///
+    /// A stream that received data is not woken at once but added to
+    /// `woken`, which the caller wakes after the whole read (one wake-up
+    /// per read instead of one per frame); waiting for room wakes them
+    /// first.
+    fn on_message(
+        self: &Arc<Self>,
+        link: &Arc<Link>,
+        message: Bytes,
+        direct: &Sender,
+        woken: &mut Vec<Arc<StreamCell>>,
+    ) {
         let frame = match Message::decode(message) {
             Ok(Message::Frame(frame)) => frame,
             Ok(Message::Ping | Message::Chaff) => {
@@ -1028,8 +1063,12 @@ impl Inner {
         // An ACK may release held data: keep it in order with writes.
         let _order = (frame.kind == FrameType::Ack).then(|| cell.send_order.lock());
         let mut st = cell.state.lock();
-        if is_data {
-            // Back-pressure: wait for the application to read.
+        if is_data && !st.has_room() {
+            // Back-pressure: wait for the application to read (it wakes
+            // us once half the buffer is free; see `Socket::read_bytes`).
+            drop(st);
+            wake(woken);
+            st = cell.state.lock();
             while !st.has_room() && !self.destroyed.load(Ordering::SeqCst) {
                 cell.cv.wait(&mut st);
             }
@@ -1052,7 +1091,13 @@ impl Inner {
         }
         drop(_order);
         if handled.changed {
-            cell.cv.notify_all();
+            if is_data {
+                if !woken.iter().any(|c| Arc::ptr_eq(c, &cell)) {
+                    woken.push(cell.clone());
+                }
+            } else {
+                cell.cv.notify_all();
+            }
         }
         if matches!(
             ended,
@@ -1248,13 +1293,15 @@ impl Inner {
 /// The per-link reader state living in the reader thread's handler.
 struct LinkReader {
     frames: FrameReader,
+    /// Streams that received data during the current read.
+    woken: Vec<Arc<StreamCell>>,
     link: Option<Arc<Link>>,
     ready: channel::Receiver<Arc<Link>>,
     manager: Weak<Inner>,
 }
 
 impl LinkReader {
-    fn handle(&mut self, event: Incoming<'_>, direct: &Sender) {
+    fn handle(&mut self, event: Received, direct: &Sender) {
         if self.link.is_none() {
             // Registered right after the connection starts.
             match self.ready.recv() {
@@ -1266,11 +1313,13 @@ impl LinkReader {
             return;
         };
         match event {
-            Incoming::Data(data) => {
-                self.frames.push(data);
+            Received::Data(data) => {
+                self.frames.push_bytes(data);
                 loop {
                     match self.frames.next_message() {
-                        Ok(Some(message)) => manager.on_message(&link, message, direct),
+                        Ok(Some(message)) => {
+                            manager.on_message(&link, message, direct, &mut self.woken);
+                        }
                         Ok(None) => break,
                         Err(e) => {
                             manager.stats.framing_errors.fetch_add(1, Ordering::Relaxed);
@@ -1282,9 +1331,17 @@ impl LinkReader {
                         }
                     }
                 }
+                wake(&mut self.woken);
             }
-            Incoming::Closed(error) => manager.link_closed(&link, error),
+            Received::Closed(error) => manager.link_closed(&link, error),
         }
+    }
+}
+
+/// Wakes the readers of `cells` (and forgets them).
+fn wake(cells: &mut Vec<Arc<StreamCell>>) {
+    for cell in cells.drain(..) {
+        cell.cv.notify_all();
     }
 }
 
@@ -1299,29 +1356,21 @@ const LINK_READ_BUFFER: usize = 256 * 1024;
 /// Queues `bytes` on `sender`, waiting for room until `deadline` (forever
 /// with `None`).
 fn send_until(sender: &Sender, bytes: Bytes, deadline: Option<Instant>) -> Result<(), Error> {
-    let Some(deadline) = deadline else {
-        return sender.send(bytes).map_err(send_error);
-    };
-    let mut bytes = bytes;
-    let mut pause = Duration::from_micros(50);
-    loop {
-        match sender.try_send(bytes) {
-            Ok(()) => return Ok(()),
-            Err(SendError::Full(back)) => {
-                if Instant::now() >= deadline {
-                    return Err(Error::TimedOut);
-                }
-                bytes = back;
-                thread::sleep(pause);
-                pause = (pause * 2).min(Duration::from_millis(5));
-            }
-            Err(e) => return Err(send_error(e)),
-        }
+    match deadline {
+        Some(deadline) => sender.send_until(bytes, deadline),
+        None => sender.send(bytes),
     }
+    .map_err(send_error)
 }
 
+/// `Full` means the deadline passed before there was room.
 fn send_error(e: SendError) -> Error {
-    Error::Transport(io::Error::new(io::ErrorKind::BrokenPipe, e.to_string()))
+    match e {
+        SendError::Full(_) => Error::TimedOut,
+        SendError::Closed(_) => {
+            Error::Transport(io::Error::new(io::ErrorKind::BrokenPipe, e.to_string()))
+        }
+    }
 }
 
 #[cfg(test)]

@@ -325,6 +325,26 @@ impl StreamState {
         }
     }
 
+    /// Where data written now goes: `Ok(Some((type, peer id)))` once
+    /// established (the caller frames it, e.g. with
+    /// [`data_header`](super::frame::data_header), and sends it from its
+    /// own buffer), `Ok(None)` before the ACK (hand it to
+    /// [`write`](Self::write), which holds it). Fails as `write` does.
+    pub fn data_target(&self) -> Result<Option<(FrameType, StreamId)>, Error> {
+        if let Some(end) = self.end {
+            return Err(end_error(end, true));
+        }
+        if self.close_pending {
+            return Err(Error::Closed);
+        }
+        Ok(match (self.phase, self.remote_id) {
+            (Phase::Established, Some(peer)) => {
+                Some((FrameType::data(self.role == Role::Client), peer))
+            }
+            _ => None,
+        })
+    }
+
     /// Reads buffered bytes into `buf`: `Ok(n > 0)` data, `Ok(0)` end of
     /// stream (or an empty `buf`), `Err(None)` nothing yet (wait),
     /// `Err(Some(e))` the stream failed.
