@@ -766,3 +766,38 @@ fn links_streams_and_bytes_are_counted() {
         b.destroy();
     });
 }
+
+/// A write of more than `buffer_size` bytes before the ACK waits for the
+/// ACK; the ACK must still get through. (It used to wait holding the
+/// stream's send-order lock, which the link's reader needs to handle the
+/// ACK: the reader, and every stream of the link, hung until the connect
+/// deadline, and the write then failed with `TimedOut`.)
+#[test]
+fn a_write_waiting_for_the_ack_does_not_block_the_ack() {
+    within(LIMIT, || {
+        let mut config = ManagerConfig::default();
+        config.options.buffer_size = 1024;
+        let (a, b) = SocketManager::in_memory_pair(config).unwrap();
+        let server = b.server_socket().unwrap();
+        let mut o = opts();
+        o.buffer_size = 1024;
+        o.connect_timeout = Duration::from_secs(5);
+        let s = Arc::new(a.open(b.destination(), &o).unwrap());
+        let data: Vec<u8> = (0..10_000u32).map(|i| (i % 253) as u8).collect();
+        let writer = {
+            let (s, data) = (s.clone(), data.clone());
+            thread::spawn(move || (&*s).write_all(&data).map(|()| s.close()))
+        };
+        // The first 1024 bytes are held; the writer then waits for the ACK.
+        while s.bytes_sent() < 1024 {
+            thread::sleep(Duration::from_millis(1));
+        }
+        thread::sleep(Duration::from_millis(50));
+        let mut accepted = server.accept(Some(Duration::from_secs(20))).unwrap();
+        accepted.set_read_timeout(Some(Duration::from_secs(20)));
+        let mut all = Vec::new();
+        accepted.read_to_end(&mut all).unwrap();
+        writer.join().unwrap().unwrap();
+        assert_eq!(all, data);
+    });
+}

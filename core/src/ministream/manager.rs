@@ -670,10 +670,13 @@ impl Socket {
         let cell = &self.handle.cell;
         let deadline = cell.timeouts.lock().1.map(|t| Instant::now() + t);
         let buffer = cell.buffer_size;
-        let _order = cell.send_order.lock();
+        let mut order = cell.send_order.lock();
         let mut st = cell.state.lock();
-        // Before the ACK: hold at most `buffer_size` bytes.
+        // Before the ACK: hold at most `buffer_size` bytes. Wait without
+        // the send-order lock: the link's reader takes it to handle the
+        // ACK that ends the wait.
         while st.phase() == Phase::SynSent && st.held() >= buffer {
+            drop(order);
             match deadline {
                 Some(d) => {
                     if cell.cv.wait_until(&mut st, d).timed_out() && st.phase() == Phase::SynSent {
@@ -682,6 +685,10 @@ impl Socket {
                 }
                 None => cell.cv.wait(&mut st),
             }
+            // Lock order: send order, then state.
+            drop(st);
+            order = cell.send_order.lock();
+            st = cell.state.lock();
         }
         let room = if st.phase() == Phase::SynSent {
             buffer - st.held()
