@@ -801,3 +801,42 @@ fn a_write_waiting_for_the_ack_does_not_block_the_ack() {
         assert_eq!(all, data);
     });
 }
+
+/// Incoming streams waiting for `accept()` are bounded: beyond
+/// `accept_backlog` a SYN is refused at once. (Before, every SYN queued
+/// until the accept timeout, so a peer could grow memory without bound;
+/// here the third connect waited and timed out instead of being refused.)
+#[test]
+fn syns_beyond_the_accept_backlog_are_refused_at_once() {
+    within(LIMIT, || {
+        let mut config = ManagerConfig::default();
+        config.accept_backlog = 2;
+        config.accept_timeout = Duration::from_secs(120);
+        let (a, b) = SocketManager::in_memory_pair(config).unwrap();
+        let server = b.server_socket().unwrap();
+        let mut o = opts();
+        o.connect_timeout = Duration::from_secs(3);
+        let waiting: Vec<_> = (0..2)
+            .map(|_| a.open(b.destination(), &o).unwrap())
+            .collect();
+        // Both SYNs have reached b's queue.
+        while b.list_sockets().len() < 2 {
+            thread::sleep(Duration::from_millis(1));
+        }
+        assert!(matches!(
+            a.connect(b.destination(), &o),
+            Err(Error::Refused)
+        ));
+        // The two in the backlog are still accepted.
+        for _ in 0..2 {
+            server.accept(Some(Duration::from_secs(20))).unwrap();
+        }
+        drop(waiting);
+        let mut config = ManagerConfig::default();
+        config.accept_backlog = 0;
+        assert!(matches!(
+            SocketManager::in_memory_pair(config),
+            Err(Error::Invalid(_))
+        ));
+    });
+}

@@ -107,6 +107,13 @@ pub struct ManagerConfig {
     /// How long an incoming stream waits for `accept()` before it is
     /// refused with a Close. Default 5 s, as in the Java code.
     pub accept_timeout: Duration,
+    /// Most incoming streams waiting for `accept()` at once; a SYN beyond
+    /// them is refused at once with a Close, as when nobody listens.
+    /// Default 4096 (a few hundred bytes each): far more than an
+    /// application that accepts in a loop lets pile up, while a peer
+    /// sending SYNs faster than they are accepted cannot grow memory
+    /// without bound. At least 1.
+    pub accept_backlog: usize,
     /// Largest data payload per frame; longer writes are split. Default
     /// 32 KiB.
     pub max_payload: usize,
@@ -131,6 +138,7 @@ impl Default for ManagerConfig {
         ManagerConfig {
             options: SocketOptions::default(),
             accept_timeout: Duration::from_secs(5),
+            accept_backlog: 4096,
             max_payload: DEFAULT_MAX_PAYLOAD,
             max_message: DEFAULT_MAX_MESSAGE,
             close_timeout: Duration::from_secs(2),
@@ -232,6 +240,9 @@ impl SocketManager {
             return Err(Error::Invalid(
                 "max_message must be at least max_payload + 4, and max_payload at least 1".into(),
             ));
+        }
+        if config.accept_backlog == 0 {
+            return Err(Error::Invalid("accept_backlog must be at least 1".into()));
         }
         let timer = match &config.timer {
             Some(timer) => timer.clone(),
@@ -619,12 +630,33 @@ impl Socket {
     /// here, `BrokenPipe` when the transport failed, `ConnectionRefused` /
     /// `TimedOut` for a refused or unanswered [`SocketManager::open`].
     pub fn read_bytes(&self, buf: &mut [u8]) -> Result<usize, Error> {
+        self.read_with(|st| st.read(buf).map(|n| (n, n)))
+    }
+
+    /// Reads without copying: the received payloads themselves (slices of
+    /// the link's read buffers), at most `max` bytes in all, waiting as
+    /// [`read_bytes`](Self::read_bytes) does; an empty vector at the end
+    /// of the stream. For bindings that copy received bytes into objects
+    /// of their own (one copy instead of two).
+    pub fn read_chunks(&self, max: usize) -> Result<Vec<Bytes>, Error> {
+        self.read_with(|st| {
+            st.read_chunks(max)
+                .map(|chunks| (chunks.iter().map(Bytes::len).sum(), chunks))
+        })
+    }
+
+    /// Runs `read` (which returns the bytes read and its result) until it
+    /// has something, waiting for data up to the read timeout.
+    fn read_with<T>(
+        &self,
+        mut read: impl FnMut(&mut StreamState) -> Result<(usize, T), Option<Error>>,
+    ) -> Result<T, Error> {
         let cell = &self.handle.cell;
         let deadline = cell.timeouts.lock().0.map(|t| Instant::now() + t);
         let mut st = cell.state.lock();
         loop {
-            match st.read(buf) {
-                Ok(n) => {
+            match read(&mut st) {
+                Ok((n, out)) => {
                     if n > 0 {
                         cell.received.fetch_add(n as u64, Ordering::Relaxed);
                         // Half the buffer free again: the link's reader
@@ -635,7 +667,7 @@ impl Socket {
                             cell.cv.notify_all();
                         }
                     }
-                    return Ok(n);
+                    return Ok(out);
                 }
                 Err(Some(e)) => return Err(e),
                 Err(None) => match deadline {
@@ -1134,12 +1166,18 @@ impl Inner {
             options.buffer_size,
             self.config.max_payload,
         );
-        if !state.listening || self.destroyed.load(Ordering::SeqCst) {
+        let full = state.accept_queue.len() >= self.config.accept_backlog;
+        if !state.listening || full || self.destroyed.load(Ordering::SeqCst) {
             drop(state);
             if let Some(close) = st.refuse() {
                 let _ = direct.send(close);
             }
-            log::debug!("ministream: refused stream {client}: nobody is listening");
+            let why = if full {
+                "the accept backlog is full"
+            } else {
+                "nobody is listening"
+            };
+            log::debug!("ministream: refused stream {client}: {why}");
             return;
         }
         let deadline = Instant::now() + self.config.accept_timeout;
