@@ -840,3 +840,45 @@ fn syns_beyond_the_accept_backlog_are_refused_at_once() {
         ));
     });
 }
+
+/// `close` while another thread's write waits for a peer that does not
+/// read: close returns (within the close timeout) instead of waiting for
+/// that write, and later writes fail. (It used to wait for the stream's
+/// send-order lock, held by the blocked write: forever.)
+#[test]
+fn close_does_not_wait_for_a_write_blocked_on_the_peer() {
+    within(LIMIT, || {
+        let mut config = ManagerConfig::default();
+        config.close_timeout = Duration::from_millis(500);
+        let a = SocketManager::listen_tcp("127.0.0.1:0", config.clone()).unwrap();
+        let b = SocketManager::listen_tcp("127.0.0.1:0", config).unwrap();
+        let server = b.server_socket().unwrap();
+        let (c, _unread) = connected(&a, b.destination(), &server);
+        let c = Arc::new(c);
+        let writer = {
+            let c = c.clone();
+            thread::spawn(move || {
+                let block = vec![1u8; 1 << 20];
+                loop {
+                    if let Err(e) = (&*c).write_all(&block) {
+                        return e;
+                    }
+                }
+            })
+        };
+        // Let the writer fill the socket buffers and block.
+        thread::sleep(Duration::from_millis(300));
+        c.close();
+        let late = (&*c).write(b"x").unwrap_err();
+        assert!(matches!(Error::from_io(late), Error::Closed));
+        // Destroying the manager ends the blocked write; the writer then
+        // sees the stream closed.
+        drop(a);
+        let e = writer.join().unwrap();
+        assert!(
+            matches!(Error::from_io(e), Error::Closed),
+            "the writer saw another error"
+        );
+        drop(b);
+    });
+}

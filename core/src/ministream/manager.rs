@@ -41,8 +41,25 @@
 //! unread for long should read it on a thread of its own or close it.
 //!
 //! On the sending side, a write waits (up to
-//! [`SocketOptions::write_timeout`]) while the link's send queue is full or,
-//! before the ACK, while [`SocketOptions::buffer_size`] bytes are held.
+//! [`SocketOptions::write_timeout`]) for the transport to take its frames
+//! or, before the ACK, while [`SocketOptions::buffer_size`] bytes are held.
+//!
+//! # Copies
+//!
+//! Received payloads are slices of the link's read buffers (the kernel
+//! reads straight into them over TCP on Linux, see
+//! [`Connection::spawn_owned`]); they are queued per stream as they are
+//! and copied once, into the reader's buffer (or not at all with
+//! [`Socket::read_chunks`]). Only a frame cut by the end of one read is
+//! copied to join its halves. A write sends the frame headers and the
+//! caller's bytes in one vectored write from the writing thread
+//! ([`Sender::send_slices`]); when the transport is busy with other
+//! senders' frames, the bytes are copied and queued instead.
+//!
+//! One received buffer stays in memory while any frame sliced from it is
+//! unread: up to the read buffer size (256 KiB) per unread frame in the
+//! worst case. Reads under an eighth of it are copied out instead, so
+//! small frames never pin a whole buffer.
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, IoSlice, Read, Write};
@@ -564,6 +581,11 @@ impl Socket {
 
     /// Closes the stream: sends our Close (once), discards unread data and
     /// wakes blocked reads and writes (which fail with [`Error::Closed`]).
+    /// A write already handing its frames to a peer that does not read
+    /// cannot be cut short (the link would lose its framing): it goes on
+    /// until the peer takes the frames, its write timeout passes or the
+    /// link ends; `close` waits for it at most
+    /// [`ManagerConfig::close_timeout`].
     pub fn close(&self) {
         self.handle.close();
     }
@@ -702,6 +724,9 @@ impl Socket {
         let cell = &self.handle.cell;
         let deadline = cell.timeouts.lock().1.map(|t| Instant::now() + t);
         let buffer = cell.buffer_size;
+        // A closed stream fails at once, not after a write blocked on the
+        // peer (which holds the send order).
+        cell.state.lock().data_target()?;
         let mut order = cell.send_order.lock();
         let mut st = cell.state.lock();
         // Before the ACK: hold at most `buffer_size` bytes. Wait without
@@ -803,14 +828,20 @@ struct Handle {
 impl Handle {
     fn close(&self) {
         let cell = &self.cell;
+        let deadline = Instant::now() + self.manager.config.close_timeout;
         let pending = {
-            let _order = cell.send_order.lock();
+            // In order after frames other threads are sending; but a
+            // write blocked on a peer that does not read holds the order
+            // for as long as that lasts, so wait for it only up to the
+            // close timeout. (Our Close then goes out after that write's
+            // frames anyway, since a message is never cut; only a write
+            // about to start could follow it, and the peer drops it.)
+            let _order = cell.send_order.try_lock_until(deadline);
             let mut st = cell.state.lock();
             let close = st.close();
             let pending = st.close_pending();
             drop(st);
             if let Some(close) = close {
-                let deadline = Instant::now() + self.manager.config.close_timeout;
                 if send_until(&cell.link.sender, close, Some(deadline)).is_err() {
                     log::debug!("ministream: Close not sent (link gone or stalled)");
                 }
