@@ -882,3 +882,47 @@ fn close_does_not_wait_for_a_write_blocked_on_the_peer() {
         drop(b);
     });
 }
+
+/// The accept timeout's refusal runs on the manager's timer thread; when
+/// the link's send queue is full (its peer does not read) it must not
+/// block that thread, which serves every other deadline. (It waited up
+/// to `close_timeout` for room, here a minute, holding up every timer.)
+#[test]
+fn an_accept_timeout_on_a_congested_link_does_not_stall_the_timer() {
+    within(LIMIT, || {
+        let timer = msgwire::net::Timer::new().unwrap();
+        let mut config = ManagerConfig::default();
+        config.timer = Some(timer.clone());
+        config.accept_timeout = Duration::from_millis(50);
+        config.close_timeout = Duration::from_secs(50);
+        let (a, b) = SocketManager::in_memory_pair(config).unwrap();
+        let server_a = a.server_socket().unwrap();
+        let server_b = b.server_socket().unwrap();
+        // b floods a stream a never reads: a's link reader stops (the
+        // stream's buffer is full), the pipe fills, then b's send queue.
+        let (from_a, _unread) = connected(&a, b.destination(), &server_b);
+        let flooded = server_a.clone();
+        let t = thread::spawn(move || flooded.accept(Some(Duration::from_secs(20))).unwrap());
+        let towards_a = b.connect(a.destination(), &opts()).unwrap();
+        let _a_side = t.join().unwrap();
+        towards_a.set_write_timeout(Some(Duration::from_millis(200)));
+        let block = vec![3u8; 256 * 1024];
+        while (&towards_a).write_all(&block).is_ok() {}
+        // A stream nobody accepts: refused by b's timer after 50 ms, over
+        // the congested link.
+        let mut o = opts();
+        o.connect_timeout = Duration::from_secs(1);
+        let _never = a.open(b.destination(), &o).unwrap();
+        thread::sleep(Duration::from_millis(200));
+        // The timer still runs other deadlines.
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        timer.schedule(std::time::Instant::now(), move || {
+            let _ = tx.send(());
+        });
+        assert!(
+            rx.recv_timeout(Duration::from_secs(20)).is_ok(),
+            "the timer thread is stuck"
+        );
+        drop(from_a);
+    });
+}

@@ -1096,7 +1096,11 @@ impl Inner {
             }
         };
         let table_is_server = match frame.kind {
-            FrameType::Syn => return self.on_syn(link, frame.id, frame.payload, direct),
+            FrameType::Syn => {
+                // A refusal may wait for room on the link: wake first.
+                wake(woken);
+                return self.on_syn(link, frame.id, frame.payload, direct);
+            }
             FrameType::Unknown(t) => {
                 self.stats.unknown_type.fetch_add(1, Ordering::Relaxed);
                 log::debug!("ministream: dropped a frame of unknown type {t:#04x}");
@@ -1155,6 +1159,7 @@ impl Inner {
             );
         }
         if let Some(bytes) = handled.transmit {
+            wake(woken); // the send may wait for room on the link
             if direct.send(bytes).is_err() {
                 log::debug!("ministream: held data not sent, the link closed");
             }
@@ -1250,13 +1255,33 @@ impl Inner {
         }
     }
 
+    /// Refuses a stream waiting for `accept()`. Never waits: it runs on
+    /// the timer thread (accept timeouts), which serves every deadline of
+    /// the process. When the link's queue is full (its peer does not
+    /// read), a thread of its own waits up to `close_timeout` to queue the
+    /// Close.
     fn refuse(&self, cell: &Arc<StreamCell>) {
-        if let Some(close) = cell.state.lock().refuse() {
-            let deadline = Instant::now() + self.config.close_timeout;
-            let _ = send_until(&cell.link.sender, close, Some(deadline));
-        }
+        let close = cell.state.lock().refuse();
         cell.cv.notify_all();
         self.forget(cell);
+        let Some(close) = close else {
+            return;
+        };
+        let Err(SendError::Full(close)) = cell.link.sender.try_send(close) else {
+            return; // queued, or the link is gone
+        };
+        let sender = cell.link.sender.clone();
+        let deadline = Instant::now() + self.config.close_timeout;
+        let spawned = std::thread::Builder::new()
+            .name("msgwire-ministream-refuse".into())
+            .spawn(move || {
+                if send_until(&sender, close, Some(deadline)).is_err() {
+                    log::debug!("ministream: a refusal was not sent (the link stayed full)");
+                }
+            });
+        if spawned.is_err() {
+            log::debug!("ministream: a refusal was not sent (no thread for it)");
+        }
     }
 
     /// Removes `cell` from the id tables (if it is still the one there).
