@@ -99,8 +99,10 @@ pub struct SocketOptions {
     /// How long a write waits for room; `None` (default) waits forever.
     pub write_timeout: Option<Duration>,
     /// Most received bytes buffered per stream before the link stops
-    /// reading, and most unsent bytes a write hands over at once (or holds
-    /// before the ACK). Default 64 KiB: two full frames.
+    /// reading (plus one frame), and most bytes a write holds before the
+    /// ACK. Once established, a write hands the link up to this many
+    /// bytes, at least 256 KiB, per vectored write. Default 64 KiB: two
+    /// full frames.
     pub buffer_size: usize,
 }
 

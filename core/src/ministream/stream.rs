@@ -729,7 +729,10 @@ mod tests {
             s.on_frame(&Frame::new(FrameType::DataToServer, id(9), payload));
         }
         let first = s.read_chunks(5).unwrap();
-        assert_eq!(first, vec![Bytes::from_static(b"abc"), Bytes::from_static(b"de")]);
+        assert_eq!(
+            first,
+            vec![Bytes::from_static(b"abc"), Bytes::from_static(b"de")]
+        );
         // The payloads themselves, not copies.
         assert_eq!(first[0].as_ptr(), wire.as_ptr());
         assert_eq!(s.buffered(), 2);
