@@ -121,7 +121,7 @@ bench: venv
 	$(PY) python/benches/bench_session.py
 	CARGO=$(CARGO) $(PY) python/benches/bench_transfer.py
 	$(PY) python/benches/bench_sts.py
-	MSGWIRE_BENCH_DIR=$(BUILD)/bench $(PY) python/benches/bench_ministream.py
+	CARGO=$(CARGO) MSGWIRE_BENCH_DIR=$(BUILD)/bench $(PY) python/benches/bench_ministream.py
 
 fuzz:
 	@bash scripts/fuzz.sh $(FUZZ_SECONDS)

@@ -1892,6 +1892,11 @@ typedef struct msgwire_ministream_config {
    * 32768; 1 to 65532.
    */
   uint32_t max_payload;
+  /**
+   * Most incoming streams waiting for `accept` at once; more are
+   * refused at once. Default 4096; at least 1.
+   */
+  uint32_t accept_backlog;
 } msgwire_ministream_config;
 
 /**

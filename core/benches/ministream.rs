@@ -14,9 +14,11 @@
 //!     stream; median of 5.
 //!
 //! Figures (a) and (b) are also written to `$MSGWIRE_BENCH_DIR/ministream_a`
-//! and `ministream_b` (when set) for the Python benchmark's ratios in the
-//! same `make bench` run. Printed only, never asserted: these machines are
-//! shared and noisy.
+//! and `ministream_b` (when set). With `MSGWIRE_BENCH_ONE_A` set, only one
+//! run of (a) is made and its bytes per second printed as the last word:
+//! the Python benchmark runs it before each of its own runs of (a) and
+//! reports the median of the paired ratios. Printed only, never asserted:
+//! these machines are shared and noisy.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -41,6 +43,13 @@ fn main() {
     let server_c = c.server_socket().unwrap();
     let server = b.server_socket().unwrap();
     let block = vec![0x5a_u8; WRITE];
+    if std::env::var_os("MSGWIRE_BENCH_ONE_A").is_some() {
+        println!(
+            "ministream (a), one run, bytes/s: {:.0}",
+            bulk(&a, &b, &server, &block)
+        );
+        return;
+    }
 
     let mut ms = Vec::new();
     let mut raw = Vec::new();

@@ -766,3 +766,163 @@ fn links_streams_and_bytes_are_counted() {
         b.destroy();
     });
 }
+
+/// A write of more than `buffer_size` bytes before the ACK waits for the
+/// ACK; the ACK must still get through. (It used to wait holding the
+/// stream's send-order lock, which the link's reader needs to handle the
+/// ACK: the reader, and every stream of the link, hung until the connect
+/// deadline, and the write then failed with `TimedOut`.)
+#[test]
+fn a_write_waiting_for_the_ack_does_not_block_the_ack() {
+    within(LIMIT, || {
+        let mut config = ManagerConfig::default();
+        config.options.buffer_size = 1024;
+        let (a, b) = SocketManager::in_memory_pair(config).unwrap();
+        let server = b.server_socket().unwrap();
+        let mut o = opts();
+        o.buffer_size = 1024;
+        o.connect_timeout = Duration::from_secs(5);
+        let s = Arc::new(a.open(b.destination(), &o).unwrap());
+        let data: Vec<u8> = (0..10_000u32).map(|i| (i % 253) as u8).collect();
+        let writer = {
+            let (s, data) = (s.clone(), data.clone());
+            thread::spawn(move || (&*s).write_all(&data).map(|()| s.close()))
+        };
+        // The first 1024 bytes are held; the writer then waits for the ACK.
+        while s.bytes_sent() < 1024 {
+            thread::sleep(Duration::from_millis(1));
+        }
+        thread::sleep(Duration::from_millis(50));
+        let mut accepted = server.accept(Some(Duration::from_secs(20))).unwrap();
+        accepted.set_read_timeout(Some(Duration::from_secs(20)));
+        let mut all = Vec::new();
+        accepted.read_to_end(&mut all).unwrap();
+        writer.join().unwrap().unwrap();
+        assert_eq!(all, data);
+    });
+}
+
+/// Incoming streams waiting for `accept()` are bounded: beyond
+/// `accept_backlog` a SYN is refused at once. (Before, every SYN queued
+/// until the accept timeout, so a peer could grow memory without bound;
+/// here the third connect waited and timed out instead of being refused.)
+#[test]
+fn syns_beyond_the_accept_backlog_are_refused_at_once() {
+    within(LIMIT, || {
+        let mut config = ManagerConfig::default();
+        config.accept_backlog = 2;
+        config.accept_timeout = Duration::from_secs(120);
+        let (a, b) = SocketManager::in_memory_pair(config).unwrap();
+        let server = b.server_socket().unwrap();
+        let mut o = opts();
+        o.connect_timeout = Duration::from_secs(3);
+        let waiting: Vec<_> = (0..2)
+            .map(|_| a.open(b.destination(), &o).unwrap())
+            .collect();
+        // Both SYNs have reached b's queue.
+        while b.list_sockets().len() < 2 {
+            thread::sleep(Duration::from_millis(1));
+        }
+        assert!(matches!(
+            a.connect(b.destination(), &o),
+            Err(Error::Refused)
+        ));
+        // The two in the backlog are still accepted.
+        for _ in 0..2 {
+            server.accept(Some(Duration::from_secs(20))).unwrap();
+        }
+        drop(waiting);
+        let mut config = ManagerConfig::default();
+        config.accept_backlog = 0;
+        assert!(matches!(
+            SocketManager::in_memory_pair(config),
+            Err(Error::Invalid(_))
+        ));
+    });
+}
+
+/// `close` while another thread's write waits for a peer that does not
+/// read: close returns (within the close timeout) instead of waiting for
+/// that write, and later writes fail. (It used to wait for the stream's
+/// send-order lock, held by the blocked write: forever.)
+#[test]
+fn close_does_not_wait_for_a_write_blocked_on_the_peer() {
+    within(LIMIT, || {
+        let mut config = ManagerConfig::default();
+        config.close_timeout = Duration::from_millis(500);
+        let a = SocketManager::listen_tcp("127.0.0.1:0", config.clone()).unwrap();
+        let b = SocketManager::listen_tcp("127.0.0.1:0", config).unwrap();
+        let server = b.server_socket().unwrap();
+        let (c, _unread) = connected(&a, b.destination(), &server);
+        let c = Arc::new(c);
+        let writer = {
+            let c = c.clone();
+            thread::spawn(move || {
+                let block = vec![1u8; 1 << 20];
+                loop {
+                    if let Err(e) = (&*c).write_all(&block) {
+                        return e;
+                    }
+                }
+            })
+        };
+        // Let the writer fill the socket buffers and block.
+        thread::sleep(Duration::from_millis(300));
+        c.close();
+        let late = (&*c).write(b"x").unwrap_err();
+        assert!(matches!(Error::from_io(late), Error::Closed));
+        // Destroying the manager ends the blocked write; the writer then
+        // sees the stream closed.
+        drop(a);
+        let e = writer.join().unwrap();
+        assert!(
+            matches!(Error::from_io(e), Error::Closed),
+            "the writer saw another error"
+        );
+        drop(b);
+    });
+}
+
+/// The accept timeout's refusal runs on the manager's timer thread; when
+/// the link's send queue is full (its peer does not read) it must not
+/// block that thread, which serves every other deadline. (It waited up
+/// to `close_timeout` for room, here a minute, holding up every timer.)
+#[test]
+fn an_accept_timeout_on_a_congested_link_does_not_stall_the_timer() {
+    within(LIMIT, || {
+        let timer = msgwire::net::Timer::new().unwrap();
+        let mut config = ManagerConfig::default();
+        config.timer = Some(timer.clone());
+        config.accept_timeout = Duration::from_millis(50);
+        config.close_timeout = Duration::from_secs(50);
+        let (a, b) = SocketManager::in_memory_pair(config).unwrap();
+        let server_a = a.server_socket().unwrap();
+        let server_b = b.server_socket().unwrap();
+        // b floods a stream a never reads: a's link reader stops (the
+        // stream's buffer is full), the pipe fills, then b's send queue.
+        let (from_a, _unread) = connected(&a, b.destination(), &server_b);
+        let flooded = server_a.clone();
+        let t = thread::spawn(move || flooded.accept(Some(Duration::from_secs(20))).unwrap());
+        let towards_a = b.connect(a.destination(), &opts()).unwrap();
+        let _a_side = t.join().unwrap();
+        towards_a.set_write_timeout(Some(Duration::from_millis(200)));
+        let block = vec![3u8; 256 * 1024];
+        while (&towards_a).write_all(&block).is_ok() {}
+        // A stream nobody accepts: refused by b's timer after 50 ms, over
+        // the congested link.
+        let mut o = opts();
+        o.connect_timeout = Duration::from_secs(1);
+        let _never = a.open(b.destination(), &o).unwrap();
+        thread::sleep(Duration::from_millis(200));
+        // The timer still runs other deadlines.
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        timer.schedule(std::time::Instant::now(), move || {
+            let _ = tx.send(());
+        });
+        assert!(
+            rx.recv_timeout(Duration::from_secs(20)).is_ok(),
+            "the timer thread is stuck"
+        );
+        drop(from_a);
+    });
+}

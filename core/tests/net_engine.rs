@@ -9,7 +9,7 @@
 mod common;
 use common::within;
 
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::panic;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use crossbeam_channel::{self as channel, Receiver};
 use msgwire::net::{
-    pipe, pipe_with_capacity, CloseError, Config, Connection, DetachError, Incoming, SendError,
-    Stream, Timer,
+    pipe, pipe_with_capacity, CloseError, Config, Connection, DetachError, Incoming, Received,
+    SendError, Stream, Timer,
 };
 
 /// The longest any test may take.
@@ -290,6 +290,120 @@ fn partial_direct_writes_keep_message_order() {
         }
         assert_eq!(got, expected);
     });
+}
+
+#[test]
+fn owned_reads_deliver_every_byte_in_order_then_the_close() {
+    for_each_pair(|a, mut b| {
+        let (tx, rx) = channel::unbounded();
+        let mut config = Config::default();
+        config.read_buffer_size = 64 * 1024;
+        let conn = Connection::spawn_owned(a, config, move |event, _| {
+            let _ = tx.send(match event {
+                Received::Data(data) => Event::Data(data.to_vec()),
+                Received::Closed(err) => Event::Closed(err.map(|e| e.kind())),
+            });
+        })
+        .unwrap();
+        // Writes of every size from 1 byte to beyond the read buffer, so
+        // reads are both copied out (small) and handed over whole.
+        let mut sent = Vec::new();
+        for (i, len) in [1, 7, 100, 5000, 9000, 70_000, 200_000, 3]
+            .iter()
+            .enumerate()
+        {
+            let piece = numbered(i, *len);
+            b.write_all(&piece).unwrap();
+            sent.extend_from_slice(&piece);
+        }
+        drop(b);
+        let (got, err) = recv_until_closed(&rx);
+        assert_eq!(err, None);
+        assert_eq!(got.len(), sent.len());
+        assert!(got == sent, "the bytes arrived changed or out of order");
+        drop(conn);
+    });
+}
+
+#[test]
+fn send_slices_keeps_order_with_queued_messages_and_a_slow_peer() {
+    for_each_pair(|a, mut b| {
+        let (conn, _) = collecting(a, small_config());
+        let direct = conn.direct_sender();
+        // A large message in many parts while the peer does not read yet:
+        // over TCP the caller waits for the peer, over the pipe the rest
+        // is queued; either way it arrives whole and before what follows.
+        let big: Vec<Vec<u8>> = (0..64).map(|i| numbered(i, 32 * 1024).to_vec()).collect();
+        let reader = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(20));
+            let mut all = Vec::new();
+            b.read_to_end(&mut all).unwrap();
+            all
+        });
+        conn.send(Bytes::from_static(b"first|")).unwrap();
+        let parts: Vec<IoSlice<'_>> = big.iter().map(|p| IoSlice::new(p)).collect();
+        direct.send_slices(&parts, None).unwrap();
+        direct
+            .send_slices(
+                &[IoSlice::new(b"|"), IoSlice::new(b""), IoSlice::new(b"last")],
+                None,
+            )
+            .unwrap();
+        direct.send_slices(&[], None).unwrap();
+        conn.close().unwrap();
+        let all = reader.join().unwrap();
+        let mut expected = b"first|".to_vec();
+        for part in &big {
+            expected.extend_from_slice(part);
+        }
+        expected.extend_from_slice(b"|last");
+        assert_eq!(all.len(), expected.len());
+        assert!(all == expected, "the bytes arrived changed or out of order");
+    });
+}
+
+#[test]
+fn send_slices_gives_up_at_its_deadline_when_the_peer_never_reads() {
+    for_each_pair(|a, _b| {
+        let (conn, _) = collecting(a, small_config());
+        let direct = conn.direct_sender();
+        let chunk = vec![7u8; 64 * 1024];
+        // Direct writes until the socket is full (then one waits for the
+        // peer until its deadline), queued ones until the queue is full:
+        // sooner or later a call accepts nothing before its deadline.
+        let mut accepted = 0;
+        let refused = loop {
+            let deadline = Instant::now() + Duration::from_millis(20);
+            match direct.send_slices(
+                &[IoSlice::new(&chunk[..8]), IoSlice::new(&chunk[8..])],
+                Some(deadline),
+            ) {
+                Ok(()) => accepted += 1,
+                Err(e) => {
+                    assert!(Instant::now() >= deadline, "gave up before the deadline");
+                    break e;
+                }
+            }
+        };
+        assert!(matches!(refused, SendError::Full(_)), "{refused:?}");
+        assert!(accepted > 0);
+        assert!(matches!(
+            conn.sender().send_until(Bytes::from(chunk), Instant::now()),
+            Err(SendError::Full(_))
+        ));
+    });
+}
+
+#[test]
+fn send_slices_after_close_fails() {
+    let (a, _b) = pipe();
+    let (conn, _) = collecting(a.into(), Config::default());
+    let sender = conn.direct_sender();
+    conn.close().ok();
+    assert!(matches!(
+        sender.send_slices(&[IoSlice::new(b"x")], None),
+        Err(SendError::Closed(_))
+    ));
 }
 
 #[test]

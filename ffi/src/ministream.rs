@@ -62,6 +62,9 @@ pub struct msgwire_ministream_config {
     /// Largest data payload per frame; longer writes are split. Default
     /// 32768; 1 to 65532.
     pub max_payload: u32,
+    /// Most incoming streams waiting for `accept` at once; more are
+    /// refused at once. Default 4096; at least 1.
+    pub accept_backlog: u32,
 }
 
 /// Fills `*out` with the defaults (those used when a function gets a NULL
@@ -81,6 +84,7 @@ pub extern "C" fn msgwire_ministream_config_default(
             buffer_size: u32::try_from(c.options.buffer_size).unwrap_or(u32::MAX),
             accept_timeout_ms: to_millis(c.accept_timeout),
             max_payload: u32::try_from(c.max_payload).unwrap_or(u32::MAX),
+            accept_backlog: u32::try_from(c.accept_backlog).unwrap_or(u32::MAX),
         });
         Ok(())
     })
@@ -580,9 +584,13 @@ fn core_config(
 ) -> Result<(ManagerConfig, SocketOptions), Error> {
     let mut core = ManagerConfig::default();
     if let Some(c) = cfg {
-        if c.connect_timeout_ms == 0 || c.accept_timeout_ms == 0 || c.buffer_size == 0 {
+        if c.connect_timeout_ms == 0
+            || c.accept_timeout_ms == 0
+            || c.buffer_size == 0
+            || c.accept_backlog == 0
+        {
             return Err(Error::invalid(
-                "connect_timeout_ms, accept_timeout_ms and buffer_size must be at least 1",
+                "connect_timeout_ms, accept_timeout_ms, buffer_size and accept_backlog must be at least 1",
             ));
         }
         if c.max_payload == 0 || c.max_payload as usize + 4 > core.max_message {
@@ -594,6 +602,7 @@ fn core_config(
         core.options.buffer_size = c.buffer_size as usize;
         core.accept_timeout = Duration::from_millis(u64::from(c.accept_timeout_ms));
         core.max_payload = c.max_payload as usize;
+        core.accept_backlog = c.accept_backlog as usize;
     }
     let options = core.options.clone();
     Ok((core, options))

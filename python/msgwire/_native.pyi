@@ -381,11 +381,13 @@ class MinistreamManager:
     @staticmethod
     def listen(address: str, connect_timeout: float = 60.0, read_timeout: Optional[float] = None,
                write_timeout: Optional[float] = None, buffer_size: int = 65536,
-               accept_timeout: float = 5.0, max_payload: int = 32768) -> "MinistreamManager": ...
+               accept_timeout: float = 5.0, max_payload: int = 32768,
+               accept_backlog: int = 4096) -> "MinistreamManager": ...
     @staticmethod
     def in_memory_pair(connect_timeout: float = 60.0, read_timeout: Optional[float] = None,
                        write_timeout: Optional[float] = None, buffer_size: int = 65536,
-                       accept_timeout: float = 5.0, max_payload: int = 32768
+                       accept_timeout: float = 5.0, max_payload: int = 32768,
+                       accept_backlog: int = 4096
                        ) -> Tuple["MinistreamManager", "MinistreamManager"]: ...
     @property
     def destination(self) -> bytes: ...

@@ -28,7 +28,8 @@ Options (keyword arguments of :meth:`SocketManager.listen` and
 ``buffer_size`` (bytes buffered per stream before the connection stops
 reading, default 65536), ``accept_timeout`` (how long an incoming stream
 waits for ``accept()`` before it is refused, default 5), ``max_payload``
-(bytes per data frame, default 32768).
+(bytes per data frame, default 32768), ``accept_backlog`` (most incoming
+streams waiting for ``accept()``; more are refused at once, default 4096).
 
 Errors: :class:`ConnectionRefused` (a ``ConnectionRefusedError``),
 :class:`Timeout` (a ``TimeoutError``), :class:`ConnectionReset` (the peer

@@ -34,9 +34,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
-use std::sync::Mutex;
-
-use crate::endpoint::{lock, seconds};
+use crate::endpoint::seconds;
 
 pyo3::import_exception!(msgwire.ministream, ConnectionRefused);
 pyo3::import_exception!(msgwire.ministream, Timeout);
@@ -78,6 +76,7 @@ fn config(
     buffer_size: usize,
     accept_timeout: f64,
     max_payload: usize,
+    accept_backlog: usize,
 ) -> PyResult<ManagerConfig> {
     if buffer_size == 0 {
         return Err(PyValueError::new_err("buffer_size must be at least 1"));
@@ -89,6 +88,7 @@ fn config(
     c.options.buffer_size = buffer_size;
     c.accept_timeout = seconds(accept_timeout, "accept_timeout")?;
     c.max_payload = max_payload;
+    c.accept_backlog = accept_backlog;
     Ok(c)
 }
 
@@ -97,7 +97,8 @@ impl PyManager {
     /// A manager over TCP listening on `address` (`host:port`).
     #[staticmethod]
     #[pyo3(signature = (address, connect_timeout=60.0, read_timeout=None, write_timeout=None,
-                        buffer_size=65536, accept_timeout=5.0, max_payload=32768))]
+                        buffer_size=65536, accept_timeout=5.0, max_payload=32768,
+                        accept_backlog=4096))]
     #[allow(clippy::too_many_arguments)]
     fn listen(
         py: Python<'_>,
@@ -108,6 +109,7 @@ impl PyManager {
         buffer_size: usize,
         accept_timeout: f64,
         max_payload: usize,
+        accept_backlog: usize,
     ) -> PyResult<PyManager> {
         let c = config(
             connect_timeout,
@@ -116,6 +118,7 @@ impl PyManager {
             buffer_size,
             accept_timeout,
             max_payload,
+            accept_backlog,
         )?;
         let options = c.options.clone();
         let manager = py
@@ -127,7 +130,9 @@ impl PyManager {
     /// Two in-memory managers that reach each other.
     #[staticmethod]
     #[pyo3(signature = (connect_timeout=60.0, read_timeout=None, write_timeout=None,
-                        buffer_size=65536, accept_timeout=5.0, max_payload=32768))]
+                        buffer_size=65536, accept_timeout=5.0, max_payload=32768,
+                        accept_backlog=4096))]
+    #[allow(clippy::too_many_arguments)]
     fn in_memory_pair(
         py: Python<'_>,
         connect_timeout: f64,
@@ -136,6 +141,7 @@ impl PyManager {
         buffer_size: usize,
         accept_timeout: f64,
         max_payload: usize,
+        accept_backlog: usize,
     ) -> PyResult<(PyManager, PyManager)> {
         let c = config(
             connect_timeout,
@@ -144,6 +150,7 @@ impl PyManager {
             buffer_size,
             accept_timeout,
             max_payload,
+            accept_backlog,
         )?;
         let options = c.options.clone();
         let (a, b) = py
@@ -302,18 +309,11 @@ impl PyServerSocket {
 #[pyclass(name = "MinistreamSocket", module = "msgwire._native", frozen)]
 pub(crate) struct PySocket {
     socket: Socket,
-    /// Reused by `recv` so a large `n` costs no allocation (and no page
-    /// faults) per call; grows to the largest `n` asked, at most
-    /// [`MAX_RECV`].
-    buffer: Mutex<Vec<u8>>,
 }
 
 impl PySocket {
     fn new(socket: Socket) -> PySocket {
-        PySocket {
-            socket,
-            buffer: Mutex::new(Vec::new()),
-        }
+        PySocket { socket }
     }
 }
 
@@ -325,18 +325,25 @@ impl PySocket {
     }
 
     /// Reads at most `n` bytes; `b""` at the end of the stream.
+    ///
+    /// Waits without the GIL for the received payloads themselves
+    /// (`Socket::read_chunks`, no copy), then copies them once, into the
+    /// new `bytes` object.
     fn recv<'py>(&self, py: Python<'py>, n: usize) -> PyResult<Bound<'py, PyBytes>> {
         let n = n.min(MAX_RECV);
-        // Taken out of the slot for the call (a concurrent recv allocates
-        // its own) and put back after.
-        let mut buf = std::mem::take(&mut *lock(&self.buffer));
-        if buf.len() < n {
-            buf.resize(n, 0);
+        let chunks = py.detach(|| self.socket.read_chunks(n)).map_err(py_err)?;
+        if let [one] = &chunks[..] {
+            return Ok(PyBytes::new(py, one));
         }
-        let read = py.detach(|| self.socket.read_bytes(&mut buf[..n]));
-        let out = read.map(|k| PyBytes::new(py, &buf[..k])).map_err(py_err);
-        *lock(&self.buffer) = buf;
-        out
+        let total = chunks.iter().map(|c| c.len()).sum();
+        PyBytes::new_with(py, total, |out| {
+            let mut at = 0;
+            for chunk in &chunks {
+                out[at..at + chunk.len()].copy_from_slice(chunk);
+                at += chunk.len();
+            }
+            Ok(())
+        })
     }
 
     /// Closes the stream.
@@ -424,5 +431,5 @@ pub(crate) fn ministream_frame_decode<'py>(
     }
 }
 
-/// Largest buffer one `recv` allocates, whatever `n` asks for: 4 MiB.
+/// Most bytes one `recv` returns, whatever `n` asks for: 4 MiB.
 const MAX_RECV: usize = 4 << 20;

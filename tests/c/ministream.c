@@ -60,8 +60,13 @@ static void test_config(void)
     CHECK(c.buffer_size == 65536);
     CHECK(c.max_payload == 32768);
     CHECK(c.read_timeout_ms == 0 && c.write_timeout_ms == 0);
+    CHECK(c.accept_backlog == 4096);
     msgwire_ministream_manager *a = NULL, *b = NULL;
     c.buffer_size = 0;
+    CHECK_STATUS(msgwire_ministream_manager_pair(&c, &a, &b), MSGWIRE_INVALID_ARGUMENT);
+    CHECK(a == NULL && b == NULL);
+    CHECK_OK(msgwire_ministream_config_default(&c));
+    c.accept_backlog = 0;
     CHECK_STATUS(msgwire_ministream_manager_pair(&c, &a, &b), MSGWIRE_INVALID_ARGUMENT);
     CHECK(a == NULL && b == NULL);
     CHECK_STATUS(msgwire_ministream_manager_pair(NULL, NULL, &b), MSGWIRE_NULL_PARAMETER);

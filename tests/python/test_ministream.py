@@ -235,6 +235,27 @@ def test_refused_with_nobody_listening_and_after_the_accept_timeout():
         assert b.list_sockets() == []
 
 
+def test_syns_beyond_the_accept_backlog_are_refused_at_once():
+    a, b = SocketManager.in_memory_pair(accept_backlog=1, accept_timeout=60.0)
+    with a, b:
+        listener = b.server_socket()
+        first = {}
+        waiting = threading.Thread(
+            target=lambda: first.setdefault('socket', a.connect(b.destination, timeout=WAIT)))
+        waiting.start()
+        while len(b.list_sockets()) < 1:
+            threading.Event().wait(0.001)
+        # The accept timeout is a minute: only the backlog refuses this one.
+        with pytest.raises(ministream.ConnectionRefused):
+            a.connect(b.destination, timeout=WAIT / 2)
+        accepted = listener.accept(timeout=WAIT)
+        waiting.join(WAIT)
+        first['socket'].sendall(b'in the backlog')
+        assert accepted.recv(100) == b'in the backlog'
+    with pytest.raises(ValueError):
+        SocketManager.in_memory_pair(accept_backlog=0)
+
+
 def test_accept_and_recv_timeouts():
     a, b = SocketManager.in_memory_pair()
     with a, b:

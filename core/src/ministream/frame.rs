@@ -296,6 +296,28 @@ pub fn encode_data(
     frames
 }
 
+/// The length prefix and header of one data frame carrying `payload_len`
+/// bytes, for a caller that sends the payload from its own buffer
+/// (a vectored write) instead of copying it behind the header.
+pub fn data_header(
+    kind: FrameType,
+    id: StreamId,
+    payload_len: usize,
+) -> [u8; PREFIX_LEN + HEADER_LEN] {
+    let len = ((HEADER_LEN + payload_len) as u32).to_be_bytes();
+    let id = id.to_bytes();
+    [
+        len[0],
+        len[1],
+        len[2],
+        len[3],
+        kind.to_byte(),
+        id[0],
+        id[1],
+        id[2],
+    ]
+}
+
 /// One decoded transport message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
@@ -373,12 +395,22 @@ impl FrameError {
 
 /// Incremental decoder of the length-prefixed transport framing.
 ///
-/// Feed bytes with [`push`](FrameReader::push) and take messages with
-/// [`next_message`](FrameReader::next_message) until it returns `Ok(None)`.
-/// Messages share the reader's buffer memory (no copy per message).
+/// Feed bytes with [`push_bytes`](FrameReader::push_bytes) (or
+/// [`push`](FrameReader::push), which copies a borrowed slice first) and
+/// take messages with [`next_message`](FrameReader::next_message) until it
+/// returns `Ok(None)`.
+///
+/// A message that lies whole inside one pushed buffer is returned as a
+/// slice of it: no copy. Only a message cut by the end of a buffer is put
+/// together in a buffer of its own (one copy of that message). A returned
+/// message keeps its whole pushed buffer alive until it is dropped.
 #[derive(Debug)]
 pub struct FrameReader {
-    buf: BytesMut,
+    /// Pushed bytes not yet looked at.
+    chunk: Bytes,
+    /// The start of a message cut by the end of a pushed buffer (with its
+    /// length prefix); always before `chunk`.
+    partial: BytesMut,
     max_message: usize,
     failed: bool,
 }
@@ -387,48 +419,103 @@ impl FrameReader {
     /// A reader refusing messages longer than `max_message` bytes.
     pub fn new(max_message: usize) -> FrameReader {
         FrameReader {
-            buf: BytesMut::new(),
+            chunk: Bytes::new(),
+            partial: BytesMut::new(),
             max_message,
             failed: false,
         }
     }
 
-    /// Appends received bytes.
+    /// Appends received bytes (copied).
     pub fn push(&mut self, data: &[u8]) {
-        if !self.failed {
-            self.buf.extend_from_slice(data);
+        if !data.is_empty() {
+            self.push_bytes(Bytes::copy_from_slice(data));
         }
+    }
+
+    /// Appends received bytes without copying them.
+    pub fn push_bytes(&mut self, data: Bytes) {
+        if self.failed || data.is_empty() {
+            return;
+        }
+        if !self.chunk.is_empty() {
+            // Pushed twice without draining: keep the order.
+            let earlier = std::mem::take(&mut self.chunk);
+            self.partial.extend_from_slice(&earlier);
+        }
+        self.chunk = data;
     }
 
     /// The next whole message (without its prefix), `Ok(None)` when more
     /// bytes are needed, or [`FrameError::TooLong`] (then forever: the
     /// stream is out of step).
     pub fn next_message(&mut self) -> Result<Option<Bytes>, FrameError> {
-        if self.buf.len() < PREFIX_LEN {
+        if self.failed {
             return Ok(None);
         }
-        let len = u32::from_be_bytes([self.buf[0], self.buf[1], self.buf[2], self.buf[3]]) as usize;
-        if len > self.max_message {
-            self.failed = true;
-            self.buf.clear();
-            return Err(FrameError::TooLong {
-                len,
-                max: self.max_message,
-            });
-        }
-        if self.buf.len() < PREFIX_LEN + len {
-            // Ask for the whole message at once so the buffer grows once.
-            self.buf.reserve(PREFIX_LEN + len - self.buf.len());
+        if self.partial.is_empty() {
+            if self.chunk.len() >= PREFIX_LEN {
+                let len = self.check_len(prefix(&self.chunk))?;
+                if self.chunk.len() >= PREFIX_LEN + len {
+                    self.chunk.advance(PREFIX_LEN);
+                    return Ok(Some(self.chunk.split_to(len)));
+                }
+                // Ask for the whole message at once so the buffer grows once.
+                self.partial.reserve(PREFIX_LEN + len);
+            }
+            let rest = std::mem::take(&mut self.chunk);
+            self.partial.extend_from_slice(&rest);
             return Ok(None);
         }
-        self.buf.advance(PREFIX_LEN);
-        Ok(Some(self.buf.split_to(len).freeze()))
+        self.fill_partial(PREFIX_LEN);
+        if self.partial.len() < PREFIX_LEN {
+            return Ok(None);
+        }
+        let len = self.check_len(prefix(&self.partial))?;
+        self.fill_partial(PREFIX_LEN + len);
+        if self.partial.len() < PREFIX_LEN + len {
+            return Ok(None);
+        }
+        let mut message = self.partial.split();
+        message.advance(PREFIX_LEN);
+        Ok(Some(message.freeze()))
     }
 
     /// Bytes received but not yet returned as a message.
     pub fn buffered(&self) -> usize {
-        self.buf.len()
+        self.partial.len() + self.chunk.len()
     }
+
+    /// Moves bytes from `chunk` to `partial` until it holds `want` bytes
+    /// (or `chunk` is empty).
+    fn fill_partial(&mut self, want: usize) {
+        let take = want
+            .saturating_sub(self.partial.len())
+            .min(self.chunk.len());
+        if take > 0 {
+            self.partial.extend_from_slice(&self.chunk[..take]);
+            self.chunk.advance(take);
+        }
+    }
+
+    /// `len` if it is within the limit; else the reader fails for good.
+    fn check_len(&mut self, len: usize) -> Result<usize, FrameError> {
+        if len <= self.max_message {
+            return Ok(len);
+        }
+        self.failed = true;
+        self.chunk = Bytes::new();
+        self.partial = BytesMut::new();
+        Err(FrameError::TooLong {
+            len,
+            max: self.max_message,
+        })
+    }
+}
+
+/// The length prefix at the start of `buf` (at least 4 bytes).
+fn prefix(buf: &[u8]) -> usize {
+    u32::from_be_bytes([buf[0], buf[1], buf[2], buf[3]]) as usize
 }
 
 #[cfg(test)]
@@ -557,6 +644,15 @@ mod tests {
     }
 
     #[test]
+    fn data_header_matches_encode_data() {
+        let mut out = BytesMut::new();
+        encode_data(FrameType::DataToClient, id(0x0A0B0C), b"xyz", 32, &mut out);
+        let header = data_header(FrameType::DataToClient, id(0x0A0B0C), 3);
+        assert_eq!(header, [0, 0, 0, 7, 0x50, 0x0A, 0x0B, 0x0C]);
+        assert_eq!(&out[..8], &header);
+    }
+
+    #[test]
     fn reader_takes_one_byte_at_a_time() {
         let mut wire = BytesMut::new();
         Frame::ack(id(1), id(2)).encode_prefixed(&mut wire);
@@ -574,6 +670,53 @@ mod tests {
             vec![Message::Frame(Frame::ack(id(1), id(2))), Message::Ping]
         );
         assert_eq!(reader.buffered(), 0);
+    }
+
+    #[test]
+    fn reader_joins_messages_cut_at_every_point_and_slices_whole_ones() {
+        let mut wire = BytesMut::new();
+        encode_data(FrameType::DataToClient, id(9), b"abcdefghij", 4, &mut wire);
+        wire.extend_from_slice(&[0, 0, 0, 1, 0xFF]);
+        let wire = wire.freeze();
+        let expected = [&b"abcd"[..], b"efgh", b"ij"];
+        for cut in 0..=wire.len() {
+            for second in cut..=wire.len() {
+                let mut reader = FrameReader::new(64);
+                let mut got = Vec::new();
+                for piece in [
+                    wire.slice(..cut),
+                    wire.slice(cut..second),
+                    wire.slice(second..),
+                ] {
+                    reader.push_bytes(piece);
+                    while let Some(m) = reader.next_message().unwrap() {
+                        got.push(Message::decode(m).unwrap());
+                    }
+                }
+                let payloads: Vec<&[u8]> = got
+                    .iter()
+                    .filter_map(|m| match m {
+                        Message::Frame(f) => Some(&f.payload[..]),
+                        _ => None,
+                    })
+                    .collect();
+                assert_eq!(payloads, expected, "cuts at {cut} and {second}");
+                assert_eq!(got.last(), Some(&Message::Ping));
+                assert_eq!(reader.buffered(), 0);
+            }
+        }
+        // Pushed twice before draining: still in order.
+        let mut reader = FrameReader::new(64);
+        reader.push_bytes(wire.slice(..3));
+        reader.push_bytes(wire.slice(3..10));
+        reader.push_bytes(wire.slice(10..));
+        let first = reader.next_message().unwrap().unwrap();
+        assert_eq!(&first[4..], b"abcd");
+        // A message whole inside one pushed buffer is a slice of it.
+        let mut reader = FrameReader::new(64);
+        reader.push_bytes(wire.clone());
+        let message = reader.next_message().unwrap().unwrap();
+        assert!(wire.as_ptr_range().contains(&message.as_ptr()));
     }
 
     #[test]

@@ -41,15 +41,31 @@
 //! unread for long should read it on a thread of its own or close it.
 //!
 //! On the sending side, a write waits (up to
-//! [`SocketOptions::write_timeout`]) while the link's send queue is full or,
-//! before the ACK, while [`SocketOptions::buffer_size`] bytes are held.
+//! [`SocketOptions::write_timeout`]) for the transport to take its frames
+//! or, before the ACK, while [`SocketOptions::buffer_size`] bytes are held.
+//!
+//! # Copies
+//!
+//! Received payloads are slices of the link's read buffers (the kernel
+//! reads straight into them over TCP on Linux, see
+//! [`Connection::spawn_owned`]); they are queued per stream as they are
+//! and copied once, into the reader's buffer (or not at all with
+//! [`Socket::read_chunks`]). Only a frame cut by the end of one read is
+//! copied to join its halves. A write sends the frame headers and the
+//! caller's bytes in one vectored write from the writing thread
+//! ([`Sender::send_slices`]); when the transport is busy with other
+//! senders' frames, the bytes are copied and queued instead.
+//!
+//! One received buffer stays in memory while any frame sliced from it is
+//! unread: up to the read buffer size (256 KiB) per unread frame in the
+//! worst case. Reads under an eighth of it are copied out instead, so
+//! small frames never pin a whole buffer.
 
 use std::collections::{HashMap, VecDeque};
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 use std::net::ToSocketAddrs;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
-use std::thread;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -58,13 +74,14 @@ use parking_lot::{Condvar, Mutex};
 
 use super::error::Error;
 use super::frame::{
-    FrameReader, FrameType, Message, StreamId, DEFAULT_MAX_MESSAGE, DEFAULT_MAX_PAYLOAD, HEADER_LEN,
+    data_header, FrameReader, FrameType, Message, StreamId, DEFAULT_MAX_MESSAGE,
+    DEFAULT_MAX_PAYLOAD, HEADER_LEN, PREFIX_LEN,
 };
 use super::stream::{random_id, End, Phase, Role, StreamState};
 use super::transport::{IncomingFn, MemoryNetwork, MemoryTransport, TcpTransport, Transport};
 use crate::net::stats::{self, Protocol};
 use crate::net::{
-    Config as ConnConfig, Connection, Incoming, SendError, Sender, Stream, Timer, TlsClientConfig,
+    Config as ConnConfig, Connection, Received, SendError, Sender, Stream, Timer, TlsClientConfig,
     TlsServerConfig,
 };
 
@@ -82,8 +99,10 @@ pub struct SocketOptions {
     /// How long a write waits for room; `None` (default) waits forever.
     pub write_timeout: Option<Duration>,
     /// Most received bytes buffered per stream before the link stops
-    /// reading, and most unsent bytes a write hands over at once (or holds
-    /// before the ACK). Default 64 KiB: two full frames.
+    /// reading (plus one frame), and most bytes a write holds before the
+    /// ACK. Once established, a write hands the link up to this many
+    /// bytes, at least 256 KiB, per vectored write. Default 64 KiB: two
+    /// full frames.
     pub buffer_size: usize,
 }
 
@@ -107,6 +126,13 @@ pub struct ManagerConfig {
     /// How long an incoming stream waits for `accept()` before it is
     /// refused with a Close. Default 5 s, as in the Java code.
     pub accept_timeout: Duration,
+    /// Most incoming streams waiting for `accept()` at once; a SYN beyond
+    /// them is refused at once with a Close, as when nobody listens.
+    /// Default 4096 (a few hundred bytes each): far more than an
+    /// application that accepts in a loop lets pile up, while a peer
+    /// sending SYNs faster than they are accepted cannot grow memory
+    /// without bound. At least 1.
+    pub accept_backlog: usize,
     /// Largest data payload per frame; longer writes are split. Default
     /// 32 KiB.
     pub max_payload: usize,
@@ -131,6 +157,7 @@ impl Default for ManagerConfig {
         ManagerConfig {
             options: SocketOptions::default(),
             accept_timeout: Duration::from_secs(5),
+            accept_backlog: 4096,
             max_payload: DEFAULT_MAX_PAYLOAD,
             max_message: DEFAULT_MAX_MESSAGE,
             close_timeout: Duration::from_secs(2),
@@ -232,6 +259,9 @@ impl SocketManager {
             return Err(Error::Invalid(
                 "max_message must be at least max_payload + 4, and max_payload at least 1".into(),
             ));
+        }
+        if config.accept_backlog == 0 {
+            return Err(Error::Invalid("accept_backlog must be at least 1".into()));
         }
         let timer = match &config.timer {
             Some(timer) => timer.clone(),
@@ -553,6 +583,11 @@ impl Socket {
 
     /// Closes the stream: sends our Close (once), discards unread data and
     /// wakes blocked reads and writes (which fail with [`Error::Closed`]).
+    /// A write already handing its frames to a peer that does not read
+    /// cannot be cut short (the link would lose its framing): it goes on
+    /// until the peer takes the frames, its write timeout passes or the
+    /// link ends; `close` waits for it at most
+    /// [`ManagerConfig::close_timeout`].
     pub fn close(&self) {
         self.handle.close();
     }
@@ -619,18 +654,44 @@ impl Socket {
     /// here, `BrokenPipe` when the transport failed, `ConnectionRefused` /
     /// `TimedOut` for a refused or unanswered [`SocketManager::open`].
     pub fn read_bytes(&self, buf: &mut [u8]) -> Result<usize, Error> {
+        self.read_with(|st| st.read(buf).map(|n| (n, n)))
+    }
+
+    /// Reads without copying: the received payloads themselves (slices of
+    /// the link's read buffers), at most `max` bytes in all, waiting as
+    /// [`read_bytes`](Self::read_bytes) does; an empty vector at the end
+    /// of the stream. For bindings that copy received bytes into objects
+    /// of their own (one copy instead of two).
+    pub fn read_chunks(&self, max: usize) -> Result<Vec<Bytes>, Error> {
+        self.read_with(|st| {
+            st.read_chunks(max)
+                .map(|chunks| (chunks.iter().map(Bytes::len).sum(), chunks))
+        })
+    }
+
+    /// Runs `read` (which returns the bytes read and its result) until it
+    /// has something, waiting for data up to the read timeout.
+    fn read_with<T>(
+        &self,
+        mut read: impl FnMut(&mut StreamState) -> Result<(usize, T), Option<Error>>,
+    ) -> Result<T, Error> {
         let cell = &self.handle.cell;
         let deadline = cell.timeouts.lock().0.map(|t| Instant::now() + t);
         let mut st = cell.state.lock();
         loop {
-            match st.read(buf) {
-                Ok(n) => {
+            match read(&mut st) {
+                Ok((n, out)) => {
                     if n > 0 {
                         cell.received.fetch_add(n as u64, Ordering::Relaxed);
-                        // Room again: a reader thread may be waiting.
-                        cell.cv.notify_all();
+                        // Half the buffer free again: the link's reader
+                        // thread may be waiting for room. (Waking it for
+                        // every small read would cost a hand-over per
+                        // read; it waits only while the buffer is full.)
+                        if st.buffered() <= cell.buffer_size / 2 {
+                            cell.cv.notify_all();
+                        }
                     }
-                    return Ok(n);
+                    return Ok(out);
                 }
                 Err(Some(e)) => return Err(e),
                 Err(None) => match deadline {
@@ -665,10 +726,16 @@ impl Socket {
         let cell = &self.handle.cell;
         let deadline = cell.timeouts.lock().1.map(|t| Instant::now() + t);
         let buffer = cell.buffer_size;
-        let _order = cell.send_order.lock();
+        // A closed stream fails at once, not after a write blocked on the
+        // peer (which holds the send order).
+        cell.state.lock().data_target()?;
+        let mut order = cell.send_order.lock();
         let mut st = cell.state.lock();
-        // Before the ACK: hold at most `buffer_size` bytes.
+        // Before the ACK: hold at most `buffer_size` bytes. Wait without
+        // the send-order lock: the link's reader takes it to handle the
+        // ACK that ends the wait.
         while st.phase() == Phase::SynSent && st.held() >= buffer {
+            drop(order);
             match deadline {
                 Some(d) => {
                     if cell.cv.wait_until(&mut st, d).timed_out() && st.phase() == Phase::SynSent {
@@ -677,6 +744,10 @@ impl Socket {
                 }
                 None => cell.cv.wait(&mut st),
             }
+            // Lock order: send order, then state.
+            drop(st);
+            order = cell.send_order.lock();
+            st = cell.state.lock();
         }
         let room = if st.phase() == Phase::SynSent {
             buffer - st.held()
@@ -684,11 +755,29 @@ impl Socket {
             buffer.max(WRITE_CHUNK)
         };
         let n = data.len().min(room.max(1));
-        let out = st.write(&data[..n])?;
+        let data = &data[..n];
+        let Some((kind, peer)) = st.data_target()? else {
+            st.write(data)?; // held until the ACK
+            cell.sent.fetch_add(n as u64, Ordering::Relaxed);
+            return Ok(n);
+        };
         drop(st);
-        if let Some(frames) = out {
-            send_until(&cell.link.sender, frames, deadline)?;
-        }
+        // Frame headers here, payloads straight from `data`: one vectored
+        // write, no copy (see `Sender::send_slices`).
+        let max = self.handle.manager.config.max_payload;
+        let headers: Vec<[u8; PREFIX_LEN + HEADER_LEN]> = data
+            .chunks(max)
+            .map(|piece| data_header(kind, peer, piece.len()))
+            .collect();
+        let slices: Vec<IoSlice<'_>> = headers
+            .iter()
+            .zip(data.chunks(max))
+            .flat_map(|(header, piece)| [IoSlice::new(header), IoSlice::new(piece)])
+            .collect();
+        cell.link
+            .sender
+            .send_slices(&slices, deadline)
+            .map_err(send_error)?;
         cell.sent.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
     }
@@ -741,14 +830,20 @@ struct Handle {
 impl Handle {
     fn close(&self) {
         let cell = &self.cell;
+        let deadline = Instant::now() + self.manager.config.close_timeout;
         let pending = {
-            let _order = cell.send_order.lock();
+            // In order after frames other threads are sending; but a
+            // write blocked on a peer that does not read holds the order
+            // for as long as that lasts, so wait for it only up to the
+            // close timeout. (Our Close then goes out after that write's
+            // frames anyway, since a message is never cut; only a write
+            // about to start could follow it, and the peer drops it.)
+            let _order = cell.send_order.try_lock_until(deadline);
             let mut st = cell.state.lock();
             let close = st.close();
             let pending = st.close_pending();
             drop(st);
             if let Some(close) = close {
-                let deadline = Instant::now() + self.manager.config.close_timeout;
                 if send_until(&cell.link.sender, close, Some(deadline)).is_err() {
                     log::debug!("ministream: Close not sent (link gone or stalled)");
                 }
@@ -935,6 +1030,7 @@ impl Inner {
         let weak = Arc::downgrade(self);
         let mut reader = LinkReader {
             frames: FrameReader::new(self.config.max_message),
+            woken: Vec::new(),
             link: None,
             ready: ready_rx,
             manager: weak,
@@ -945,7 +1041,7 @@ impl Inner {
             protocol: Some(Protocol::Ministream),
             ..ConnConfig::default()
         };
-        let conn = Connection::spawn_with(stream, conn_config, move |event, direct| {
+        let conn = Connection::spawn_owned(stream, conn_config, move |event, direct| {
             reader.handle(event, direct)
         })
         .map_err(Error::Transport)?;
@@ -977,7 +1073,18 @@ impl Inner {
 
     /// Handles one message from `link`; `direct` writes replies from the
     /// reader thread.
-    fn on_message(self: &Arc<Self>, link: &Arc<Link>, message: Bytes, direct: &Sender) {
+    ///
+    /// A stream that received data is not woken at once but added to
+    /// `woken`, which the caller wakes after the whole read (one wake-up
+    /// per read instead of one per frame); waiting for room wakes them
+    /// first.
+    fn on_message(
+        self: &Arc<Self>,
+        link: &Arc<Link>,
+        message: Bytes,
+        direct: &Sender,
+        woken: &mut Vec<Arc<StreamCell>>,
+    ) {
         let frame = match Message::decode(message) {
             Ok(Message::Frame(frame)) => frame,
             Ok(Message::Ping | Message::Chaff) => {
@@ -991,7 +1098,11 @@ impl Inner {
             }
         };
         let table_is_server = match frame.kind {
-            FrameType::Syn => return self.on_syn(link, frame.id, frame.payload, direct),
+            FrameType::Syn => {
+                // A refusal may wait for room on the link: wake first.
+                wake(woken);
+                return self.on_syn(link, frame.id, frame.payload, direct);
+            }
             FrameType::Unknown(t) => {
                 self.stats.unknown_type.fetch_add(1, Ordering::Relaxed);
                 log::debug!("ministream: dropped a frame of unknown type {t:#04x}");
@@ -1028,8 +1139,12 @@ impl Inner {
         // An ACK may release held data: keep it in order with writes.
         let _order = (frame.kind == FrameType::Ack).then(|| cell.send_order.lock());
         let mut st = cell.state.lock();
-        if is_data {
-            // Back-pressure: wait for the application to read.
+        if is_data && !st.has_room() {
+            // Back-pressure: wait for the application to read (it wakes
+            // us once half the buffer is free; see `Socket::read_bytes`).
+            drop(st);
+            wake(woken);
+            st = cell.state.lock();
             while !st.has_room() && !self.destroyed.load(Ordering::SeqCst) {
                 cell.cv.wait(&mut st);
             }
@@ -1046,13 +1161,20 @@ impl Inner {
             );
         }
         if let Some(bytes) = handled.transmit {
+            wake(woken); // the send may wait for room on the link
             if direct.send(bytes).is_err() {
                 log::debug!("ministream: held data not sent, the link closed");
             }
         }
         drop(_order);
         if handled.changed {
-            cell.cv.notify_all();
+            if is_data {
+                if !woken.iter().any(|c| Arc::ptr_eq(c, &cell)) {
+                    woken.push(cell.clone());
+                }
+            } else {
+                cell.cv.notify_all();
+            }
         }
         if matches!(
             ended,
@@ -1082,12 +1204,18 @@ impl Inner {
             options.buffer_size,
             self.config.max_payload,
         );
-        if !state.listening || self.destroyed.load(Ordering::SeqCst) {
+        let full = state.accept_queue.len() >= self.config.accept_backlog;
+        if !state.listening || full || self.destroyed.load(Ordering::SeqCst) {
             drop(state);
             if let Some(close) = st.refuse() {
                 let _ = direct.send(close);
             }
-            log::debug!("ministream: refused stream {client}: nobody is listening");
+            let why = if full {
+                "the accept backlog is full"
+            } else {
+                "nobody is listening"
+            };
+            log::debug!("ministream: refused stream {client}: {why}");
             return;
         }
         let deadline = Instant::now() + self.config.accept_timeout;
@@ -1129,13 +1257,33 @@ impl Inner {
         }
     }
 
+    /// Refuses a stream waiting for `accept()`. Never waits: it runs on
+    /// the timer thread (accept timeouts), which serves every deadline of
+    /// the process. When the link's queue is full (its peer does not
+    /// read), a thread of its own waits up to `close_timeout` to queue the
+    /// Close.
     fn refuse(&self, cell: &Arc<StreamCell>) {
-        if let Some(close) = cell.state.lock().refuse() {
-            let deadline = Instant::now() + self.config.close_timeout;
-            let _ = send_until(&cell.link.sender, close, Some(deadline));
-        }
+        let close = cell.state.lock().refuse();
         cell.cv.notify_all();
         self.forget(cell);
+        let Some(close) = close else {
+            return;
+        };
+        let Err(SendError::Full(close)) = cell.link.sender.try_send(close) else {
+            return; // queued, or the link is gone
+        };
+        let sender = cell.link.sender.clone();
+        let deadline = Instant::now() + self.config.close_timeout;
+        let spawned = std::thread::Builder::new()
+            .name("msgwire-ministream-refuse".into())
+            .spawn(move || {
+                if send_until(&sender, close, Some(deadline)).is_err() {
+                    log::debug!("ministream: a refusal was not sent (the link stayed full)");
+                }
+            });
+        if spawned.is_err() {
+            log::debug!("ministream: a refusal was not sent (no thread for it)");
+        }
     }
 
     /// Removes `cell` from the id tables (if it is still the one there).
@@ -1248,13 +1396,15 @@ impl Inner {
 /// The per-link reader state living in the reader thread's handler.
 struct LinkReader {
     frames: FrameReader,
+    /// Streams that received data during the current read.
+    woken: Vec<Arc<StreamCell>>,
     link: Option<Arc<Link>>,
     ready: channel::Receiver<Arc<Link>>,
     manager: Weak<Inner>,
 }
 
 impl LinkReader {
-    fn handle(&mut self, event: Incoming<'_>, direct: &Sender) {
+    fn handle(&mut self, event: Received, direct: &Sender) {
         if self.link.is_none() {
             // Registered right after the connection starts.
             match self.ready.recv() {
@@ -1266,11 +1416,13 @@ impl LinkReader {
             return;
         };
         match event {
-            Incoming::Data(data) => {
-                self.frames.push(data);
+            Received::Data(data) => {
+                self.frames.push_bytes(data);
                 loop {
                     match self.frames.next_message() {
-                        Ok(Some(message)) => manager.on_message(&link, message, direct),
+                        Ok(Some(message)) => {
+                            manager.on_message(&link, message, direct, &mut self.woken);
+                        }
                         Ok(None) => break,
                         Err(e) => {
                             manager.stats.framing_errors.fetch_add(1, Ordering::Relaxed);
@@ -1282,9 +1434,17 @@ impl LinkReader {
                         }
                     }
                 }
+                wake(&mut self.woken);
             }
-            Incoming::Closed(error) => manager.link_closed(&link, error),
+            Received::Closed(error) => manager.link_closed(&link, error),
         }
+    }
+}
+
+/// Wakes the readers of `cells` (and forgets them).
+fn wake(cells: &mut Vec<Arc<StreamCell>>) {
+    for cell in cells.drain(..) {
+        cell.cv.notify_all();
     }
 }
 
@@ -1299,29 +1459,21 @@ const LINK_READ_BUFFER: usize = 256 * 1024;
 /// Queues `bytes` on `sender`, waiting for room until `deadline` (forever
 /// with `None`).
 fn send_until(sender: &Sender, bytes: Bytes, deadline: Option<Instant>) -> Result<(), Error> {
-    let Some(deadline) = deadline else {
-        return sender.send(bytes).map_err(send_error);
-    };
-    let mut bytes = bytes;
-    let mut pause = Duration::from_micros(50);
-    loop {
-        match sender.try_send(bytes) {
-            Ok(()) => return Ok(()),
-            Err(SendError::Full(back)) => {
-                if Instant::now() >= deadline {
-                    return Err(Error::TimedOut);
-                }
-                bytes = back;
-                thread::sleep(pause);
-                pause = (pause * 2).min(Duration::from_millis(5));
-            }
-            Err(e) => return Err(send_error(e)),
-        }
+    match deadline {
+        Some(deadline) => sender.send_until(bytes, deadline),
+        None => sender.send(bytes),
     }
+    .map_err(send_error)
 }
 
+/// `Full` means the deadline passed before there was room.
 fn send_error(e: SendError) -> Error {
-    Error::Transport(io::Error::new(io::ErrorKind::BrokenPipe, e.to_string()))
+    match e {
+        SendError::Full(_) => Error::TimedOut,
+        SendError::Closed(_) => {
+            Error::Transport(io::Error::new(io::ErrorKind::BrokenPipe, e.to_string()))
+        }
+    }
 }
 
 #[cfg(test)]

@@ -325,6 +325,26 @@ impl StreamState {
         }
     }
 
+    /// Where data written now goes: `Ok(Some((type, peer id)))` once
+    /// established (the caller frames it, e.g. with
+    /// [`data_header`](super::frame::data_header), and sends it from its
+    /// own buffer), `Ok(None)` before the ACK (hand it to
+    /// [`write`](Self::write), which holds it). Fails as `write` does.
+    pub fn data_target(&self) -> Result<Option<(FrameType, StreamId)>, Error> {
+        if let Some(end) = self.end {
+            return Err(end_error(end, true));
+        }
+        if self.close_pending {
+            return Err(Error::Closed);
+        }
+        Ok(match (self.phase, self.remote_id) {
+            (Phase::Established, Some(peer)) => {
+                Some((FrameType::data(self.role == Role::Client), peer))
+            }
+            _ => None,
+        })
+    }
+
     /// Reads buffered bytes into `buf`: `Ok(n > 0)` data, `Ok(0)` end of
     /// stream (or an empty `buf`), `Err(None)` nothing yet (wait),
     /// `Err(Some(e))` the stream failed.
@@ -349,14 +369,49 @@ impl StreamState {
             self.recv_len -= n;
             return Ok(n);
         }
+        self.at_end().map(|()| 0)
+    }
+
+    /// With nothing buffered: `Ok(())` at the end of the stream,
+    /// `Err(None)` to wait, `Err(Some(e))` when it failed.
+    fn at_end(&self) -> Result<(), Option<Error>> {
         if self.close_pending {
             return Err(Some(Error::Closed));
         }
         match self.end {
             None => Err(None),
-            Some(End::PeerClosed) => Ok(0),
+            Some(End::PeerClosed) => Ok(()),
             Some(end) => Err(Some(end_error(end, false))),
         }
+    }
+
+    /// Like [`read`](Self::read), but hands out the received payloads
+    /// themselves (slices of the transport's read buffers, no copy), at
+    /// most `max` bytes in all: `Ok(chunks)` with data, `Ok(vec![])` at
+    /// the end of the stream (or for `max == 0`).
+    pub fn read_chunks(&mut self, max: usize) -> Result<Vec<Bytes>, Option<Error>> {
+        if max == 0 {
+            return Ok(Vec::new());
+        }
+        if self.recv_len > 0 {
+            let mut out = Vec::new();
+            let mut n = 0;
+            while n < max {
+                let Some(front) = self.recv.front_mut() else {
+                    break;
+                };
+                if front.len() > max - n {
+                    out.push(front.split_to(max - n));
+                    n = max;
+                    break;
+                }
+                n += front.len();
+                out.extend(self.recv.pop_front());
+            }
+            self.recv_len -= n;
+            return Ok(out);
+        }
+        self.at_end().map(|()| Vec::new())
     }
 
     /// Closes from this side: returns the Close to send, if one is due
@@ -662,6 +717,31 @@ mod tests {
         assert!(s.poll_timeout(now + Duration::from_secs(30)));
         assert!(matches!(s.read(&mut [0; 1]), Err(Some(Error::TimedOut))));
         assert_eq!(s.connect_deadline(), None);
+    }
+
+    #[test]
+    fn read_chunks_hands_out_the_payloads_up_to_max_then_eof() {
+        let mut s = StreamState::server(id(9), id(8), 100, 32);
+        s.accept().unwrap();
+        assert!(matches!(s.read_chunks(10), Err(None)));
+        let wire = Bytes::from_static(b"abcdefg");
+        for payload in [wire.slice(..3), wire.slice(3..)] {
+            s.on_frame(&Frame::new(FrameType::DataToServer, id(9), payload));
+        }
+        let first = s.read_chunks(5).unwrap();
+        assert_eq!(
+            first,
+            vec![Bytes::from_static(b"abc"), Bytes::from_static(b"de")]
+        );
+        // The payloads themselves, not copies.
+        assert_eq!(first[0].as_ptr(), wire.as_ptr());
+        assert_eq!(s.buffered(), 2);
+        assert!(s.read_chunks(0).unwrap().is_empty());
+        assert_eq!(s.read_chunks(10).unwrap(), vec![Bytes::from_static(b"fg")]);
+        s.on_frame(&Frame::new(FrameType::CloseToServer, id(9), Bytes::new()));
+        assert!(s.read_chunks(10).unwrap().is_empty());
+        s.close();
+        assert!(matches!(s.read_chunks(10), Err(Some(Error::Closed))));
     }
 
     #[test]

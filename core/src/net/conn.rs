@@ -169,6 +169,21 @@ pub enum Incoming<'a> {
     Closed(Option<io::Error>),
 }
 
+/// What the reader thread reports to a handler started with
+/// [`Connection::spawn_owned`]: [`Incoming`], with the bytes owned.
+#[derive(Debug)]
+pub enum Received {
+    /// Bytes from the peer, in order (message boundaries are not
+    /// preserved), in memory of their own: slices of it may be kept
+    /// without copying. A large read is handed over as the read buffer
+    /// itself (the reader allocates a new one for the next read); a read
+    /// under an eighth of [`Config::read_buffer_size`] is copied out, so
+    /// that a few kept bytes never pin a whole buffer.
+    Data(Bytes),
+    /// As [`Incoming::Closed`]: the stream has ended; this is the last call.
+    Closed(Option<io::Error>),
+}
+
 /// Why a message was not queued. Either way the message is handed back
 /// ([`SendError::into_inner`]) so nothing is lost silently.
 #[derive(Debug, thiserror::Error)]
@@ -241,12 +256,47 @@ impl Sender {
     /// is full; if the peer does the same, both sides wait for each other
     /// forever. Handlers should prefer [`try_send`](Sender::try_send).
     pub fn send(&self, data: Bytes) -> Result<(), SendError> {
-        self.shared.send_one(data, true, self.direct)
+        self.shared.send_one(data, Wait::Forever, self.direct)
     }
 
     /// Queues `data` if there is room now; never blocks.
     pub fn try_send(&self, data: Bytes) -> Result<(), SendError> {
-        self.shared.send_one(data, false, self.direct)
+        self.shared.send_one(data, Wait::No, self.direct)
+    }
+
+    /// Like [`send`](Sender::send), but waits for room only until
+    /// `deadline`; then fails with [`SendError::Full`], handing `data`
+    /// back.
+    pub fn send_until(&self, data: Bytes, deadline: Instant) -> Result<(), SendError> {
+        self.shared
+            .send_one(data, Wait::Until(deadline), self.direct)
+    }
+
+    /// Sends the concatenation of `parts` as one message, without copying
+    /// it when it can: for bulk data whose frame headers and payload live
+    /// in different buffers (ministreaming's data frames).
+    ///
+    /// When nothing is queued and nobody is writing, the calling thread
+    /// writes the message itself, straight from the borrowed memory, in
+    /// vectored writes; over TCP on Linux it then waits for the peer to
+    /// make room (`poll(2)`) as a blocking write would, while other
+    /// senders queue behind it. Otherwise, and for what a transport that
+    /// cannot wait (the in-memory pipe, TLS) does not take at once, the
+    /// bytes are copied into one buffer and queued as [`send`](Sender::send)
+    /// would. Messages keep the order they were accepted in, as with
+    /// `send`.
+    ///
+    /// `deadline` bounds the wait (`None`: no bound): before anything was
+    /// accepted it fails with [`SendError::Full`]; if it passes in the
+    /// middle of a direct write, the unwritten rest is copied and queued
+    /// and the call succeeds (a message is never cut short). Errors hand
+    /// back an empty buffer: the caller still has its bytes.
+    pub fn send_slices(
+        &self,
+        parts: &[IoSlice<'_>],
+        deadline: Option<Instant>,
+    ) -> Result<(), SendError> {
+        self.shared.send_slices(parts, deadline)
     }
 
     /// Queues every message of `messages`, front first, waiting while the
@@ -468,7 +518,7 @@ impl Shared {
         self.fail(e);
     }
 
-    fn send_one(&self, data: Bytes, block: bool, direct: bool) -> Result<(), SendError> {
+    fn send_one(&self, data: Bytes, wait: Wait, direct: bool) -> Result<(), SendError> {
         let mut ob = self.outbox.lock();
         loop {
             if !ob.accepting {
@@ -497,13 +547,95 @@ impl Shared {
                 self.wake_writer(&ob);
                 return Ok(());
             }
-            if !block {
-                return Err(SendError::Full(data));
-            }
+            let deadline = match wait {
+                Wait::No => return Err(SendError::Full(data)),
+                Wait::Forever => None,
+                Wait::Until(deadline) if Instant::now() >= deadline => {
+                    return Err(SendError::Full(data))
+                }
+                Wait::Until(deadline) => Some(deadline),
+            };
             ob.senders_waiting += 1;
-            self.room.wait(&mut ob);
+            match deadline {
+                Some(deadline) => {
+                    self.room.wait_until(&mut ob, deadline);
+                }
+                None => self.room.wait(&mut ob),
+            }
             ob.senders_waiting -= 1;
         }
+    }
+
+    fn send_slices(
+        &self,
+        parts: &[IoSlice<'_>],
+        deadline: Option<Instant>,
+    ) -> Result<(), SendError> {
+        let total: usize = parts.iter().map(|p| p.len()).sum();
+        let wait = deadline.map_or(Wait::Forever, Wait::Until);
+        let mut ob = self.outbox.lock();
+        if !ob.accepting {
+            return Err(SendError::Closed(Bytes::new()));
+        }
+        if total == 0 {
+            return Ok(());
+        }
+        if !self.claim_direct(&mut ob) {
+            drop(ob);
+            return self.send_one(concat(parts, 0), wait, false);
+        }
+        drop(ob);
+        let mut slices: Vec<IoSlice<'_>> =
+            parts.iter().filter(|p| !p.is_empty()).copied().collect();
+        let mut rest = &mut slices[..];
+        let mut written = 0;
+        let result = {
+            let mut writer = self.writer.lock();
+            loop {
+                if rest.is_empty() {
+                    break Ok(());
+                }
+                match writer.try_write_vectored(rest) {
+                    Ok(0) => break Ok(()),
+                    Ok(n) => {
+                        written += n;
+                        if let Some(stats) = self.stats {
+                            stats.add_out(n);
+                        }
+                        IoSlice::advance_slices(&mut rest, n);
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        match writer.wait_writable(deadline) {
+                            Ok(true) => {}
+                            // Cannot wait (or the deadline passed): the
+                            // writer thread takes the rest.
+                            Ok(false) => break Ok(()),
+                            Err(e) => break Err(e),
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => break Err(e),
+                }
+            }
+        };
+        let mut ob = self.outbox.lock();
+        match result {
+            Ok(()) if written == 0 && deadline.is_some_and(|d| Instant::now() >= d) => {
+                // Nothing accepted before the deadline.
+                self.release(&mut ob);
+                return Err(SendError::Full(Bytes::new()));
+            }
+            Ok(()) => {
+                if written < total && !ob.failed {
+                    // Goes first: anything queued meanwhile came later.
+                    ob.queue.push_front(concat(parts, written));
+                }
+                self.release(&mut ob);
+            }
+            // Accepted and lost with the stream, like a queued message.
+            Err(e) => self.release_failed(ob, &e),
+        }
+        Ok(())
     }
 
     fn send_all(&self, messages: &mut VecDeque<Bytes>, direct: bool) -> Result<(), SendError> {
@@ -630,11 +762,46 @@ impl Connection {
     where
         H: FnMut(Incoming<'_>, &Sender) + Send + 'static,
     {
+        let sink = Borrowed {
+            buf: vec![0; config.read_buffer_size.max(1)],
+            handler,
+        };
+        Connection::spawn_sink(stream.into(), config, sink)
+    }
+
+    /// Like [`spawn_with`](Connection::spawn_with), but the handler owns
+    /// what was read ([`Received::Data`] is a [`Bytes`]): a protocol that
+    /// keeps received payloads (ministreaming queues them per stream)
+    /// slices them out of the read buffer instead of copying. Over TCP on
+    /// Linux the kernel reads straight into a fresh buffer of
+    /// [`Config::read_buffer_size`] bytes, so nothing is copied or zeroed
+    /// on the way; elsewhere each read fills a zeroed buffer.
+    pub fn spawn_owned<H>(
+        stream: impl Into<Stream>,
+        config: Config,
+        handler: H,
+    ) -> io::Result<Connection>
+    where
+        H: FnMut(Received, &Sender) + Send + 'static,
+    {
+        let sink = Owned {
+            buf: Vec::new(),
+            size: config.read_buffer_size.max(1),
+            handler,
+        };
+        Connection::spawn_sink(stream.into(), config, sink)
+    }
+
+    fn spawn_sink(
+        stream: Stream,
+        config: Config,
+        mut sink: impl ReadSink + Send + 'static,
+    ) -> io::Result<Connection> {
         let Split {
             reader,
             writer,
             closer,
-        } = stream.into().split()?;
+        } = stream.split()?;
         let detachable = match (config.detach_poll, closer.tcp()) {
             (Some(poll), Some(tcp)) => {
                 tcp.set_read_timeout(Some(poll.max(Duration::from_millis(1))))?;
@@ -688,13 +855,12 @@ impl Connection {
                 shared: shared.clone(),
                 direct: true,
             };
-            let buf_size = config.read_buffer_size.max(1);
             thread::Builder::new()
                 .name("msgwire-conn-reader".into())
                 .spawn(move || {
                     let _done = reader_done_tx;
                     let _counted = counted;
-                    run_reader(reader, handler, &sender, &shared, &closer, buf_size);
+                    run_reader(reader, &mut sink, &sender, &shared, &closer);
                 })
         };
         let reader_thread = match reader_thread {
@@ -931,27 +1097,79 @@ fn wait_for(done: &channel::Receiver<()>, deadline: Instant) -> bool {
 }
 
 /// The reader thread: read, hand to the handler, repeat; then report the end.
-fn run_reader<H>(
+/// How the reader thread reads and what it hands the handler: borrowed
+/// slices of one reused buffer ([`Incoming`]) or owned buffers
+/// ([`Received`]).
+trait ReadSink {
+    /// Reads once; the number of bytes read, 0 at end-of-file.
+    fn read(&mut self, reader: &mut ReadHalf) -> io::Result<usize>;
+    /// Hands the `n` bytes just read to the handler.
+    fn deliver(&mut self, n: usize, sender: &Sender);
+    /// Tells the handler the stream ended.
+    fn closed(&mut self, report: Option<io::Error>, sender: &Sender);
+}
+
+struct Borrowed<H> {
+    buf: Vec<u8>,
+    handler: H,
+}
+
+impl<H: FnMut(Incoming<'_>, &Sender)> ReadSink for Borrowed<H> {
+    fn read(&mut self, reader: &mut ReadHalf) -> io::Result<usize> {
+        reader.read(&mut self.buf)
+    }
+    fn deliver(&mut self, n: usize, sender: &Sender) {
+        (self.handler)(Incoming::Data(&self.buf[..n]), sender);
+    }
+    fn closed(&mut self, report: Option<io::Error>, sender: &Sender) {
+        (self.handler)(Incoming::Closed(report), sender);
+    }
+}
+
+struct Owned<H> {
+    /// Empty between reads; its capacity is reused after a small read.
+    buf: Vec<u8>,
+    size: usize,
+    handler: H,
+}
+
+impl<H: FnMut(Received, &Sender)> ReadSink for Owned<H> {
+    fn read(&mut self, reader: &mut ReadHalf) -> io::Result<usize> {
+        if self.buf.capacity() == 0 {
+            self.buf.reserve_exact(self.size);
+        }
+        reader.read_append(&mut self.buf)
+    }
+    fn deliver(&mut self, _: usize, sender: &Sender) {
+        let data = if self.buf.len() < self.size / 8 {
+            let data = Bytes::copy_from_slice(&self.buf);
+            self.buf.clear();
+            data
+        } else {
+            Bytes::from(std::mem::take(&mut self.buf))
+        };
+        (self.handler)(Received::Data(data), sender);
+    }
+    fn closed(&mut self, report: Option<io::Error>, sender: &Sender) {
+        (self.handler)(Received::Closed(report), sender);
+    }
+}
+
+fn run_reader(
     mut reader: ReadHalf,
-    mut handler: H,
+    sink: &mut impl ReadSink,
     sender: &Sender,
     shared: &Shared,
     closer: &Closer,
-    buf_size: usize,
-) where
-    H: FnMut(Incoming<'_>, &Sender),
-{
-    let mut buf = vec![0; buf_size];
+) {
     let ended = loop {
-        match reader.read(&mut buf) {
+        match sink.read(&mut reader) {
             Ok(0) => break None,
             Ok(n) => {
                 if let Some(stats) = shared.stats {
                     stats.add_in(n);
                 }
-                let call = catch_unwind(AssertUnwindSafe(|| {
-                    handler(Incoming::Data(&buf[..n]), sender)
-                }));
+                let call = catch_unwind(AssertUnwindSafe(|| sink.deliver(n, sender)));
                 if call.is_err() {
                     // A broken handler cannot be trusted with more data, and
                     // the peer must not wait for replies that will never come.
@@ -991,9 +1209,7 @@ fn run_reader<H>(
         // aborting the stream; then the writer's error is the real story.
         shared.error()
     };
-    let _ = catch_unwind(AssertUnwindSafe(|| {
-        handler(Incoming::Closed(report), sender)
-    }));
+    let _ = catch_unwind(AssertUnwindSafe(|| sink.closed(report, sender)));
 }
 
 /// The writer thread: drain the queue in batches until the connection stops
@@ -1108,6 +1324,26 @@ fn write_all_vectored(writer: &mut impl Write, batch: &[Bytes]) -> io::Result<()
         }
     }
     Ok(())
+}
+
+/// How long a send waits for room in the queue.
+#[derive(Debug, Clone, Copy)]
+enum Wait {
+    No,
+    Forever,
+    Until(Instant),
+}
+
+/// The bytes of `parts` after the first `skip`, in one buffer.
+fn concat(parts: &[IoSlice<'_>], mut skip: usize) -> Bytes {
+    let total: usize = parts.iter().map(|p| p.len()).sum();
+    let mut out = Vec::with_capacity(total.saturating_sub(skip));
+    for part in parts {
+        let take = skip.min(part.len());
+        skip -= take;
+        out.extend_from_slice(&part[take..]);
+    }
+    Bytes::from(out)
 }
 
 /// Most buffers in one vectored write. Far below every platform's `IOV_MAX`

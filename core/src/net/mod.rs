@@ -70,7 +70,9 @@ pub mod stream;
 pub mod timer;
 pub mod tls;
 
-pub use conn::{CloseError, Config, Connection, DetachError, Incoming, SendError, Sender};
+pub use conn::{
+    CloseError, Config, Connection, DetachError, Incoming, Received, SendError, Sender,
+};
 pub use listener::{Accepted, Listener, ListenerConfig, Slot};
 pub use stream::{
     default_ip, pipe, pipe_with_capacity, Closer, PipeEnd, ReadHalf, Split, Stream, WriteHalf,

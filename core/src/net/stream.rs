@@ -218,6 +218,34 @@ impl Read for ReadHalf {
     }
 }
 
+impl ReadHalf {
+    /// Reads into the spare capacity of `buf` (which must have some) and
+    /// appends what was read; `Ok(0)` at end-of-file, like `read`.
+    ///
+    /// Over TCP on Linux and Android the kernel writes straight into the
+    /// unused capacity (`read(2)` through rustix, which sets the length
+    /// safely), so a buffer handed on as [`Bytes`](bytes::Bytes) after
+    /// each read costs no copy and no zeroing. Other transports read into
+    /// zeroed capacity.
+    pub(crate) fn read_append(&mut self, buf: &mut Vec<u8>) -> io::Result<usize> {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        if let ReadInner::Tcp(tcp) = &self.0 {
+            loop {
+                match rustix::io::read(tcp, rustix::buffer::spare_capacity(buf)) {
+                    Ok(n) => return Ok(n),
+                    Err(rustix::io::Errno::INTR) => continue,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        let len = buf.len();
+        buf.resize(buf.capacity().max(len + 1), 0);
+        let read = self.read(&mut buf[len..]);
+        buf.truncate(len + *read.as_ref().unwrap_or(&0));
+        read
+    }
+}
+
 /// The writing half of a split [`Stream`].
 #[derive(Debug)]
 pub struct WriteHalf(WriteInner);
@@ -260,6 +288,18 @@ impl WriteHalf {
         }
     }
 
+    /// Waits until the transport would take bytes (or has failed, which
+    /// the next write reports), until `deadline` (forever with `None`).
+    /// `Ok(false)` when the deadline passed first, and at once for
+    /// transports that cannot wait (all but TCP on Linux and Android).
+    /// An aborted stream ([`Closer::abort`]) wakes it.
+    pub(crate) fn wait_writable(&self, deadline: Option<std::time::Instant>) -> io::Result<bool> {
+        match &self.0 {
+            WriteInner::Tcp(tcp) => tcp_wait_writable(tcp, deadline),
+            WriteInner::Pipe(_) | WriteInner::Tls(_) => Ok(false),
+        }
+    }
+
     /// Writes what the transport takes *without blocking* and returns how
     /// many bytes that was; `WouldBlock` when it takes nothing now (its
     /// buffer is full, or the transport cannot write without blocking, see
@@ -295,6 +335,37 @@ fn tcp_try_write(tcp: &TcpStream, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
             Err(e) => return Err(e.into()),
         }
     }
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn tcp_wait_writable(tcp: &TcpStream, deadline: Option<std::time::Instant>) -> io::Result<bool> {
+    use rustix::event::{poll, PollFd, PollFlags, Timespec};
+    loop {
+        let timeout = match deadline {
+            None => None,
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                if left.is_zero() {
+                    return Ok(false);
+                }
+                // Rounded up to whole milliseconds by the kernel; a
+                // duration too long for a timespec waits forever.
+                Timespec::try_from(left).ok()
+            }
+        };
+        let mut fds = [PollFd::new(tcp, PollFlags::OUT)];
+        match poll(&mut fds, timeout.as_ref()) {
+            Ok(0) => continue, // the deadline check above decides
+            Ok(_) => return Ok(true),
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn tcp_wait_writable(_: &TcpStream, _: Option<std::time::Instant>) -> io::Result<bool> {
+    Ok(false)
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
