@@ -32,7 +32,8 @@
  * MSRP endpoint errors (binding, transports and sessions), 1400-1499 TLS
  * configuration errors, 1500-1599 MSRP transfer errors, 1600-1699 STS/1.0
  * errors, 1700-1719 serverResponse errors, 1800-1819 ministreaming
- * errors, 1900-1919 Message/CPIM errors, 1920-1939 SDP media errors.
+ * errors, 1900-1919 Message/CPIM errors, 1920-1939 SDP media errors,
+ * 2020-2039 MSRP relay server errors.
  * `msgwire_status_text()` names any code.
  */
 enum msgwire_status
@@ -674,6 +675,27 @@ enum msgwire_status
    * value, a bad attribute name, an invalid path URI, no format).
    */
   MSGWIRE_SDP_INVALID_MEDIA = 1933,
+  /**
+   * MSRP relay server: the users file cannot be read or has a line in
+   * neither `user:realm:HA1` nor `user:password` form.
+   */
+  MSGWIRE_RELAY_SERVER_USERS = 2020,
+  /**
+   * MSRP relay server: the configuration cannot work (no listener, a TLS
+   * address without certificate, expires bounds out of order, a bad
+   * realm or address).
+   */
+  MSGWIRE_RELAY_SERVER_CONFIG = 2021,
+  /**
+   * MSRP relay server: a listening address (or the status server's)
+   * cannot be bound.
+   */
+  MSGWIRE_RELAY_SERVER_LISTEN = 2022,
+  /**
+   * MSRP relay server: the certificate or key for the TLS listener
+   * cannot be read or used.
+   */
+  MSGWIRE_RELAY_SERVER_TLS = 2023,
 };
 #ifndef __cplusplus
 typedef uint32_t msgwire_status;
@@ -1083,6 +1105,16 @@ typedef struct msgwire_msrp_transport msgwire_msrp_transport;
  * Strings read from it stay valid until it is freed.
  */
 typedef struct msgwire_msrp_uri msgwire_msrp_uri;
+
+/**
+ * A running MSRP relay (see `msgwire_relay_start`).
+ */
+typedef struct msgwire_relay msgwire_relay;
+
+/**
+ * The configuration of a relay (see `msgwire_relay_config_new`).
+ */
+typedef struct msgwire_relay_config msgwire_relay_config;
 
 /**
  * One MSRP media section.
@@ -3556,6 +3588,127 @@ msgwire_status msgwire_msrp_parser_error_tid(const struct msgwire_msrp_parser *p
                                              char *buf,
                                              size_t cap,
                                              size_t *out_len);
+
+/**
+ * A configuration for `realm` (the digest realm, also the domain clients
+ * name the relay by) with no users and no listener yet, and the
+ * documented defaults of the Rust `RelayConfig` (expires 60/600/3600 s,
+ * nonces 15 s, 3 AUTH attempts, 30 s transaction timeout, 10 KiB
+ * control bodies, 64 connections per address). `*out` receives a
+ * configuration to release with `msgwire_relay_config_free`.
+ */
+msgwire_status msgwire_relay_config_new(const char *realm, struct msgwire_relay_config **out);
+
+/**
+ * Adds the users of a users file (one `user:realm:HA1` or
+ * `user:password` per line, `#` comments). `MSGWIRE_RELAY_SERVER_USERS`
+ * when it cannot be read or a line is in neither form (nothing is
+ * added then).
+ */
+msgwire_status msgwire_relay_config_users_file(struct msgwire_relay_config *config,
+                                               const char *path);
+
+/**
+ * Adds one user with a clear password (good in any realm).
+ */
+msgwire_status msgwire_relay_config_add_user(struct msgwire_relay_config *config,
+                                             const char *user,
+                                             const char *password);
+
+/**
+ * Listens with TLS on `address`, with the certificate chain and private
+ * key of the PEM files `cert_path` and `key_path`.
+ * `MSGWIRE_RELAY_SERVER_TLS` when they cannot be read or used,
+ * `MSGWIRE_RELAY_SERVER_CONFIG` for an unusable address.
+ */
+msgwire_status msgwire_relay_config_listen_tls(struct msgwire_relay_config *config,
+                                               const char *address,
+                                               const char *cert_path,
+                                               const char *key_path);
+
+/**
+ * Also listens on plain TCP at `address`: for tests and closed networks
+ * only (RFC 4976 makes TLS mandatory).
+ */
+msgwire_status msgwire_relay_config_plain_tcp(struct msgwire_relay_config *config,
+                                              const char *address);
+
+/**
+ * Serves the status pages (`/status.xml`, `/sessions.xml`) over HTTP at
+ * `address`.
+ */
+msgwire_status msgwire_relay_config_status(struct msgwire_relay_config *config,
+                                           const char *address);
+
+/**
+ * Sets the reservation time bounds in seconds (`min <= dflt <= max`,
+ * checked by `msgwire_relay_start`).
+ */
+msgwire_status msgwire_relay_config_expires(struct msgwire_relay_config *config,
+                                            uint32_t min,
+                                            uint32_t dflt,
+                                            uint32_t max);
+
+/**
+ * Sets how long a forwarded transaction may wait for its response before
+ * the relay answers 408 (milliseconds, at least 1; default 30,000).
+ */
+msgwire_status msgwire_relay_config_transaction_timeout_ms(struct msgwire_relay_config *config,
+                                                           uint32_t ms);
+
+/**
+ * Releases a configuration. NULL does nothing.
+ */
+void msgwire_relay_config_free(struct msgwire_relay_config *config);
+
+/**
+ * Binds the listeners of `config` and starts serving. `*out` receives a
+ * relay to release with `msgwire_relay_free`. `MSGWIRE_RELAY_SERVER_CONFIG`
+ * when the configuration cannot work, `MSGWIRE_RELAY_SERVER_LISTEN` when
+ * an address cannot be bound.
+ */
+msgwire_status msgwire_relay_start(const struct msgwire_relay_config *config,
+                                   struct msgwire_relay **out);
+
+/**
+ * Copies the bound TLS address (`"host:port"`, NUL-terminated) into
+ * `buf` of `cap` bytes; `*out_len` receives its length without the NUL
+ * (also when `buf` is too small: `MSGWIRE_BUFFER_TOO_SMALL`).
+ * `MSGWIRE_NOT_FOUND` when the relay has no TLS listener.
+ */
+msgwire_status msgwire_relay_tls_address(const struct msgwire_relay *relay,
+                                         char *buf,
+                                         size_t cap,
+                                         size_t *out_len);
+
+/**
+ * As `msgwire_relay_tls_address`, for the plain TCP listener.
+ */
+msgwire_status msgwire_relay_plain_tcp_address(const struct msgwire_relay *relay,
+                                               char *buf,
+                                               size_t cap,
+                                               size_t *out_len);
+
+/**
+ * As `msgwire_relay_tls_address`, for the status server.
+ */
+msgwire_status msgwire_relay_status_address(const struct msgwire_relay *relay,
+                                            char *buf,
+                                            size_t cap,
+                                            size_t *out_len);
+
+/**
+ * Shuts the relay down gracefully: the listeners stop, chunks in flight
+ * finish (at most 5 s), then every connection is closed. Idempotent; the
+ * relay must still be freed.
+ */
+msgwire_status msgwire_relay_shutdown(const struct msgwire_relay *relay);
+
+/**
+ * Shuts the relay down (when not done yet) and releases it; every
+ * thread it started has ended when this returns. NULL does nothing.
+ */
+void msgwire_relay_free(struct msgwire_relay *relay);
 
 /**
  * Parses one media section, from its `m=` line to the end of `text` (a
