@@ -36,8 +36,10 @@ fn read_response(tcp: &mut TcpStream) -> msgwire::msrp::Chunk {
 fn auth(tcp: &mut TcpStream, to: &str, from: &str, extra: &str) -> msgwire::msrp::Chunk {
     let tid = msgwire::msrp::random_id();
     tcp.write_all(
-        format!("MSRP {tid} AUTH\r\nTo-Path: {to}\r\nFrom-Path: {from}\r\n{extra}-------{tid}$\r\n")
-            .as_bytes(),
+        format!(
+            "MSRP {tid} AUTH\r\nTo-Path: {to}\r\nFrom-Path: {from}\r\n{extra}-------{tid}$\r\n"
+        )
+        .as_bytes(),
     )
     .unwrap();
     read_response(tcp)
@@ -46,7 +48,9 @@ fn auth(tcp: &mut TcpStream, to: &str, from: &str, extra: &str) -> msgwire::msrp
 /// A client of the relay: its connection, the relay URI, its own URI.
 fn client(addr: SocketAddr, user: &str, password: &str) -> (TcpStream, Uri, Uri) {
     let mut tcp = TcpStream::connect(addr).unwrap();
-    let me: Uri = format!("msrp://127.0.0.1:9/{user}bench;tcp").parse().unwrap();
+    let me: Uri = format!("msrp://127.0.0.1:9/{user}bench;tcp")
+        .parse()
+        .unwrap();
     let to = format!("msrp://{REALM}:{};tcp", addr.port());
     let r = auth(&mut tcp, &to, &me.to_string(), "");
     let c = Challenge::parse(r.headers.get("WWW-Authenticate").unwrap()).unwrap();
@@ -126,7 +130,13 @@ fn main() {
         let out = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         out.set_nodelay(true).unwrap();
         let (inp, _) = listener.accept().unwrap();
-        direct.push(transfer(out, inp, &b_uri.to_string(), &a_uri.to_string(), size));
+        direct.push(transfer(
+            out,
+            inp,
+            &b_uri.to_string(),
+            &a_uri.to_string(),
+            size,
+        ));
     }
     let (r, d) = (median(relayed), median(direct));
     println!("relay: {mib} MiB SEND body, median of {RUNS} runs");
