@@ -1011,3 +1011,20 @@ fn bad_configurations_are_errors() {
     c.expires.min = 700;
     assert!(Relay::start(c).is_err(), "min above default");
 }
+
+#[test]
+fn ipv6_listener_and_clients() {
+    within(LIMIT, || {
+        let mut cfg = RelayConfig::new(REALM, users());
+        cfg.plain_tcp = Some("[::1]:0".parse().unwrap());
+        let relay = start(cfg);
+        let mut s = RelaySettings::new(REALM, "alice", "secret");
+        s.host = Some("::1".into());
+        s.port = Some(relay.plain_addr().unwrap().port());
+        let mut c = RelayConnection::new(s, Mode::Active, BindOptions::default());
+        let path = c.prepare(Some(Uri::new("::1", Some(0), None))).unwrap();
+        assert_eq!(path[0].host, "::1");
+        assert!(path[0].to_string().starts_with("msrp://[::1]:"));
+        assert_eq!(relay.reservations()[0].peer.ip().to_string(), "::1");
+    });
+}
