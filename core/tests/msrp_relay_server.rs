@@ -53,6 +53,15 @@ fn settings(relay: &Relay, user: &str, password: &str) -> RelaySettings {
     s
 }
 
+/// Our relay client for `user` at `relay`, binding as `mode`.
+fn client(relay: &Relay, user: &str, password: &str, mode: Mode) -> RelayConnection {
+    RelayConnection::new(
+        settings(relay, user, password),
+        mode,
+        BindOptions::default(),
+    )
+}
+
 fn local_uri() -> Option<Uri> {
     Some(Uri::new("127.0.0.1", Some(0), None))
 }
@@ -202,11 +211,7 @@ fn send_bytes(tid: &str, to: &[&Uri], from: &Uri, body: &[u8], flag: char, extra
 fn auth_with_our_client_returns_use_path_and_expires() {
     within(LIMIT, || {
         let relay = start(config());
-        let mut c = RelayConnection::new(
-            settings(&relay, "alice", "secret"),
-            Mode::Active,
-            BindOptions::default(),
-        );
+        let mut c = client(&relay, "alice", "secret", Mode::Active);
         let path = c.prepare(local_uri()).unwrap();
         let port = relay.plain_addr().unwrap().port();
         assert_eq!(path.len(), 2);
@@ -233,11 +238,7 @@ fn auth_with_our_client_returns_use_path_and_expires() {
 fn wrong_password_gets_401_again_and_the_client_gives_up() {
     within(LIMIT, || {
         let relay = start(config());
-        let mut c = RelayConnection::new(
-            settings(&relay, "alice", "wrong"),
-            Mode::Active,
-            BindOptions::default(),
-        );
+        let mut c = client(&relay, "alice", "wrong", Mode::Active);
         match c.prepare(None) {
             Err(RelayError::AuthRejected { code: 401, .. }) => {}
             other => panic!("expected AuthRejected 401, got {other:?}"),
@@ -245,11 +246,7 @@ fn wrong_password_gets_401_again_and_the_client_gives_up() {
         assert_eq!(relay.counters().auth_failed, 1);
         assert!(relay.reservations().is_empty());
         // An unknown user the same way.
-        let mut c = RelayConnection::new(
-            settings(&relay, "mallory", "secret"),
-            Mode::Active,
-            BindOptions::default(),
-        );
+        let mut c = client(&relay, "mallory", "secret", Mode::Active);
         assert!(matches!(
             c.prepare(None),
             Err(RelayError::AuthRejected { code: 401, .. })
@@ -452,16 +449,8 @@ fn expires_out_of_bounds_gets_423_and_the_client_retry_works() {
 /// A (active) authenticated at `ra`, B (passive) at `rb`, bound to each
 /// other through the relay(s): (A's path, B's path, A's and B's transports).
 fn relayed_pair(ra: &Relay, rb: &Relay) -> (Vec<Uri>, Vec<Uri>, BoundTransport, BoundTransport) {
-    let mut a = RelayConnection::new(
-        settings(ra, "alice", "secret"),
-        Mode::Active,
-        BindOptions::default(),
-    );
-    let mut b = RelayConnection::new(
-        settings(rb, "bob", "hunter2"),
-        Mode::Passive,
-        BindOptions::default(),
-    );
+    let mut a = client(ra, "alice", "secret", Mode::Active);
+    let mut b = client(rb, "bob", "hunter2", Mode::Passive);
     let a_path = a.prepare(local_uri()).unwrap();
     let b_path = b.prepare(local_uri()).unwrap();
     let a_for_b = a_path.clone();
@@ -535,11 +524,7 @@ fn two_clients_of_one_relay_exchange_send_and_report() {
 fn a_direct_peer_talks_to_a_relayed_client() {
     within(LIMIT, || {
         let relay = start(config());
-        let mut a = RelayConnection::new(
-            settings(&relay, "alice", "secret"),
-            Mode::Passive,
-            BindOptions::default(),
-        );
+        let mut a = client(&relay, "alice", "secret", Mode::Passive);
         let a_path = a.prepare(local_uri()).unwrap();
         let mut b = DirectConnector::new(BindOptions::default());
         let b_path = b.prepare(local_uri());
@@ -1010,4 +995,21 @@ fn bad_configurations_are_errors() {
     c.plain_tcp = Some("127.0.0.1:0".parse().unwrap());
     c.expires.min = 700;
     assert!(Relay::start(c).is_err(), "min above default");
+}
+
+#[test]
+fn ipv6_listener_and_clients() {
+    within(LIMIT, || {
+        let mut cfg = RelayConfig::new(REALM, users());
+        cfg.plain_tcp = Some("[::1]:0".parse().unwrap());
+        let relay = start(cfg);
+        let mut s = RelaySettings::new(REALM, "alice", "secret");
+        s.host = Some("::1".into());
+        s.port = Some(relay.plain_addr().unwrap().port());
+        let mut c = RelayConnection::new(s, Mode::Active, BindOptions::default());
+        let path = c.prepare(Some(Uri::new("::1", Some(0), None))).unwrap();
+        assert_eq!(path[0].host, "::1");
+        assert!(path[0].to_string().starts_with("msrp://[::1]:"));
+        assert_eq!(relay.reservations()[0].peer.ip().to_string(), "::1");
+    });
 }

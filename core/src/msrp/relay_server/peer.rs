@@ -593,6 +593,18 @@ impl State {
         }
     }
 
+    /// Answers `req` 401 with a fresh challenge.
+    fn challenge(&mut self, me: &Peer, req: &Chunk, stale: bool, comment: &str, now: Instant) {
+        let c = self.challenger.challenge(stale, now);
+        respond(
+            me,
+            req,
+            401,
+            Some(comment),
+            &[("WWW-Authenticate", c.to_header())],
+        );
+    }
+
     fn on_auth(&mut self, hub: &Arc<Hub>, me: &Arc<Peer>, req: &Chunk) {
         let config = &hub.config;
         let to = req.headers.get("To-Path").unwrap_or("").trim().to_string();
@@ -626,14 +638,7 @@ impl State {
         };
         let now = Instant::now();
         let Some(value) = req.headers.get("Authorization") else {
-            let c = self.challenger.challenge(false, now);
-            respond(
-                me,
-                req,
-                401,
-                Some("Unauthorized"),
-                &[("WWW-Authenticate", c.to_header())],
-            );
+            self.challenge(me, req, false, "Unauthorized", now);
             return;
         };
         let verdict = match Authorization::parse(value) {
@@ -662,14 +667,7 @@ impl State {
         let user = match verdict {
             Verdict::Ok(user) => user,
             Verdict::Stale => {
-                let c = self.challenger.challenge(true, now);
-                respond(
-                    me,
-                    req,
-                    401,
-                    Some("Stale nonce"),
-                    &[("WWW-Authenticate", c.to_header())],
-                );
+                self.challenge(me, req, true, "Stale nonce", now);
                 return;
             }
             Verdict::Replay | Verdict::Wrong => {
@@ -702,14 +700,7 @@ impl State {
                     }
                     return;
                 }
-                let c = self.challenger.challenge(false, now);
-                respond(
-                    me,
-                    req,
-                    401,
-                    Some("Unauthorized"),
-                    &[("WWW-Authenticate", c.to_header())],
-                );
+                self.challenge(me, req, false, "Unauthorized", now);
                 return;
             }
         };
