@@ -35,6 +35,7 @@
 //! * [`sdp`] — the SDP media description of an MSRP session (RFC 4975 §8,
 //!   `a=setup` of RFC 6135): build and parse.
 
+pub mod chat;
 mod chunk;
 pub mod cpim;
 pub mod endpoint;
