@@ -258,6 +258,9 @@ struct Pending {
     deadline: Instant,
     failure_report: FailureReport,
     keepalive: bool,
+    /// For a SEND with `Failure-Report: partial`: its Message-ID and the
+    /// bytes it carries, so a success REPORT covering them settles it.
+    reported_by: Option<(String, u64, u64)>,
     /// Identifies the entry in [`Transactions::order`].
     seq: u64,
 }
@@ -543,12 +546,19 @@ impl Session {
             return Err(SessionError::DuplicateTransaction(Box::new(chunk)));
         }
         if expect_response {
+            let failure_report = chunk.failure_report().unwrap_or_default();
+            let reported_by = if failure_report == FailureReport::Partial {
+                reported_bytes(&chunk)
+            } else {
+                None
+            };
             self.pending.insert(
                 chunk.transaction_id.clone(),
                 Pending {
                     deadline: now + self.config.response_timeout,
-                    failure_report: chunk.failure_report().unwrap_or_default(),
+                    failure_report,
                     keepalive: false,
+                    reported_by,
                     seq: 0,
                 },
             );
@@ -812,7 +822,10 @@ impl Session {
         }
         match chunk.method().unwrap_or("") {
             "SEND" => self.on_send(chunk, exact_paths),
-            "REPORT" => self.events.push_back(SessionEvent::Incoming(chunk)),
+            "REPORT" => {
+                self.settle_reported(&chunk);
+                self.events.push_back(SessionEvent::Incoming(chunk));
+            }
             "NICKNAME" => {
                 let h = &chunk.headers;
                 if !h.contains(names::USE_NICKNAME)
@@ -997,6 +1010,39 @@ impl Session {
 
     // ----- outgoing transactions -----
 
+    /// A success REPORT proves that the bytes it covers arrived: SENDs sent
+    /// with `Failure-Report: partial` whose bytes it covers will get no
+    /// response (RFC 4975 §7.1.1: a receiver answers those only on
+    /// failure, and answers before it reports), so they end now with the
+    /// local 200 they would get at their deadline. Without this a chat's
+    /// graceful shutdown would wait the whole response timeout for them.
+    fn settle_reported(&mut self, report: &Chunk) {
+        let Ok(Some(status)) = report.status() else {
+            return;
+        };
+        let (Some(mid), Ok(Some(range))) = (report.message_id(), report.byte_range()) else {
+            return;
+        };
+        if !(200..300).contains(&status.code) {
+            return;
+        }
+        let end = range.end.or(range.total).unwrap_or(u64::MAX);
+        let settled: Vec<String> = self
+            .pending
+            .by_tid
+            .iter()
+            .filter(|(_, p)| {
+                p.reported_by
+                    .as_ref()
+                    .is_some_and(|(m, s, e)| m == mid && range.start <= *s && *e <= end)
+            })
+            .map(|(tid, _)| tid.clone())
+            .collect();
+        for tid in settled {
+            self.expire(&tid);
+        }
+    }
+
     fn expire(&mut self, tid: &str) {
         let Some(p) = self.pending.remove(tid) else {
             return;
@@ -1028,6 +1074,7 @@ impl Session {
                 deadline: now + self.config.response_timeout,
                 failure_report: FailureReport::Yes,
                 keepalive: true,
+                reported_by: None,
                 seq: 0,
             },
         );
@@ -1248,6 +1295,19 @@ pub(crate) fn build_message(
     chunk.data = data;
     chunk.flag = Flag::End;
     chunk
+}
+
+/// The Message-ID and byte range of a SEND, for [`Pending::reported_by`].
+fn reported_bytes(chunk: &Chunk) -> Option<(String, u64, u64)> {
+    if chunk.method() != Some("SEND") {
+        return None;
+    }
+    let mid = chunk.message_id()?.to_string();
+    let range = chunk.byte_range().ok()??;
+    let end = range
+        .end
+        .unwrap_or(range.start + chunk.data.len() as u64 - 1);
+    Some((mid, range.start, end))
 }
 
 /// Whether `content_type` matches one of `patterns` (`*`, `type/*`, or a

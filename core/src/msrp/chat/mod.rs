@@ -70,7 +70,8 @@
 //! # Is-composing
 //!
 //! [`Chat::send_composing_indication`] sends an [`IsComposing`] document
-//! (wrapped in CPIM when the peer accepts CPIM, with `Success-Report: no`);
+//! (wrapped in CPIM when the peer accepts CPIM, with `Failure-Report: no`
+//! and `Success-Report: no`);
 //! incoming ones post [`ChatEvent::GotComposingIndication`]. An incoming
 //! `active` indication with a refresh interval that is not renewed (by
 //! another indication) within that many seconds is followed by a local
@@ -675,7 +676,7 @@ enum Phase {
 enum Link {
     Connector(DirectConnector),
     Acceptor(DirectAcceptor, Uri),
-    Relay(RelayConnection),
+    Relay(Box<RelayConnection>),
 }
 
 impl Link {
@@ -763,7 +764,7 @@ impl Inner {
             };
             let mut relay = RelayConnection::new(settings.clone(), mode, self.bind.clone());
             let path = relay.prepare(local_uri)?;
-            (Link::Relay(relay), path, None)
+            (Link::Relay(Box::new(relay)), path, None)
         } else if self.outgoing {
             let mut c = DirectConnector::new(self.bind.clone());
             let path = c.prepare(local_uri);
@@ -876,12 +877,20 @@ impl Inner {
     }
 }
 
+/// Messages: `Failure-Report: partial`, `Success-Report: yes`.
+/// Is-composing indications (`success_report` false): `Failure-Report: no`
+/// and `Success-Report: no` -- a lost indication is harmless and is
+/// replaced by the next, and a partial one would keep its transaction open
+/// (and a graceful shutdown waiting) for the whole response timeout, since
+/// no REPORT settles it.
 fn set_report_headers(chunk: &mut Chunk, success_report: bool) {
-    chunk.headers.set(names::FAILURE_REPORT, "partial");
-    chunk.headers.set(
-        names::SUCCESS_REPORT,
-        if success_report { "yes" } else { "no" },
-    );
+    let (failure, success) = if success_report {
+        ("partial", "yes")
+    } else {
+        ("no", "no")
+    };
+    chunk.headers.set(names::FAILURE_REPORT, failure);
+    chunk.headers.set(names::SUCCESS_REPORT, success);
 }
 
 /// The chunk returned for a message queued before `start`: Message-ID,

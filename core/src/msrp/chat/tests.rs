@@ -274,7 +274,8 @@ fn iscomposing_reads_rfc_example_with_prefix_and_extensions() {
 
 #[test]
 fn iscomposing_errors() {
-    let cases: &[(&[u8], fn(&IsComposingError) -> bool)] = &[
+    type Check = fn(&IsComposingError) -> bool;
+    let cases: &[(&[u8], Check)] = &[
         (b"<isComposing xmlns='urn:ietf:params:xml:ns:im-iscomposing'></isComposing>", |e| {
             matches!(e, IsComposingError::MissingState)
         }),
