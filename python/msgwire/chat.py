@@ -153,12 +153,9 @@ class MSRPChat(object):
             if relay.use_tls:
                 from msrplib import tls
                 relay_tls = tls._as_credentials(relay.credentials)._client_config()
-        try:
-            self._native = _native.Chat(self.local_identity, self.remote_identity, self.outgoing,
-                                        self.accept_types, self.accept_wrapped_types,
-                                        local_address, relay_parts, relay_tls)
-        except MSRPChatError:
-            raise
+        self._native = _native.Chat(self.local_identity, self.remote_identity, self.outgoing,
+                                    self.accept_types, self.accept_wrapped_types,
+                                    local_address, relay_parts, relay_tls)
         self._observers = []
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=_deliver, args=(self._native, weakref.ref(self)),
@@ -238,11 +235,13 @@ def _deliver(native, chat_ref):
             event = native.next_event(_POLL)
         except EOFError:
             return
+        if event is None:
+            if chat_ref() is None:
+                return
+            continue
         chat = chat_ref()
         if chat is None:
             return
-        if event is None:
-            continue
         name, fields = event
         try:
             chat._post(name, fields)
