@@ -48,6 +48,7 @@ SEND as ``msrplib.protocol.MSRPData``), ``MSRPChatDidDeliverMessage`` and
 ``content_type``).
 """
 
+import atexit
 import datetime
 import threading
 import weakref
@@ -60,6 +61,20 @@ DEFAULT_ACCEPT_TYPES = ('message/cpim', 'text/*', 'application/im-iscomposing+xm
 
 # How often the notification thread checks that its chat still exists.
 _POLL = 0.5
+
+# Notification threads are daemons (a chat that is never ended must not keep
+# the program alive), but a daemon thread still waiting inside the native
+# module when the interpreter finalizes is killed in a way Rust frames do
+# not survive: at exit they are told to stop and joined first.
+_stopping = threading.Event()
+_threads = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_notification_threads():
+    _stopping.set()
+    for thread in list(_threads):
+        thread.join(_POLL * 4)
 
 
 class MSRPChatError(Exception):
@@ -160,6 +175,7 @@ class MSRPChat(object):
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=_deliver, args=(self._native, weakref.ref(self)),
                                         name='msgwire-chat-notifications', daemon=True)
+        _threads.add(self._thread)
         self._thread.start()
 
     def __repr__(self):
@@ -230,7 +246,7 @@ class MSRPChat(object):
 def _deliver(native, chat_ref):
     """The notification thread: reads the chat's events in order and posts
     them until ``MSRPChatDidEnd`` or until the chat is gone."""
-    while True:
+    while not _stopping.is_set():
         try:
             event = native.next_event(_POLL)
         except EOFError:

@@ -117,7 +117,7 @@ def test_cpim_messages_and_every_notification_in_order():
     assert got.content == u'h\u00e9llo bob'
     assert got.content_type == 'text/plain'
     assert got.cpim_headers == {'From': '<%s>' % ALICE, 'To': '<%s>' % BOB,
-                                'DateTime': '2024-05-01T10:00:00+00:00'}
+                                'DateTime': '2024-05-01T10:00:00Z'}
     assert isinstance(got.message, MSRPData)
     assert got.message.message_id == chunk.message_id
     delivered = arec.next('MSRPChatDidDeliverMessage').data
