@@ -112,6 +112,7 @@ bench: venv
 	$(CARGO) bench -p msgwire --bench msrp_parse
 	$(CARGO) bench -p msgwire --bench msrp_session
 	$(CARGO) bench -p msgwire --bench msrp_transfer
+	$(CARGO) bench -p msgwire --bench msrp_chat
 	$(CARGO) bench -p msgwire --bench sts
 	$(CARGO) bench -p msgwire --bench serverresponse
 	MSGWIRE_BENCH_DIR=$(BUILD)/bench $(CARGO) bench -p msgwire --bench ministream
