@@ -118,6 +118,7 @@ bench: venv
 	MSGWIRE_BENCH_DIR=$(BUILD)/bench $(CARGO) bench -p msgwire --bench ministream
 	$(MAKE) --no-print-directory wheel
 	$(PY) python/benches/bench_session.py
+	$(PY) python/benches/bench_chat.py
 	CARGO=$(CARGO) $(PY) python/benches/bench_transfer.py
 	$(PY) python/benches/bench_sts.py
 	MSGWIRE_BENCH_DIR=$(BUILD)/bench $(PY) python/benches/bench_ministream.py
