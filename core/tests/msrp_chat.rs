@@ -5,6 +5,8 @@
 mod common;
 use common::within;
 
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
 use std::thread;
 use std::time::Duration;
 
@@ -12,7 +14,9 @@ use crossbeam_channel::Receiver;
 use msgwire::msrp::chat::iscomposing::ComposingState;
 use msgwire::msrp::chat::{Chat, ChatConfig, ChatError, ChatEvent, FailureContext};
 use msgwire::msrp::cpim::DateTime;
+use msgwire::msrp::relay::RelaySettings;
 use msgwire::msrp::sdp::{MsrpMedia, Setup};
+use msgwire::msrp::{make_response, parse_chunk, Chunk, Uri};
 
 const LIMIT: Duration = Duration::from_secs(20);
 const WAIT: Duration = Duration::from_secs(5);
@@ -393,5 +397,140 @@ fn wrong_order_calls_are_errors() {
             Err(ChatError::InvalidArgument(_))
         ));
         a.end();
+    });
+}
+
+// ------------------------------------------------------------ through a relay
+
+/// Where a chunk read into `buf` ends (after its end-line), if all of it
+/// is there. Good enough for the test's own traffic, whose bodies never
+/// hold an end-line.
+fn chunk_end(buf: &[u8]) -> Option<usize> {
+    let line = buf.windows(2).position(|w| w == b"\r\n")?;
+    let start = std::str::from_utf8(&buf[..line]).ok()?;
+    let marker = format!("\r\n-------{}", start.split(' ').nth(1)?);
+    let at = buf
+        .windows(marker.len())
+        .position(|w| w == marker.as_bytes())?;
+    let end = at + marker.len() + 3; // flag and CRLF
+    (buf.len() >= end).then_some(end)
+}
+
+fn read_whole(conn: &mut TcpStream, buf: &mut Vec<u8>) -> Option<Chunk> {
+    loop {
+        if let Some(end) = chunk_end(buf) {
+            let chunk = parse_chunk(&buf[..end]).ok()?;
+            buf.drain(..end);
+            return Some(chunk);
+        }
+        let mut tmp = [0u8; 8192];
+        match conn.read(&mut tmp) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => buf.extend_from_slice(&tmp[..n]),
+        }
+    }
+}
+
+/// A request as a relay passes it on: the relay's own URI leaves the
+/// front of To-Path and joins the front of From-Path.
+fn pass_on(mut req: Chunk) -> Chunk {
+    let join = |v: &[Uri]| v.iter().map(Uri::to_string).collect::<Vec<_>>().join(" ");
+    let mut to = req.to_path().unwrap().unwrap();
+    let mut from = req.from_path().unwrap().unwrap();
+    from.insert(0, to.remove(0));
+    req.headers.set("To-Path", join(&to));
+    req.headers.set("From-Path", join(&from));
+    req
+}
+
+/// Moves chunks from `src` to `dst` (requests passed on, responses as
+/// they are) until `src` ends, then ends `dst`'s direction too.
+fn pump(mut src: TcpStream, mut dst: TcpStream, mut buf: Vec<u8>) {
+    while let Some(chunk) = read_whole(&mut src, &mut buf) {
+        let chunk = if chunk.method().is_some() {
+            pass_on(chunk)
+        } else {
+            chunk
+        };
+        if dst.write_all(&chunk.encode()).is_err() {
+            break;
+        }
+    }
+    let _ = dst.shutdown(Shutdown::Write);
+}
+
+/// A fake relay on 127.0.0.1 for one session: grants the first AUTH with
+/// a Use-Path of its own, then connects to the next hop the bind SEND
+/// names and relays both ways.
+fn fake_relay() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    thread::spawn(move || {
+        let (mut a, _) = listener.accept().unwrap();
+        let mut a_buf = Vec::new();
+        let auth = read_whole(&mut a, &mut a_buf).unwrap();
+        assert_eq!(auth.method(), Some("AUTH"));
+        let mut ok = make_response(&auth, 200, Some("OK")).unwrap().unwrap();
+        ok.headers
+            .set("Use-Path", format!("msrp://127.0.0.1:{port}/relayed;tcp"));
+        ok.headers.set("Expires", "600");
+        a.write_all(&ok.encode()).unwrap();
+        let bind = read_whole(&mut a, &mut a_buf).unwrap();
+        let next = bind.to_path().unwrap().unwrap()[1].clone();
+        let mut b = TcpStream::connect(("127.0.0.1", next.port.unwrap())).unwrap();
+        b.write_all(&pass_on(bind).encode()).unwrap();
+        let (a2, b2) = (a.try_clone().unwrap(), b.try_clone().unwrap());
+        let back = thread::spawn(move || pump(b2, a2, Vec::new()));
+        pump(a, b, a_buf);
+        let _ = back.join();
+    });
+    port
+}
+
+#[test]
+fn a_chat_through_a_relay() {
+    within(LIMIT, || {
+        let port = fake_relay();
+        let mut c = config(true, None);
+        let mut relay = RelaySettings::new("relay.test", "alice", "secret");
+        relay.host = Some("127.0.0.1".into());
+        relay.port = Some(port);
+        c.relay = Some(relay);
+        let a = side(c);
+        let relay_uri = format!("msrp://127.0.0.1:{port}/relayed;tcp");
+        assert_eq!(a.media.path[0].to_string(), relay_uri);
+        assert_eq!(a.media.path.len(), 2);
+        let b = side(config(false, None));
+        let (am, bm) = (a.media.clone(), b.media.clone());
+        start_pair(&a, &b, bm, am);
+        let sent = a
+            .chat
+            .send_message("via the relay", "text/plain", None, None)
+            .unwrap();
+        let ChatEvent::GotMessage(m) = next(&b.rx) else {
+            panic!("not a message")
+        };
+        assert_eq!(m.text().as_deref(), Some("via the relay"));
+        assert!(m
+            .message
+            .headers
+            .get("From-Path")
+            .unwrap()
+            .starts_with(&relay_uri));
+        let ChatEvent::DidDeliverMessage(r) = next(&a.rx) else {
+            panic!("no report")
+        };
+        assert_eq!(Some(r.message_id.as_str()), sent.message_id());
+        b.chat
+            .send_message("back", "text/plain", None, None)
+            .unwrap();
+        let ChatEvent::GotMessage(m) = next(&a.rx) else {
+            panic!("not a message")
+        };
+        assert_eq!(m.text().as_deref(), Some("back"));
+        a.chat.end();
+        assert_eq!(next(&a.rx).name(), "MSRPChatWillEnd");
+        assert_eq!(next(&a.rx).name(), "MSRPChatDidEnd");
+        b.chat.end();
     });
 }
