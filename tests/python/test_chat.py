@@ -5,6 +5,7 @@ NotificationCenter when that package is importable (faked here)."""
 
 import datetime
 import queue
+import socket
 import sys
 import threading
 
@@ -303,3 +304,115 @@ def test_notifications_reach_the_application_notification_center(tmp_path, monke
     finally:
         for name in ('application', 'application.notification'):
             sys.modules.pop(name, None)
+
+
+# ----- through a relay (a fake one: grants AUTH, then relays both ways) -----
+
+def _read_chunk(sock, buf):
+    """One whole chunk's bytes from sock (buf keeps the rest), or None."""
+    while True:
+        line_end = buf.find(b'\r\n')
+        if line_end >= 0:
+            tid = buf[:line_end].split(b' ')[1]
+            at = buf.find(b'\r\n-------' + tid)
+            end = at + len(b'\r\n-------') + len(tid) + 3
+            if at >= 0 and len(buf) >= end:
+                chunk = bytes(buf[:end])
+                del buf[:end]
+                return chunk
+        data = sock.recv(65536)
+        if not data:
+            return None
+        buf.extend(data)
+
+
+def _pass_on(chunk):
+    """A request as a relay passes it on: its own URI moves from the front
+    of To-Path to the front of From-Path."""
+    head, sep, rest = chunk.partition(b'\r\n\r\n')
+    lines = head.split(b'\r\n')
+    if lines[0].split(b' ')[2].isdigit():
+        return chunk
+    to = [l for l in lines if l.startswith(b'To-Path: ')][0]
+    uris = to[len(b'To-Path: '):].split(b' ')
+    out = []
+    for l in lines:
+        if l is to:
+            l = b'To-Path: ' + b' '.join(uris[1:])
+        elif l.startswith(b'From-Path: '):
+            l = b'From-Path: ' + uris[0] + b' ' + l[len(b'From-Path: '):]
+        out.append(l)
+    return b'\r\n'.join(out) + sep + rest
+
+
+def _pump(src, dst, buf):
+    while True:
+        chunk = _read_chunk(src, buf)
+        if chunk is None:
+            break
+        try:
+            dst.sendall(_pass_on(chunk))
+        except OSError:
+            break
+    try:
+        dst.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+
+
+def _fake_relay():
+    listener = socket.socket()
+    listener.bind(('127.0.0.1', 0))
+    listener.listen(1)
+    port = listener.getsockname()[1]
+    uri = 'msrp://127.0.0.1:%d/relayed;tcp' % port
+
+    def serve():
+        a, _ = listener.accept()
+        listener.close()
+        buf = bytearray()
+        auth = _read_chunk(a, buf).decode()
+        tid = auth.split(' ')[1]
+        from_path = [l for l in auth.split('\r\n') if l.startswith('From-Path: ')][0][11:]
+        a.sendall(('MSRP %s 200 OK\r\nTo-Path: %s\r\nFrom-Path: %s\r\nUse-Path: %s\r\n'
+                   'Expires: 600\r\n-------%s$\r\n' % (tid, from_path, uri, uri, tid)).encode())
+        bind = _read_chunk(a, buf)
+        to = [l for l in bind.split(b'\r\n') if l.startswith(b'To-Path: ')][0]
+        next_hop = to.split(b' ')[2].decode()
+        port_b = int(next_hop.split(':')[2].split('/')[0])
+        b = socket.create_connection(('127.0.0.1', port_b), timeout=WAIT)
+        b.settimeout(None)
+        b.sendall(_pass_on(bind))
+        back = threading.Thread(target=_pump, args=(b, a, bytearray()))
+        back.start()
+        _pump(a, b, buf)
+        back.join(WAIT * 2)
+        a.close()
+        b.close()
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    return port, uri, t
+
+
+def test_chat_through_a_relay():
+    from msrplib.connect import MSRPRelaySettings
+    port, uri, relay_thread = _fake_relay()
+    relay = MSRPRelaySettings('relay.test', 'alice', 'secret', host='127.0.0.1', port=port)
+    a = make(True, relay=relay)
+    assert str(a[2].path[0]) == uri and len(a[2].path) == 2
+    b = make(False)
+    start_pair(a, b, b[2], a[2])
+    (alice, arec, _), (bob, brec, _) = a, b
+    chunk = alice.send_message('via the relay')
+    got = brec.next('MSRPChatGotMessage').data
+    assert got.content == 'via the relay'
+    assert got.message.headers['From-Path'].encoded.startswith(uri)
+    assert arec.next('MSRPChatDidDeliverMessage').data.message_id == chunk.message_id
+    bob.send_message('back')
+    assert arec.next('MSRPChatGotMessage').data.content == 'back'
+    alice.end()
+    arec.next('MSRPChatWillEnd')
+    arec.next('MSRPChatDidEnd')
+    bob.end()
+    relay_thread.join(WAIT * 2)
+    assert not relay_thread.is_alive()
