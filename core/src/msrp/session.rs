@@ -1433,6 +1433,47 @@ mod tests {
     }
 
     #[test]
+    fn a_success_report_settles_partial_sends_it_covers() {
+        let mut p = Pair::new(SessionConfig::default());
+        let mut msg = p.a.make_message("hello", "text/plain", Some("mid-1"));
+        msg.headers.set("Success-Report", "yes");
+        msg.headers.set("Failure-Report", "partial");
+        let tid = msg.transaction_id.clone();
+        p.a.send_chunk(msg, true, p.now).unwrap();
+        // A partial SEND that its REPORT does not cover stays pending.
+        let mut other = p.a.make_message("other", "text/plain", Some("mid-2"));
+        other.headers.set("Failure-Report", "partial");
+        p.a.send_chunk(other, true, p.now).unwrap();
+        p.run();
+        let got = events(&mut p.a);
+        // The local 200 comes before the REPORT that settled it, at once.
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(
+            matches!(&got[0], SessionEvent::Response { transaction_id, local: true, .. } if *transaction_id == tid)
+        );
+        assert_eq!(response_code(&got[0]), (200, true));
+        assert!(matches!(&got[1], SessionEvent::Incoming(r) if r.method() == Some("REPORT")));
+        assert_eq!(p.a.pending_transactions(), 1);
+        // A failure REPORT settles nothing.
+        let mut report = Chunk::request("rep12345", "REPORT");
+        report
+            .headers
+            .set("To-Path", "msrp://127.0.0.1:2855/alice01;tcp");
+        report
+            .headers
+            .set("From-Path", "msrp://127.0.0.1:2856/bob01;tcp");
+        report.headers.set("Message-ID", "mid-2");
+        report.headers.set("Byte-Range", "1-5/5");
+        report.headers.set("Status", "000 413 Too big");
+        p.a.handle_input(&report.encode(), p.now);
+        assert_eq!(p.a.pending_transactions(), 1);
+        report.headers.set("Status", "000 200 OK");
+        report.transaction_id = "rep67890".into();
+        p.a.handle_input(&report.encode(), p.now);
+        assert_eq!(p.a.pending_transactions(), 0);
+    }
+
+    #[test]
     fn rejections() {
         let config = SessionConfig {
             accept_types: vec!["text/*".into()],
