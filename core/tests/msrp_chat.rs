@@ -534,3 +534,35 @@ fn a_chat_through_a_relay() {
         b.chat.end();
     });
 }
+
+#[test]
+fn a_queued_message_the_peer_cannot_take_is_not_delivered_at_start() {
+    within(LIMIT, || {
+        let (a, arx) = Chat::with_channel(config(true, None)).unwrap();
+        let private = a
+            .send_message("psst", "text/plain", Some("sip:carol@example.com"), None)
+            .unwrap();
+        a.send_message("fine", "text/plain", None, None).unwrap();
+        let am = a.initialize().unwrap();
+        let b = side(config(false, Some(&["text/plain"])));
+        let bm = b.media.clone();
+        let bob = b.chat.clone();
+        let t = thread::spawn(move || bob.start(&am));
+        a.start(&bm).unwrap();
+        t.join().unwrap().unwrap();
+        assert_eq!(next(&arx).name(), "MSRPChatDidInitialize");
+        assert_eq!(next(&arx).name(), "MSRPChatDidStart");
+        let ChatEvent::DidNotDeliverMessage(r) = next(&arx) else {
+            panic!("no local failure")
+        };
+        assert_eq!(Some(r.message_id.as_str()), private.message_id());
+        assert_eq!((r.code, r.local), (415, true));
+        assert!(matches!(next(&b.rx), ChatEvent::DidStart));
+        let ChatEvent::GotMessage(m) = next(&b.rx) else {
+            panic!("not a message")
+        };
+        assert_eq!(m.text().as_deref(), Some("fine"));
+        a.end();
+        b.chat.end();
+    });
+}
