@@ -494,7 +494,7 @@ impl Chat {
         let Some(link) = link else {
             return Err(ChatError::Closed);
         };
-        let link = match negotiate(link, remote) {
+        let link = match negotiate(link, remote, &inner.bind) {
             Ok(link) => link,
             Err(e) => {
                 inner.fail(FailureContext::SdpNegotiation, &e);
@@ -696,7 +696,7 @@ impl Link {
 }
 
 /// Applies the module docs' rule on who connects to the peer's `a=setup`.
-fn negotiate(link: Link, remote: &MsrpMedia) -> Result<Link, ChatError> {
+fn negotiate(link: Link, remote: &MsrpMedia, bind: &BindOptions) -> Result<Link, ChatError> {
     if remote.path.is_empty() {
         return Err(ChatError::Negotiation(
             "the peer's media has no a=path".into(),
@@ -708,7 +708,7 @@ fn negotiate(link: Link, remote: &MsrpMedia) -> Result<Link, ChatError> {
         )),
         (Link::Acceptor(a, uri), Some(Setup::Passive)) => {
             drop(a);
-            let mut c = DirectConnector::new(BindOptions::default());
+            let mut c = DirectConnector::new(bind.clone());
             c.prepare(Some(uri));
             Ok(Link::Connector(c))
         }
