@@ -14,6 +14,7 @@ use msgwire_core::msrp::chat::{Chat, ChatConfig, ChatEvent};
 use msgwire_core::msrp::cpim::DateTime;
 use msgwire_core::msrp::relay::RelaySettings;
 
+use crate::endpoint::{session_timer, SigpipeBlocked, TimerShare};
 use crate::error::{msgwire_status, Error};
 use crate::guard::{
     arg_bytes, arg_opt_str, arg_out, arg_ref, arg_str, free_handle, guard, guard_value,
@@ -168,6 +169,10 @@ pub struct msgwire_chat_config {
 pub struct msgwire_chat {
     chat: Chat,
     callback: Arc<Mutex<Option<CCallback>>>,
+    /// The C API's session timer (see `endpoint`): its thread ends with
+    /// the last session or chat, so a C program exits with none running.
+    /// Declared after `chat`, which drops its clones first.
+    _timer: TimerShare,
 }
 
 struct CCallback {
@@ -226,6 +231,8 @@ pub extern "C" fn msgwire_chat_new(
                 cfg.relay = Some(s);
             }
         }
+        let (share, timer) = session_timer()?;
+        cfg.timer = Some(timer);
         let slot = Arc::new(Mutex::new(callback.map(|f| CCallback { f, user_data })));
         let sink = slot.clone();
         let chat = Chat::new(cfg, move |event| {
@@ -237,6 +244,7 @@ pub extern "C" fn msgwire_chat_new(
         out.set(new_handle(msgwire_chat {
             chat,
             callback: slot,
+            _timer: share,
         }));
         Ok(())
     })
@@ -282,6 +290,9 @@ pub extern "C" fn msgwire_chat_start(
                 arg_ref(remote_media, "remote_media")?,
             )
         };
+        // The connection's threads start here: with SIGPIPE blocked, as
+        // every session of the C API.
+        let _mask = SigpipeBlocked::new();
         Ok(chat.chat.start(media.media())?)
     })
 }
