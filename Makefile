@@ -114,11 +114,13 @@ bench: venv
 	$(CARGO) bench -p msgwire --bench msrp_session
 	$(CARGO) bench -p msgwire --bench msrp_transfer
 	$(CARGO) bench -p msgwire --bench msrp_relay
+	$(CARGO) bench -p msgwire --bench msrp_chat
 	$(CARGO) bench -p msgwire --bench sts
 	$(CARGO) bench -p msgwire --bench serverresponse
 	MSGWIRE_BENCH_DIR=$(BUILD)/bench $(CARGO) bench -p msgwire --bench ministream
 	$(MAKE) --no-print-directory wheel
 	$(PY) python/benches/bench_session.py
+	$(PY) python/benches/bench_chat.py
 	CARGO=$(CARGO) $(PY) python/benches/bench_transfer.py
 	$(PY) python/benches/bench_sts.py
 	CARGO=$(CARGO) MSGWIRE_BENCH_DIR=$(BUILD)/bench $(PY) python/benches/bench_ministream.py

@@ -34,7 +34,7 @@
  * errors, 1700-1739 serverResponse errors, 1800-1819 ministreaming
  * errors, 1900-1919 Message/CPIM errors, 1920-1939 SDP media errors,
  * 2000-2019 MSRP relay client errors, 2020-2039 MSRP relay server
- * errors.
+ * errors, 2100-2139 MSRP chat errors.
  * `msgwire_status_text()` names any code.
  */
 enum msgwire_status
@@ -745,9 +745,117 @@ enum msgwire_status
    * cannot be read or used.
    */
   MSGWIRE_RELAY_SERVER_TLS = 2023,
+  /**
+   * MSRP chat: the call does not fit the chat's state (start before
+   * initialize, initialize twice).
+   */
+  MSGWIRE_CHAT_STATE = 2100,
+  /**
+   * MSRP chat: the chat has ended or failed; nothing more can be sent.
+   */
+  MSGWIRE_CHAT_CLOSED = 2101,
+  /**
+   * MSRP chat: the peer accepts neither message/cpim (with this type
+   * inside) nor this type.
+   */
+  MSGWIRE_CHAT_NOT_ACCEPTED = 2102,
+  /**
+   * MSRP chat: a private message needs message/cpim, which the peer does
+   * not accept.
+   */
+  MSGWIRE_CHAT_PRIVATE_NEEDS_CPIM = 2103,
+  /**
+   * MSRP chat: the peer's media cannot be used (no a=path, both sides
+   * active).
+   */
+  MSGWIRE_CHAT_NEGOTIATION = 2104,
+  /**
+   * MSRP chat: the relay failed (authentication, discovery, timeout).
+   */
+  MSGWIRE_CHAT_RELAY = 2105,
+  /**
+   * MSRP chat: an is-composing document could not be built.
+   */
+  MSGWIRE_CHAT_IS_COMPOSING = 2106,
 };
 #ifndef __cplusplus
 typedef uint32_t msgwire_status;
+#endif // __cplusplus
+
+/**
+ * What a chat notification is (`name` in the event spells the legacy
+ * notification name).
+ */
+enum msgwire_chat_event_kind
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+  /**
+   * `MSRPChatDidInitialize`: `media` is the local media.
+   */
+  MSGWIRE_CHAT_EVENT_KIND_DID_INITIALIZE = 0,
+  /**
+   * `MSRPChatDidStart`.
+   */
+  MSGWIRE_CHAT_EVENT_KIND_DID_START = 1,
+  /**
+   * `MSRPChatWillEnd`.
+   */
+  MSGWIRE_CHAT_EVENT_KIND_WILL_END = 2,
+  /**
+   * `MSRPChatDidEnd`.
+   */
+  MSGWIRE_CHAT_EVENT_KIND_DID_END = 3,
+  /**
+   * `MSRPChatDidFail`: `context` and `reason`.
+   */
+  MSGWIRE_CHAT_EVENT_KIND_DID_FAIL = 4,
+  /**
+   * `MSRPChatGotMessage`: `content`, `content_type`, `cpim_headers`,
+   * `message`, `message_id`.
+   */
+  MSGWIRE_CHAT_EVENT_KIND_GOT_MESSAGE = 5,
+  /**
+   * `MSRPChatDidDeliverMessage`: `message_id`, `code`, `reason`,
+   * `message` (the REPORT).
+   */
+  MSGWIRE_CHAT_EVENT_KIND_DID_DELIVER_MESSAGE = 6,
+  /**
+   * `MSRPChatDidNotDeliverMessage`: as above; `message` is the REPORT or
+   * the response; `local` when decided locally.
+   */
+  MSGWIRE_CHAT_EVENT_KIND_DID_NOT_DELIVER_MESSAGE = 7,
+  /**
+   * `MSRPChatGotComposingIndication`: `state`, `refresh`,
+   * `last_active`, `content_type`; `local` for the idle posted when an
+   * active indication's refresh passed.
+   */
+  MSGWIRE_CHAT_EVENT_KIND_GOT_COMPOSING_INDICATION = 8,
+};
+#ifndef __cplusplus
+typedef uint32_t msgwire_chat_event_kind;
+#endif // __cplusplus
+
+/**
+ * An is-composing state (RFC 3994).
+ */
+enum msgwire_chat_composing_state
+#ifdef __cplusplus
+  : uint32_t
+#endif // __cplusplus
+ {
+  /**
+   * `idle`.
+   */
+  MSGWIRE_CHAT_COMPOSING_STATE_IDLE = 0,
+  /**
+   * `active`.
+   */
+  MSGWIRE_CHAT_COMPOSING_STATE_ACTIVE = 1,
+};
+#ifndef __cplusplus
+typedef uint32_t msgwire_chat_composing_state;
 #endif // __cplusplus
 
 /**
@@ -1082,6 +1190,13 @@ typedef uint32_t msgwire_msrp_transfer_update_kind;
 #endif // __cplusplus
 
 /**
+ * One chat. Created by `msgwire_chat_new`, released by
+ * `msgwire_chat_free`. Its functions may be called from several threads
+ * at once (e.g. `msgwire_chat_start` on one while another sends).
+ */
+typedef struct msgwire_chat msgwire_chat;
+
+/**
  * Collects the parts of a CPIM message to build.
  *
  * Created by `msgwire_cpim_builder_new`, released by
@@ -1374,6 +1489,61 @@ typedef struct msgwire_tls_client_config msgwire_tls_client_config;
 typedef struct msgwire_tls_server_config msgwire_tls_server_config;
 
 /**
+ * What a chat is made of. Strings are NUL-terminated UTF-8 and copied by
+ * `msgwire_chat_new`; optional ones may be NULL.
+ */
+typedef struct msgwire_chat_config {
+  /**
+   * This side's identity (CPIM From): a SIP URI or name-address.
+   */
+  const char *local_identity;
+  /**
+   * The peer's identity (the default CPIM To).
+   */
+  const char *remote_identity;
+  /**
+   * Whether this side made the SDP offer: with a direct connection the
+   * outgoing chat connects (`a=setup:active`) and the incoming one
+   * listens (`a=setup:passive`), unless the peer's media says otherwise.
+   */
+  bool outgoing;
+  /**
+   * Accepted types separated by spaces; NULL: `message/cpim`, every
+   * text type and `application/im-iscomposing+xml`.
+   */
+  const char *accept_types;
+  /**
+   * Accepted wrapped types separated by spaces; NULL: `*`.
+   */
+  const char *accept_wrapped_types;
+  /**
+   * The IP address to listen on and advertise; NULL: the default-route
+   * interface's address.
+   */
+  const char *local_address;
+  /**
+   * The relay's domain; NULL: a direct connection.
+   */
+  const char *relay_domain;
+  /**
+   * The relay user name (with `relay_domain`).
+   */
+  const char *relay_username;
+  /**
+   * The relay password (with `relay_domain`).
+   */
+  const char *relay_password;
+  /**
+   * Where to connect to the relay; NULL: DNS discovery of the domain.
+   */
+  const char *relay_host;
+  /**
+   * The relay port; 0: discovered or 2855.
+   */
+  uint16_t relay_port;
+} msgwire_chat_config;
+
+/**
  * A borrowed string handed out by msgwire: `ptr` points at `len` bytes of
  * UTF-8 followed by a NUL byte, so `ptr` can be used as a C string.
  *
@@ -1392,6 +1562,112 @@ typedef struct msgwire_str {
    */
   size_t len;
 } msgwire_str;
+
+/**
+ * One CPIM header of a received message: the name as written (with its
+ * prefix) and the value as written.
+ */
+typedef struct msgwire_chat_header {
+  /**
+   * The name, e.g. `From` or `MyFeatures.VitalMessageOption`.
+   */
+  struct msgwire_str name;
+  /**
+   * The value.
+   */
+  struct msgwire_str value;
+} msgwire_chat_header;
+
+/**
+ * One notification. Every string and pointer is borrowed for the
+ * callback's duration only. Fields that do not belong to `kind` are
+ * empty strings, NULL, 0 or false.
+ */
+typedef struct msgwire_chat_event {
+  /**
+   * What happened.
+   */
+  msgwire_chat_event_kind kind;
+  /**
+   * The legacy notification name, e.g. `MSRPChatGotMessage`.
+   */
+  struct msgwire_str name;
+  /**
+   * DID_INITIALIZE: the local media to put in the SDP.
+   */
+  const struct msgwire_sdp_media *media;
+  /**
+   * DID_FAIL: `initialize`, `sdp_negotiation`, `start` or `reading`.
+   */
+  struct msgwire_str context;
+  /**
+   * DID_FAIL: what went wrong; (NOT_)DELIVER: the status comment.
+   */
+  struct msgwire_str reason;
+  /**
+   * GOT_MESSAGE: the payload (unwrapped from CPIM), `content_len` bytes.
+   */
+  const uint8_t *content;
+  /**
+   * The length of `content`.
+   */
+  size_t content_len;
+  /**
+   * GOT_MESSAGE: the payload's type; GOT_COMPOSING_INDICATION: the type
+   * being composed (empty when not given).
+   */
+  struct msgwire_str content_type;
+  /**
+   * GOT_MESSAGE: the CPIM headers in wire order (none without CPIM).
+   */
+  const struct msgwire_chat_header *cpim_headers;
+  /**
+   * The number of `cpim_headers`.
+   */
+  size_t cpim_header_count;
+  /**
+   * GOT_MESSAGE: the SEND received; (NOT_)DELIVER: the REPORT or
+   * response.
+   */
+  const struct msgwire_msrp_chunk *message;
+  /**
+   * GOT_MESSAGE and (NOT_)DELIVER: the Message-ID.
+   */
+  struct msgwire_str message_id;
+  /**
+   * (NOT_)DELIVER: the status code.
+   */
+  uint16_t code;
+  /**
+   * GOT_COMPOSING_INDICATION: the state.
+   */
+  msgwire_chat_composing_state state;
+  /**
+   * GOT_COMPOSING_INDICATION: the refresh interval in seconds; 0 when
+   * not given.
+   */
+  uint32_t refresh;
+  /**
+   * GOT_COMPOSING_INDICATION: when the peer was last active (RFC 3339;
+   * empty when not given).
+   */
+  struct msgwire_str last_active;
+  /**
+   * NOT_DELIVER and GOT_COMPOSING_INDICATION: decided locally.
+   */
+  bool local;
+} msgwire_chat_event;
+
+/**
+ * Receives every notification of a chat, one call at a time, in order.
+ * Runs on whichever thread produced the event: the caller of
+ * `msgwire_chat_initialize`/`_start`/`_end`/`_send_*`, a connection's
+ * reader thread, or the shared timer thread. It must not block, and must
+ * not call `msgwire_chat_start`, `msgwire_chat_end` or `msgwire_chat_free`
+ * (they wait for those threads). `event` and everything it points to are
+ * lent for the call only.
+ */
+typedef void (*msgwire_chat_callback)(void *user_data, const struct msgwire_chat_event *event);
 
 /**
  * One message header as written, borrowed from a message.
@@ -2327,6 +2603,78 @@ extern "C" {
  * Returns a static NUL-terminated string; never NULL, never freed.
  */
 const char *msgwire_version(void);
+
+/**
+ * Creates a chat (nothing is connected until `msgwire_chat_initialize`).
+ * `callback` may be NULL to ignore notifications. On success `*out`
+ * receives the chat, to release with `msgwire_chat_free`.
+ */
+msgwire_status msgwire_chat_new(const struct msgwire_chat_config *config,
+                                msgwire_chat_callback callback,
+                                void *user_data,
+                                struct msgwire_chat **out);
+
+/**
+ * Prepares the connection (listens, or reserves a path at the relay),
+ * posts DID_INITIALIZE and writes the local media to `*out_media` (a new
+ * media to release with `msgwire_sdp_media_free`; `out_media` may be NULL
+ * to only get the notification). Failures post DID_FAIL (`initialize`).
+ */
+msgwire_status msgwire_chat_initialize(const struct msgwire_chat *chat,
+                                       struct msgwire_sdp_media **out_media);
+
+/**
+ * Completes the connection with the peer's media, posts DID_START, then
+ * sends the messages queued before. Blocks until the session is bound (an
+ * incoming chat waits for its peer to connect: call it on its own thread
+ * when both ends are in one program). Failures post DID_FAIL
+ * (`sdp_negotiation` or `start`).
+ */
+msgwire_status msgwire_chat_start(const struct msgwire_chat *chat,
+                                  const struct msgwire_sdp_media *remote_media);
+
+/**
+ * Sends a message of `content_type` (NULL: `text/plain`): wrapped in
+ * Message/CPIM when the peer accepts it (To `to_uri`, NULL: the remote
+ * identity; DateTime `datetime` in RFC 3339, NULL: now), else plainly.
+ * Before `msgwire_chat_start` it is queued. `*out_chunk` (when
+ * `out_chunk` is not NULL) receives the SEND, to release with
+ * `msgwire_msrp_chunk_free`; its Message-ID identifies the message in
+ * the delivery notifications. `MSGWIRE_CHAT_NOT_ACCEPTED` or
+ * `MSGWIRE_CHAT_PRIVATE_NEEDS_CPIM` when the started peer cannot take it.
+ */
+msgwire_status msgwire_chat_send_message(const struct msgwire_chat *chat,
+                                         const uint8_t *content,
+                                         size_t content_len,
+                                         const char *content_type,
+                                         const char *to_uri,
+                                         const char *datetime,
+                                         struct msgwire_msrp_chunk **out_chunk);
+
+/**
+ * Sends an is-composing indication (RFC 3994): `state`, `refresh` in
+ * seconds (0: none), `last_active` in RFC 3339 (NULL: none). Queued
+ * before start like a message. `*out_chunk` as for
+ * `msgwire_chat_send_message`.
+ */
+msgwire_status msgwire_chat_send_composing_indication(const struct msgwire_chat *chat,
+                                                      msgwire_chat_composing_state state,
+                                                      uint32_t refresh,
+                                                      const char *last_active,
+                                                      struct msgwire_msrp_chunk **out_chunk);
+
+/**
+ * Ends the chat: posts WILL_END, closes the session gracefully, posts
+ * DID_END. Does nothing when it has already ended (also by the peer).
+ * Blocks; never call it from the callback.
+ */
+msgwire_status msgwire_chat_end(const struct msgwire_chat *chat);
+
+/**
+ * Ends the chat (as `msgwire_chat_end`) and releases it. No callback runs
+ * after it returns. NULL is ignored. Never call it from the callback.
+ */
+void msgwire_chat_free(struct msgwire_chat *chat);
 
 /**
  * Parses a CPIM body (RFC 3862) from `data[0..len]`: message headers, an

@@ -22,6 +22,7 @@
 //! | 1920-1939 | SDP media errors (one per core `SdpErrorKind`, plus encoding) |
 //! | 2000-2019 | MSRP relay client: authentication, discovery (one per core `RelayError` of its own) |
 //! | 2020-2039 | MSRP relay server: users file, configuration, listening, certificate |
+//! | 2100-2139 | MSRP chat (MSRPChat): state, wrapping, negotiation, relay |
 //!
 //! A failing function also stores a message for [`msgwire_last_error`]; the
 //! status says *what* went wrong, the message adds the details (the offending
@@ -30,6 +31,7 @@
 use std::cell::RefCell;
 use std::ffi::{c_char, CString};
 
+use msgwire_core::msrp::chat::ChatError;
 use msgwire_core::msrp::cpim::{CpimBuildError, CpimError, CpimErrorKind};
 use msgwire_core::msrp::endpoint::Error as EndpointError;
 use msgwire_core::msrp::relay::discovery::DiscoveryError;
@@ -51,7 +53,7 @@ use crate::guard;
 /// errors, 1700-1739 serverResponse errors, 1800-1819 ministreaming
 /// errors, 1900-1919 Message/CPIM errors, 1920-1939 SDP media errors,
 /// 2000-2019 MSRP relay client errors, 2020-2039 MSRP relay server
-/// errors.
+/// errors, 2100-2139 MSRP chat errors.
 /// `msgwire_status_text()` names any code.
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -452,6 +454,25 @@ pub enum msgwire_status {
     /// MSRP relay server: the certificate or key for the TLS listener
     /// cannot be read or used.
     MSGWIRE_RELAY_SERVER_TLS = 2023,
+
+    /// MSRP chat: the call does not fit the chat's state (start before
+    /// initialize, initialize twice).
+    MSGWIRE_CHAT_STATE = 2100,
+    /// MSRP chat: the chat has ended or failed; nothing more can be sent.
+    MSGWIRE_CHAT_CLOSED = 2101,
+    /// MSRP chat: the peer accepts neither message/cpim (with this type
+    /// inside) nor this type.
+    MSGWIRE_CHAT_NOT_ACCEPTED = 2102,
+    /// MSRP chat: a private message needs message/cpim, which the peer does
+    /// not accept.
+    MSGWIRE_CHAT_PRIVATE_NEEDS_CPIM = 2103,
+    /// MSRP chat: the peer's media cannot be used (no a=path, both sides
+    /// active).
+    MSGWIRE_CHAT_NEGOTIATION = 2104,
+    /// MSRP chat: the relay failed (authentication, discovery, timeout).
+    MSGWIRE_CHAT_RELAY = 2105,
+    /// MSRP chat: an is-composing document could not be built.
+    MSGWIRE_CHAT_IS_COMPOSING = 2106,
 }
 
 use msgwire_status::*;
@@ -460,7 +481,7 @@ impl msgwire_status {
     /// Every status in numeric order, for turning a number from C back into
     /// the enum. A status missing here would read as "unknown status"; the
     /// unit tests check the list against the blocks.
-    const ALL: [msgwire_status; 158] = [
+    const ALL: [msgwire_status; 165] = [
         MSGWIRE_OK,
         MSGWIRE_NULL_PARAMETER,
         MSGWIRE_INVALID_UTF8,
@@ -619,6 +640,13 @@ impl msgwire_status {
         MSGWIRE_RELAY_SERVER_CONFIG,
         MSGWIRE_RELAY_SERVER_LISTEN,
         MSGWIRE_RELAY_SERVER_TLS,
+        MSGWIRE_CHAT_STATE,
+        MSGWIRE_CHAT_CLOSED,
+        MSGWIRE_CHAT_NOT_ACCEPTED,
+        MSGWIRE_CHAT_PRIVATE_NEEDS_CPIM,
+        MSGWIRE_CHAT_NEGOTIATION,
+        MSGWIRE_CHAT_RELAY,
+        MSGWIRE_CHAT_IS_COMPOSING,
     ];
 
     /// The status with number `n`, if there is one.
@@ -811,6 +839,13 @@ impl msgwire_status {
             MSGWIRE_RELAY_SERVER_CONFIG => "MSRP relay: invalid configuration\0",
             MSGWIRE_RELAY_SERVER_LISTEN => "MSRP relay: cannot listen\0",
             MSGWIRE_RELAY_SERVER_TLS => "MSRP relay: unusable certificate or key\0",
+            MSGWIRE_CHAT_STATE => "chat: call out of order\0",
+            MSGWIRE_CHAT_CLOSED => "chat: the chat has ended\0",
+            MSGWIRE_CHAT_NOT_ACCEPTED => "chat: the peer does not accept the content type\0",
+            MSGWIRE_CHAT_PRIVATE_NEEDS_CPIM => "chat: a private message needs message/cpim\0",
+            MSGWIRE_CHAT_NEGOTIATION => "chat: SDP negotiation failed\0",
+            MSGWIRE_CHAT_RELAY => "chat: the relay failed\0",
+            MSGWIRE_CHAT_IS_COMPOSING => "chat: invalid is-composing indication\0",
         }
     }
 
@@ -1043,6 +1078,27 @@ impl From<SdpBuildError> for Error {
     }
 }
 
+impl From<ChatError> for Error {
+    fn from(e: ChatError) -> Self {
+        let text = e.to_string();
+        let status = match e {
+            ChatError::Endpoint(e) => return e.into(),
+            ChatError::Cpim(e) => return e.into(),
+            ChatError::State(_) => MSGWIRE_CHAT_STATE,
+            ChatError::Closed => MSGWIRE_CHAT_CLOSED,
+            ChatError::NotAccepted { .. } => MSGWIRE_CHAT_NOT_ACCEPTED,
+            ChatError::PrivateNeedsCpim => MSGWIRE_CHAT_PRIVATE_NEEDS_CPIM,
+            ChatError::Negotiation(_) => MSGWIRE_CHAT_NEGOTIATION,
+            ChatError::Relay(_) => MSGWIRE_CHAT_RELAY,
+            ChatError::IsComposing(_) => MSGWIRE_CHAT_IS_COMPOSING,
+            ChatError::InvalidArgument(_) => MSGWIRE_INVALID_ARGUMENT,
+            // A later core variant: the closest generic status.
+            _ => MSGWIRE_INVALID_ARGUMENT,
+        };
+        Self::new(status, text)
+    }
+}
+
 fn uri_status(e: &UriError) -> msgwire_status {
     match e {
         UriError::BadScheme(_) => MSGWIRE_MSRP_URI_BAD_SCHEME,
@@ -1141,6 +1197,7 @@ mod tests {
                 1920..=1939 => "MSGWIRE_SDP_",
                 2000..=2019 => "MSGWIRE_MSRP_RELAY_",
                 2020..=2039 => "MSGWIRE_RELAY_SERVER_",
+                2100..=2139 => "MSGWIRE_CHAT_",
                 _ => panic!("{name} = {n} is outside every block"),
             };
             assert!(name.starts_with(block), "{name} = {n}");

@@ -79,6 +79,7 @@
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 #![deny(missing_docs)]
 
+pub mod chat;
 pub mod cpim;
 pub mod endpoint;
 pub mod error;

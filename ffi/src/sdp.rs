@@ -86,7 +86,7 @@ struct Texts {
 }
 
 impl msgwire_sdp_media {
-    fn new(media: MsrpMedia) -> Self {
+    pub(crate) fn new(media: MsrpMedia) -> Self {
         msgwire_sdp_media {
             media,
             texts: OnceLock::new(),
@@ -118,6 +118,11 @@ impl msgwire_sdp_media {
                     .collect(),
             }
         })
+    }
+
+    /// The media itself.
+    pub(crate) fn media(&self) -> &MsrpMedia {
+        &self.media
     }
 
     /// The media for modification; drops the lent strings.

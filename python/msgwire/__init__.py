@@ -6,6 +6,9 @@
   the wrapper of chat messages.
 * :mod:`msgwire.sdp` -- the SDP media description of an MSRP session
   (RFC 4975 section 8, RFC 6135 ``a=setup``).
+* :mod:`msgwire.chat` -- MSRPChat: a chat over one MSRP session with
+  Message/CPIM wrapping, delivery reports, is-composing indications and
+  sipsimple-style notifications.
 * :mod:`msgwire.sts` -- STS/1.0 servers (routes, responders, broadcast)
   and a thin client.
 * :mod:`msgwire.serverresponse` -- GNU Bayonne's serverResponse XML

@@ -33,6 +33,7 @@
 //! * [`sdp`] — the MSRP SDP media description: `sdp_parse`, `sdp_encode`,
 //!   `sdp_accepts`
 //!   behind `msgwire.sdp`
+//! * [`chat`] — MSRPChat: the `Chat` class behind `msgwire.chat`
 //! * [`errors`] — the one conversion from core errors to the Python
 //!   exception classes defined in `msrplib.protocol`
 //!
@@ -43,6 +44,7 @@
 
 use pyo3::prelude::*;
 
+mod chat;
 mod chunk;
 mod cpim;
 mod endpoint;
@@ -155,5 +157,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sdp::sdp_parse, m)?)?;
     m.add_function(wrap_pyfunction!(sdp::sdp_encode, m)?)?;
     m.add_function(wrap_pyfunction!(sdp::sdp_accepts, m)?)?;
+    m.add_class::<chat::PyChat>()?;
     Ok(())
 }

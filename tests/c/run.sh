@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs the C tests and the parse_chunk, chat_peer, chat_server, send_file,
-# sts_server, sts_client, sr_server, sr_get, ministream_echo and relay_chat
-# examples, under $VALGRIND when set (`make
+# Runs the C tests and the parse_chunk, chat_peer, chat_cpim, chat_server,
+# send_file, sts_server, sts_client, sr_server, sr_get, ministream_echo and
+# relay_chat examples, under $VALGRIND when set (`make
 # c-test` sets it and BUILD). Binaries are expected in $BUILD/c/: test_*
 # from tests/c/*.c, the examples from examples-c/.
 #
@@ -163,6 +163,39 @@ else
         fail "chat_peer (alice got $reports REPORTs, want 3)" "$tmp/out"
     else
         pass "chat_peer"
+    fi
+fi
+
+# ---- the chat_cpim example ---------------------------------------------------
+
+# Two MSRPChats over 127.0.0.1: CPIM-wrapped messages both ways, each with
+# its delivery report, then alice ends and bob sees the end.
+chat=$bin/chat_cpim
+if [ ! -x "$chat" ]; then
+    fail "example $chat not built"
+elif ! timeout 120 $VALGRIND "$chat" >"$tmp/out" 2>"$tmp/err"; then
+    fail "chat_cpim (exit status)" "$tmp/out" "$tmp/err"
+else
+    missing=""
+    for line in \
+        'bob got text/plain: "Hi Bob, are you there?"' \
+        'bob got text/plain: "The slides are ready."' \
+        'bob got text/plain: "See you at ten."' \
+        'alice got text/plain: "Yes, see you!"' \
+        "    From: Alice <sip:alice@example.com>" \
+        "    To: <sip:bob@example.com>" \
+        "alice: MSRPChatWillEnd" \
+        "bob: MSRPChatDidEnd" \
+        "all messages delivered"; do
+        grep -qF -- "$line" "$tmp/out" || missing="$missing [$line]"
+    done
+    delivered=$(grep -c '^alice: message .* delivered (200)' "$tmp/out")
+    if [ -n "$missing" ]; then
+        fail "chat_cpim (output lacks$missing)" "$tmp/out" "$tmp/err"
+    elif [ "$delivered" -ne 3 ]; then
+        fail "chat_cpim (alice got $delivered delivery reports, want 3)" "$tmp/out"
+    else
+        pass "chat_cpim"
     fi
 fi
 

@@ -37,7 +37,10 @@
 //!   parse, build and encode, byte for byte.
 //! * [`sdp`] — the SDP media description of an MSRP session (RFC 4975 §8,
 //!   `a=setup` of RFC 6135): build and parse.
+//! * [`chat`] — MSRPChat: a chat over one session, with CPIM wrapping,
+//!   delivery reports, is-composing (RFC 3994) and ordered notifications.
 
+pub mod chat;
 mod chunk;
 pub mod cpim;
 pub mod endpoint;

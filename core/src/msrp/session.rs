@@ -260,6 +260,9 @@ struct Pending {
     deadline: Instant,
     failure_report: FailureReport,
     keepalive: bool,
+    /// For a SEND with `Failure-Report: partial`: its Message-ID and the
+    /// bytes it carries, so a success REPORT covering them settles it.
+    reported_by: Option<(String, u64, u64)>,
     /// Identifies the entry in [`Transactions::order`].
     seq: u64,
 }
@@ -565,12 +568,19 @@ impl Session {
             return Err(SessionError::DuplicateTransaction(Box::new(chunk)));
         }
         if expect_response {
+            let failure_report = chunk.failure_report().unwrap_or_default();
+            let reported_by = if failure_report == FailureReport::Partial {
+                reported_bytes(&chunk)
+            } else {
+                None
+            };
             self.pending.insert(
                 chunk.transaction_id.clone(),
                 Pending {
                     deadline: now + self.config.response_timeout,
-                    failure_report: chunk.failure_report().unwrap_or_default(),
+                    failure_report,
                     keepalive: false,
+                    reported_by,
                     seq: 0,
                 },
             );
@@ -844,7 +854,10 @@ impl Session {
         }
         match chunk.method().unwrap_or("") {
             "SEND" => self.on_send(chunk, exact_paths),
-            "REPORT" => self.events.push_back(SessionEvent::Incoming(chunk)),
+            "REPORT" => {
+                self.settle_reported(&chunk);
+                self.events.push_back(SessionEvent::Incoming(chunk));
+            }
             "NICKNAME" => {
                 let h = &chunk.headers;
                 if !h.contains(names::USE_NICKNAME)
@@ -1039,6 +1052,39 @@ impl Session {
 
     // ----- outgoing transactions -----
 
+    /// A success REPORT proves that the bytes it covers arrived: SENDs sent
+    /// with `Failure-Report: partial` whose bytes it covers will get no
+    /// response (RFC 4975 §7.1.1: a receiver answers those only on
+    /// failure, and answers before it reports), so they end now with the
+    /// local 200 they would get at their deadline. Without this a chat's
+    /// graceful shutdown would wait the whole response timeout for them.
+    fn settle_reported(&mut self, report: &Chunk) {
+        let Ok(Some(status)) = report.status() else {
+            return;
+        };
+        let (Some(mid), Ok(Some(range))) = (report.message_id(), report.byte_range()) else {
+            return;
+        };
+        if !(200..300).contains(&status.code) {
+            return;
+        }
+        let end = range.end.or(range.total).unwrap_or(u64::MAX);
+        let settled: Vec<String> = self
+            .pending
+            .by_tid
+            .iter()
+            .filter(|(_, p)| {
+                p.reported_by
+                    .as_ref()
+                    .is_some_and(|(m, s, e)| m == mid && range.start <= *s && *e <= end)
+            })
+            .map(|(tid, _)| tid.clone())
+            .collect();
+        for tid in settled {
+            self.expire(&tid);
+        }
+    }
+
     fn expire(&mut self, tid: &str) {
         let Some(p) = self.pending.remove(tid) else {
             return;
@@ -1070,6 +1116,7 @@ impl Session {
                 deadline: now + self.config.response_timeout,
                 failure_report: FailureReport::Yes,
                 keepalive: true,
+                reported_by: None,
                 seq: 0,
             },
         );
@@ -1292,6 +1339,19 @@ pub(crate) fn build_message(
     chunk
 }
 
+/// The Message-ID and byte range of a SEND, for [`Pending::reported_by`].
+fn reported_bytes(chunk: &Chunk) -> Option<(String, u64, u64)> {
+    if chunk.method() != Some("SEND") {
+        return None;
+    }
+    let mid = chunk.message_id()?.to_string();
+    let range = chunk.byte_range().ok()??;
+    let end = range
+        .end
+        .unwrap_or(range.start + chunk.data.len() as u64 - 1);
+    Some((mid, range.start, end))
+}
+
 /// Whether `content_type` matches one of `patterns` (`*`, `type/*`, or a
 /// full type; parameters after `;` and case are ignored).
 pub fn accepts(patterns: &[String], content_type: &str) -> bool {
@@ -1411,6 +1471,47 @@ mod tests {
         };
         assert_eq!(report.method(), Some("REPORT"));
         assert_eq!(report.status().unwrap().unwrap().code, 200);
+        assert_eq!(p.a.pending_transactions(), 0);
+    }
+
+    #[test]
+    fn a_success_report_settles_partial_sends_it_covers() {
+        let mut p = Pair::new(SessionConfig::default());
+        let mut msg = p.a.make_message("hello", "text/plain", Some("mid-1"));
+        msg.headers.set("Success-Report", "yes");
+        msg.headers.set("Failure-Report", "partial");
+        let tid = msg.transaction_id.clone();
+        p.a.send_chunk(msg, true, p.now).unwrap();
+        // A partial SEND that its REPORT does not cover stays pending.
+        let mut other = p.a.make_message("other", "text/plain", Some("mid-2"));
+        other.headers.set("Failure-Report", "partial");
+        p.a.send_chunk(other, true, p.now).unwrap();
+        p.run();
+        let got = events(&mut p.a);
+        // The local 200 comes before the REPORT that settled it, at once.
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(
+            matches!(&got[0], SessionEvent::Response { transaction_id, local: true, .. } if *transaction_id == tid)
+        );
+        assert_eq!(response_code(&got[0]), (200, true));
+        assert!(matches!(&got[1], SessionEvent::Incoming(r) if r.method() == Some("REPORT")));
+        assert_eq!(p.a.pending_transactions(), 1);
+        // A failure REPORT settles nothing.
+        let mut report = Chunk::request("rep12345", "REPORT");
+        report
+            .headers
+            .set("To-Path", "msrp://127.0.0.1:2855/alice01;tcp");
+        report
+            .headers
+            .set("From-Path", "msrp://127.0.0.1:2856/bob01;tcp");
+        report.headers.set("Message-ID", "mid-2");
+        report.headers.set("Byte-Range", "1-5/5");
+        report.headers.set("Status", "000 413 Too big");
+        p.a.handle_input(&report.encode(), p.now);
+        assert_eq!(p.a.pending_transactions(), 1);
+        report.headers.set("Status", "000 200 OK");
+        report.transaction_id = "rep67890".into();
+        p.a.handle_input(&report.encode(), p.now);
         assert_eq!(p.a.pending_transactions(), 0);
     }
 

@@ -1,0 +1,212 @@
+//! The chat's decisions, sans-IO: how an outgoing message travels (CPIM or
+//! plain), how an incoming SEND or REPORT reads, how a body's text is
+//! decoded. No sockets, no threads, no clock (the time of a CPIM DateTime
+//! is an argument).
+
+use bytes::Bytes;
+
+use super::iscomposing::{self, IsComposing, IsComposingError};
+use super::ChatError;
+use crate::msrp::cpim::{CpimMessage, DateTime, Identity};
+use crate::msrp::sdp::{media_type_matches, MsrpMedia};
+use crate::msrp::Chunk;
+
+/// The MIME type of the CPIM wrapper.
+pub const CPIM_TYPE: &str = "message/cpim";
+
+/// How one outgoing message is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wrapping {
+    /// In a Message/CPIM wrapper (the SEND's Content-Type is `message/cpim`).
+    Cpim,
+    /// As is, with its own Content-Type.
+    Plain,
+}
+
+/// Decides how a message of `content_type` goes to a peer described by
+/// `remote`: wrapped in CPIM when the peer accepts `message/cpim` and the
+/// type inside it (its `accept-types` or `accept-wrapped-types`), else
+/// plainly when its `accept-types` list the type. A `private` message (a
+/// CPIM To other than the peer's identity) can only travel in CPIM.
+pub fn choose_wrapping(
+    remote: &MsrpMedia,
+    content_type: &str,
+    private: bool,
+) -> Result<Wrapping, ChatError> {
+    if remote.accepts(CPIM_TYPE) && remote.accepts_wrapped(content_type) {
+        return Ok(Wrapping::Cpim);
+    }
+    if private {
+        return Err(ChatError::PrivateNeedsCpim);
+    }
+    if remote.accepts(content_type) {
+        return Ok(Wrapping::Plain);
+    }
+    Err(ChatError::NotAccepted {
+        content_type: content_type.to_string(),
+    })
+}
+
+/// Reads an identity given as a SIP URI (`sip:alice@example.com`) or as a
+/// CPIM/SIP name-address (`Alice <sip:alice@example.com>`).
+pub fn identity(text: &str) -> Identity {
+    if text.contains('<') {
+        if let Some(id) = Identity::parse(text) {
+            return id;
+        }
+    }
+    Identity::new(text.trim())
+}
+
+/// Whether two identities name the same URI (display names ignored).
+pub fn same_identity(a: &str, b: &str) -> bool {
+    identity(a).uri == identity(b).uri
+}
+
+/// The CPIM body of a chat message: From `from`, To `to`, DateTime `dt`,
+/// the payload `content` of type `content_type`.
+pub fn wrap_cpim(
+    from: &str,
+    to: &str,
+    dt: DateTime,
+    content_type: &str,
+    content: Bytes,
+) -> Result<Bytes, ChatError> {
+    let msg = CpimMessage::builder(content_type, content)
+        .sender(identity(from))
+        .recipient(identity(to))
+        .timestamp(dt)
+        .build()
+        .map_err(ChatError::Cpim)?;
+    Ok(msg.encode())
+}
+
+/// What an incoming SEND carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Incoming {
+    /// A message for the user.
+    Message {
+        /// The payload (unwrapped from CPIM when it came wrapped).
+        content: Bytes,
+        /// Its Content-Type as written (parameters included).
+        content_type: String,
+        /// The CPIM message headers, names (with their prefix) and values as
+        /// written, in wire order; empty without CPIM.
+        cpim_headers: Vec<(String, String)>,
+    },
+    /// An is-composing indication.
+    Composing(IsComposing),
+}
+
+/// Why an incoming SEND could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum IncomingError {
+    /// The SEND has no Content-Type (the session answers those 415 before
+    /// the chat sees them; kept for direct callers).
+    #[error("the message has no Content-Type")]
+    NoContentType,
+    /// A `message/cpim` body is not valid CPIM.
+    #[error("bad CPIM body: {0}")]
+    Cpim(#[from] crate::msrp::cpim::CpimError),
+    /// The CPIM payload has no Content-Type.
+    #[error("the CPIM payload has no Content-Type")]
+    NoWrappedContentType,
+    /// An is-composing body is not a valid document.
+    #[error(transparent)]
+    IsComposing(#[from] IsComposingError),
+}
+
+/// Reads an incoming SEND: unwraps CPIM and recognises is-composing
+/// documents (plain or wrapped).
+pub fn read_incoming(chunk: &Chunk) -> Result<Incoming, IncomingError> {
+    let outer = chunk.content_type().ok_or(IncomingError::NoContentType)?;
+    if media_type_matches(CPIM_TYPE, outer) {
+        let msg = CpimMessage::parse(chunk.data.clone())?;
+        let inner = msg
+            .content_type()
+            .ok_or(IncomingError::NoWrappedContentType)?
+            .to_string();
+        if is_composing_type(&inner) {
+            return Ok(Incoming::Composing(IsComposing::parse(msg.content())?));
+        }
+        let cpim_headers = msg
+            .headers()
+            .iter()
+            .map(|h| (h.full_name(), h.value.clone()))
+            .collect();
+        return Ok(Incoming::Message {
+            content: msg.content().clone(),
+            content_type: inner,
+            cpim_headers,
+        });
+    }
+    if is_composing_type(outer) {
+        return Ok(Incoming::Composing(IsComposing::parse(&chunk.data)?));
+    }
+    Ok(Incoming::Message {
+        content: chunk.data.clone(),
+        content_type: outer.to_string(),
+        cpim_headers: Vec::new(),
+    })
+}
+
+fn is_composing_type(content_type: &str) -> bool {
+    media_type_matches(iscomposing::CONTENT_TYPE, content_type)
+}
+
+/// The text of a payload of `content_type`: `Some` for `text/*` types
+/// whose bytes decode in their charset (UTF-8 when the type names none;
+/// `utf-8`, `us-ascii` and `iso-8859-1`/`latin1` are known), `None` for
+/// other types, unknown charsets, or bytes invalid in the charset.
+pub fn decode_text(content_type: &str, content: &[u8]) -> Option<String> {
+    let mut parts = content_type.split(';');
+    let base = parts.next().unwrap_or("").trim();
+    if !media_type_matches("text/*", base) {
+        return None;
+    }
+    let charset = parts
+        .filter_map(|p| p.split_once('='))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case("charset"))
+        .map(|(_, v)| v.trim().trim_matches('"').to_ascii_lowercase());
+    match charset.as_deref() {
+        None | Some("utf-8" | "utf8") => std::str::from_utf8(content).ok().map(str::to_string),
+        Some("us-ascii" | "ascii") => content
+            .is_ascii()
+            .then(|| String::from_utf8_lossy(content).into_owned()),
+        Some("iso-8859-1" | "latin1" | "latin-1" | "iso_8859-1") => {
+            Some(content.iter().map(|&b| char::from(b)).collect())
+        }
+        Some(_) => None,
+    }
+}
+
+/// What a REPORT says about one of our messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportOutcome {
+    /// The Message-ID the report is about.
+    pub message_id: String,
+    /// The status code (200 for a success report).
+    pub code: u16,
+    /// The status comment (empty when there is none).
+    pub reason: String,
+}
+
+impl ReportOutcome {
+    /// Whether the report says the message was delivered.
+    pub fn delivered(&self) -> bool {
+        (200..300).contains(&self.code)
+    }
+}
+
+/// Reads a REPORT's Message-ID and Status; `None` when either is missing
+/// or unreadable.
+pub fn read_report(chunk: &Chunk) -> Option<ReportOutcome> {
+    let message_id = chunk.message_id()?.to_string();
+    let status = chunk.status().ok()??;
+    Some(ReportOutcome {
+        message_id,
+        code: status.code,
+        reason: status.comment.unwrap_or_default(),
+    })
+}
