@@ -266,7 +266,10 @@ mod tests {
         for _ in 0..200 {
             let c = ch.challenge("r", "10.0.0.1");
             let plain = String::from_utf8(hex_decode(&c.nonce).unwrap()).unwrap();
-            assert!(plain[..16].bytes().all(|b| b.is_ascii_hexdigit()), "{plain}");
+            assert!(
+                plain[..16].bytes().all(|b| b.is_ascii_hexdigit()),
+                "{plain}"
+            );
             assert!(plain[16..].ends_with(":10.0.0.1"), "{plain}");
         }
     }
