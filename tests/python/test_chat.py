@@ -416,3 +416,37 @@ def test_chat_through_a_relay():
     bob.end()
     relay_thread.join(WAIT * 2)
     assert not relay_thread.is_alive()
+
+
+def test_two_chats_through_msgwires_own_relay(tmp_path):
+    """Both chats relayed by an in-process msgwire.relay.Relay: CPIM both
+    ways, a delivery report, and the relay hops in From-Path."""
+    from msgwire.relay import Relay
+    from msrplib.connect import MSRPRelaySettings
+    users = tmp_path / 'users'
+    users.write_text('alice:alice-pw\nbob:bob-pw\n')
+    with Relay(str(users), 'relay.test', plain_tcp='127.0.0.1:0') as relay:
+        host, port = relay.plain_tcp_address.rsplit(':', 1)
+
+        def settings(user, password):
+            return MSRPRelaySettings('relay.test', user, password, host=host, port=int(port))
+
+        a = make(True, relay=settings('alice', 'alice-pw'))
+        b = make(False, relay=settings('bob', 'bob-pw'))
+        assert str(a[2].path[0]).startswith('msrp://{}/'.format(relay.plain_tcp_address))
+        assert str(b[2].path[0]).startswith('msrp://{}/'.format(relay.plain_tcp_address))
+        start_pair(a, b, b[2], a[2])
+        (alice, arec, _), (bob, brec, _) = a, b
+        chunk = alice.send_message('hello via our relay')
+        got = brec.next('MSRPChatGotMessage').data
+        assert got.content == 'hello via our relay'
+        assert got.cpim_headers['From'] and got.cpim_headers['To']
+        assert [str(u) for u in got.message.headers['From-Path'].decoded] == \
+            [str(b[2].path[0]), str(a[2].path[0]), str(a[2].path[1])]
+        assert arec.next('MSRPChatDidDeliverMessage').data.message_id == chunk.message_id
+        bob.send_message('and back')
+        assert arec.next('MSRPChatGotMessage').data.content == 'and back'
+        alice.end()
+        arec.next('MSRPChatWillEnd')
+        arec.next('MSRPChatDidEnd')
+        bob.end()
