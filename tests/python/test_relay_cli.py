@@ -23,6 +23,8 @@ from msrplib.connect import DirectAcceptor, MSRPRelaySettings, RelayConnection
 from msrplib.session import MessageStored, MSRPSession, OutgoingFile
 from msrplib.tls import X509Credentials
 
+from test_file_transfer import make_file, sha256_of
+
 pytestmark = pytest.mark.timeout(180)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -114,23 +116,6 @@ class Received(object):
         with self.changed:
             assert self.changed.wait_for(lambda: any(predicate(i) for i in self.items), timeout), self.items
             return next(i for i in self.items if predicate(i))
-
-
-def make_file(path, size):
-    with open(path, 'wb') as f:
-        left = size
-        while left:
-            f.write(os.urandom(min(left, MiB)))
-            left -= min(left, MiB)
-    return path
-
-
-def sha256_of(path):
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(MiB), b''):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def sessions(tmp_path, a, b, stored):
