@@ -122,19 +122,7 @@ impl PyRelayServer {
     fn counters<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
         if let Some(r) = lock(&self.inner).as_ref() {
-            let c = r.counters();
-            for (k, v) in [
-                ("connections", c.connections),
-                ("connections_total", c.connections_total),
-                ("reservations", c.reservations),
-                ("auth_ok", c.auth_ok),
-                ("auth_failed", c.auth_failed),
-                ("forwarded", c.forwarded),
-                ("responses", c.responses),
-                ("refused", c.refused),
-                ("timeouts", c.timeouts),
-                ("bytes", c.bytes),
-            ] {
+            for (k, v) in r.counters().named() {
                 d.set_item(k, v)?;
             }
         }

@@ -252,6 +252,25 @@ pub struct RelayCounters {
     pub bytes: u64,
 }
 
+impl RelayCounters {
+    /// Every counter with its name, as the status page and the bindings
+    /// show them.
+    pub fn named(&self) -> [(&'static str, u64); 10] {
+        [
+            ("connections", self.connections),
+            ("connections_total", self.connections_total),
+            ("reservations", self.reservations),
+            ("auth_ok", self.auth_ok),
+            ("auth_failed", self.auth_failed),
+            ("forwarded", self.forwarded),
+            ("responses", self.responses),
+            ("refused", self.refused),
+            ("timeouts", self.timeouts),
+            ("bytes", self.bytes),
+        ]
+    }
+}
+
 #[derive(Debug, Default)]
 struct Counters {
     connections: AtomicU64,

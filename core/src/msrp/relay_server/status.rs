@@ -23,21 +23,9 @@ pub(super) fn serve(hub: &Arc<Hub>, addr: SocketAddr) -> std::io::Result<Server>
         let hub = weak
             .upgrade()
             .ok_or_else(|| Fault::command_failed("relay stopped"))?;
-        let c = hub.counters();
         reply.result("realm", &hub.config.realm)?;
         reply.result("uptime", &started.elapsed().as_secs().to_string())?;
-        for (name, v) in [
-            ("connections", c.connections),
-            ("connections_total", c.connections_total),
-            ("reservations", c.reservations),
-            ("auth_ok", c.auth_ok),
-            ("auth_failed", c.auth_failed),
-            ("forwarded", c.forwarded),
-            ("responses", c.responses),
-            ("refused", c.refused),
-            ("timeouts", c.timeouts),
-            ("bytes", c.bytes),
-        ] {
+        for (name, v) in hub.counters().named() {
             reply.result(name, &v.to_string())?;
         }
         Ok(())
