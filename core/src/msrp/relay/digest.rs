@@ -77,6 +77,12 @@ pub fn md5_hex(text: &str) -> String {
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
+/// Whether two hashes are equal, compared in constant time.
+pub(crate) fn same_hash(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// HA1 = `MD5(username:realm:password)`, what a users file may store
 /// instead of the password.
 pub fn ha1(username: &str, realm: &str, password: &str) -> String {
@@ -294,8 +300,7 @@ impl Authorization {
             _ => None,
         };
         let expected = response(ha1, &self.nonce, qop, "AUTH", uri);
-        let (a, b) = (expected.as_bytes(), self.response.as_bytes());
-        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+        same_hash(&expected, &self.response)
     }
 
     /// The header value: quoted strings for `username`, `realm`, `nonce`,

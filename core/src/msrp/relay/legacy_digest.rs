@@ -23,7 +23,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::digest::md5_hex;
+use super::digest::{md5_hex, same_hash};
 use crate::msrp::random_hex;
 use crate::msrp::rules::fill_random;
 
@@ -163,7 +163,7 @@ impl IpChallenger {
     ) -> Result<AuthenticationInfo, LoginFailed> {
         let (expected, rspauth) =
             responses(ha1, answer.nonce, answer.nc, answer.cnonce, method, uri);
-        if !same(&expected, answer.response) {
+        if !same_hash(&expected, answer.response) {
             return Err(LoginFailed::IncorrectPassword);
         }
         let plain = hex_decode(answer.nonce)
@@ -177,7 +177,7 @@ impl IpChallenger {
         if ip != peer_ip {
             return Err(LoginFailed::OtherPeer);
         }
-        if !same(&md5_hex(&format!("{plain}{}", self.key)), answer.opaque) {
+        if !same_hash(&md5_hex(&format!("{plain}{}", self.key)), answer.opaque) {
             return Err(LoginFailed::BadOpaque);
         }
         let now = SystemTime::now()
@@ -194,15 +194,6 @@ impl IpChallenger {
             rspauth,
         })
     }
-}
-
-/// Compares two hashes in constant time.
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
 }
 
 fn hex_encode(bytes: &[u8]) -> String {
