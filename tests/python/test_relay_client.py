@@ -12,11 +12,13 @@ import re
 import socket
 import ssl
 import threading
+import time
 
 import pytest
 
 from msgwire.msrp import ChunkData, ChunkEnd, ChunkStart, Parser, make_response
 from msrplib import protocol
+from msrplib.session import MSRPSession
 from msrplib.tls import TLSError, X509Credentials
 from msrplib.connect import (AcceptorRelay, ConnectorRelay, DirectAcceptor, DirectConnector,
                              MSRPAuthTimeout, MSRPRelayAuthError, MSRPRelayConnectTimeout,
@@ -87,7 +89,9 @@ class ScriptedRelay(object):
     """Serves one relayed endpoint: digest AUTH for alice/secret, then
     forwards one bind (``mode``) and, when active, one message."""
 
-    def __init__(self, mode, answer=True):
+    def __init__(self, mode, answer=True, expires=600):
+        self.expires = expires
+        self.renewals = []
         self.listener = socket.socket()
         self.listener.bind(('127.0.0.1', 0))
         self.listener.listen(2)
@@ -145,7 +149,7 @@ class ScriptedRelay(object):
                     'Digest realm="{}", nonce="n2", qop="auth", opaque="op"'.format(REALM))])
                 continue
             a.respond(auth, 200, [protocol.UsePathHeader([protocol.URI.parse(self.use_path)]),
-                                  protocol.ExpiresHeader(600)])
+                                  protocol.ExpiresHeader(self.expires)])
             break
         if self.mode == 'active':
             request = a.read()  # the bind, then one message
@@ -164,7 +168,15 @@ class ScriptedRelay(object):
             out, _ = forwarded(bind)
             a.sock.sendall(out.encode())
             b.respond(bind, a.read().code)
-        a.read()  # until the endpoint closes
+        # Until the endpoint closes: grant every renewal (AUTH again).
+        while True:
+            again = a.read()
+            if again is None:
+                return
+            if again.method == 'AUTH':
+                self.renewals.append(again)
+                a.respond(again, 200, [protocol.UsePathHeader([protocol.URI.parse(self.use_path)]),
+                                       protocol.ExpiresHeader(self.expires)])
 
 
 def relay_settings(relay, password='secret'):
@@ -238,6 +250,32 @@ def test_passive_through_the_relay():
     assert str(b.full_remote_path[0]) == relay.use_path
     assert [str(u) for u in a.local_path] == [relay.use_path]
     a.loseConnection(wait=False)
+    b.loseConnection(wait=False)
+    relay.join()
+
+
+def test_a_session_renews_its_relay_reservation():
+    # A 2 s reservation: the session started on the relayed transport
+    # authenticates again every 1.5 s, and the relay's answers stay its own.
+    relay = ScriptedRelay('passive', expires=2)
+    acceptor = AcceptorRelay(relay_settings(relay))
+    a_path = acceptor.prepare(local_uri())
+    connector = DirectConnector()
+    b_path = connector.prepare(local_uri())
+    result = {}
+    t = threading.Thread(target=lambda: result.update(a=acceptor.complete(b_path)))
+    t.start()
+    b = connector.complete(a_path)
+    t.join(30)
+    incoming = []
+    session = MSRPSession(result['a'], on_incoming_cb=lambda chunk=None, error=None: incoming.append(chunk))
+    deadline = time.time() + 20
+    while len(relay.renewals) < 2 and time.time() < deadline:
+        time.sleep(0.05)
+    assert len(relay.renewals) >= 2
+    assert all(r.headers['From-Path'].encoded == str(a_path[1]) for r in relay.renewals)
+    assert incoming == []
+    session.shutdown(wait=True)
     b.loseConnection(wait=False)
     relay.join()
 
