@@ -30,7 +30,8 @@
 //! * **Pieces and interleaving.** [`poll_transmit`] returns a body in
 //!   pieces of at most
 //!   [`SessionConfig::piece_size`](super::session::SessionConfig::piece_size)
-//!   bytes (default 16 KiB, one TLS record), the first one prefixed by the
+//!   bytes (default 64 KiB, one default chunk: see that setting for why),
+//!   the first one prefixed by the
 //!   chunk's start line and headers. Before every piece the session looks
 //!   at its other output: when responses, REPORTs or
 //!   [`send_chunk`](super::session::Session::send_chunk) requests are
@@ -1803,9 +1804,13 @@ mod tests {
         s.parse().unwrap()
     }
 
+    /// The tests' sessions: pieces of 16 KiB, a quarter of a default
+    /// chunk, so that chunks are written in several pieces and can be
+    /// interrupted between them.
     fn config() -> SessionConfig {
         SessionConfig {
             keepalive_interval: None,
+            piece_size: 16 * 1024,
             ..SessionConfig::default()
         }
     }
