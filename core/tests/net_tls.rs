@@ -18,7 +18,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use crossbeam_channel::{self as channel, Receiver};
 use msgwire::net::{
-    Connection, Incoming, PemInput, Split, Stream, TlsClientConfig, TlsError, TlsServerConfig,
+    Connection, Incoming, Listener, ListenerConfig, PemInput, Split, Stream, TlsClientConfig,
+    TlsError, TlsServerConfig,
 };
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
 
@@ -582,5 +583,49 @@ fn bad_pem_is_a_typed_error() {
         assert!(matches!(err, TlsError::InvalidServerName(_)), "{err:?}");
         // Errors convert to io::Error for io::Result callers.
         assert_eq!(io::Error::from(err).kind(), io::ErrorKind::InvalidData);
+    });
+}
+
+// ---------------------------------------------------------------- listener
+
+/// `Listener::stop` ends TLS handshakes under way instead of leaving their
+/// threads to run until the handshake timeout: the stalled client sees its
+/// connection closed, the slot is released, and nothing is handed out.
+#[test]
+fn listener_stop_ends_tls_handshakes_under_way() {
+    within(LIMIT, || {
+        let pki = make_pki();
+        let (accepted_tx, accepted_rx) = channel::unbounded();
+        let config = ListenerConfig {
+            tls: Some(server_config(&pki)),
+            // Far beyond the test's limit: only `stop` can end it in time.
+            handshake_timeout: Duration::from_secs(600),
+            ..ListenerConfig::default()
+        };
+        let listener = Listener::bind("127.0.0.1:0", config, "test", move |a| {
+            let _ = accepted_tx.send(a.peer);
+        })
+        .unwrap();
+        // A client that connects and never starts its handshake.
+        let mut stalled = TcpStream::connect(listener.local_addr()).unwrap();
+        stalled.set_read_timeout(Some(WAIT)).unwrap();
+        let mut waited = Duration::ZERO;
+        while listener.connections() == 0 {
+            assert!(waited < WAIT, "the handshake never started");
+            thread::sleep(Duration::from_millis(10));
+            waited += Duration::from_millis(10);
+        }
+        listener.stop();
+        assert_eq!(listener.connections(), 0, "the handshake's slot is held");
+        let mut byte = [0u8; 1];
+        match stalled.read(&mut byte) {
+            Ok(0) => {}
+            Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {}
+            other => panic!("the stalled connection is still open: {other:?}"),
+        }
+        assert!(
+            accepted_rx.try_recv().is_err(),
+            "a connection was handed out"
+        );
     });
 }

@@ -16,8 +16,10 @@
 //!   the limits too.
 //! * **Stopping.** [`Listener::stop`] (and `Drop`) sets a flag and wakes
 //!   the blocked `accept` with a connection to the listening address; the
-//!   thread is joined before `stop` returns. Connections already handed
-//!   out are the callback's to close.
+//!   thread is joined before `stop` returns. TLS handshakes still under
+//!   way are cut short (their sockets are shut down) and their threads
+//!   joined too, so the callback never runs once `stop` has returned.
+//!   Connections already handed out are the callback's to close.
 //!
 //! The callback runs on the accept thread (or a handshake thread) and must
 //! not block: it should start whatever serves the connection and return.
@@ -28,7 +30,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
@@ -121,12 +123,31 @@ impl Counts {
     }
 }
 
+/// TLS handshakes under way: for each, a handle on its socket while the
+/// handshake runs (to cut it short) and its thread (to join). A thread
+/// removes its own entry when it is done; [`Listener::stop`] takes the
+/// rest.
+#[derive(Debug, Default)]
+struct Handshakes {
+    next: AtomicU64,
+    running: Mutex<HashMap<u64, Handshake>>,
+}
+
+#[derive(Debug)]
+struct Handshake {
+    /// `None` once the handshake is done and the connection is being
+    /// handed out: it is then the callback's, not ours to shut down.
+    socket: Option<TcpStream>,
+    thread: Option<JoinHandle<()>>,
+}
+
 /// A listening socket and its accept thread; see the [module docs](self).
 #[derive(Debug)]
 pub struct Listener {
     addr: SocketAddr,
     stopping: Arc<AtomicBool>,
     counts: Arc<Counts>,
+    handshakes: Arc<Handshakes>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -147,21 +168,25 @@ impl Listener {
         let addr = socket.local_addr()?;
         let stopping = Arc::new(AtomicBool::new(false));
         let counts = Arc::new(Counts::default());
+        let handshakes = Arc::new(Handshakes::default());
         let thread = {
-            let stopping = stopping.clone();
-            let counts = counts.clone();
-            let name = name.to_string();
-            let on_accept = Arc::new(on_accept);
+            let shared = Shared {
+                config,
+                name: name.to_string(),
+                stopping: stopping.clone(),
+                counts: counts.clone(),
+                handshakes: handshakes.clone(),
+                on_accept: Arc::new(on_accept),
+            };
             thread::Builder::new()
                 .name(format!("msgwire-listen-{name}"))
-                .spawn(move || {
-                    accept_loop(&socket, &config, &name, &stopping, &counts, on_accept)
-                })?
+                .spawn(move || accept_loop(&socket, &shared))?
         };
         Ok(Listener {
             addr,
             stopping,
             counts,
+            handshakes,
             thread: Mutex::new(Some(thread)),
         })
     }
@@ -176,7 +201,8 @@ impl Listener {
         *self.counts.total.lock()
     }
 
-    /// Stops accepting and joins the accept thread. Idempotent.
+    /// Stops accepting, cuts short the TLS handshakes under way, and joins
+    /// every thread the listener started. Idempotent.
     pub fn stop(&self) {
         self.stopping.store(true, Ordering::SeqCst);
         let Some(thread) = self.thread.lock().take() else {
@@ -192,6 +218,15 @@ impl Listener {
         }
         let _ = TcpStream::connect_timeout(&wake, Duration::from_secs(1));
         let _ = thread.join();
+        // No handshake starts now; end those under way and wait for them
+        // (a handshake that just finished may be in the callback).
+        let running = std::mem::take(&mut *self.handshakes.running.lock());
+        for socket in running.values().filter_map(|h| h.socket.as_ref()) {
+            let _ = socket.shutdown(std::net::Shutdown::Both);
+        }
+        for thread in running.into_values().filter_map(|h| h.thread) {
+            let _ = thread.join();
+        }
     }
 }
 
@@ -201,19 +236,24 @@ impl Drop for Listener {
     }
 }
 
-fn accept_loop<F>(
-    socket: &TcpListener,
-    config: &ListenerConfig,
-    name: &str,
-    stopping: &AtomicBool,
-    counts: &Arc<Counts>,
+/// What the accept thread and the handshake threads share.
+struct Shared<F> {
+    config: ListenerConfig,
+    name: String,
+    stopping: Arc<AtomicBool>,
+    counts: Arc<Counts>,
+    handshakes: Arc<Handshakes>,
     on_accept: Arc<F>,
-) where
+}
+
+fn accept_loop<F>(socket: &TcpListener, shared: &Shared<F>)
+where
     F: Fn(Accepted) + Send + Sync + 'static,
 {
+    let name = &shared.name;
     loop {
         let accepted = socket.accept();
-        if stopping.load(Ordering::SeqCst) {
+        if shared.stopping.load(Ordering::SeqCst) {
             return;
         }
         let (tcp, peer) = match accepted {
@@ -226,7 +266,7 @@ fn accept_loop<F>(
                 continue;
             }
         };
-        let Some(slot) = counts.take(peer.ip(), config) else {
+        let Some(slot) = shared.counts.take(peer.ip(), &shared.config) else {
             log::warn!("{name}: refused {peer}: connection limit reached");
             continue;
         };
@@ -237,33 +277,96 @@ fn accept_loop<F>(
                 continue;
             }
         };
-        match &config.tls {
-            None => on_accept(Accepted {
-                stream: Stream::Tcp(tcp),
-                peer,
-                local,
-                slot,
-            }),
-            Some(tls) => {
-                let tls = tls.clone();
-                let timeout = config.handshake_timeout;
-                let on_accept = on_accept.clone();
-                let label = name.to_string();
-                let spawned = thread::Builder::new()
-                    .name("msgwire-tls-accept".into())
-                    .spawn(move || match Stream::tls_accept(tcp, &tls, timeout) {
-                        Ok(stream) => on_accept(Accepted {
+        let accepted = Accepted {
+            stream: Stream::Tcp(tcp),
+            peer,
+            local,
+            slot,
+        };
+        match &shared.config.tls {
+            None => (shared.on_accept)(accepted),
+            Some(tls) => start_handshake(shared, tls, accepted),
+        }
+    }
+}
+
+/// Runs the TLS handshake of `accepted` on a thread of its own, registered
+/// in [`Handshakes`] so that [`Listener::stop`] can end it and join it.
+fn start_handshake<F>(shared: &Shared<F>, tls: &TlsServerConfig, accepted: Accepted)
+where
+    F: Fn(Accepted) + Send + Sync + 'static,
+{
+    let Accepted {
+        stream: Stream::Tcp(tcp),
+        peer,
+        local,
+        slot,
+    } = accepted
+    else {
+        return; // the accept loop hands over plain TCP only
+    };
+    let name = &shared.name;
+    let handle = match tcp.try_clone() {
+        Ok(h) => h,
+        Err(e) => {
+            log::warn!("{name}: {peer}: {e}");
+            return;
+        }
+    };
+    let id = shared.handshakes.next.fetch_add(1, Ordering::Relaxed);
+    // Registered before the thread starts, so that its own removal always
+    // comes after.
+    let mut running = shared.handshakes.running.lock();
+    running.insert(
+        id,
+        Handshake {
+            socket: Some(handle),
+            thread: None,
+        },
+    );
+    let tls = tls.clone();
+    let timeout = shared.config.handshake_timeout;
+    let on_accept = shared.on_accept.clone();
+    let stopping = shared.stopping.clone();
+    let handshakes = shared.handshakes.clone();
+    let label = name.clone();
+    let spawned = thread::Builder::new()
+        .name("msgwire-tls-accept".into())
+        .spawn(move || {
+            match Stream::tls_accept(tcp, &tls, timeout) {
+                Ok(stream) => {
+                    // Handed out only while `stop` has not taken this
+                    // entry: it then joins this thread, so the callback
+                    // is over before `stop` returns.
+                    let hand_out = !stopping.load(Ordering::SeqCst)
+                        && match handshakes.running.lock().get_mut(&id) {
+                            Some(entry) => entry.socket.take().is_some(),
+                            None => false,
+                        };
+                    if hand_out {
+                        on_accept(Accepted {
                             stream,
                             peer,
                             local,
                             slot,
-                        }),
-                        Err(e) => log::info!("{label}: TLS handshake with {peer} failed: {e}"),
-                    });
-                if let Err(e) = spawned {
-                    log::warn!("{name}: no thread for the handshake with {peer}: {e}");
+                        });
+                    } else {
+                        log::info!("{label}: dropped {peer}: the listener stopped");
+                    }
                 }
+                Err(e) => log::info!("{label}: TLS handshake with {peer} failed: {e}"),
             }
+            handshakes.running.lock().remove(&id);
+        });
+    match spawned {
+        Ok(thread) => {
+            if let Some(entry) = running.get_mut(&id) {
+                entry.thread = Some(thread);
+            }
+        }
+        Err(e) => {
+            running.remove(&id);
+            log::warn!("{name}: no thread for the handshake with {peer}: {e}");
         }
     }
 }
