@@ -836,6 +836,65 @@ fn a_silent_next_hop_is_answered_408() {
     });
 }
 
+/// A sender whose connection cannot take its 408 (a chunk from elsewhere
+/// is stalled half-way to it) loses that 408 after a bounded wait, and the
+/// housekeeping goes on answering everyone else.
+#[test]
+fn a_sender_that_cannot_take_its_408_does_not_stall_the_others() {
+    within(LIMIT, || {
+        let mut cfg = config();
+        cfg.transaction_timeout = Duration::from_millis(300);
+        let relay = start(cfg);
+        let addr = relay.plain_addr().unwrap();
+        let ((mut a, ra, a_uri), (mut b, rb, b_uri)) = raw_pair(&relay);
+        let (mut c, rc, c_uri) = raw_client(addr, "alice", "secret", "ccc");
+        let (mut d, rd, d_uri) = raw_client(addr, "bob", "hunter2", "ddd");
+        // B starts a chunk to A and stalls half-way: A's connection is
+        // taken until that chunk ends.
+        let head = format!(
+            "MSRP stall1 SEND\r\nTo-Path: {rb} {ra} {a_uri}\r\nFrom-Path: {b_uri}\r\nMessage-ID: s\r\nByte-Range: 1-100000/100000\r\nContent-Type: text/plain\r\n\r\n"
+        );
+        b.send(head.as_bytes());
+        b.send(&[b'x'; 1000]);
+        // A's request to B is never answered: its 408 cannot get through.
+        a.send(&send_bytes(
+            "txns1",
+            &[&ra, &rb, &b_uri],
+            &a_uri,
+            b"hello?",
+            '$',
+            "",
+        ));
+        assert_eq!(b.expect().body, b"hello?");
+        thread::sleep(Duration::from_millis(500)); // late, and being answered
+                                                   // C's request to D, never answered either, still gets its 408.
+        c.send(&send_bytes(
+            "txns2",
+            &[&rc, &rd, &d_uri],
+            &c_uri,
+            b"anyone?",
+            '$',
+            "",
+        ));
+        assert_eq!(d.expect().body, b"anyone?");
+        let r = c.expect();
+        assert_eq!(
+            (r.head.code(), r.head.transaction_id.as_str()),
+            (Some(408), "txns2")
+        );
+        assert_eq!(relay.counters().timeouts, 2);
+        // Once B's chunk ends, A gets it; its lost 408 never comes.
+        let mut rest = vec![b'y'; 99_000];
+        rest.extend_from_slice(b"\r\n-------stall1$\r\n");
+        b.send(&rest);
+        let got = a.expect();
+        assert_eq!(
+            (got.head.message_id(), got.body.len(), got.flag),
+            (Some("s"), 100_000, Flag::End)
+        );
+    });
+}
+
 #[test]
 fn connection_limits_per_address() {
     within(LIMIT, || {

@@ -75,6 +75,11 @@
 //! | an unknown or expired session id in our URI; a client whose connection is gone; a next hop that cannot be reached | 481 |
 //! | a method not in [`RelayConfig::methods`] (and not AUTH) | 501 |
 //!
+//! The relay's own 408s wait at most one second for the sender's
+//! connection (a chunk from elsewhere may be under way to it); a sender
+//! that has stopped reading misses them and relies on its own transaction
+//! timeout, and never holds up the housekeeping that serves everyone else.
+//!
 //! An unauthenticated connection may only send toward one of our clients:
 //! its first To-Path URI is a reservation of ours and the next URI is that
 //! client's own URI (a direct peer, or another relay, answering a client
@@ -111,6 +116,13 @@ pub use self::users::{Users, UsersError};
 use super::Uri;
 use crate::net::{Listener, ListenerConfig, TlsClientConfig, TlsServerConfig};
 use crate::serverresponse::Server;
+
+/// Longest the relay waits for a connection to take an answer of its own
+/// (a 408 for a transaction the next hop never answered): long enough for
+/// a chunk under way to that connection to end on any usable link, short
+/// enough that a peer that stopped reading cannot stall the housekeeping
+/// that expires transactions and reservations for everyone.
+const ANSWER_WAIT: Duration = Duration::from_secs(1);
 
 /// Reservation time bounds, in seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -396,12 +408,25 @@ impl Hub {
                 .collect();
             keys.iter().filter_map(|k| pending.remove(k)).collect()
         };
+        // Sources that could not take an answer in time this round: the
+        // rest of theirs are dropped at once, so one peer that stopped
+        // reading holds up the sweep for one ANSWER_WAIT at most.
+        let mut stuck: Vec<Weak<Peer>> = Vec::new();
         for p in late {
             if p.partial {
                 continue; // nothing was expected back
             }
             self.counters.timeouts.fetch_add(1, Ordering::Relaxed);
-            self.answer_pending(&p, 408, "no response from the next hop");
+            if stuck.iter().any(|s| s.ptr_eq(&p.source)) {
+                log::info!(
+                    "transaction {}: 408 dropped, its sender is not reading",
+                    p.request.transaction_id
+                );
+                continue;
+            }
+            if !self.answer_pending(&p, 408, "no response from the next hop") {
+                stuck.push(p.source.clone());
+            }
         }
         self.reservations.lock().retain(|sid, r| {
             let keep = r.expires > now && r.peer.strong_count() > 0;
@@ -413,17 +438,21 @@ impl Hub {
     }
 
     /// Answers the sender of a forwarded transaction the relay could not
-    /// complete.
-    fn answer_pending(&self, p: &Pending, code: u16, reason: &str) {
+    /// complete, waiting at most [`ANSWER_WAIT`] for its connection to
+    /// take the answer (another chunk may be under way to it, or it may
+    /// have stopped reading). False when the answer could not go out; the
+    /// sender's own transaction timeout then tells it.
+    fn answer_pending(&self, p: &Pending, code: u16, reason: &str) -> bool {
         log::info!(
             "transaction {} answered {code}: {reason}",
             p.request.transaction_id
         );
         let Some(source) = p.source.upgrade() else {
-            return;
+            return true; // gone: nobody to tell
         };
-        if let Ok(Some(r)) = super::make_response(&p.request, code, Some(reason)) {
-            source.send_whole(r.encode());
+        match super::make_response(&p.request, code, Some(reason)) {
+            Ok(Some(r)) => source.send_whole_within(r.encode(), Some(ANSWER_WAIT)),
+            _ => true,
         }
     }
 }

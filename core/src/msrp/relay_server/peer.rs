@@ -89,11 +89,23 @@ impl Peer {
 
     /// Queues one whole message (a response), between chunks.
     pub fn send_whole(&self, bytes: Bytes) -> bool {
+        self.send_whole_within(bytes, None)
+    }
+
+    /// Like [`send_whole`](Self::send_whole), but waits for the outlet and
+    /// for room in the queue at most `limit` in all (`None`: without
+    /// bound). False when the peer closed or time ran out; the message is
+    /// then dropped.
+    pub fn send_whole_within(&self, bytes: Bytes, limit: Option<Duration>) -> bool {
         let owner = WHOLE_OWNER.fetch_sub(1, Ordering::Relaxed);
-        if !self.lock_outlet(owner, None) {
+        let deadline = limit.map(|l| Instant::now() + l);
+        if !self.lock_outlet(owner, limit) {
             return false;
         }
-        let ok = self.sender.send(bytes).is_ok();
+        let ok = match deadline {
+            Some(d) => self.sender.send_until(bytes, d).is_ok(),
+            None => self.sender.send(bytes).is_ok(),
+        };
         self.unlock_outlet(owner);
         ok
     }
