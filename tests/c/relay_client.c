@@ -35,6 +35,7 @@ enum script {
     GRANT,   /* 200 with Use-Path; then answers the bind SEND 200 */
     REFUSE,  /* another 401 */
     SILENT,  /* nothing at all */
+    RENEW,   /* as GRANT with Expires: 2; then answers the renewal AUTHs */
 };
 
 struct relay {
@@ -46,6 +47,10 @@ struct relay {
      * and the chunk after it. */
     char first_auth[BUF_CAP], second_auth[BUF_CAP], bind[BUF_CAP], chunk[BUF_CAP];
     int auths_seen;
+    /* RENEW: the last renewal AUTH with credentials, and how many were
+     * granted (read by the test thread with __atomic_load_n). */
+    char renewal[BUF_CAP];
+    int renewals;
 };
 
 static double now(void)
@@ -158,12 +163,30 @@ static void *relay_thread(void *arg)
             continue;
         }
         char extra[256];
-        snprintf(extra, sizeof extra,
-                 "Use-Path: msrp://127.0.0.1:%u/relayed1;tcp\r\nExpires: 600\r\n", r->port);
+        snprintf(extra, sizeof extra, "Use-Path: msrp://127.0.0.1:%u/relayed1;tcp\r\nExpires: %d\r\n",
+                 r->port, r->script == RENEW ? 2 : 600);
         respond(fd, r->second_auth, 200, "OK", extra);
         if (read_request(fd, pending, &plen, r->bind)) {
             respond(fd, r->bind, 200, "OK", "");
-            read_request(fd, pending, &plen, r->chunk);
+            if (r->script == GRANT) {
+                read_request(fd, pending, &plen, r->chunk);
+            }
+        }
+        /* RENEW: every AUTH on the connection from now on is a renewal,
+         * challenged and then granted for another 2 s, until it closes. */
+        char req[BUF_CAP];
+        while (r->script == RENEW && read_request(fd, pending, &plen, req)) {
+            char value[512];
+            if (strstr(req, " AUTH\r\n") == NULL) {
+                continue;
+            }
+            if (!header(req, "Authorization", value, sizeof value)) {
+                respond(fd, req, 401, "Unauthorized", challenge);
+                continue;
+            }
+            memcpy(r->renewal, req, strlen(req) + 1);
+            respond(fd, req, 200, "OK", extra);
+            __atomic_add_fetch(&r->renewals, 1, __ATOMIC_SEQ_CST);
         }
         break;
     }
@@ -271,6 +294,65 @@ static void test_grant_and_bind(void)
     CHECK(r.auths_seen == 2);
 }
 
+/* A session started on a relayed transport keeps its 2 s reservation:
+ * it authenticates again over the relay connection before it runs out,
+ * and the relay's answers never reach the session's callbacks. */
+static int renewal_chunks_seen;
+
+static void renewal_on_chunk(void *user_data, const msgwire_msrp_chunk *chunk)
+{
+    (void)user_data;
+    (void)chunk;
+    __atomic_add_fetch(&renewal_chunks_seen, 1, __ATOMIC_SEQ_CST);
+}
+
+static void renewal_on_response(void *user_data, const char *tid,
+                                const msgwire_msrp_chunk *response, bool local)
+{
+    (void)tid;
+    renewal_on_chunk(user_data, response);
+    (void)local;
+}
+
+static void test_renewal(void)
+{
+    struct relay r;
+    relay_start(&r, RENEW);
+    msgwire_msrp_relay_settings *s = settings_for(r.port);
+    msgwire_msrp_relay_connection *c = NULL;
+    CHECK_OK(msgwire_msrp_relay_connection_new(s, MSGWIRE_MSRP_RELAY_MODE_ACTIVE, NULL, &c));
+    msgwire_msrp_relay_settings_free(s);
+    char path[512];
+    size_t len = 0;
+    CHECK_OK(msgwire_msrp_relay_connection_prepare(c, "msrp://127.0.0.1:0/renew1;tcp", path,
+                                                   sizeof path, &len));
+    msgwire_msrp_transport *t = NULL;
+    CHECK_OK(msgwire_msrp_relay_connection_complete(c, "msrp://127.0.0.1:2999/peer1;tcp", &t));
+    msgwire_msrp_session_callbacks cbs;
+    memset(&cbs, 0, sizeof cbs);
+    cbs.on_incoming = renewal_on_chunk;
+    cbs.on_response = renewal_on_response;
+    msgwire_msrp_session *session = NULL;
+    CHECK_OK(msgwire_msrp_session_start(t, NULL, &cbs, NULL, &session));
+    /* Renewed at 3/4 of each reservation: twice within about 3 s. */
+    double deadline = now() + 20.0;
+    while (__atomic_load_n(&r.renewals, __ATOMIC_SEQ_CST) < 2 && now() < deadline) {
+        struct timespec pause = {0, 50 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+    CHECK(__atomic_load_n(&r.renewals, __ATOMIC_SEQ_CST) >= 2);
+    char value[512];
+    CHECK(header(r.renewal, "From-Path", value, sizeof value) &&
+          strstr(value, "/renew1;tcp") != NULL);
+    CHECK(header(r.renewal, "Authorization", value, sizeof value) &&
+          strstr(value, "username=\"alice\"") != NULL);
+    CHECK(__atomic_load_n(&renewal_chunks_seen, __ATOMIC_SEQ_CST) == 0);
+    CHECK_OK(msgwire_msrp_session_shutdown(session, true));
+    msgwire_msrp_session_free(session);
+    msgwire_msrp_relay_connection_free(c);
+    relay_stop(&r);
+}
+
 static void test_refused(void)
 {
     struct relay r;
@@ -363,6 +445,7 @@ static void test_errors(void)
 int main(void)
 {
     test_grant_and_bind();
+    test_renewal();
     test_refused();
     test_silent();
     test_errors();
