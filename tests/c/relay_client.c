@@ -227,15 +227,22 @@ static msgwire_msrp_relay_settings *settings_for(uint16_t port)
     return s;
 }
 
-static void test_grant_and_bind(void)
+/* An active relay connection to the scripted relay on `port`. */
+static msgwire_msrp_relay_connection *active_connection(uint16_t port)
 {
-    struct relay r;
-    relay_start(&r, GRANT);
-    msgwire_msrp_relay_settings *s = settings_for(r.port);
+    msgwire_msrp_relay_settings *s = settings_for(port);
     msgwire_msrp_relay_connection *c = NULL;
     CHECK_OK(msgwire_msrp_relay_connection_new(s, MSGWIRE_MSRP_RELAY_MODE_ACTIVE, NULL, &c));
     /* The connection copied the settings. */
     msgwire_msrp_relay_settings_free(s);
+    return c;
+}
+
+static void test_grant_and_bind(void)
+{
+    struct relay r;
+    relay_start(&r, GRANT);
+    msgwire_msrp_relay_connection *c = active_connection(r.port);
 
     char path[512], again[512];
     size_t len = 0;
@@ -318,10 +325,7 @@ static void test_renewal(void)
 {
     struct relay r;
     relay_start(&r, RENEW);
-    msgwire_msrp_relay_settings *s = settings_for(r.port);
-    msgwire_msrp_relay_connection *c = NULL;
-    CHECK_OK(msgwire_msrp_relay_connection_new(s, MSGWIRE_MSRP_RELAY_MODE_ACTIVE, NULL, &c));
-    msgwire_msrp_relay_settings_free(s);
+    msgwire_msrp_relay_connection *c = active_connection(r.port);
     char path[512];
     size_t len = 0;
     CHECK_OK(msgwire_msrp_relay_connection_prepare(c, "msrp://127.0.0.1:0/renew1;tcp", path,
