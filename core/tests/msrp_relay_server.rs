@@ -27,6 +27,8 @@ use sha2::{Digest, Sha256};
 
 const LIMIT: Duration = Duration::from_secs(60);
 const REALM: &str = "relay.test";
+/// The From-Path of the raw AUTH tests.
+const ME: &str = "msrp://127.0.0.1:9/me;tcp";
 
 fn users() -> Users {
     let mut u = Users::new();
@@ -170,27 +172,59 @@ fn auth_bytes(tid: &str, to: &str, from: &str, extra: &[(&str, &str)]) -> Vec<u8
     s.into_bytes()
 }
 
+/// A raw connection authenticating by hand: AUTHs to the relay's domain
+/// URI from `from`, one response read for each.
+struct RawAuth {
+    raw: Raw,
+    to: String,
+    from: String,
+}
+
+impl RawAuth {
+    fn connect(addr: SocketAddr, from: &str) -> RawAuth {
+        RawAuth {
+            raw: Raw::connect(addr),
+            to: format!("msrp://{REALM}:{};tcp", addr.port()),
+            from: from.to_string(),
+        }
+    }
+
+    /// Sends AUTH `tid` with `extra` headers and returns the response.
+    fn auth(&mut self, tid: &str, extra: &[(&str, &str)]) -> Got {
+        self.raw.send(&auth_bytes(tid, &self.to, &self.from, extra));
+        self.raw.expect()
+    }
+
+    /// AUTH `tid` without credentials: the challenge of its 401.
+    fn challenge(&mut self, tid: &str) -> Challenge {
+        let r = self.auth(tid, &[]);
+        assert_eq!(r.head.code(), Some(401));
+        challenge_of(&r)
+    }
+
+    /// `user`'s answer to `c` (nonce count `nc`), as a header value.
+    fn answer(&self, c: &Challenge, user: &str, password: &str, nc: u32) -> String {
+        c.answer(user, password, &self.to, true, nc, "x")
+            .unwrap()
+            .to_header()
+    }
+}
+
+fn challenge_of(r: &Got) -> Challenge {
+    Challenge::parse(r.head.headers.get("WWW-Authenticate").unwrap()).unwrap()
+}
+
 /// Authenticates `user` on a raw connection; returns the connection, the
 /// relay URI (Use-Path) and the client URI used.
 fn raw_client(addr: SocketAddr, user: &str, password: &str, name: &str) -> (Raw, Uri, Uri) {
-    let mut raw = Raw::connect(addr);
     let client: Uri = format!("msrp://127.0.0.1:9/{name};tcp").parse().unwrap();
-    let to = format!("msrp://{REALM}:{};tcp", addr.port());
-    raw.send(&auth_bytes("txna1", &to, &client.to_string(), &[]));
-    let c = raw.expect();
-    assert_eq!(c.head.code(), Some(401));
-    let ch = Challenge::parse(c.head.headers.get("WWW-Authenticate").unwrap()).unwrap();
-    let a = ch.answer(user, password, &to, true, 1, "txnc1").unwrap();
-    raw.send(&auth_bytes(
-        "txna2",
-        &to,
-        &client.to_string(),
-        &[("Authorization", &a.to_header())],
-    ));
-    let ok = raw.expect();
+    let mut auth = RawAuth::connect(addr, &client.to_string());
+    let c = auth.challenge("txna1");
+    let answer = auth.answer(&c, user, password, 1);
+    let ok = auth.auth("txna2", &[("Authorization", &answer)]);
     assert_eq!(ok.head.code(), Some(200), "{:?}", ok.head.comment());
     let use_path: Uri = ok.head.headers.get("Use-Path").unwrap().parse().unwrap();
-    (raw, use_path, client)
+    (auth.raw, use_path, client)
 }
 
 fn send_bytes(tid: &str, to: &[&Uri], from: &Uri, body: &[u8], flag: char, extra: &str) -> Vec<u8> {
@@ -260,35 +294,21 @@ fn expired_nonce_is_stale_and_the_retry_succeeds() {
         let mut cfg = config();
         cfg.nonce_lifetime = Duration::from_millis(200);
         let relay = start(cfg);
-        let addr = relay.plain_addr().unwrap();
-        let mut raw = Raw::connect(addr);
-        let to = format!("msrp://{REALM}:{};tcp", addr.port());
-        let from = "msrp://127.0.0.1:9/me;tcp";
-        raw.send(&auth_bytes("txnt1", &to, from, &[]));
-        let c1 =
-            Challenge::parse(raw.expect().head.headers.get("WWW-Authenticate").unwrap()).unwrap();
+        let mut raw = RawAuth::connect(relay.plain_addr().unwrap(), ME);
+        let c1 = raw.challenge("txnt1");
         assert!(!c1.stale);
         thread::sleep(Duration::from_millis(400));
-        let a = c1.answer("alice", "secret", &to, true, 1, "x").unwrap();
-        raw.send(&auth_bytes(
-            "txnt2",
-            &to,
-            from,
-            &[("Authorization", &a.to_header())],
-        ));
-        let r = raw.expect();
+        let a = raw.answer(&c1, "alice", "secret", 1);
+        let r = raw.auth("txnt2", &[("Authorization", &a)]);
         assert_eq!(r.head.code(), Some(401));
-        let c2 = Challenge::parse(r.head.headers.get("WWW-Authenticate").unwrap()).unwrap();
+        let c2 = challenge_of(&r);
         assert!(c2.stale, "an expired nonce with right credentials is stale");
         assert_ne!(c2.nonce, c1.nonce);
-        let a = c2.answer("alice", "secret", &to, true, 1, "y").unwrap();
-        raw.send(&auth_bytes(
-            "txnt3",
-            &to,
-            from,
-            &[("Authorization", &a.to_header())],
-        ));
-        assert_eq!(raw.expect().head.code(), Some(200));
+        let a = raw.answer(&c2, "alice", "secret", 1);
+        assert_eq!(
+            raw.auth("txnt3", &[("Authorization", &a)]).head.code(),
+            Some(200)
+        );
         assert_eq!(relay.counters().auth_failed, 0);
     });
 }
@@ -297,53 +317,26 @@ fn expired_nonce_is_stale_and_the_retry_succeeds() {
 fn a_replayed_nonce_count_is_refused_and_attempts_are_bounded() {
     within(LIMIT, || {
         let relay = start(config());
-        let addr = relay.plain_addr().unwrap();
-        let mut raw = Raw::connect(addr);
-        let to = format!("msrp://{REALM}:{};tcp", addr.port());
-        let from = "msrp://127.0.0.1:9/me;tcp";
-        raw.send(&auth_bytes("txnt1", &to, from, &[]));
-        let c =
-            Challenge::parse(raw.expect().head.headers.get("WWW-Authenticate").unwrap()).unwrap();
-        let a = c.answer("alice", "secret", &to, true, 1, "x").unwrap();
-        let h = a.to_header();
-        raw.send(&auth_bytes("txnt2", &to, from, &[("Authorization", &h)]));
-        assert_eq!(raw.expect().head.code(), Some(200));
+        let mut raw = RawAuth::connect(relay.plain_addr().unwrap(), ME);
+        let c = raw.challenge("txnt1");
+        let h = raw.answer(&c, "alice", "secret", 1);
+        let code = |raw: &mut RawAuth, tid: &str, h: &str| {
+            raw.auth(tid, &[("Authorization", h)]).head.code()
+        };
+        assert_eq!(code(&mut raw, "txnt2", &h), Some(200));
         // The same Authorization again: refused.
-        raw.send(&auth_bytes("txnt3", &to, from, &[("Authorization", &h)]));
-        let r = raw.expect();
+        let r = raw.auth("txnt3", &[("Authorization", &h)]);
         assert_eq!(r.head.code(), Some(401));
-        assert!(
-            !Challenge::parse(r.head.headers.get("WWW-Authenticate").unwrap())
-                .unwrap()
-                .stale
-        );
+        assert!(!challenge_of(&r).stale);
         // The next count with the same nonce is fine.
-        let a2 = c.answer("alice", "secret", &to, true, 2, "x").unwrap();
-        raw.send(&auth_bytes(
-            "txnt4",
-            &to,
-            from,
-            &[("Authorization", &a2.to_header())],
-        ));
-        assert_eq!(raw.expect().head.code(), Some(200));
+        let h2 = raw.answer(&c, "alice", "secret", 2);
+        assert_eq!(code(&mut raw, "txnt4", &h2), Some(200));
         // Two more failures reach the limit of 3: 403 and the connection
         // closes.
-        let bad = c.answer("alice", "nope", &to, true, 3, "x").unwrap();
-        raw.send(&auth_bytes(
-            "txnt5",
-            &to,
-            from,
-            &[("Authorization", &bad.to_header())],
-        ));
-        assert_eq!(raw.expect().head.code(), Some(401));
-        raw.send(&auth_bytes(
-            "txnt6",
-            &to,
-            from,
-            &[("Authorization", &bad.to_header())],
-        ));
-        assert_eq!(raw.expect().head.code(), Some(403));
-        assert!(raw.is_closed());
+        let bad = raw.answer(&c, "alice", "nope", 3);
+        assert_eq!(code(&mut raw, "txnt5", &bad), Some(401));
+        assert_eq!(code(&mut raw, "txnt6", &bad), Some(403));
+        assert!(raw.raw.is_closed());
         assert_eq!(relay.counters().auth_failed, 3);
     });
 }
@@ -368,7 +361,7 @@ fn the_legacy_clients_auth_bytes_are_accepted() {
         let r = raw.expect();
         assert_eq!(r.head.code(), Some(401));
         assert_eq!(r.head.transaction_id, "5e0f1c2d3b4a");
-        let c = Challenge::parse(r.head.headers.get("WWW-Authenticate").unwrap()).unwrap();
+        let c = challenge_of(&r);
         let opaque = c.opaque.clone().unwrap();
         assert!(!opaque.is_empty(), "the legacy client needs opaque");
         // Its answer: every value quoted, no uri, the response computed
@@ -426,21 +419,10 @@ fn expires_out_of_bounds_gets_423_and_the_client_retry_works() {
             );
         }
         // The 423 itself, on the wire.
-        let addr = relay.plain_addr().unwrap();
-        let mut raw = Raw::connect(addr);
-        let to = format!("msrp://{REALM}:{};tcp", addr.port());
-        let from = "msrp://127.0.0.1:9/me;tcp";
-        raw.send(&auth_bytes("txnt1", &to, from, &[]));
-        let c =
-            Challenge::parse(raw.expect().head.headers.get("WWW-Authenticate").unwrap()).unwrap();
-        let a = c.answer("bob", "hunter2", &to, true, 1, "x").unwrap();
-        raw.send(&auth_bytes(
-            "txnt2",
-            &to,
-            from,
-            &[("Authorization", &a.to_header()), ("Expires", "5000")],
-        ));
-        let r = raw.expect();
+        let mut raw = RawAuth::connect(relay.plain_addr().unwrap(), ME);
+        let c = raw.challenge("txnt1");
+        let a = raw.answer(&c, "bob", "hunter2", 1);
+        let r = raw.auth("txnt2", &[("Authorization", &a), ("Expires", "5000")]);
         assert_eq!(r.head.code(), Some(423));
         assert_eq!(r.head.headers.get("Max-Expires"), Some("3600"));
     });
