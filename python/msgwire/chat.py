@@ -161,6 +161,10 @@ class MSRPChat(object):
         self.accept_wrapped_types = list(accept_wrapped_types)
         self.local_address = local_address
         self.local_media = None
+        # Looked up once: a failed import is not cached by Python, and
+        # trying it again for every notification cost more than the rest
+        # of the notification path together.
+        self._center = _notification_center()
         relay_parts = relay_tls = None
         if relay is not None:
             relay_parts = (relay.domain, relay.username, relay.password, relay.host,
@@ -237,9 +241,8 @@ class MSRPChat(object):
         notification = Notification(name, self, NotificationData(**fields))
         for observer in self._observers:
             observer(notification)
-        center = _notification_center()
-        if center is not None:
-            center_class, data_class = center
+        if self._center is not None:
+            center_class, data_class = self._center
             center_class().post_notification(name, sender=self, data=data_class(**fields))
 
 
