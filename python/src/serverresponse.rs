@@ -355,7 +355,6 @@ impl PySrServer {
             workers,
             max_head,
             tls: tls.map(|t| t.inner.clone()),
-            ..ServerConfig::default()
         };
         let host = host.to_string();
         let server = py
