@@ -860,11 +860,16 @@ fn queued_slow_clients_do_not_each_get_a_full_deadline() {
 fn table_server(
     write_timeout: Duration,
 ) -> (Server, crossbeam_channel::Receiver<Result<(), String>>) {
-    let config = ServerConfig {
+    table_server_with(ServerConfig {
         workers: 1,
         write_timeout,
         ..ServerConfig::default()
-    };
+    })
+}
+
+fn table_server_with(
+    config: ServerConfig,
+) -> (Server, crossbeam_channel::Receiver<Result<(), String>>) {
     let server = Server::bind("127.0.0.1:0", config).unwrap();
     let (tx, rx) = crossbeam_channel::unbounded();
     server.method("table", move |req, reply| {
@@ -987,5 +992,32 @@ fn shutdown_returns_while_a_handler_is_stuck() {
         // nowhere.
         release_tx.send(()).unwrap();
         assert!(!returned.recv_timeout(LIMIT).unwrap());
+    });
+}
+
+#[test]
+fn client_that_never_reads_over_tls_is_cut_at_the_write_deadline() {
+    // Over TLS a write loops inside the TLS layer; a timer cuts the
+    // socket at the deadline instead.
+    within(LIMIT, || {
+        let (tls, client) = tls_pair();
+        let (server, outcomes) = table_server_with(ServerConfig {
+            tls: Some(tls),
+            workers: 1,
+            write_timeout: Duration::from_millis(500),
+            ..ServerConfig::default()
+        });
+        let tcp = TcpStream::connect(server.local_addr()).unwrap();
+        let mut idle = Stream::tls_connect(tcp, &client, "localhost", T).unwrap();
+        idle.write_all(b"GET /table.xml?n=100000 HTTP/1.0\r\n\r\n")
+            .unwrap();
+        idle.flush().unwrap();
+        let err = outcomes.recv_timeout(LIMIT).unwrap().unwrap_err();
+        assert!(err.contains("write failed"), "{err}");
+        let port = server.local_addr().port();
+        let options = GetOptions::default().with_timeout(T).with_tls(client);
+        let doc = get_with(&format!("https://localhost:{port}/table.xml?n=2"), &options).unwrap();
+        assert_eq!(doc.lists("rows").unwrap().rows.len(), 2);
+        drop(idle);
     });
 }
