@@ -889,16 +889,23 @@ fn table_server_with(
     (server, rx)
 }
 
+/// A connection that has asked `addr` for a table of 100,000 rows
+/// (megabytes, far more than the socket buffers hold).
+fn ask_for_big_table(addr: SocketAddr) -> TcpStream {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(T)).unwrap();
+    s.write_all(b"GET /table.xml?n=100000 HTTP/1.0\r\n\r\n")
+        .unwrap();
+    s
+}
+
 #[test]
 fn client_that_never_reads_is_cut_at_the_write_deadline() {
     within(LIMIT, || {
         let (server, outcomes) = table_server(Duration::from_millis(500));
         let addr = server.local_addr();
-        // Asks for 100,000 rows (megabytes, far more than the socket
-        // buffers hold) and never reads.
-        let mut idle = TcpStream::connect(addr).unwrap();
-        idle.write_all(b"GET /table.xml?n=100000 HTTP/1.0\r\n\r\n")
-            .unwrap();
+        // Never reads.
+        let mut idle = ask_for_big_table(addr);
         // The only worker is stuck writing until the deadline cuts it.
         let outcome = outcomes.recv_timeout(LIMIT).unwrap();
         let err = outcome.unwrap_err();
@@ -908,7 +915,6 @@ fn client_that_never_reads_is_cut_at_the_write_deadline() {
         assert_eq!(doc.lists("rows").unwrap().rows.len(), 3);
         assert_eq!(outcomes.recv_timeout(LIMIT).unwrap(), Ok(()));
         // What the idle client can still read is no complete document.
-        idle.set_read_timeout(Some(T)).unwrap();
         let mut got = Vec::new();
         let _ = idle.read_to_end(&mut got);
         if got.len() > 4 {
@@ -925,10 +931,7 @@ fn slow_reader_is_cut_at_the_total_write_deadline() {
         let addr = server.local_addr();
         // Reads steadily but slowly: each read comes long before any
         // per-write timeout, only the total deadline can end it.
-        let mut slow = TcpStream::connect(addr).unwrap();
-        slow.set_read_timeout(Some(T)).unwrap();
-        slow.write_all(b"GET /table.xml?n=100000 HTTP/1.0\r\n\r\n")
-            .unwrap();
+        let mut slow = ask_for_big_table(addr);
         let mut got = Vec::new();
         let mut buf = [0u8; 4096];
         loop {

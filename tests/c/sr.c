@@ -629,6 +629,21 @@ static int raw_request(uint16_t port, const char *request)
     return fd;
 }
 
+/* A server on 127.0.0.1 serving `method`; NULL (a failed check) if it
+ * cannot be made. */
+static msgwire_sr_server *serve_method(const msgwire_sr_server_config *cfg, const char *method,
+                                       msgwire_sr_handler handler,
+                                       msgwire_sr_user_data_free user_data_free, uint16_t *port)
+{
+    msgwire_sr_server *server = NULL;
+    CHECK_OK(msgwire_sr_server_bind("127.0.0.1:0", NULL, cfg, &server));
+    if (server != NULL) {
+        CHECK_OK(msgwire_sr_server_method(server, method, handler, NULL, user_data_free));
+        CHECK_OK(msgwire_sr_server_local_port(server, port));
+    }
+    return server;
+}
+
 /* The status of the first failing writer call (-1: the table went out). */
 static atomic_int table_outcome;
 
@@ -651,14 +666,11 @@ static void test_write_deadline(void)
 {
     /* One worker; a reply gets 500 ms in all. */
     msgwire_sr_server_config cfg = {.workers = 1, .write_timeout_ms = 500};
-    msgwire_sr_server *server = NULL;
-    CHECK_OK(msgwire_sr_server_bind("127.0.0.1:0", NULL, &cfg, &server));
+    uint16_t port = 0;
+    msgwire_sr_server *server = serve_method(&cfg, "table", table, NULL, &port);
     if (server == NULL) {
         return;
     }
-    CHECK_OK(msgwire_sr_server_method(server, "table", table, NULL, NULL));
-    uint16_t port = 0;
-    CHECK_OK(msgwire_sr_server_local_port(server, &port));
     atomic_store(&table_outcome, 0);
     /* Megabytes asked for, nothing read: the only worker blocks writing
      * until the deadline cuts the connection. */
@@ -703,14 +715,11 @@ static void stuck_free(void *user_data)
 static void test_shutdown_with_stuck_handler(void)
 {
     msgwire_sr_server_config cfg = {.workers = 2, .shutdown_timeout_ms = 200};
-    msgwire_sr_server *server = NULL;
-    CHECK_OK(msgwire_sr_server_bind("127.0.0.1:0", NULL, &cfg, &server));
+    uint16_t port = 0;
+    msgwire_sr_server *server = serve_method(&cfg, "stuck", stuck, stuck_free, &port);
     if (server == NULL) {
         return;
     }
-    CHECK_OK(msgwire_sr_server_method(server, "stuck", stuck, NULL, stuck_free));
-    uint16_t port = 0;
-    CHECK_OK(msgwire_sr_server_local_port(server, &port));
     int client = raw_request(port, "GET /stuck.xml HTTP/1.0\r\n\r\n");
     CHECK(wait_flag(&stuck_entered) == 1);
 

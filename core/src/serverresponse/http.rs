@@ -453,27 +453,23 @@ impl Server {
                 body();
             })
         };
-        for i in 0..shared.config.workers.max(1) {
-            let rx = jobs_rx.clone();
+        // Serves the jobs of `rx` (`overloaded`: with a 503) until the
+        // accept loop ends.
+        let serving = |rx: channel::Receiver<Job>, overloaded: bool| {
             let sh = shared.clone();
+            Box::new(move || {
+                for job in rx {
+                    sh.serve(job, overloaded);
+                }
+            })
+        };
+        for i in 0..shared.config.workers.max(1) {
             threads.push(spawn(
                 format!("msgwire-sr-worker-{i}"),
-                Box::new(move || {
-                    for job in rx {
-                        sh.serve(job, false);
-                    }
-                }),
+                serving(jobs_rx.clone(), false),
             )?);
         }
-        let sh = shared.clone();
-        threads.push(spawn(
-            "msgwire-sr-reject".into(),
-            Box::new(move || {
-                for job in reject_rx {
-                    sh.serve(job, true);
-                }
-            }),
-        )?);
+        threads.push(spawn("msgwire-sr-reject".into(), serving(reject_rx, true))?);
         let sh = shared.clone();
         threads.push(spawn(
             "msgwire-sr-listen".into(),
