@@ -2348,6 +2348,18 @@ typedef struct msgwire_sr_server_config {
    * Largest request line plus headers in bytes; 0: 8192.
    */
   uint32_t max_head;
+  /**
+   * Total time a reply may take, from the end of the request to the
+   * last byte taken by the client (a client reading slowly or not at
+   * all is cut off then, freeing its worker); 0: 30000 ms.
+   */
+  uint32_t write_timeout_ms;
+  /**
+   * Longest wait of `msgwire_sr_server_free` for the worker threads
+   * once the connections are cut; a handler still running then is left
+   * to finish on its own (see `msgwire_sr_server_free`); 0: 2000 ms.
+   */
+  uint32_t shutdown_timeout_ms;
 } msgwire_sr_server_config;
 
 /**
@@ -5062,7 +5074,14 @@ msgwire_status msgwire_sr_server_method(const struct msgwire_sr_server *server,
 
 /**
  * Stops the server: no new connections, the ones being served are cut,
- * every thread is joined, and each handler's `user_data_free` runs.
+ * and the threads are joined, waiting at most `shutdown_timeout_ms`
+ * (default 2000 ms) for them. It returns then even when a handler is
+ * stuck (waits for something that never comes): that handler's thread
+ * is detached and its connection already closed; the handler keeps
+ * running until it returns (threads cannot be killed), its writes then
+ * fail, and no handler of this server is called again. Each handler's
+ * `user_data_free` runs once its last call has returned: before this
+ * function returns, or for a stuck handler later, on its thread.
  * NULL does nothing. Not from a handler of this server.
  */
 void msgwire_sr_server_free(struct msgwire_sr_server *server);

@@ -25,7 +25,12 @@
 //! (a) and (b) run alternately, 1.5 s each, 5 times; (c), (e) and (d)
 //! likewise; the medians and the ratios of the medians are printed.
 //! Printed only, never asserted: these machines are shared and noisy.
-//! `MSGWIRE_BENCH_SR=parse` runs (c), (e) and (d) only (for profiling).
+//! `MSGWIRE_BENCH_SR=parse` runs (c), (e) and (d) only;
+//! `MSGWIRE_BENCH_SR=count-parse` (`count-view`, `count-bare`) runs one of
+//! them over the document (300 times, or `MSGWIRE_BENCH_SR_TIMES`) and
+//! nothing else, for instruction counts (`perf stat -e instructions`, or
+//! `valgrind --tool=cachegrind` where the machine has no counters), which
+//! a busy machine does not disturb as it does wall-clock time.
 
 use std::hint::black_box;
 use std::io::{Read, Write};
@@ -46,8 +51,28 @@ const ROUND: Duration = Duration::from_millis(1500);
 const MB: f64 = 1_000_000.0;
 
 fn main() {
-    if std::env::var("MSGWIRE_BENCH_SR").as_deref() == Ok("parse") {
+    let only = std::env::var("MSGWIRE_BENCH_SR").unwrap_or_default();
+    if only == "parse" {
         parse_figures();
+        return;
+    }
+    if let Some(which) = only.strip_prefix("count-") {
+        let doc = table_document(1 << 20);
+        let f: fn(&[u8]) = match which {
+            "parse" => |bytes| {
+                black_box(parse(bytes).unwrap());
+            },
+            "view" => view_events,
+            "bare" => bare_events,
+            other => panic!("MSGWIRE_BENCH_SR=count-{other}: parse, view or bare"),
+        };
+        let times: usize = std::env::var("MSGWIRE_BENCH_SR_TIMES")
+            .ok()
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(300);
+        for _ in 0..times {
+            f(&doc);
+        }
         return;
     }
     let ours = Server::bind(

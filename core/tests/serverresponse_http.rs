@@ -853,3 +853,174 @@ fn queued_slow_clients_do_not_each_get_a_full_deadline() {
         }
     });
 }
+
+/// A server with one worker and a short reply deadline serving `table`, a
+/// list of `n` rows; every handler outcome is reported on the channel
+/// (`Ok` when the whole table was written).
+fn table_server(
+    write_timeout: Duration,
+) -> (Server, crossbeam_channel::Receiver<Result<(), String>>) {
+    table_server_with(ServerConfig {
+        workers: 1,
+        write_timeout,
+        ..ServerConfig::default()
+    })
+}
+
+fn table_server_with(
+    config: ServerConfig,
+) -> (Server, crossbeam_channel::Receiver<Result<(), String>>) {
+    let server = Server::bind("127.0.0.1:0", config).unwrap();
+    let (tx, rx) = crossbeam_channel::unbounded();
+    server.method("table", move |req, reply| {
+        let n: usize = req.arg("n").unwrap_or("0").parse().unwrap();
+        let written = (|| {
+            reply.begin_lists("rows")?;
+            for i in 0..n {
+                reply.begin_row("row")?;
+                reply.item("i", &i.to_string())?;
+                reply.item("text", "some padding to make the rows longer")?;
+            }
+            reply.end_lists()
+        })();
+        let _ = tx.send(written.as_ref().map(|_| ()).map_err(|e| e.to_string()));
+        written.map_err(Fault::from)
+    });
+    (server, rx)
+}
+
+/// A connection that has asked `addr` for a table of 100,000 rows
+/// (megabytes, far more than the socket buffers hold).
+fn ask_for_big_table(addr: SocketAddr) -> TcpStream {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(T)).unwrap();
+    s.write_all(b"GET /table.xml?n=100000 HTTP/1.0\r\n\r\n")
+        .unwrap();
+    s
+}
+
+#[test]
+fn client_that_never_reads_is_cut_at_the_write_deadline() {
+    within(LIMIT, || {
+        let (server, outcomes) = table_server(Duration::from_millis(500));
+        let addr = server.local_addr();
+        // Never reads.
+        let mut idle = ask_for_big_table(addr);
+        // The only worker is stuck writing until the deadline cuts it.
+        let outcome = outcomes.recv_timeout(LIMIT).unwrap();
+        let err = outcome.unwrap_err();
+        assert!(err.contains("write failed"), "{err}");
+        // Freed: the next client is served.
+        let doc = get(&format!("http://{addr}/table.xml?n=3"), T).unwrap();
+        assert_eq!(doc.lists("rows").unwrap().rows.len(), 3);
+        assert_eq!(outcomes.recv_timeout(LIMIT).unwrap(), Ok(()));
+        // What the idle client can still read is no complete document.
+        let mut got = Vec::new();
+        let _ = idle.read_to_end(&mut got);
+        if got.len() > 4 {
+            let (_, body) = split(&got);
+            assert!(parse(&body).is_err());
+        }
+    });
+}
+
+#[test]
+fn slow_reader_is_cut_at_the_total_write_deadline() {
+    within(LIMIT, || {
+        let (server, outcomes) = table_server(Duration::from_millis(800));
+        let addr = server.local_addr();
+        // Reads steadily but slowly: each read comes long before any
+        // per-write timeout, only the total deadline can end it.
+        let mut slow = ask_for_big_table(addr);
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            match slow.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        let err = outcomes.recv_timeout(LIMIT).unwrap().unwrap_err();
+        assert!(err.contains("write failed"), "{err}");
+        let (h, body) = split(&got);
+        assert!(h.starts_with("HTTP/1.1 200 OK\r\n"), "{h}");
+        // Cut short: the table did not arrive whole.
+        assert!(parse(&body).is_err());
+        let doc = get(&format!("http://{addr}/table.xml?n=2"), T).unwrap();
+        assert_eq!(doc.lists("rows").unwrap().rows.len(), 2);
+    });
+}
+
+#[test]
+fn shutdown_returns_while_a_handler_is_stuck() {
+    within(LIMIT, || {
+        let config = ServerConfig {
+            workers: 2,
+            shutdown_timeout: Duration::from_millis(200),
+            ..ServerConfig::default()
+        };
+        let server = Server::bind("127.0.0.1:0", config).unwrap();
+        let addr = server.local_addr();
+        let (entered_tx, entered) = crossbeam_channel::bounded::<()>(1);
+        let (release_tx, release) = crossbeam_channel::bounded::<()>(1);
+        let (returned_tx, returned) = crossbeam_channel::bounded::<bool>(1);
+        server.method("stuck", move |_, reply| {
+            let _ = entered_tx.send(());
+            // Waits for something that only comes after the shutdown.
+            let _ = release.recv();
+            let wrote = reply.result("late", "x").and_then(|()| reply.finish());
+            let _ = returned_tx.send(wrote.is_ok());
+            Ok(())
+        });
+        let mut client = TcpStream::connect(addr).unwrap();
+        client.set_read_timeout(Some(T)).unwrap();
+        client
+            .write_all(b"GET /stuck.xml HTTP/1.0\r\n\r\n")
+            .unwrap();
+        entered.recv_timeout(LIMIT).unwrap();
+
+        // Returns although the handler has not.
+        server.shutdown();
+        assert!(returned.try_recv().is_err());
+        // The client's connection is closed, without a reply.
+        let mut got = Vec::new();
+        let _ = client.read_to_end(&mut got);
+        assert!(got.is_empty(), "{}", String::from_utf8_lossy(&got));
+        // The port is closed.
+        assert!(TcpStream::connect(addr).is_err());
+        drop(server);
+
+        // The handler runs on until it returns; its late reply goes
+        // nowhere.
+        release_tx.send(()).unwrap();
+        assert!(!returned.recv_timeout(LIMIT).unwrap());
+    });
+}
+
+#[test]
+fn client_that_never_reads_over_tls_is_cut_at_the_write_deadline() {
+    // Over TLS a write loops inside the TLS layer; a timer cuts the
+    // socket at the deadline instead.
+    within(LIMIT, || {
+        let (tls, client) = tls_pair();
+        let (server, outcomes) = table_server_with(ServerConfig {
+            tls: Some(tls),
+            workers: 1,
+            write_timeout: Duration::from_millis(500),
+            ..ServerConfig::default()
+        });
+        let tcp = TcpStream::connect(server.local_addr()).unwrap();
+        let mut idle = Stream::tls_connect(tcp, &client, "localhost", T).unwrap();
+        idle.write_all(b"GET /table.xml?n=100000 HTTP/1.0\r\n\r\n")
+            .unwrap();
+        idle.flush().unwrap();
+        let err = outcomes.recv_timeout(LIMIT).unwrap().unwrap_err();
+        assert!(err.contains("write failed"), "{err}");
+        let port = server.local_addr().port();
+        let options = GetOptions::default().with_timeout(T).with_tls(client);
+        let doc = get_with(&format!("https://localhost:{port}/table.xml?n=2"), &options).unwrap();
+        assert_eq!(doc.lists("rows").unwrap().rows.len(), 2);
+        drop(idle);
+    });
+}

@@ -1164,6 +1164,14 @@ pub struct msgwire_sr_server_config {
     pub workers: u32,
     /// Largest request line plus headers in bytes; 0: 8192.
     pub max_head: u32,
+    /// Total time a reply may take, from the end of the request to the
+    /// last byte taken by the client (a client reading slowly or not at
+    /// all is cut off then, freeing its worker); 0: 30000 ms.
+    pub write_timeout_ms: u32,
+    /// Longest wait of `msgwire_sr_server_free` for the worker threads
+    /// once the connections are cut; a handler still running then is left
+    /// to finish on its own (see `msgwire_sr_server_free`); 0: 2000 ms.
+    pub shutdown_timeout_ms: u32,
 }
 
 /// A request as a handler sees it: the method name and the decoded query
@@ -1317,14 +1325,16 @@ impl Drop for UserData {
 type HandlerFn =
     unsafe extern "C" fn(*mut c_void, *const msgwire_sr_request, *mut msgwire_sr_writer);
 
-/// One registered C handler; emptied (waiting for running calls) when the
-/// server is freed or the method re-registered.
-struct Slot(RwLock<Option<(HandlerFn, UserData)>>);
+/// One registered C handler; emptied when the server is freed or the
+/// method re-registered. Each call holds its own reference, so the
+/// `user_data` is released after the last running call returns, and
+/// emptying never waits for a handler (which may be stuck).
+struct Slot(RwLock<Option<Arc<(HandlerFn, UserData)>>>);
 
 impl Slot {
     fn call(&self, req: &sr::Request, reply: &mut Reply) -> Result<(), Fault> {
-        let slot = self.0.read().unwrap_or_else(|e| e.into_inner());
-        let Some((f, data)) = slot.as_ref() else {
+        let entry = self.0.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let Some((f, data)) = entry.as_deref() else {
             return Err(Fault::new(404, "Not Found"));
         };
         let request = msgwire_sr_request {
@@ -1449,6 +1459,12 @@ unsafe fn bind(
     if cfg.max_head > 0 {
         core.max_head = cfg.max_head as usize;
     }
+    if cfg.write_timeout_ms > 0 {
+        core.write_timeout = Duration::from_millis(u64::from(cfg.write_timeout_ms));
+    }
+    if cfg.shutdown_timeout_ms > 0 {
+        core.shutdown_timeout = Duration::from_millis(u64::from(cfg.shutdown_timeout_ms));
+    }
     // The worker threads inherit the blocked SIGPIPE (see the endpoint
     // module): a client that goes away must not kill the program.
     let _mask = SigpipeBlocked::new();
@@ -1499,7 +1515,7 @@ pub extern "C" fn msgwire_sr_server_method(
         let f = handler.ok_or_else(|| Error::null("handler"))?;
         // SAFETY: a live server and a string per the header.
         let (s, name) = unsafe { (arg_ref(server, "server")?, arg_str(method, "method")?) };
-        let slot = Arc::new(Slot(RwLock::new(Some((f, data)))));
+        let slot = Arc::new(Slot(RwLock::new(Some(Arc::new((f, data))))));
         let call = slot.clone();
         let mut slots = s.slots.lock().unwrap_or_else(|e| e.into_inner());
         s.server
@@ -1512,7 +1528,14 @@ pub extern "C" fn msgwire_sr_server_method(
 }
 
 /// Stops the server: no new connections, the ones being served are cut,
-/// every thread is joined, and each handler's `user_data_free` runs.
+/// and the threads are joined, waiting at most `shutdown_timeout_ms`
+/// (default 2000 ms) for them. It returns then even when a handler is
+/// stuck (waits for something that never comes): that handler's thread
+/// is detached and its connection already closed; the handler keeps
+/// running until it returns (threads cannot be killed), its writes then
+/// fail, and no handler of this server is called again. Each handler's
+/// `user_data_free` runs once its last call has returned: before this
+/// function returns, or for a stuck handler later, on its thread.
 /// NULL does nothing. Not from a handler of this server.
 #[unsafe(no_mangle)]
 pub extern "C" fn msgwire_sr_server_free(server: *mut msgwire_sr_server) {

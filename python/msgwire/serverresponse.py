@@ -375,7 +375,10 @@ class Server:
     """The embedded HTTP GET server.
 
     ``read_timeout`` (seconds) bounds how long a client may take to send
-    its request; ``max_connections`` connections are served at once (the
+    its request; ``write_timeout`` (seconds, counted from the end of the
+    request) bounds how long its whole reply may take, however slowly the
+    client reads (then the connection is cut and the worker freed);
+    ``max_connections`` connections are served at once (the
     next get a 503 fault); ``workers`` threads serve them. The built-in
     ``status`` method reports msgwire itself until a handler replaces it.
     With ``credentials`` (a :class:`msrplib.tls.X509Credentials` holding a
@@ -384,7 +387,8 @@ class Server:
     """
 
     def __init__(self, host='127.0.0.1', port=0, read_timeout=10, max_connections=256,
-                 workers=16, server_name='msgwire', credentials=None):
+                 workers=16, server_name='msgwire', credentials=None, write_timeout=30,
+                 shutdown_timeout=2):
         self.host = host
         self._port = port
         tls = None
@@ -392,7 +396,9 @@ class Server:
             from msrplib import tls as _tls
             tls = _tls._as_credentials(credentials)._server_config()
         self._options = dict(read_timeout=float(read_timeout), max_connections=max_connections,
-                             workers=workers, server_name=server_name, tls=tls)
+                             workers=workers, server_name=server_name, tls=tls,
+                             write_timeout=float(write_timeout),
+                             shutdown_timeout=float(shutdown_timeout))
         self._methods = {}
         self._native = None
 
@@ -437,7 +443,14 @@ class Server:
         return self._native.port if self._native is not None else self._port
 
     def close(self):
-        """Stops the server and releases its port."""
+        """Stops the server and releases its port.
+
+        Connections being served are cut. It waits at most
+        ``shutdown_timeout`` (seconds) for the running handlers: one that
+        still has not returned (say it waits on an event that never comes)
+        keeps running on its own thread until it returns, as threads
+        cannot be killed; its reply goes nowhere.
+        """
         if self._native is not None:
             self._native.close()
 

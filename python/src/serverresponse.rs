@@ -326,7 +326,7 @@ impl PySrServer {
     /// Listens on `host:port` and starts the worker threads; with `tls`
     /// (certificate and key), serves HTTPS.
     #[new]
-    #[pyo3(signature = (host="127.0.0.1", port=0, read_timeout=10.0, max_connections=256, workers=16, server_name="msgwire", max_head=8192, tls=None))]
+    #[pyo3(signature = (host="127.0.0.1", port=0, read_timeout=10.0, max_connections=256, workers=16, server_name="msgwire", max_head=8192, tls=None, write_timeout=30.0, shutdown_timeout=2.0))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -338,6 +338,8 @@ impl PySrServer {
         server_name: &str,
         max_head: usize,
         tls: Option<PyRef<'_, PyTlsServerConfig>>,
+        write_timeout: f64,
+        shutdown_timeout: f64,
     ) -> PyResult<Self> {
         if max_connections == 0 || workers == 0 {
             return Err(PyValueError::new_err(
@@ -347,11 +349,12 @@ impl PySrServer {
         let config = ServerConfig {
             server_name: server_name.to_string(),
             read_timeout: seconds(read_timeout, "read_timeout")?,
+            write_timeout: seconds(write_timeout, "write_timeout")?,
+            shutdown_timeout: seconds(shutdown_timeout, "shutdown_timeout")?,
             max_connections,
             workers,
             max_head,
             tls: tls.map(|t| t.inner.clone()),
-            ..ServerConfig::default()
         };
         let host = host.to_string();
         let server = py
@@ -386,7 +389,9 @@ impl PySrServer {
     }
 
     /// Stops the server and releases its port (GIL released while the
-    /// running handlers finish). Calling it again does nothing.
+    /// running handlers finish, for at most `shutdown_timeout`: a handler
+    /// still running then is left to return on its own thread). Calling
+    /// it again does nothing.
     fn close(&self, py: Python<'_>) {
         let server = lock(&self.server).take();
         if let Some(s) = server {

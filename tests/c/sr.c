@@ -3,8 +3,11 @@
  * errors with their status and byte position, the streaming writer over
  * a callback (a long table, a failing callback, calls out of order), and
  * a server with C handlers fetched by the client over 127.0.0.1 (results,
- * a filtered table, handler faults, the 404, the built-in status), plus
- * NULL arguments and _free(NULL). Run under valgrind by tests/c/run.sh. */
+ * a filtered table, handler faults, the 404, the built-in status), the
+ * reply's write deadline (a client that never reads a 100,000-row table
+ * frees its worker), a shutdown that returns while a handler is stuck,
+ * plus NULL arguments and _free(NULL). Run under valgrind by
+ * tests/c/run.sh. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <stdatomic.h>
@@ -13,6 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "msgwire.h"
 
@@ -594,6 +603,146 @@ static void test_null_arguments(void)
     CHECK(strcmp(msgwire_status_text(MSGWIRE_SR_PARSE_XML), "serverResponse: malformed XML") == 0);
 }
 
+static void sleep_ms(long ms)
+{
+    struct timespec t = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+    nanosleep(&t, NULL);
+}
+
+/* Waits (bounded, 30 s) until *flag is non-zero; returns its value. */
+static int wait_flag(atomic_int *flag)
+{
+    for (int i = 0; i < 3000 && atomic_load(flag) == 0; i++) {
+        sleep_ms(10);
+    }
+    return atomic_load(flag);
+}
+
+/* A socket connected to 127.0.0.1:port that has sent `request`. */
+static int raw_request(uint16_t port, const char *request)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
+    CHECK(write(fd, request, strlen(request)) == (ssize_t)strlen(request));
+    return fd;
+}
+
+/* A server on 127.0.0.1 serving `method`; NULL (a failed check) if it
+ * cannot be made. */
+static msgwire_sr_server *serve_method(const msgwire_sr_server_config *cfg, const char *method,
+                                       msgwire_sr_handler handler,
+                                       msgwire_sr_user_data_free user_data_free, uint16_t *port)
+{
+    msgwire_sr_server *server = NULL;
+    CHECK_OK(msgwire_sr_server_bind("127.0.0.1:0", NULL, cfg, &server));
+    if (server != NULL) {
+        CHECK_OK(msgwire_sr_server_method(server, method, handler, NULL, user_data_free));
+        CHECK_OK(msgwire_sr_server_local_port(server, port));
+    }
+    return server;
+}
+
+/* The status of the first failing writer call (-1: the table went out). */
+static atomic_int table_outcome;
+
+static void table(void *user_data, const msgwire_sr_request *req, msgwire_sr_writer *w)
+{
+    (void)user_data;
+    msgwire_str n;
+    long rows = msgwire_sr_request_get(req, "n", &n) == MSGWIRE_OK ? strtol(n.ptr, NULL, 10) : 0;
+    msgwire_status st = msgwire_sr_writer_begin_lists(w, "rows");
+    for (long i = 0; i < rows && st == MSGWIRE_OK; i++) {
+        st = msgwire_sr_writer_begin_row(w, "row");
+        if (st == MSGWIRE_OK) {
+            st = msgwire_sr_writer_item(w, "text", "some padding to make the rows longer");
+        }
+    }
+    atomic_store(&table_outcome, st == MSGWIRE_OK ? -1 : (int)st);
+}
+
+static void test_write_deadline(void)
+{
+    /* One worker; a reply gets 500 ms in all. */
+    msgwire_sr_server_config cfg = {.workers = 1, .write_timeout_ms = 500};
+    uint16_t port = 0;
+    msgwire_sr_server *server = serve_method(&cfg, "table", table, NULL, &port);
+    if (server == NULL) {
+        return;
+    }
+    atomic_store(&table_outcome, 0);
+    /* Megabytes asked for, nothing read: the only worker blocks writing
+     * until the deadline cuts the connection. */
+    int idle = raw_request(port, "GET /table.xml?n=100000 HTTP/1.0\r\n\r\n");
+    CHECK(wait_flag(&table_outcome) == MSGWIRE_SR_WRITE);
+    /* The worker is free again. */
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/table.xml?n=3", port);
+    msgwire_sr_response *r = NULL;
+    msgwire_str id;
+    size_t rows = 0;
+    atomic_store(&table_outcome, 0);
+    CHECK_OK(msgwire_sr_get(url, 10000, &r));
+    CHECK_OK(msgwire_sr_response_lists(r, 0, &id, &rows));
+    CHECK(rows == 3);
+    CHECK(atomic_load(&table_outcome) == -1);
+    msgwire_sr_response_free(r);
+    close(idle);
+    msgwire_sr_server_free(server);
+}
+
+static atomic_int stuck_entered, stuck_release, stuck_frees;
+
+static void stuck(void *user_data, const msgwire_sr_request *req, msgwire_sr_writer *w)
+{
+    (void)user_data;
+    (void)req;
+    (void)w;
+    atomic_store(&stuck_entered, 1);
+    /* Waits for what only comes after the server is freed. */
+    while (atomic_load(&stuck_release) == 0) {
+        sleep_ms(10);
+    }
+}
+
+static void stuck_free(void *user_data)
+{
+    (void)user_data;
+    atomic_fetch_add(&stuck_frees, 1);
+}
+
+static void test_shutdown_with_stuck_handler(void)
+{
+    msgwire_sr_server_config cfg = {.workers = 2, .shutdown_timeout_ms = 200};
+    uint16_t port = 0;
+    msgwire_sr_server *server = serve_method(&cfg, "stuck", stuck, stuck_free, &port);
+    if (server == NULL) {
+        return;
+    }
+    int client = raw_request(port, "GET /stuck.xml HTTP/1.0\r\n\r\n");
+    CHECK(wait_flag(&stuck_entered) == 1);
+
+    /* Returns although the handler has not; its user_data stays. */
+    msgwire_sr_server_free(server);
+    CHECK(atomic_load(&stuck_frees) == 0);
+    /* The client's connection is closed without a reply. */
+    char buf[256];
+    CHECK(read(client, buf, sizeof buf) <= 0);
+    close(client);
+    /* Nothing listens any more. */
+    msgwire_sr_response *r = NULL;
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/status.xml", port);
+    CHECK_STATUS(msgwire_sr_get(url, 2000, &r), MSGWIRE_SR_CONNECT);
+
+    /* Once the handler returns, its thread ends and releases it. */
+    atomic_store(&stuck_release, 1);
+    CHECK(wait_flag(&stuck_frees) == 1);
+    /* Let the detached thread finish exiting before the program does. */
+    sleep_ms(200);
+}
+
 int main(void)
 {
     test_build_and_write();
@@ -603,6 +752,8 @@ int main(void)
     test_streaming_writer();
     test_server_and_client();
     test_tls();
+    test_write_deadline();
+    test_shutdown_with_stuck_handler();
     test_null_arguments();
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;

@@ -456,6 +456,65 @@ def test_close_releases_the_port():
     assert err.value.kind == 'connect'
 
 
+def test_client_that_never_reads_frees_its_worker_at_the_write_deadline():
+    produced = []
+    with sr.Server(workers=1, write_timeout=0.5) as server:
+        @server.method('big')
+        def big(args):
+            def rows():
+                for i in range(int(args['n'])):
+                    produced.append(i)
+                    yield sr.List('row', [sr.Item('n', i), sr.Item('pad', 'x' * 100)])
+            return [sr.Lists('rows', rows())]
+
+        # Some 15 MB asked for, nothing read: the only worker blocks
+        # writing until the deadline cuts the connection.
+        idle = socket.create_connection(('127.0.0.1', server.port), timeout=10)
+        try:
+            idle.sendall(b'GET /big.xml?n=100000 HTTP/1.0\r\n\r\n')
+            # The worker is free again: the next client is served.
+            doc = sr.get('http://127.0.0.1:%d/big.xml?n=3' % server.port, timeout=20)
+            assert [r.get('n') for r in doc.lists('rows').rows] == ['0', '1', '2']
+            # The idle client's table was abandoned part way.
+            assert len(produced) < 100_000 + 3
+            assert produced[-3:] == [0, 1, 2]
+        finally:
+            idle.close()
+
+
+def test_close_returns_while_a_handler_is_stuck():
+    entered = threading.Event()
+    release = threading.Event()
+    returned = threading.Event()
+    server = sr.Server(workers=2, shutdown_timeout=0.2).start()
+    port = server.port
+
+    @server.method('stuck')
+    def stuck(args):
+        entered.set()
+        release.wait()  # only set after close()
+        returned.set()
+        return {'late': 'x'}
+
+    client = socket.create_connection(('127.0.0.1', port), timeout=10)
+    try:
+        client.sendall(b'GET /stuck.xml HTTP/1.0\r\n\r\n')
+        assert entered.wait(10)
+        # Returns although the handler has not.
+        server.close()
+        assert not returned.is_set()
+        # The client's connection is closed without a reply.
+        assert client.recv(65536) == b''
+    finally:
+        client.close()
+    with pytest.raises(sr.ClientError) as err:
+        sr.get('http://127.0.0.1:%d/status.xml' % port, timeout=2)
+    assert err.value.kind == 'connect'
+    # The handler runs on until it returns; its reply goes nowhere.
+    release.set()
+    assert returned.wait(10)
+
+
 def test_status_reports_protocols():
     with sr.Server() as server:
         doc = sr.get('http://127.0.0.1:%d/status.xml' % server.port)

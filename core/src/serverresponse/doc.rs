@@ -1754,17 +1754,37 @@ fn within<'t>(text: &'t str, part: &[u8]) -> Option<&'t str> {
 /// references are resolved. Values needing neither stay borrowed.
 #[inline]
 fn attribute_value(raw: &str) -> Result<Cow<'_, str>, ParseErrorKind> {
-    // Tab, LF and CR are below 0x20; so are the other control
-    // characters, which the slow path leaves as they are. Checking the
-    // whole value without an early exit lets the loop run on vectors.
-    let special = raw
-        .as_bytes()
-        .iter()
-        .fold(false, |any, &b| any | (b < 0x20) | (b == b'&'));
-    if !special {
+    if !needs_decoding(raw.as_bytes()) {
         return Ok(Cow::Borrowed(raw));
     }
     decode_value(raw).map(Cow::Owned)
+}
+
+/// Whether a raw value holds a `&` or a byte below 0x20 (tab, LF and CR,
+/// which read as spaces, and the other control characters, which the
+/// slow path leaves as they are). Eight bytes at a time: the classic
+/// "has a byte less than n" and "has a zero byte" word tricks, exact for
+/// telling whether any byte matches.
+#[inline]
+fn needs_decoding(raw: &[u8]) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    const SPACE: u64 = u64::from_ne_bytes([0x20; 8]);
+    const AMP: u64 = u64::from_ne_bytes([b'&'; 8]);
+    let mut words = raw.chunks_exact(8);
+    for word in &mut words {
+        let Ok(bytes) = <[u8; 8]>::try_from(word) else {
+            return true;
+        };
+        let x = u64::from_ne_bytes(bytes);
+        let below_space = x.wrapping_sub(SPACE) & !x & HIGH;
+        let y = x ^ AMP;
+        let ampersand = y.wrapping_sub(ONES) & !y & HIGH;
+        if below_space | ampersand != 0 {
+            return true;
+        }
+    }
+    words.remainder().iter().any(|&b| b < 0x20 || b == b'&')
 }
 
 /// The slow path of [`attribute_value`].
@@ -1798,6 +1818,27 @@ mod tests {
             String::from_utf8(out).unwrap(),
             "a&amp;b&lt;c&gt;d&quot;e&apos;f&#9;g&#10;h&#13;i\u{FFFD}j\u{FFFD}k\u{FFFD}l\u{FFFD}é"
         );
+    }
+
+    #[test]
+    fn needs_decoding_finds_every_special_byte_at_every_offset() {
+        for len in 0..20 {
+            assert!(!needs_decoding(&vec![b'a'; len]));
+            assert!(!needs_decoding("é€ ~\u{7f}".repeat(len).as_bytes()));
+            for at in 0..len {
+                for special in [b'&', b'\t', b'\n', b'\r', 0x00, 0x1F] {
+                    let mut v = vec![b'a'; len];
+                    v[at] = special;
+                    assert!(needs_decoding(&v), "{v:?}");
+                }
+                // Neighbours of the special bytes are not special.
+                for plain in [b' ', b'\'', b'%', 0x7F, 0x80, 0xFF] {
+                    let mut v = vec![b'a'; len];
+                    v[at] = plain;
+                    assert!(!needs_decoding(&v), "{v:?}");
+                }
+            }
+        }
     }
 
     #[test]

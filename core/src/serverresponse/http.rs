@@ -49,10 +49,22 @@
 //! head size (8 KiB), a total deadline for reading the request (10 s from
 //! the connection, time waiting for a worker included, so a client
 //! trickling bytes is cut off and a queue of such clients drains fast),
-//! the number of connections accepted
+//! a total deadline for writing the reply (30 s from the end of the
+//! request: a client that reads a long table slowly, or stops reading, is
+//! cut off and its worker freed), the number of connections accepted
 //! at once (256; the next one gets a 503 from a separate thread, so the
 //! accept loop never waits on a client), and the number of worker threads
 //! (16, so a few slow clients cannot starve the others).
+//!
+//! ## Shutdown
+//!
+//! [`Server::shutdown`] (or dropping the server) stops listening, cuts
+//! every connection being served and waits up to
+//! [`ServerConfig::shutdown_timeout`] (2 s) for the threads. It returns
+//! then even if a handler is stuck (waiting for something that never
+//! comes): that handler's thread is detached and keeps running until the
+//! handler returns (a thread cannot be killed); whatever it writes then
+//! goes nowhere, and the thread ends.
 //!
 //! # Client
 //!
@@ -121,10 +133,21 @@ pub struct ServerConfig {
     /// waited longer still gets 1 s once a worker takes it). Default 10 s;
     /// then 408.
     pub read_timeout: Duration,
-    /// Longest wait for the client to take reply bytes. Default 10 s: a
-    /// client that stops reading loses its connection and frees its
-    /// worker.
+    /// Total time the reply may take, counted from the end of the
+    /// request to the last byte taken by the client, however the client
+    /// paces its reading (and however long the handler takes to produce
+    /// it). Default 30 s; then the connection is cut (the client sees a
+    /// reply cut short, not a complete document) and the worker is free
+    /// again, so a client that reads a long table slowly, or not at all,
+    /// holds a worker for this long at most.
     pub write_timeout: Duration,
+    /// How long [`Server::shutdown`] (and dropping the server) waits for
+    /// the worker threads once every connection is cut. A handler that
+    /// still has not returned then (it waits on something that never
+    /// comes) is left running on its detached thread until it returns,
+    /// as threads cannot be killed; its connection is already closed to
+    /// the client. Default 2 s.
+    pub shutdown_timeout: Duration,
     /// Most connections accepted and not yet finished (queued or being
     /// served). Default 256; the next one gets a 503 fault.
     pub max_connections: usize,
@@ -140,7 +163,8 @@ impl Default for ServerConfig {
             tls: None,
             max_head: 8 * 1024,
             read_timeout: Duration::from_secs(10),
-            write_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(30),
+            shutdown_timeout: Duration::from_secs(2),
             max_connections: 256,
             workers: 16,
         }
@@ -245,7 +269,7 @@ pub type Handler = Arc<dyn Fn(&Request, &mut Reply) -> Result<(), Fault> + Send 
 /// Where a [`Reply`] goes: the HTTP head (sent before the first body
 /// byte, or at the end) and the body, buffered up to 16 KiB.
 pub struct ReplySink {
-    out: WriteHalf,
+    out: Outgoing,
     head: Option<Vec<u8>>,
     buf: Vec<u8>,
     head_only: bool,
@@ -270,7 +294,7 @@ impl ReplySink {
         let total = head.len() + self.buf.len();
         if total > 0 {
             self.committed = true;
-            write_all_slices(&mut self.out, &mut slices)?;
+            self.out.write_all_slices(&mut slices)?;
             self.sent += total;
         }
         self.buf.clear();
@@ -291,20 +315,43 @@ impl Write for ReplySink {
 
     fn flush(&mut self) -> io::Result<()> {
         self.push()?;
-        self.out.flush()
+        self.out.half.flush()
     }
 }
 
-fn write_all_slices(out: &mut impl Write, mut slices: &mut [IoSlice<'_>]) -> io::Result<()> {
-    while slices.iter().any(|s| !s.is_empty()) {
-        match out.write_vectored(slices) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => IoSlice::advance_slices(&mut slices, n),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+/// The writing side of a connection being served, bounded by the reply's
+/// total deadline ([`ServerConfig::write_timeout`]).
+struct Outgoing {
+    half: WriteHalf,
+    /// The socket, to bound each blocking write by the time left.
+    ctl: Arc<TcpStream>,
+    deadline: Instant,
+}
+
+impl Outgoing {
+    /// Writes everything before the deadline, or fails with `TimedOut`.
+    /// (Over TLS a write may loop inside the TLS layer, with the timeout
+    /// set before it; a timer cuts the socket at the deadline there, see
+    /// `Shared::serve`.)
+    fn write_all_slices(&mut self, mut slices: &mut [IoSlice<'_>]) -> io::Result<()> {
+        while slices.iter().any(|s| !s.is_empty()) {
+            let left = self.deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(io::ErrorKind::TimedOut.into());
+            }
+            self.ctl.set_write_timeout(Some(left.max(MIN_TIMEOUT)))?;
+            match self.half.write_vectored(slices) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => IoSlice::advance_slices(&mut slices, n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return Err(io::ErrorKind::TimedOut.into())
+                }
+                Err(e) => return Err(e),
+            }
         }
+        Ok(())
     }
-    Ok(())
 }
 
 /// A listening serverResponse server; see the [module docs](self).
@@ -313,6 +360,9 @@ pub struct Server {
     shared: Arc<Shared>,
     addr: SocketAddr,
     threads: Mutex<Vec<JoinHandle<()>>>,
+    /// Disconnected once every thread has ended: each holds a sender
+    /// until it returns, so shutdown can wait for them with a deadline.
+    finished: channel::Receiver<()>,
 }
 
 impl std::fmt::Debug for Server {
@@ -385,47 +435,52 @@ impl Server {
                 Ok(())
             }),
         );
+        let (done_tx, finished) = channel::bounded::<()>(0);
         let server = Server {
             shared: shared.clone(),
             addr,
             threads: Mutex::new(Vec::new()),
+            finished,
         };
         let (jobs_tx, jobs_rx) = channel::unbounded::<Job>();
         let (reject_tx, reject_rx) = channel::bounded::<Job>(REJECT_QUEUE);
         let mut threads = server.threads.lock();
+        // Each thread holds a clone of `done_tx` until it returns.
+        let spawn = |name: String, body: Box<dyn FnOnce() + Send>| {
+            let done = done_tx.clone();
+            thread::Builder::new().name(name).spawn(move || {
+                let _done = done;
+                body();
+            })
+        };
+        // Serves the jobs of `rx` (`overloaded`: with a 503) until the
+        // accept loop ends.
+        let serving = |rx: channel::Receiver<Job>, overloaded: bool| {
+            let sh = shared.clone();
+            Box::new(move || {
+                for job in rx {
+                    sh.serve(job, overloaded);
+                }
+            })
+        };
         for i in 0..shared.config.workers.max(1) {
-            let rx = jobs_rx.clone();
-            let sh = shared.clone();
-            threads.push(
-                thread::Builder::new()
-                    .name(format!("msgwire-sr-worker-{i}"))
-                    .spawn(move || {
-                        for job in rx {
-                            sh.serve(job, false);
-                        }
-                    })?,
-            );
+            threads.push(spawn(
+                format!("msgwire-sr-worker-{i}"),
+                serving(jobs_rx.clone(), false),
+            )?);
         }
-        {
-            let sh = shared.clone();
-            threads.push(
-                thread::Builder::new()
-                    .name("msgwire-sr-reject".into())
-                    .spawn(move || {
-                        for job in reject_rx {
-                            sh.serve(job, true);
-                        }
-                    })?,
-            );
-        }
-        {
-            let sh = shared.clone();
-            threads.push(
-                thread::Builder::new()
-                    .name("msgwire-sr-listen".into())
-                    .spawn(move || sh.accept_loop(listener, jobs_tx, reject_tx))?,
-            );
-        }
+        threads.push(spawn("msgwire-sr-reject".into(), serving(reject_rx, true))?);
+        let sh = shared.clone();
+        threads.push(spawn(
+            "msgwire-sr-listen".into(),
+            Box::new(move || {
+                sh.accept_loop(listener, jobs_tx, reject_tx);
+                // Connections still queued (every worker busy, maybe
+                // stuck in a handler) are closed now, not when a worker
+                // comes back.
+                jobs_rx.try_iter().for_each(drop);
+            }),
+        )?);
         drop(threads);
         Ok(server)
     }
@@ -460,7 +515,10 @@ impl Server {
     }
 
     /// Stops listening, cuts the connections being served and joins every
-    /// thread. Calling it again does nothing.
+    /// thread, waiting at most [`ServerConfig::shutdown_timeout`] for them:
+    /// the thread of a handler that has not returned by then is detached
+    /// (see the [module docs](self#shutdown)). The port is free when this
+    /// returns. Calling it again does nothing.
     pub fn shutdown(&self) {
         if self.shared.closed.swap(true, Ordering::SeqCst) {
             return;
@@ -477,9 +535,29 @@ impl Server {
         for tcp in self.shared.live.lock().values() {
             let _ = tcp.shutdown(Shutdown::Both);
         }
+        let deadline = Instant::now() + self.shared.config.shutdown_timeout;
+        // Every thread gone: the channel disconnects. A message never
+        // comes (nobody sends), so any other outcome is the deadline.
+        let all_done = matches!(
+            self.finished.recv_deadline(deadline),
+            Err(channel::RecvTimeoutError::Disconnected)
+        );
         let threads: Vec<JoinHandle<()>> = self.threads.lock().drain(..).collect();
+        let mut stuck = 0;
         for t in threads {
-            let _ = t.join();
+            if all_done || t.is_finished() {
+                let _ = t.join();
+            } else {
+                // Detached: it ends when its handler returns.
+                stuck += 1;
+            }
+        }
+        if stuck > 0 {
+            log::warn!(
+                "serverResponse server {}: {stuck} handler(s) still running after shutdown; \
+                 left to finish on their own",
+                self.addr
+            );
         }
     }
 }
@@ -576,7 +654,6 @@ impl Shared {
         // already sent is read at once.
         let now = Instant::now();
         let deadline = (accepted + read_budget).max(now + read_budget.min(QUEUED_GRACE));
-        let _ = ctl.set_write_timeout(Some(self.config.write_timeout.max(MIN_TIMEOUT)));
         let stream = match &self.config.tls {
             None => Stream::Tcp(tcp),
             Some(tls) => match Stream::tls_accept(tcp, tls, deadline - now) {
@@ -592,41 +669,55 @@ impl Shared {
         // client takes to trickle it in, so the per-read socket timeouts
         // of `read_head` cannot enforce the deadline alone: a timer stops
         // the reading at the deadline (the reply still goes out).
-        // (The timer drops a cancelled callback only later: the socket it
-        // would stop is held in a slot emptied on cancelling, so no file
-        // descriptor outlives the connection.)
-        let watchdog = match (&stream, &self.watchdog, ctl.try_clone()) {
-            (Stream::Tls(_), Some(timer), Ok(sock)) => Some({
-                let slot = Arc::new(Mutex::new(Some(sock)));
-                let armed = slot.clone();
-                let handle = timer.schedule(deadline, move || {
-                    if let Some(sock) = armed.lock().take() {
-                        let _ = sock.shutdown(Shutdown::Read);
-                    }
-                });
-                (handle, slot)
-            }),
-            _ => None,
-        };
+        // Likewise a TLS write loops inside the TLS layer, so the reply's
+        // deadline is enforced there by a timer that cuts the socket.
+        let tls = matches!(stream, Stream::Tls(_));
+        let ctl = Arc::new(ctl);
         let result = stream.split().map(|split| {
             let mut reader = split.reader;
+            let watchdog = tls.then(|| self.watchdog(&ctl, deadline, Shutdown::Read));
             let head = read_head(&mut reader, &ctl, deadline, self.config.max_head);
-            if let Some((handle, slot)) = &watchdog {
-                handle.cancel();
-                slot.lock().take();
-            }
+            drop(watchdog);
             if let Ok(Some(h)) = &head {
                 counters.add_in(h.len());
             }
-            let (sent, mut writer) = self.answer(head, overloaded, peer, split.writer, &ctl);
+            // The reply's deadline counts from the end of the request.
+            let write_deadline = Instant::now() + self.config.write_timeout;
+            let _watchdog = tls.then(|| self.watchdog(&ctl, write_deadline, Shutdown::Both));
+            let out = Outgoing {
+                half: split.writer,
+                ctl: ctl.clone(),
+                deadline: write_deadline,
+            };
+            let (sent, mut out) = self.answer(head, overloaded, peer, out);
             counters.add_out(sent);
-            let _ = writer.flush();
-            let _ = writer.shutdown();
+            if Instant::now() < write_deadline {
+                let _ = out.half.flush();
+                let _ = out.half.shutdown();
+            }
         });
         if let Err(e) = result {
             log::debug!("serverResponse server: cannot serve {peer}: {e}");
         }
         self.live.lock().remove(&id);
+    }
+
+    /// Shuts `sock` down (`how`) at `deadline` unless the returned guard
+    /// is dropped first. The server's timer exists only with TLS.
+    ///
+    /// (The timer drops a cancelled callback only later: the socket it
+    /// would stop is held in a slot emptied on cancelling, so no file
+    /// descriptor outlives the connection.)
+    fn watchdog(&self, sock: &TcpStream, deadline: Instant, how: Shutdown) -> Option<Watchdog> {
+        let timer = self.watchdog.as_ref()?;
+        let slot = Arc::new(Mutex::new(Some(sock.try_clone().ok()?)));
+        let armed = slot.clone();
+        let handle = timer.schedule(deadline, move || {
+            if let Some(sock) = armed.lock().take() {
+                let _ = sock.shutdown(how);
+            }
+        });
+        Some(Watchdog { handle, slot })
     }
 
     /// Answers a request head; returns the bytes sent and the writing
@@ -636,9 +727,8 @@ impl Shared {
         head: Result<Option<Vec<u8>>, HeadError>,
         overloaded: bool,
         peer: SocketAddr,
-        mut out: WriteHalf,
-        ctl: &TcpStream,
-    ) -> (usize, WriteHalf) {
+        mut out: Outgoing,
+    ) -> (usize, Outgoing) {
         let head = match head {
             Ok(Some(h)) => h,
             // Closed before sending anything: nobody to answer.
@@ -719,7 +809,7 @@ impl Shared {
                      cutting the connection",
                     request.method
                 );
-                let _ = ctl.shutdown(Shutdown::Both);
+                let _ = sink.out.ctl.shutdown(Shutdown::Both);
                 sink.sent
             }
         };
@@ -729,7 +819,7 @@ impl Shared {
     /// A fault of the HTTP layer (service `http`, text the reason).
     fn http_fault(
         &self,
-        out: &mut WriteHalf,
+        out: &mut Outgoing,
         status: u16,
         extra: &[(&str, &str)],
         head_only: bool,
@@ -746,7 +836,7 @@ impl Shared {
 
     fn send_document(
         &self,
-        out: &mut WriteHalf,
+        out: &mut Outgoing,
         status: u16,
         reason: &str,
         extra: &[(&str, &str)],
@@ -756,7 +846,7 @@ impl Shared {
         let head = http_head(status, reason, extra);
         let body = if head_only { Vec::new() } else { doc.to_xml() };
         let mut slices = [IoSlice::new(&head), IoSlice::new(&body)];
-        match write_all_slices(out, &mut slices) {
+        match out.write_all_slices(&mut slices) {
             Ok(()) => head.len() + body.len(),
             Err(_) => 0,
         }
@@ -764,6 +854,19 @@ impl Shared {
 }
 
 struct ActiveGuard<'a>(&'a AtomicUsize);
+
+/// An armed [`Shared::watchdog`]; dropping it disarms it.
+struct Watchdog {
+    handle: crate::net::TimerHandle,
+    slot: Arc<Mutex<Option<TcpStream>>>,
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.handle.cancel();
+        self.slot.lock().take();
+    }
+}
 
 impl Drop for ActiveGuard<'_> {
     fn drop(&mut self) {
