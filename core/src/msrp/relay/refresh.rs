@@ -116,21 +116,19 @@ impl Renewal {
     /// Whether `response` answers the AUTH in progress. If it does, it is
     /// consumed, and the next AUTH to send (if any) is returned.
     pub fn on_response(&mut self, response: &Chunk, now: Instant) -> (bool, Option<Chunk>) {
-        let Some((auth, _)) = &mut self.current else {
+        let Some((mut auth, deadline)) = self.current.take() else {
             return (false, None);
         };
         if auth.pending() != Some(response.transaction_id.as_str()) {
+            self.current = Some((auth, deadline));
             return (false, None);
         }
         match auth.on_response(response) {
             Ok(Some(AuthStep::Send(next))) => {
-                if let Some((_, deadline)) = &mut self.current {
-                    *deadline = now + self.timeout;
-                }
+                self.current = Some((auth, now + self.timeout));
                 (true, Some(next))
             }
             Ok(Some(AuthStep::Done(reservation))) => {
-                let (auth, _) = self.current.take().expect("checked above");
                 if reservation.use_path != self.use_path {
                     log::warn!(
                         "the relay renewed the reservation with another Use-Path ({:?}, \
@@ -148,9 +146,11 @@ impl Renewal {
                 self.next_at = Some(now + renew_after(lifetime));
                 (true, None)
             }
-            Ok(None) => (false, None),
+            Ok(None) => {
+                self.current = Some((auth, deadline));
+                (false, None)
+            }
             Err(e) => {
-                self.current = None;
                 self.failed(&e.to_string(), now);
                 (true, None)
             }
