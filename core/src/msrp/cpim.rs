@@ -43,7 +43,10 @@
 //!
 //! [`CpimBuilder`] writes headers in a fixed order (From, To, cc, DateTime,
 //! Subject, NS, Require, then the additional headers) and declares each
-//! namespace with an NS line before the first header that uses it.
+//! namespace with an NS line before the first header that uses it. It
+//! writes DateTime with at most microseconds, as python3-sipsimple does
+//! (see [`DateTime::to_rfc3339_micros`]): `2026-11-24T16:18:03.123456Z`,
+//! or `2026-11-24T16:18:03Z` when the fraction is zero.
 //!
 //! # Escapes
 //!
@@ -553,6 +556,46 @@ impl DateTime {
         })
     }
 
+    /// The text a built CPIM message's DateTime header carries:
+    /// `YYYY-MM-DDTHH:MM:SS[.ffffff](Z|±HH:MM)` with at most microseconds
+    /// -- the fraction truncated to six digits and written with all six
+    /// when it is not zero, left out when it is -- which is what
+    /// python3-sipsimple writes (Python's `isoformat()`), except that a
+    /// zero offset is `Z`. (`Display` writes every digit parsed.)
+    pub fn to_rfc3339_micros(&self) -> String {
+        fn put(b: &mut [u8; 32], at: usize, value: u32, width: usize) -> usize {
+            let mut v = value;
+            for i in (at..at + width).rev() {
+                b[i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+            at + width
+        }
+        let mut b = *b"0000-00-00T00:00:00.000000+00:00";
+        put(&mut b, 0, u32::from(self.year), 4);
+        put(&mut b, 5, u32::from(self.month), 2);
+        put(&mut b, 8, u32::from(self.day), 2);
+        put(&mut b, 11, u32::from(self.hour), 2);
+        put(&mut b, 14, u32::from(self.minute), 2);
+        let mut n = put(&mut b, 17, u32::from(self.second), 2);
+        let micros = self.nanosecond / 1000;
+        if micros != 0 {
+            n = put(&mut b, 20, micros, 6);
+        }
+        if self.offset_minutes == 0 {
+            b[n] = b'Z';
+            n += 1;
+        } else {
+            let m = self.offset_minutes.unsigned_abs();
+            b[n] = if self.offset_minutes < 0 { b'-' } else { b'+' };
+            put(&mut b, n + 1, u32::from(m / 60), 2);
+            b[n + 3] = b':';
+            n = put(&mut b, n + 4, u32::from(m % 60), 2);
+        }
+        // Only ASCII digits and punctuation are in b[..n].
+        b[..n].iter().map(|&c| char::from(c)).collect()
+    }
+
     /// Seconds since 1970-01-01T00:00:00Z (a leap second counts as the
     /// second after it, as in POSIX time).
     pub fn unix_seconds(&self) -> i64 {
@@ -931,7 +974,7 @@ impl CpimBuilder {
             if !dt.is_valid() {
                 return Err(CpimBuildError::BadDateTime(format!("{dt:?}")));
             }
-            headers.push(std_header("DateTime", Vec::new(), dt.to_string()));
+            headers.push(std_header("DateTime", Vec::new(), dt.to_rfc3339_micros()));
         }
         for s in &self.subjects {
             let mut params = Vec::new();
@@ -1044,6 +1087,34 @@ impl CpimBuilder {
             content_headers,
             content: self.content,
         })
+    }
+}
+
+/// The payload's Content-Type value (trimmed) in a CPIM body, found
+/// without parsing the message: the first `Content-Type` line of the MIME
+/// headers, which start after the first empty line. `None` when the body
+/// is cut before that line or has none (e.g. the first chunk of a message
+/// whose headers did not fit), or the value is not UTF-8. The receiving
+/// chat uses it to decide on `accept-wrapped-types` from a message's
+/// first chunk; [`CpimMessage::parse`] still checks the whole message.
+pub fn peek_content_type(body: &[u8]) -> Option<&str> {
+    let mut pos = if body.starts_with(b"\r\n") {
+        2
+    } else {
+        memchr::memmem::find(body, b"\r\n\r\n")? + 4
+    };
+    loop {
+        let rest = &body[pos..];
+        let end = memchr::memmem::find(rest, b"\r\n")?;
+        let line = &rest[..end];
+        if line.is_empty() {
+            return None;
+        }
+        const NAME: &[u8] = b"content-type:";
+        if line.len() >= NAME.len() && line[..NAME.len()].eq_ignore_ascii_case(NAME) {
+            return std::str::from_utf8(&line[NAME.len()..]).ok().map(str::trim);
+        }
+        pos += end + 2;
     }
 }
 

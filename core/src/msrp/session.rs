@@ -31,6 +31,26 @@
 //! input, the session answers 400 (413 for a body over the size limit) and
 //! carries on.
 //!
+//! # Refusing messages by their content
+//!
+//! [`SessionConfig::send_filter`] lets the layer above (the chat, which
+//! enforces `accept-wrapped-types`) decide on an incoming SEND that passed
+//! the session's own checks before it is answered: a [`SendRefusal`]
+//! answers the SEND with its status (no success REPORT, nothing reaches the
+//! application). The filter sees the first chunk of each message (with
+//! [`Delivery::Chunks`] its body too; with [`Delivery::Messages`] its head
+//! only, since bodies stream); later chunks of a refused message are
+//! refused with the same status without asking it again. At most
+//! [`MAX_REFUSED_SENDS`] refused messages are remembered.
+//!
+//! # NICKNAME
+//!
+//! RFC 7701 NICKNAME requests reach the application, which answers them,
+//! unless [`SessionConfig::handles_nickname`] is off: then the session
+//! answers each one `501 Method unknown` at once, as it answers any method
+//! it does not know (always, whatever the request's Failure-Report says:
+//! that header governs SEND requests only).
+//!
 //! Large messages — chunked sending with [`Session::send_message`],
 //! interleaving, back-pressure, and whole-message reassembly on receipt —
 //! are described in [`super::transfer`]; their progress is read with
@@ -164,6 +184,75 @@ pub struct SessionConfig {
     /// With [`Delivery::Messages`]: where message bodies go. `None` (the
     /// default) keeps them in memory.
     pub sink_factory: Option<SinkFactory>,
+    /// Decides on incoming SENDs that passed the session's checks (see
+    /// the [module docs](self#refusing-messages-by-their-content)). `None`
+    /// (the default) accepts them all and costs nothing.
+    pub send_filter: Option<SendFilter>,
+    /// Whether NICKNAME requests (RFC 7701) go to the application, which
+    /// must answer them (default, the legacy behaviour); off: the session
+    /// answers them `501 Method unknown` itself.
+    pub handles_nickname: bool,
+}
+
+/// How an incoming SEND is refused by a [`SendFilter`]: the status of the
+/// response (e.g. 415 `Unsupported media type`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendRefusal {
+    /// The status code (a failure: 400 to 699).
+    pub code: u16,
+    /// The status comment.
+    pub comment: String,
+}
+
+/// The signature of a [`SendFilter`].
+pub type SendFilterFn = dyn Fn(&Chunk) -> Option<SendRefusal> + Send + Sync;
+
+/// Decides whether an incoming SEND is taken (`None`) or refused
+/// ([`SessionConfig::send_filter`]). Called with the first chunk of each
+/// message (see the module docs for what it holds), on the driver's
+/// reader thread, before the SEND is answered: it must be quick and must
+/// not block.
+#[derive(Clone)]
+pub struct SendFilter(std::sync::Arc<SendFilterFn>);
+
+impl SendFilter {
+    /// A filter calling `f`.
+    pub fn new(f: impl Fn(&Chunk) -> Option<SendRefusal> + Send + Sync + 'static) -> Self {
+        SendFilter(std::sync::Arc::new(f))
+    }
+}
+
+impl std::fmt::Debug for SendFilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SendFilter(..)")
+    }
+}
+
+/// How many refused messages a session remembers, to refuse their later
+/// chunks (the oldest is forgotten first).
+pub const MAX_REFUSED_SENDS: usize = 64;
+
+/// Messages a [`SendFilter`] refused, by Message-ID, oldest first.
+#[derive(Debug, Default)]
+struct RefusedSends(VecDeque<(String, SendRefusal)>);
+
+impl RefusedSends {
+    fn get(&self, message_id: &str) -> Option<&SendRefusal> {
+        self.0.iter().find(|(m, _)| m == message_id).map(|(_, r)| r)
+    }
+
+    fn remember(&mut self, message_id: &str, refusal: &SendRefusal) {
+        if self.get(message_id).is_none() {
+            if self.0.len() == MAX_REFUSED_SENDS {
+                self.0.pop_front();
+            }
+            self.0.push_back((message_id.to_string(), refusal.clone()));
+        }
+    }
+
+    fn forget(&mut self, message_id: &str) {
+        self.0.retain(|(m, _)| m != message_id);
+    }
 }
 
 impl Default for SessionConfig {
@@ -186,6 +275,8 @@ impl Default for SessionConfig {
             delivery: Delivery::Chunks,
             max_message_size: 16 * 1024 * 1024,
             sink_factory: None,
+            send_filter: None,
+            handles_nickname: true,
         }
     }
 }
@@ -435,6 +526,8 @@ pub struct Session {
     /// Renewing the reservation of the relay this session's connection
     /// goes to (see [`keep_reservation`](Self::keep_reservation)).
     renewal: Option<Renewal>,
+    /// Messages the send filter refused (their later chunks are refused too).
+    refused: RefusedSends,
 }
 
 impl Session {
@@ -466,6 +559,7 @@ impl Session {
             pending: Transactions::default(),
             closed: false,
             renewal: None,
+            refused: RefusedSends::default(),
         }
     }
 
@@ -858,6 +952,9 @@ impl Session {
                 self.settle_reported(&chunk);
                 self.events.push_back(SessionEvent::Incoming(chunk));
             }
+            "NICKNAME" if !self.config.handles_nickname => {
+                self.reject(&chunk, 501, "Method unknown");
+            }
             "NICKNAME" => {
                 let h = &chunk.headers;
                 if !h.contains(names::USE_NICKNAME)
@@ -939,6 +1036,10 @@ impl Session {
             self.reject(&chunk, code, comment);
             return;
         }
+        if let Some(refusal) = self.filter_send(&chunk, true) {
+            self.reject(&chunk, refusal.code, &refusal.comment);
+            return;
+        }
         if exact_paths {
             // The response make_response would build, from cached text.
             if chunk.failure_report() == Ok(FailureReport::Yes) {
@@ -977,6 +1078,29 @@ impl Session {
             }
         }
         None
+    }
+
+    /// What the send filter says about `chunk` (see the module docs): its
+    /// own verdict on a message's first chunk, the remembered one on later
+    /// chunks of a refused message. `whole`: the chunk's body is there (so
+    /// its flag tells whether more chunks follow).
+    fn filter_send(&mut self, chunk: &Chunk, whole: bool) -> Option<SendRefusal> {
+        let filter = self.config.send_filter.as_ref()?;
+        let message_id = chunk.message_id()?;
+        let start = chunk.byte_range().ok().flatten().map_or(1, |r| r.start);
+        let last = whole && chunk.flag != Flag::Continue;
+        if start > 1 {
+            let refusal = self.refused.get(message_id)?.clone();
+            if last {
+                self.refused.forget(message_id);
+            }
+            return Some(refusal);
+        }
+        let refusal = (filter.0)(chunk)?;
+        if !last {
+            self.refused.remember(message_id, &refusal);
+        }
+        Some(refusal)
     }
 
     /// RFC 4975 §7.3 path checks of an incoming SEND (481 on a mismatch).
@@ -1229,6 +1353,12 @@ impl Session {
                 Some((415, "Unsupported media type"))
             }
             Some(_) => None,
+        };
+        let rejection = match rejection {
+            None if body_problem.is_none() => {
+                self.filter_send(&chunk, false).map(|r| (r.code, r.comment))
+            }
+            other => other,
         };
         let message_id = chunk.message_id().unwrap_or_default().to_string();
         let range = chunk.byte_range().ok().flatten().unwrap_or(ByteRange {

@@ -7,8 +7,9 @@ use bytes::Bytes;
 
 use super::iscomposing::{self, IsComposing, IsComposingError};
 use super::ChatError;
-use crate::msrp::cpim::{CpimMessage, DateTime, Identity};
+use crate::msrp::cpim::{peek_content_type, CpimMessage, DateTime, Identity};
 use crate::msrp::sdp::{media_type_matches, MsrpMedia};
+use crate::msrp::session::{accepts, SendRefusal};
 use crate::msrp::Chunk;
 
 /// The MIME type of the CPIM wrapper.
@@ -79,6 +80,33 @@ pub fn wrap_cpim(
         .build()
         .map_err(ChatError::Cpim)?;
     Ok(msg.encode())
+}
+
+/// The chat's verdict on an incoming SEND (its
+/// [`SendFilter`](crate::msrp::session::SendFilter)): a `message/cpim`
+/// body whose payload type this side accepts neither wrapped
+/// (`accept_wrapped_types`) nor as a root body (`accept_types`; RFC 4975
+/// §8.6, the same rule [`MsrpMedia::accepts_wrapped`] applies for the
+/// sender) is refused `415 Unsupported media type`. Decided on the
+/// message's first chunk, whose body starts with the CPIM headers; a
+/// first chunk too short to show the payload type is let through.
+pub fn refuse_wrapped(
+    chunk: &Chunk,
+    accept_types: &[String],
+    accept_wrapped_types: &[String],
+) -> Option<SendRefusal> {
+    let outer = chunk.content_type()?;
+    if !media_type_matches(CPIM_TYPE, outer) {
+        return None;
+    }
+    let inner = peek_content_type(&chunk.data)?;
+    if accepts(accept_wrapped_types, inner) || accepts(accept_types, inner) {
+        return None;
+    }
+    Some(SendRefusal {
+        code: 415,
+        comment: "Unsupported media type".to_string(),
+    })
 }
 
 /// What an incoming SEND carries.
