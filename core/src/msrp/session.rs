@@ -1807,6 +1807,144 @@ mod tests {
         assert_eq!(p.a.pending_transactions(), 0);
     }
 
+    /// Feeds each of `chunks` to `to` and returns what `to` answers, as
+    /// the chunks it put on the wire.
+    fn answers(to: &mut Session, chunks: &[Chunk], now: Instant) -> Vec<Chunk> {
+        let mut wire = Vec::new();
+        for c in chunks {
+            to.handle_input(&c.encode(), now);
+            while let Some(b) = to.poll_transmit() {
+                wire.push(parse_chunk(&b).unwrap());
+            }
+        }
+        wire
+    }
+
+    #[test]
+    fn unknown_methods_get_501_whatever_their_failure_report() {
+        let mut p = Pair::new(SessionConfig::default());
+        let mut foo = p.a.make_request("FOOBAR");
+        foo.headers.set("Failure-Report", "no");
+        let got = answers(&mut p.b, &[foo.clone()], p.now);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(
+            &got[0].encode()[..],
+            format!(
+                "MSRP {} 501 Method unknown\r\n\
+                 To-Path: msrp://127.0.0.1:2855/alice01;tcp\r\n\
+                 From-Path: msrp://127.0.0.1:2856/bob01;tcp\r\n\
+                 -------{}$\r\n",
+                foo.transaction_id, foo.transaction_id
+            )
+            .as_bytes()
+        );
+        assert!(events(&mut p.b).is_empty());
+    }
+
+    #[test]
+    fn a_session_that_does_not_handle_nickname_answers_501() {
+        let mut p = Pair::new(SessionConfig {
+            handles_nickname: false,
+            ..SessionConfig::default()
+        });
+        let mut n = p.a.make_request("NICKNAME");
+        n.headers.set("Use-Nickname", "\"Alice\"");
+        let got = answers(&mut p.b, &[n.clone()], p.now);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].transaction_id, n.transaction_id);
+        assert_eq!(got[0].code(), Some(501));
+        assert_eq!(got[0].comment(), Some("Method unknown"));
+        assert!(events(&mut p.b).is_empty());
+        // The sender sees the 501 at once, not a 408 later.
+        p.a.send_chunk(n, true, p.now).unwrap();
+        p.run();
+        assert_eq!(response_code(&events(&mut p.a)[0]), (501, false));
+    }
+
+    /// A filter refusing bodies that start with "bad" -- or, given a head
+    /// without its body (with `Delivery::Messages`), Message-ID `m-bad` --
+    /// and counting calls.
+    fn bad_filter(calls: std::sync::Arc<std::sync::atomic::AtomicUsize>) -> SendFilter {
+        SendFilter::new(move |chunk| {
+            calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let bad = if chunk.data.is_empty() {
+                chunk.message_id() == Some("m-bad")
+            } else {
+                chunk.data.starts_with(b"bad")
+            };
+            bad.then(|| SendRefusal {
+                code: 415,
+                comment: "Unsupported media type".into(),
+            })
+        })
+    }
+
+    /// The chunks of a message of `body` in pieces of `piece` bytes.
+    fn pieces(s: &Session, body: &[u8], piece: usize, mid: &str) -> Vec<Chunk> {
+        let total = body.len();
+        body.chunks(piece)
+            .enumerate()
+            .map(|(i, part)| {
+                let mut c = s.make_message(Bytes::copy_from_slice(part), "text/plain", Some(mid));
+                let start = i * piece + 1;
+                c.headers.set(
+                    "Byte-Range",
+                    format!("{start}-{}/{total}", start + part.len() - 1),
+                );
+                c.headers.set("Success-Report", "yes");
+                c.flag = if start + part.len() - 1 == total {
+                    Flag::End
+                } else {
+                    Flag::Continue
+                };
+                c
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_send_filter_refuses_a_message_from_its_first_chunk() {
+        for delivery in [Delivery::Chunks, Delivery::Messages] {
+            let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let mut p = Pair::new(SessionConfig {
+                send_filter: Some(bad_filter(calls.clone())),
+                delivery,
+                ..SessionConfig::default()
+            });
+            let refused = pieces(&p.a, b"bad message", 4, "m-bad");
+            let taken = pieces(&p.a, b"good message", 5, "m-good");
+            let got = answers(&mut p.b, &refused, p.now);
+            // Each chunk of the refused message gets its 415 and nothing
+            // else: no 200, no REPORT.
+            let want: Vec<_> = refused
+                .iter()
+                .map(|c| (c.transaction_id.clone(), Some(415)))
+                .collect();
+            let seen: Vec<_> = got
+                .iter()
+                .map(|c| (c.transaction_id.clone(), c.code()))
+                .collect();
+            assert_eq!(seen, want, "{delivery:?}");
+            assert!(got
+                .iter()
+                .all(|c| c.comment() == Some("Unsupported media type")));
+            assert!(events(&mut p.b).is_empty(), "{delivery:?}");
+            let got = answers(&mut p.b, &taken, p.now);
+            assert!(got.iter().all(|c| c.code() != Some(415)), "{got:?}");
+            assert!(got.iter().any(|c| c.method() == Some("REPORT")));
+            let evs = events(&mut p.b);
+            assert!(!evs.is_empty());
+            for e in evs {
+                let SessionEvent::Incoming(c) = e else {
+                    panic!("{e:?}")
+                };
+                assert_eq!(c.message_id(), Some("m-good"));
+            }
+            // Asked once per message, on its first chunk.
+            assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
+        }
+    }
+
     #[test]
     fn duplicate_transaction_is_refused() {
         let mut p = Pair::new(SessionConfig::default());
