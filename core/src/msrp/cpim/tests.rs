@@ -563,11 +563,20 @@ proptest! {
 fn built_date_times_have_at_most_microseconds() {
     let cases = [
         // Nanoseconds are truncated to microseconds, written with six digits.
-        ("2026-11-24T16:18:03.123456789Z", "2026-11-24T16:18:03.123456Z"),
+        (
+            "2026-11-24T16:18:03.123456789Z",
+            "2026-11-24T16:18:03.123456Z",
+        ),
         ("2026-11-24T16:18:03.5Z", "2026-11-24T16:18:03.500000Z"),
-        ("2026-11-24T16:18:03.000001-08:00", "2026-11-24T16:18:03.000001-08:00"),
+        (
+            "2026-11-24T16:18:03.000001-08:00",
+            "2026-11-24T16:18:03.000001-08:00",
+        ),
         // A fraction under a microsecond is no fraction at all.
-        ("2026-11-24T16:18:03.000000999+05:30", "2026-11-24T16:18:03+05:30"),
+        (
+            "2026-11-24T16:18:03.000000999+05:30",
+            "2026-11-24T16:18:03+05:30",
+        ),
         ("2026-11-24T16:18:03Z", "2026-11-24T16:18:03Z"),
         ("0001-01-01T00:00:00+00:00", "0001-01-01T00:00:00Z"),
     ];
@@ -595,9 +604,15 @@ fn built_date_times_have_at_most_microseconds() {
 fn peek_content_type_reads_the_payload_type_of_a_first_chunk() {
     let body = b"From: <sip:a@x>\r\nTo: <sip:b@x>\r\n\r\nContent-ID: <1@x>\r\ncontent-TYPE:  image/png \r\n\r\n\x89PNG";
     assert_eq!(peek_content_type(body), Some("image/png"));
-    assert_eq!(peek_content_type(b"\r\nContent-Type: text/plain\r\n\r\nhi"), Some("text/plain"));
+    assert_eq!(
+        peek_content_type(b"\r\nContent-Type: text/plain\r\n\r\nhi"),
+        Some("text/plain")
+    );
     // Cut before the type is known, or no type: nothing.
     assert_eq!(peek_content_type(&body[..40]), None);
-    assert_eq!(peek_content_type(b"From: <sip:a@x>\r\n\r\nContent-ID: <1@x>\r\n\r\nx"), None);
+    assert_eq!(
+        peek_content_type(b"From: <sip:a@x>\r\n\r\nContent-ID: <1@x>\r\n\r\nx"),
+        None
+    );
     assert_eq!(peek_content_type(b""), None);
 }
