@@ -410,6 +410,11 @@ pub(crate) type TidMap<V> = HashMap<String, V, BuildHasherDefault<TidHasher>>;
 #[derive(Debug, Default)]
 struct Transactions {
     by_tid: TidMap<Pending>,
+    /// The transaction ids of `Failure-Report: partial` SENDs by their
+    /// Message-ID (see [`Pending::reported_by`]), in the order sent: a
+    /// success REPORT finds the SENDs it settles without a scan of every
+    /// pending request (which made a busy chat quadratic).
+    by_mid: TidMap<Vec<String>>,
     /// `(deadline, seq)` of every entry, earliest first. The front is
     /// always a live entry.
     order: VecDeque<(Instant, u64)>,
@@ -435,7 +440,11 @@ impl Transactions {
         pending.seq = self.next_seq;
         self.next_seq += 1;
         let entry = (pending.deadline, pending.seq);
-        if let Some(old) = self.by_tid.insert(tid, pending) {
+        if let Some((mid, _, _)) = &pending.reported_by {
+            self.by_mid.entry(mid.clone()).or_default().push(tid.clone());
+        }
+        if let Some(old) = self.by_tid.insert(tid.clone(), pending) {
+            self.unindex(&tid, &old);
             self.forget(old.seq);
         }
         if self.order.back().is_none_or(|&(d, _)| d <= entry.0) {
@@ -448,8 +457,42 @@ impl Transactions {
 
     fn remove(&mut self, tid: &str) -> Option<Pending> {
         let pending = self.by_tid.remove(tid)?;
+        self.unindex(tid, &pending);
         self.forget(pending.seq);
         Some(pending)
+    }
+
+    /// Drops `tid`'s entry in `by_mid` (the first one: a replaced entry's
+    /// own, when the new one was indexed after it).
+    fn unindex(&mut self, tid: &str, pending: &Pending) {
+        let Some((mid, _, _)) = &pending.reported_by else {
+            return;
+        };
+        if let Some(tids) = self.by_mid.get_mut(mid.as_str()) {
+            if let Some(at) = tids.iter().position(|t| t == tid) {
+                tids.remove(at);
+            }
+            if tids.is_empty() {
+                self.by_mid.remove(mid.as_str());
+            }
+        }
+    }
+
+    /// The pending `partial` SENDs of message `mid` whose bytes lie in
+    /// `start..=end`, in the order sent.
+    fn covered(&self, mid: &str, start: u64, end: u64) -> Vec<String> {
+        let Some(tids) = self.by_mid.get(mid) else {
+            return Vec::new();
+        };
+        tids.iter()
+            .filter(|tid| {
+                self.by_tid
+                    .get(tid.as_str())
+                    .and_then(|p| p.reported_by.as_ref())
+                    .is_some_and(|(_, s, e)| start <= *s && *e <= end)
+            })
+            .cloned()
+            .collect()
     }
 
     fn forget(&mut self, seq: u64) {
@@ -1193,18 +1236,7 @@ impl Session {
             return;
         }
         let end = range.end.or(range.total).unwrap_or(u64::MAX);
-        let settled: Vec<String> = self
-            .pending
-            .by_tid
-            .iter()
-            .filter(|(_, p)| {
-                p.reported_by
-                    .as_ref()
-                    .is_some_and(|(m, s, e)| m == mid && range.start <= *s && *e <= end)
-            })
-            .map(|(tid, _)| tid.clone())
-            .collect();
-        for tid in settled {
+        for tid in self.pending.covered(mid, range.start, end) {
             self.expire(&tid);
         }
     }
