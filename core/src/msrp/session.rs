@@ -441,7 +441,10 @@ impl Transactions {
         self.next_seq += 1;
         let entry = (pending.deadline, pending.seq);
         if let Some((mid, _, _)) = &pending.reported_by {
-            self.by_mid.entry(mid.clone()).or_default().push(tid.clone());
+            self.by_mid
+                .entry(mid.clone())
+                .or_default()
+                .push(tid.clone());
         }
         if let Some(old) = self.by_tid.insert(tid.clone(), pending) {
             self.unindex(&tid, &old);

@@ -412,6 +412,8 @@ impl Chat {
             }));
         }
         let shared = Arc::new(Shared {
+            from_value: policy::identity_value(&config.local_identity),
+            to_value: policy::identity_value(&config.remote_identity),
             local_identity: config.local_identity.clone(),
             remote_identity: config.remote_identity.clone(),
             emitter: Emitter {
@@ -904,16 +906,21 @@ impl Inner {
                 .is_some_and(|t| !policy::same_identity(t, &shared.remote_identity));
         let (body, content_type) = match policy::choose_wrapping(remote, &q.content_type, private)?
         {
-            Wrapping::Cpim => (
-                policy::wrap_cpim(
-                    &shared.local_identity,
-                    to,
-                    q.dt,
-                    &q.content_type,
-                    q.content.clone(),
-                )?,
-                policy::CPIM_TYPE,
-            ),
+            Wrapping::Cpim => {
+                let body = match (&shared.from_value, &shared.to_value, q.to.is_none()) {
+                    (Some(from), Some(to), true) => {
+                        policy::wrap_cpim_values(from, to, q.dt, &q.content_type, &q.content)?
+                    }
+                    _ => policy::wrap_cpim(
+                        &shared.local_identity,
+                        to,
+                        q.dt,
+                        &q.content_type,
+                        q.content.clone(),
+                    )?,
+                };
+                (body, policy::CPIM_TYPE)
+            }
             Wrapping::Plain => (q.content.clone(), q.content_type.as_str()),
         };
         let mut chunk = session.make_message(body, content_type, Some(&q.message_id));
@@ -981,6 +988,10 @@ fn placeholder_chunk(q: &Queued) -> Chunk {
 struct Shared {
     local_identity: String,
     remote_identity: String,
+    /// The CPIM values of the two identities, made once (`None`: invalid,
+    /// and each message says so through the builder's error).
+    from_value: Option<String>,
+    to_value: Option<String>,
     emitter: Emitter,
     /// The is-composing expiry: a generation (bumped by every indication)
     /// and the armed timer entry.

@@ -3,7 +3,7 @@
 //! decoded. No sockets, no threads, no clock (the time of a CPIM DateTime
 //! is an argument).
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 use super::iscomposing::{self, IsComposing, IsComposingError};
 use super::ChatError;
@@ -107,6 +107,64 @@ pub fn refuse_wrapped(
         code: 415,
         comment: "Unsupported media type".to_string(),
     })
+}
+
+/// The value a CPIM `From` or `To` header carries for an identity given
+/// as text (see [`identity`]), checked as [`CpimMessage::builder`] checks
+/// it; `None` when the builder would refuse it.
+pub fn identity_value(text: &str) -> Option<String> {
+    let msg = CpimMessage::builder("text/plain", Bytes::new())
+        .sender(identity(text))
+        .build()
+        .ok()?;
+    msg.headers().first().map(|h| h.value.clone())
+}
+
+/// [`wrap_cpim`] for identities whose header values are known good (from
+/// [`identity_value`]): the same bytes, written straight into one buffer
+/// -- no message value, no header list, the payload copied once. Falls
+/// back to [`wrap_cpim`]'s checks (and error) for a content type the
+/// builder would refuse.
+pub fn wrap_cpim_values(
+    from_value: &str,
+    to_value: &str,
+    dt: DateTime,
+    content_type: &str,
+    content: &Bytes,
+) -> Result<Bytes, ChatError> {
+    if !dt.is_valid()
+        || content_type
+            .bytes()
+            .any(|c| c.is_ascii_control() && c != b'\t')
+    {
+        return Err(CpimMessage::builder(content_type, content.clone())
+            .timestamp(dt)
+            .build()
+            .err()
+            .map_or_else(
+                || ChatError::InvalidArgument(format!("bad content type {content_type:?}")),
+                ChatError::Cpim,
+            ));
+    }
+    let dt = dt.to_rfc3339_micros();
+    let parts: [&[u8]; 11] = [
+        b"From: ",
+        from_value.as_bytes(),
+        b"\r\nTo: ",
+        to_value.as_bytes(),
+        b"\r\nDateTime: ",
+        dt.as_bytes(),
+        b"\r\n\r\nContent-Type: ",
+        content_type.as_bytes(),
+        b"\r\n\r\n",
+        content,
+        b"",
+    ];
+    let mut out = BytesMut::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        out.extend_from_slice(p);
+    }
+    Ok(out.freeze())
 }
 
 /// What an incoming SEND carries.
