@@ -696,6 +696,12 @@ impl CpimMessage {
         &self.content
     }
 
+    /// The message taken apart: its message headers, MIME headers and
+    /// payload (for readers that keep the values, without copying them).
+    pub fn into_parts(self) -> (Vec<CpimHeader>, Vec<ContentHeader>, Bytes) {
+        (self.headers, self.content_headers, self.content)
+    }
+
     /// The payload's Content-Type value as written, parameters included
     /// (the header name is matched without case, as MIME does).
     pub fn content_type(&self) -> Option<&str> {
@@ -1142,7 +1148,8 @@ impl Parser {
             return Err(CpimError::new(CpimErrorKind::Empty, 1, b""));
         }
         let mut pos = 0;
-        let mut headers = Vec::new();
+        // A chat message has From, To and DateTime, and one MIME header.
+        let mut headers = Vec::with_capacity(4);
         loop {
             let line = self
                 .next_line(body, &mut pos)?
@@ -1152,7 +1159,7 @@ impl Parser {
             }
             headers.push(self.message_header(line)?);
         }
-        let mut content_headers = Vec::new();
+        let mut content_headers = Vec::with_capacity(2);
         loop {
             let line = self
                 .next_line(body, &mut pos)?

@@ -662,7 +662,8 @@ pub fn media_type_matches(pattern: &str, content_type: &str) -> bool {
     // Runs for every message sent and received: compared in place,
     // without lower-cased copies.
     fn bare(t: &str) -> &str {
-        t.split(';').next().unwrap_or("").trim()
+        let end = t.bytes().position(|b| b == b';').unwrap_or(t.len());
+        t[..end].trim()
     }
     let (pattern, ct) = (bare(pattern), bare(content_type));
     if pattern == "*" {

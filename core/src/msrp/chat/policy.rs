@@ -208,21 +208,29 @@ pub enum IncomingError {
 pub fn read_incoming(chunk: &Chunk) -> Result<Incoming, IncomingError> {
     let outer = chunk.content_type().ok_or(IncomingError::NoContentType)?;
     if media_type_matches(CPIM_TYPE, outer) {
-        let msg = CpimMessage::parse(chunk.data.clone())?;
-        let inner = msg
-            .content_type()
+        let (headers, content_headers, content) =
+            CpimMessage::parse(chunk.data.clone())?.into_parts();
+        // The first Content-Type, as CpimMessage::content_type finds it.
+        let inner = content_headers
+            .into_iter()
+            .find(|h| h.name.eq_ignore_ascii_case("Content-Type"))
             .ok_or(IncomingError::NoWrappedContentType)?
-            .to_string();
+            .value;
         if is_composing_type(&inner) {
-            return Ok(Incoming::Composing(IsComposing::parse(msg.content())?));
+            return Ok(Incoming::Composing(IsComposing::parse(&content)?));
         }
-        let cpim_headers = msg
-            .headers()
-            .iter()
-            .map(|h| (h.full_name(), h.value.clone()))
+        let cpim_headers = headers
+            .into_iter()
+            .map(|h| {
+                let name = match &h.prefix {
+                    Some(_) => h.full_name(),
+                    None => h.name,
+                };
+                (name, h.value)
+            })
             .collect();
         return Ok(Incoming::Message {
-            content: msg.content().clone(),
+            content,
             content_type: inner,
             cpim_headers,
         });
