@@ -749,7 +749,7 @@ fn a_wrapped_type_the_chat_does_not_accept_is_refused_415_on_the_wire() {
             head,
         );
         first.flag = msgwire::msrp::Flag::Continue;
-        let mut second = cpim_send(
+        let second = cpim_send(
             &b,
             &me,
             "tid00003",
