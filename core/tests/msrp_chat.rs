@@ -70,6 +70,17 @@ fn next(rx: &Receiver<ChatEvent>) -> ChatEvent {
     rx.recv_timeout(WAIT).expect("an event in time")
 }
 
+/// `from` sends `text`; it is `to`'s next event.
+fn says(from: &Side, to: &Side, text: &str) {
+    from.chat
+        .send_message(text.to_string(), "text/plain", None, None)
+        .unwrap();
+    let ChatEvent::GotMessage(m) = next(&to.rx) else {
+        panic!("not a message")
+    };
+    assert_eq!(m.text().as_deref(), Some(text));
+}
+
 #[test]
 fn media_is_plain_tcp_with_the_local_address() {
     within(LIMIT, || {
@@ -335,13 +346,7 @@ fn an_incoming_chat_connects_when_the_peer_is_passive() {
         b_as_active.setup = Some(Setup::Active);
         let am = a.media.clone();
         start_pair(&a, &b, b_as_active, am);
-        b.chat
-            .send_message("reversed", "text/plain", None, None)
-            .unwrap();
-        let ChatEvent::GotMessage(m) = next(&a.rx) else {
-            panic!("not a message")
-        };
-        assert_eq!(m.text().as_deref(), Some("reversed"));
+        says(&b, &a, "reversed");
         a.chat.end();
         b.chat.end();
     });
@@ -613,21 +618,9 @@ fn two_chats_over_tls() {
         }
         let (am, bm) = (a.media.clone(), b.media.clone());
         start_pair(&a, &b, bm, am);
-        a.chat
-            .send_message("secret", "text/plain", None, None)
-            .unwrap();
-        let ChatEvent::GotMessage(m) = next(&b.rx) else {
-            panic!("not a message")
-        };
-        assert_eq!(m.text().as_deref(), Some("secret"));
+        says(&a, &b, "secret");
         assert!(matches!(next(&a.rx), ChatEvent::DidDeliverMessage(_)));
-        b.chat
-            .send_message("back", "text/plain", None, None)
-            .unwrap();
-        let ChatEvent::GotMessage(m) = next(&a.rx) else {
-            panic!("not a message")
-        };
-        assert_eq!(m.text().as_deref(), Some("back"));
+        says(&b, &a, "back");
         a.chat.end();
         b.chat.end();
     });

@@ -42,15 +42,6 @@ struct side {
     int count;
 };
 
-static void copy(char *dst, size_t cap, const void *src, size_t len)
-{
-    if (len >= cap) {
-        len = cap - 1;
-    }
-    memcpy(dst, src, len);
-    dst[len] = '\0';
-}
-
 static void record(void *user_data, const msgwire_chat_event *ev)
 {
     struct side *s = user_data;
@@ -60,20 +51,20 @@ static void record(void *user_data, const msgwire_chat_event *ev)
         memset(e, 0, sizeof *e);
         e->kind = ev->kind;
         if (ev->kind == MSGWIRE_CHAT_EVENT_KIND_GOT_MESSAGE) {
-            copy(e->text, sizeof e->text, ev->content, ev->content_len);
+            copy_str(e->text, sizeof e->text, ev->content, ev->content_len);
         } else if (ev->kind == MSGWIRE_CHAT_EVENT_KIND_DID_FAIL) {
-            copy(e->text, sizeof e->text, ev->context.ptr, ev->context.len);
+            copy_str(e->text, sizeof e->text, ev->context.ptr, ev->context.len);
         } else {
-            copy(e->text, sizeof e->text, ev->reason.ptr, ev->reason.len);
+            copy_str(e->text, sizeof e->text, ev->reason.ptr, ev->reason.len);
         }
-        copy(e->type, sizeof e->type, ev->content_type.ptr, ev->content_type.len);
+        copy_str(e->type, sizeof e->type, ev->content_type.ptr, ev->content_type.len);
         for (size_t i = 0; i < ev->cpim_header_count; i++) {
             if (str_is(ev->cpim_headers[i].name, "From")) {
-                copy(e->from, sizeof e->from, ev->cpim_headers[i].value.ptr,
+                copy_str(e->from, sizeof e->from, ev->cpim_headers[i].value.ptr,
                      ev->cpim_headers[i].value.len);
             }
         }
-        copy(e->message_id, sizeof e->message_id, ev->message_id.ptr, ev->message_id.len);
+        copy_str(e->message_id, sizeof e->message_id, ev->message_id.ptr, ev->message_id.len);
         e->code = ev->code;
         e->refresh = ev->refresh;
         e->state = ev->state;

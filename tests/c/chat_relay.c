@@ -37,20 +37,6 @@ struct side {
     int count;
 };
 
-static void copy(char *dst, size_t cap, const void *src, size_t len)
-{
-    if (src == NULL) {
-        len = 0;
-    }
-    if (len >= cap) {
-        len = cap - 1;
-    }
-    if (len > 0) {
-        memcpy(dst, src, len);
-    }
-    dst[len] = '\0';
-}
-
 static void record(void *user_data, const msgwire_chat_event *ev)
 {
     struct side *s = user_data;
@@ -60,18 +46,18 @@ static void record(void *user_data, const msgwire_chat_event *ev)
         memset(e, 0, sizeof *e);
         e->kind = ev->kind;
         e->code = ev->code;
-        copy(e->message_id, sizeof e->message_id, ev->message_id.ptr, ev->message_id.len);
+        copy_str(e->message_id, sizeof e->message_id, ev->message_id.ptr, ev->message_id.len);
         if (ev->kind == MSGWIRE_CHAT_EVENT_KIND_GOT_MESSAGE) {
-            copy(e->content, sizeof e->content, ev->content, ev->content_len);
+            copy_str(e->content, sizeof e->content, ev->content, ev->content_len);
             for (size_t i = 0; i < ev->cpim_header_count; i++) {
                 if (str_is(ev->cpim_headers[i].name, "From")) {
-                    copy(e->from, sizeof e->from, ev->cpim_headers[i].value.ptr,
+                    copy_str(e->from, sizeof e->from, ev->cpim_headers[i].value.ptr,
                          ev->cpim_headers[i].value.len);
                 }
             }
             msgwire_str fp = {0};
             if (msgwire_msrp_chunk_header(ev->message, "From-Path", &fp) == MSGWIRE_OK) {
-                copy(e->from_path, sizeof e->from_path, fp.ptr, fp.len);
+                copy_str(e->from_path, sizeof e->from_path, fp.ptr, fp.len);
             }
         }
     }
@@ -145,7 +131,7 @@ static void path_uri(const msgwire_sdp_media *media, size_t i, char *buf, size_t
     msgwire_str u = {0};
     buf[0] = '\0';
     if (msgwire_sdp_media_path(media, i, &u) == MSGWIRE_OK) {
-        copy(buf, cap, u.ptr, u.len);
+        copy_str(buf, cap, u.ptr, u.len);
     }
 }
 
