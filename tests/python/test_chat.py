@@ -542,22 +542,6 @@ def test_cpim_datetime_keeps_microseconds(dt, written):
         b[0].end()
 
 
-def _read_chunk(sock, buf):
-    """Reads one whole chunk (start line to end-line) from sock."""
-    while True:
-        head, sep, _ = buf[0].partition(b'\r\n')
-        if sep:
-            tid = head.split(b' ')[1]
-            end = buf[0].find(b'\r\n-------' + tid)
-            if end >= 0 and len(buf[0]) >= end + len(tid) + 12:
-                whole = buf[0][:end + len(tid) + 12]
-                buf[0] = buf[0][len(whole):]
-                return whole
-        data = sock.recv(65536)
-        assert data, 'the chat closed the connection'
-        buf[0] += data
-
-
 def test_a_chat_answers_nickname_501_on_the_wire():
     """A raw MSRP peer binds to an incoming chat and sends NICKNAME: the
     answer is 501 at once (not a 408 after the peer's timeout)."""
@@ -577,7 +561,7 @@ def test_a_chat_answers_nickname_501_on_the_wire():
     bob_uri = str(media.path[-1])
     sock = socket.create_connection(('127.0.0.1', media.path[-1].port), timeout=WAIT)
     try:
-        buf = [b'']
+        buf = bytearray()
         sock.sendall('MSRP bind0001 SEND\r\nTo-Path: {}\r\nFrom-Path: {}\r\nMessage-ID: m1\r\n'
                      'Byte-Range: 1-0/0\r\n-------bind0001$\r\n'.format(bob_uri, me).encode())
         assert _read_chunk(sock, buf).startswith(b'MSRP bind0001 200 OK\r\n')
