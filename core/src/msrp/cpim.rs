@@ -316,30 +316,12 @@ impl Identity {
     /// Reads a From, To or cc value: `<uri>`, `Name With Tokens <uri>` or
     /// `"Quoted \"name\"" <uri>` (a space before `<` is optional).
     pub fn parse(value: &str) -> Option<Identity> {
-        let inner = value.strip_suffix('>')?;
-        let open = find_unquoted(inner, b'<')?;
-        let uri = &inner[open + 1..];
-        if !is_uri(uri) {
-            return None;
-        }
-        let name = inner[..open].trim_end_matches(' ');
-        let display_name = if name.is_empty() {
-            None
-        } else if let Some(quoted) = name.strip_prefix('"') {
-            let body = quoted.strip_suffix('"')?;
-            if find_unquoted_end(quoted)? != quoted.len() - 1 {
-                return None;
-            }
-            Some(unescape(body))
-        } else {
-            if !name
-                .split(' ')
-                .all(|w| !w.is_empty() && w.chars().all(is_token_char))
-            {
-                return None;
-            }
-            Some(name.to_string())
-        };
+        let (name, uri) = identity_parts(value)?;
+        let display_name = name.map(|n| match n.strip_prefix('"') {
+            // identity_parts checked the closing quote.
+            Some(quoted) => unescape(&quoted[..quoted.len() - 1]),
+            None => n.to_string(),
+        });
         Some(Identity {
             uri: uri.to_string(),
             display_name,
@@ -563,6 +545,14 @@ impl DateTime {
     /// python3-sipsimple writes (Python's `isoformat()`), except that a
     /// zero offset is `Z`. (`Display` writes every digit parsed.)
     pub fn to_rfc3339_micros(&self) -> String {
+        let (b, n) = self.rfc3339_micros_bytes();
+        // Only ASCII digits and punctuation are in b[..n].
+        b[..n].iter().map(|&c| char::from(c)).collect()
+    }
+
+    /// [`to_rfc3339_micros`](Self::to_rfc3339_micros) as bytes in a
+    /// buffer and their length, for writers that copy them on.
+    pub(crate) fn rfc3339_micros_bytes(&self) -> ([u8; 32], usize) {
         fn put(b: &mut [u8; 32], at: usize, value: u32, width: usize) -> usize {
             let mut v = value;
             for i in (at..at + width).rev() {
@@ -592,8 +582,7 @@ impl DateTime {
             b[n + 3] = b':';
             n = put(&mut b, n + 4, u32::from(m % 60), 2);
         }
-        // Only ASCII digits and punctuation are in b[..n].
-        b[..n].iter().map(|&c| char::from(c)).collect()
+        (b, n)
     }
 
     /// Seconds since 1970-01-01T00:00:00Z (a leap second counts as the
@@ -1269,8 +1258,7 @@ impl Parser {
     fn check_standard(&mut self, h: &CpimHeader, raw: &[u8]) -> Result<(), CpimError> {
         match h.name.as_str() {
             "From" | "To" | "cc" => {
-                Identity::parse(&h.value)
-                    .ok_or_else(|| self.err(CpimErrorKind::BadAddress, raw))?;
+                identity_parts(&h.value).ok_or_else(|| self.err(CpimErrorKind::BadAddress, raw))?;
             }
             "DateTime" => {
                 DateTime::parse(&h.value)
@@ -1416,6 +1404,36 @@ fn find_unquoted_end(s: &str) -> Option<usize> {
 }
 
 /// The first `c` outside double quotes.
+/// A From, To or cc value taken apart without copying (see
+/// [`Identity::parse`]): the display name as written (quotes included;
+/// `None` without one) and the URI, or `None` when the value is malformed.
+/// The parser checks values with it, so reading a message allocates no
+/// identity it does not keep.
+fn identity_parts(value: &str) -> Option<(Option<&str>, &str)> {
+    let inner = value.strip_suffix('>')?;
+    let open = find_unquoted(inner, b'<')?;
+    let uri = &inner[open + 1..];
+    if !is_uri(uri) {
+        return None;
+    }
+    let name = inner[..open].trim_end_matches(' ');
+    if name.is_empty() {
+        return Some((None, uri));
+    }
+    if let Some(quoted) = name.strip_prefix('"') {
+        quoted.strip_suffix('"')?;
+        if find_unquoted_end(quoted)? != quoted.len() - 1 {
+            return None;
+        }
+    } else if !name
+        .split(' ')
+        .all(|w| !w.is_empty() && w.chars().all(is_token_char))
+    {
+        return None;
+    }
+    Some((Some(name), uri))
+}
+
 fn find_unquoted(s: &str, c: u8) -> Option<usize> {
     let b = s.as_bytes();
     let mut i = 0;

@@ -146,14 +146,15 @@ pub fn wrap_cpim_values(
                 ChatError::Cpim,
             ));
     }
-    let dt = dt.to_rfc3339_micros();
+    let (dt, dt_len) = dt.rfc3339_micros_bytes();
+    let dt = &dt[..dt_len];
     let parts: [&[u8]; 11] = [
         b"From: ",
         from_value.as_bytes(),
         b"\r\nTo: ",
         to_value.as_bytes(),
         b"\r\nDateTime: ",
-        dt.as_bytes(),
+        dt,
         b"\r\n\r\nContent-Type: ",
         content_type.as_bytes(),
         b"\r\n\r\n",
