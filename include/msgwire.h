@@ -1541,6 +1541,24 @@ typedef struct msgwire_chat_config {
    * The relay port; 0: discovered or 2855.
    */
   uint16_t relay_port;
+  /**
+   * TLS for a direct connection: when this or `tls_client` is not NULL
+   * the chat advertises `TCP/TLS/MSRP` with an `msrps://` path and
+   * listens with TLS presenting this certificate (needed by a chat that
+   * listens: an incoming one). NULL with `tls_client` NULL: plain TCP.
+   * `msgwire_chat_new` takes its own reference; the caller may free its
+   * handle after the call. Not used with a relay.
+   */
+  const struct msgwire_tls_server_config *tls_server;
+  /**
+   * TLS for a direct connection: the CAs trusted when connecting
+   * (needed by a chat that connects: an outgoing one, or an incoming
+   * one whose peer says `a=setup:passive`). A chat with TLS lacking
+   * the half it needs fails `msgwire_chat_initialize` (or `_start`)
+   * with `MSGWIRE_MSRP_ENDPOINT_TLS_NOT_CONFIGURED`. Referenced as
+   * `tls_server` is.
+   */
+  const struct msgwire_tls_client_config *tls_client;
 } msgwire_chat_config;
 
 /**

@@ -12,11 +12,13 @@ use std::time::Duration;
 
 use crossbeam_channel::Receiver;
 use msgwire::msrp::chat::iscomposing::ComposingState;
-use msgwire::msrp::chat::{Chat, ChatConfig, ChatError, ChatEvent, FailureContext};
+use msgwire::msrp::chat::{Chat, ChatConfig, ChatError, ChatEvent, ChatTls, FailureContext};
 use msgwire::msrp::cpim::DateTime;
 use msgwire::msrp::relay::RelaySettings;
 use msgwire::msrp::sdp::{MsrpMedia, Setup};
 use msgwire::msrp::{make_response, parse_chunk, Chunk, Uri};
+use msgwire::net::{TlsClientConfig, TlsServerConfig};
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
 
 const LIMIT: Duration = Duration::from_secs(20);
 const WAIT: Duration = Duration::from_secs(5);
@@ -66,6 +68,17 @@ fn pair(b_accept: Option<&[&str]>) -> (Side, Side) {
 
 fn next(rx: &Receiver<ChatEvent>) -> ChatEvent {
     rx.recv_timeout(WAIT).expect("an event in time")
+}
+
+/// `from` sends `text`; it is `to`'s next event.
+fn says(from: &Side, to: &Side, text: &str) {
+    from.chat
+        .send_message(text.to_string(), "text/plain", None, None)
+        .unwrap();
+    let ChatEvent::GotMessage(m) = next(&to.rx) else {
+        panic!("not a message")
+    };
+    assert_eq!(m.text().as_deref(), Some(text));
 }
 
 #[test]
@@ -333,13 +346,7 @@ fn an_incoming_chat_connects_when_the_peer_is_passive() {
         b_as_active.setup = Some(Setup::Active);
         let am = a.media.clone();
         start_pair(&a, &b, b_as_active, am);
-        b.chat
-            .send_message("reversed", "text/plain", None, None)
-            .unwrap();
-        let ChatEvent::GotMessage(m) = next(&a.rx) else {
-            panic!("not a message")
-        };
-        assert_eq!(m.text().as_deref(), Some("reversed"));
+        says(&b, &a, "reversed");
         a.chat.end();
         b.chat.end();
     });
@@ -563,6 +570,243 @@ fn a_queued_message_the_peer_cannot_take_is_not_delivered_at_start() {
         };
         assert_eq!(m.text().as_deref(), Some("fine"));
         a.end();
+        b.chat.end();
+    });
+}
+
+// ------------------------------------------------------------------- TLS
+
+/// TLS settings trusting a CA made now, presenting a certificate it
+/// signed for 127.0.0.1.
+fn tls_settings() -> ChatTls {
+    let ca_key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params
+        .distinguished_name
+        .push(DnType::CommonName, "msgwire chat test CA");
+    let ca = params.self_signed(&ca_key).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&key, &ca, &ca_key)
+        .unwrap();
+    ChatTls {
+        server: Some(
+            TlsServerConfig::from_pem(leaf.pem().as_bytes(), key.serialize_pem().as_bytes())
+                .unwrap(),
+        ),
+        client: Some(TlsClientConfig::with_ca_pem(ca.pem().as_bytes()).unwrap()),
+    }
+}
+
+#[test]
+fn two_chats_over_tls() {
+    within(LIMIT, || {
+        let tls = tls_settings();
+        let mut ca = config(true, None);
+        ca.tls = Some(tls.clone());
+        let mut cb = config(false, None);
+        cb.tls = Some(tls);
+        let a = side(ca);
+        let b = side(cb);
+        for s in [&a, &b] {
+            let text = s.media.encode().unwrap();
+            assert!(text.contains(" TCP/TLS/MSRP *\r\n"), "{text}");
+            assert!(text.contains("a=path:msrps://127.0.0.1:"), "{text}");
+            assert!(s.media.path.iter().all(|u| u.secure));
+        }
+        let (am, bm) = (a.media.clone(), b.media.clone());
+        start_pair(&a, &b, bm, am);
+        says(&a, &b, "secret");
+        assert!(matches!(next(&a.rx), ChatEvent::DidDeliverMessage(_)));
+        says(&b, &a, "back");
+        a.chat.end();
+        b.chat.end();
+    });
+}
+
+#[test]
+fn tls_without_the_side_it_needs_fails_initialize() {
+    within(LIMIT, || {
+        // An outgoing chat connects: it needs what it trusts.
+        let mut c = config(true, None);
+        c.tls = Some(ChatTls {
+            client: None,
+            ..tls_settings()
+        });
+        let (chat, rx) = Chat::with_channel(c).unwrap();
+        assert!(matches!(chat.initialize(), Err(ChatError::Endpoint(_))));
+        assert!(matches!(
+            next(&rx),
+            ChatEvent::DidFail {
+                context: FailureContext::Initialize,
+                ..
+            }
+        ));
+        // An incoming chat listens: it needs its certificate.
+        let mut c = config(false, None);
+        c.tls = Some(ChatTls {
+            server: None,
+            ..tls_settings()
+        });
+        let (chat, _rx) = Chat::with_channel(c).unwrap();
+        assert!(matches!(chat.initialize(), Err(ChatError::Endpoint(_))));
+    });
+}
+
+// ---------------------------------------- a raw peer: refusals on the wire
+
+/// A raw MSRP peer connected and bound to an incoming chat `b` (started
+/// on its own thread); returns the connection and the peer's URI.
+fn raw_peer(b: &Side) -> (TcpStream, Uri, thread::JoinHandle<Result<(), ChatError>>) {
+    let me: Uri = "msrp://127.0.0.1:9/rawpeer;tcp".parse().unwrap();
+    let mut media = MsrpMedia::for_path(vec![me.clone()], vec!["*".into()]);
+    media.setup = Some(Setup::Active);
+    let bob = b.chat.clone();
+    let t = thread::spawn(move || bob.start(&media));
+    let target = &b.media.path[0];
+    let mut conn = TcpStream::connect(("127.0.0.1", target.port.unwrap())).unwrap();
+    conn.set_read_timeout(Some(WAIT)).unwrap();
+    let mut bind = Chunk::request("bind0001", "SEND");
+    bind.headers.set("To-Path", target.to_string());
+    bind.headers.set("From-Path", me.to_string());
+    bind.headers.set("Message-ID", "bind-mid");
+    bind.headers.set("Byte-Range", "1-0/0");
+    conn.write_all(&bind.encode()).unwrap();
+    let mut buf = Vec::new();
+    let ok = read_whole(&mut conn, &mut buf).unwrap();
+    assert_eq!(ok.code(), Some(200));
+    (conn, me, t)
+}
+
+fn raw_request(b: &Side, me: &Uri, tid: &str, method: &str) -> Chunk {
+    let mut c = Chunk::request(tid, method);
+    c.headers.set("To-Path", b.media.path[0].to_string());
+    c.headers.set("From-Path", me.to_string());
+    c
+}
+
+fn cpim_send(b: &Side, me: &Uri, tid: &str, mid: &str, range: &str, body: &[u8]) -> Chunk {
+    let mut c = raw_request(b, me, tid, "SEND");
+    c.headers.set("Message-ID", mid);
+    c.headers.set("Byte-Range", range);
+    c.headers.set("Failure-Report", "partial");
+    c.headers.set("Success-Report", "yes");
+    c.headers.set("Content-Type", "message/cpim");
+    c.data = bytes::Bytes::copy_from_slice(body);
+    c
+}
+
+/// Reads the next chunk the chat sends; skips nothing.
+fn read_next(conn: &mut TcpStream, buf: &mut Vec<u8>) -> Chunk {
+    read_whole(conn, buf).expect("a chunk from the chat")
+}
+
+const PNG_IN_CPIM: &[u8] = b"From: <sip:alice@example.com>\r\nTo: <sip:bob@example.com>\r\n\r\nContent-Type: image/png\r\n\r\n\x89PNG....";
+
+#[test]
+fn a_wrapped_type_the_chat_does_not_accept_is_refused_415_on_the_wire() {
+    within(LIMIT, || {
+        let mut cb = config(false, None);
+        cb.accept_wrapped_types = vec!["text/plain".into()];
+        let b = side(cb);
+        let (mut conn, me, t) = raw_peer(&b);
+        t.join().unwrap().unwrap();
+        assert!(matches!(next(&b.rx), ChatEvent::DidStart));
+        let mut buf = Vec::new();
+        // A whole message: 415, exactly these bytes, and no REPORT.
+        let send = cpim_send(&b, &me, "tid00001", "mid-png", "1-*/*", PNG_IN_CPIM);
+        conn.write_all(&send.encode()).unwrap();
+        let got = read_next(&mut conn, &mut buf);
+        assert_eq!(
+            &got.encode()[..],
+            format!(
+                "MSRP tid00001 415 Unsupported media type\r\n\
+                 To-Path: {me}\r\n\
+                 From-Path: {}\r\n\
+                 -------tid00001$\r\n",
+                b.media.path[0]
+            )
+            .as_bytes()
+        );
+        // In two chunks: refused at the first, the second refused too.
+        let (head, tail) = PNG_IN_CPIM.split_at(90);
+        let total = PNG_IN_CPIM.len();
+        let mut first = cpim_send(
+            &b,
+            &me,
+            "tid00002",
+            "mid-png2",
+            &format!("1-90/{total}"),
+            head,
+        );
+        first.flag = msgwire::msrp::Flag::Continue;
+        let second = cpim_send(
+            &b,
+            &me,
+            "tid00003",
+            "mid-png2",
+            &format!("91-{total}/{total}"),
+            tail,
+        );
+        conn.write_all(&first.encode()).unwrap();
+        let got = read_next(&mut conn, &mut buf);
+        assert_eq!(
+            (got.transaction_id.as_str(), got.code()),
+            ("tid00002", Some(415))
+        );
+        conn.write_all(&second.encode()).unwrap();
+        let got = read_next(&mut conn, &mut buf);
+        assert_eq!(
+            (got.transaction_id.as_str(), got.code()),
+            ("tid00003", Some(415))
+        );
+        // An accepted type goes through: its REPORT (200) is the next thing
+        // on the wire, and it is the only message posted.
+        let text = b"From: <sip:alice@example.com>\r\nTo: <sip:bob@example.com>\r\n\r\nContent-Type: text/plain\r\n\r\nhi";
+        conn.write_all(&cpim_send(&b, &me, "tid00004", "mid-text", "1-*/*", text).encode())
+            .unwrap();
+        let got = read_next(&mut conn, &mut buf);
+        assert_eq!(got.method(), Some("REPORT"));
+        assert_eq!(got.message_id(), Some("mid-text"));
+        let ChatEvent::GotMessage(m) = next(&b.rx) else {
+            panic!("not a message")
+        };
+        assert_eq!(&m.content[..], b"hi");
+        assert_eq!(m.message.message_id(), Some("mid-text"));
+        drop(conn);
+        b.chat.end();
+        assert!(b
+            .rx
+            .try_iter()
+            .all(|e| !matches!(e, ChatEvent::GotMessage(_))));
+    });
+}
+
+#[test]
+fn a_chat_answers_nickname_501_at_once() {
+    within(LIMIT, || {
+        let b = side(config(false, None));
+        let (mut conn, me, t) = raw_peer(&b);
+        t.join().unwrap().unwrap();
+        let mut nick = raw_request(&b, &me, "nick0001", "NICKNAME");
+        nick.headers.set("Use-Nickname", "\"Alice\"");
+        conn.write_all(&nick.encode()).unwrap();
+        let mut buf = Vec::new();
+        let got = read_next(&mut conn, &mut buf);
+        assert_eq!(
+            &got.encode()[..],
+            format!(
+                "MSRP nick0001 501 Method unknown\r\n\
+                 To-Path: {me}\r\n\
+                 From-Path: {}\r\n\
+                 -------nick0001$\r\n",
+                b.media.path[0]
+            )
+            .as_bytes()
+        );
+        drop(conn);
         b.chat.end();
     });
 }

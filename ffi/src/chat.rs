@@ -10,7 +10,7 @@ use std::ffi::{c_char, c_void};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use msgwire_core::msrp::chat::iscomposing::ComposingState;
-use msgwire_core::msrp::chat::{Chat, ChatConfig, ChatEvent};
+use msgwire_core::msrp::chat::{Chat, ChatConfig, ChatEvent, ChatTls};
 use msgwire_core::msrp::cpim::DateTime;
 use msgwire_core::msrp::relay::RelaySettings;
 
@@ -22,6 +22,7 @@ use crate::guard::{
 };
 use crate::msrp::msgwire_msrp_chunk;
 use crate::sdp::msgwire_sdp_media;
+use crate::tls::{msgwire_tls_client_config, msgwire_tls_server_config};
 
 /// What a chat notification is (`name` in the event spells the legacy
 /// notification name).
@@ -161,6 +162,20 @@ pub struct msgwire_chat_config {
     pub relay_host: *const c_char,
     /// The relay port; 0: discovered or 2855.
     pub relay_port: u16,
+    /// TLS for a direct connection: when this or `tls_client` is not NULL
+    /// the chat advertises `TCP/TLS/MSRP` with an `msrps://` path and
+    /// listens with TLS presenting this certificate (needed by a chat that
+    /// listens: an incoming one). NULL with `tls_client` NULL: plain TCP.
+    /// `msgwire_chat_new` takes its own reference; the caller may free its
+    /// handle after the call. Not used with a relay.
+    pub tls_server: *const msgwire_tls_server_config,
+    /// TLS for a direct connection: the CAs trusted when connecting
+    /// (needed by a chat that connects: an outgoing one, or an incoming
+    /// one whose peer says `a=setup:passive`). A chat with TLS lacking
+    /// the half it needs fails `msgwire_chat_initialize` (or `_start`)
+    /// with `MSGWIRE_MSRP_ENDPOINT_TLS_NOT_CONFIGURED`. Referenced as
+    /// `tls_server` is.
+    pub tls_client: *const msgwire_tls_client_config,
 }
 
 /// One chat. Created by `msgwire_chat_new`, released by
@@ -229,6 +244,12 @@ pub extern "C" fn msgwire_chat_new(
                 s.host = arg_opt_str(c.relay_host, "relay_host")?.map(str::to_string);
                 s.port = (c.relay_port != 0).then_some(c.relay_port);
                 cfg.relay = Some(s);
+            }
+            if !c.tls_server.is_null() || !c.tls_client.is_null() {
+                cfg.tls = Some(ChatTls {
+                    server: c.tls_server.as_ref().map(|t| t.config.clone()),
+                    client: c.tls_client.as_ref().map(|t| t.config.clone()),
+                });
             }
         }
         let (share, timer) = session_timer()?;

@@ -14,6 +14,24 @@ The identities stand in for the legacy account and remote URI: SIP URIs
 <sip:alice@example.com>'``) as strings. They are the CPIM ``From`` and the
 default ``To`` of wrapped messages.
 
+TLS: ``credentials`` (an :class:`msrplib.tls.X509Credentials`, as msrplib's
+``URI(use_tls=True, credentials=...)`` takes for sessions) makes a direct
+chat use ``msrps``: its media says ``TCP/TLS/MSRP`` with an ``msrps://``
+path, it listens presenting the credentials' ``cert`` and ``key`` (needed
+by a chat that listens: an incoming one) and connects trusting their
+``trusted`` CAs (or any certificate with ``verify_peer=False``; needed by
+a chat that connects: an outgoing one). A chat lacking the half it needs
+fails ``initialize()`` (or ``start()``) with :class:`MSRPChatError`.
+Without ``credentials`` the media is ``TCP/MSRP`` with ``msrp://`` paths.
+A relay's TLS is its ``MSRPRelaySettings``' own.
+
+Refusals: an incoming Message/CPIM message whose payload type is in
+neither ``accept_wrapped_types`` nor ``accept_types`` is answered 415 (the
+sender gets ``MSRPChatDidNotDeliverMessage`` with code 415) and never
+posted; NICKNAME requests are answered 501. CPIM ``DateTime`` is written
+with at most microseconds (``dt``'s microseconds are kept), as
+``datetime.isoformat()`` does, with ``Z`` for UTC.
+
 Who connects: the outgoing chat (the SDP offerer) connects and says
 ``a=setup:active``; the incoming chat listens on ``local_address`` and says
 ``a=setup:passive``. An incoming chat whose peer says ``a=setup:passive``
@@ -152,7 +170,7 @@ class MSRPChat(object):
 
     def __init__(self, local_identity, remote_identity, outgoing, relay=None,
                  accept_types=list(DEFAULT_ACCEPT_TYPES), accept_wrapped_types=['*'],
-                 local_address=None):
+                 local_address=None, credentials=None):
         self.local_identity = str(local_identity)
         self.remote_identity = str(remote_identity)
         self.outgoing = bool(outgoing)
@@ -160,6 +178,7 @@ class MSRPChat(object):
         self.accept_types = list(accept_types)
         self.accept_wrapped_types = list(accept_wrapped_types)
         self.local_address = local_address
+        self.credentials = credentials
         self.local_media = None
         # Looked up once: a failed import is not cached by Python, and
         # trying it again for every notification cost more than the rest
@@ -172,9 +191,18 @@ class MSRPChat(object):
             if relay.use_tls:
                 from msrplib import tls
                 relay_tls = tls._as_credentials(relay.credentials)._client_config()
+        tls_server = tls_client = None
+        if credentials is not None:
+            from msrplib import tls
+            creds = tls._as_credentials(credentials)
+            if creds.cert is not None and creds.key is not None:
+                tls_server = creds._server_config()
+            if creds.trusted or not creds.verify_peer:
+                tls_client = creds._client_config()
         self._native = _native.Chat(self.local_identity, self.remote_identity, self.outgoing,
                                     self.accept_types, self.accept_wrapped_types,
-                                    local_address, relay_parts, relay_tls)
+                                    local_address, relay_parts, relay_tls,
+                                    credentials is not None, tls_server, tls_client)
         self._observers = []
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=_deliver, args=(self._native, weakref.ref(self)),

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use msgwire_core::msrp::chat::iscomposing::ComposingState;
-use msgwire_core::msrp::chat::{Chat, ChatConfig, ChatError, ChatEvent};
+use msgwire_core::msrp::chat::{Chat, ChatConfig, ChatError, ChatEvent, ChatTls};
 use msgwire_core::msrp::cpim::DateTime;
 use msgwire_core::msrp::relay::RelaySettings;
 use msgwire_core::msrp::sdp::MsrpMedia;
@@ -20,7 +20,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
 use crate::chunk::{body_bytes, chunk_object};
-use crate::tls::PyTlsClientConfig;
+use crate::tls::{PyTlsClientConfig, PyTlsServerConfig};
 
 pyo3::import_exception!(msgwire.chat, MSRPChatError);
 
@@ -56,7 +56,7 @@ pub(crate) struct PyChat {
 #[pymethods]
 impl PyChat {
     #[new]
-    #[pyo3(signature = (local_identity, remote_identity, outgoing, accept_types, accept_wrapped_types, local_address=None, relay=None, relay_tls=None))]
+    #[pyo3(signature = (local_identity, remote_identity, outgoing, accept_types, accept_wrapped_types, local_address=None, relay=None, relay_tls=None, tls=false, tls_server=None, tls_client=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         local_identity: String,
@@ -67,6 +67,9 @@ impl PyChat {
         local_address: Option<String>,
         relay: Option<RelayParts>,
         relay_tls: Option<PyRef<'_, PyTlsClientConfig>>,
+        tls: bool,
+        tls_server: Option<PyRef<'_, PyTlsServerConfig>>,
+        tls_client: Option<PyRef<'_, PyTlsClientConfig>>,
     ) -> PyResult<Self> {
         let mut config = ChatConfig::new(local_identity, remote_identity, outgoing);
         config.accept_types = accept_types;
@@ -79,6 +82,12 @@ impl PyChat {
             s.use_tls = use_tls;
             s.tls = relay_tls.map(|t| t.inner.clone());
             config.relay = Some(s);
+        }
+        if tls {
+            config.tls = Some(ChatTls {
+                server: tls_server.map(|t| t.inner.clone()),
+                client: tls_client.map(|t| t.inner.clone()),
+            });
         }
         let (chat, events) = Chat::with_channel(config).map_err(chat_error)?;
         Ok(PyChat { chat, events })

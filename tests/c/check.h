@@ -47,4 +47,20 @@ static inline bool str_is(msgwire_str s, const char *want)
            s.ptr[s.len] == '\0';
 }
 
+/* Copies `len` bytes of `src` (NULL: none) into `dst` as a NUL-terminated
+ * string, cut to fit `cap` bytes. */
+static inline void copy_str(char *dst, size_t cap, const void *src, size_t len)
+{
+    if (src == NULL) {
+        len = 0;
+    }
+    if (len >= cap) {
+        len = cap - 1;
+    }
+    if (len > 0) {
+        memcpy(dst, src, len);
+    }
+    dst[len] = '\0';
+}
+
 #endif

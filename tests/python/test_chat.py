@@ -450,3 +450,129 @@ def test_two_chats_through_msgwires_own_relay(tmp_path):
         arec.next('MSRPChatWillEnd')
         arec.next('MSRPChatDidEnd')
         bob.end()
+
+
+# ----- TLS, refusals, DateTime -----
+
+def test_two_chats_over_tls(made_ca):
+    """credentials= makes a direct chat msrps: TCP/TLS/MSRP and msrps://
+    paths in the SDP, messages both ways over TLS."""
+    from msrplib.tls import X509Certificate, X509Credentials, X509PrivateKey
+    creds = X509Credentials(X509Certificate(str(made_ca / 'server.pem')),
+                            X509PrivateKey(str(made_ca / 'server.key')),
+                            trusted=[X509Certificate(str(made_ca / 'ca.pem'))])
+    a = make(True, credentials=creds)
+    b = make(False, credentials=creds)
+    try:
+        for media in (a[2], b[2]):
+            assert media.transport == 'TCP/TLS/MSRP'
+            assert ' TCP/TLS/MSRP *\r\n' in media.encode()
+            assert str(media.path[-1]).startswith('msrps://127.0.0.1:')
+        start_pair(a, b, b[2], a[2])
+        (alice, arec, _), (bob, brec, _) = a, b
+        chunk = alice.send_message('over tls')
+        assert brec.next('MSRPChatGotMessage').data.content == 'over tls'
+        assert arec.next('MSRPChatDidDeliverMessage').data.message_id == chunk.message_id
+        bob.send_message('back over tls')
+        assert arec.next('MSRPChatGotMessage').data.content == 'back over tls'
+    finally:
+        a[0].end()
+        b[0].end()
+
+
+def test_tls_without_a_certificate_cannot_listen(made_ca):
+    from msrplib.tls import X509Credentials
+    chat = MSRPChat(BOB, ALICE, False, local_address='127.0.0.1',
+                    credentials=X509Credentials(trusted=[str(made_ca / 'ca.pem')]))
+    rec = Recorder(chat)
+    with pytest.raises(MSRPChatError):
+        chat.initialize()
+    assert rec.next('MSRPChatDidFail').data.context == 'initialize'
+    chat.end()
+
+
+def test_a_wrapped_type_the_peer_does_not_accept_is_refused_415():
+    a = make(True)
+    b = make(False, accept_wrapped_types=['text/plain'])
+    assert b[2].accept_wrapped_types == ['text/plain']
+    # Alice is told that bob takes anything wrapped; he does not.
+    told = MSRPMedia.parse(b[2].encode())
+    told.accept_wrapped_types = ['*']
+    start_pair(a, b, told, a[2])
+    (alice, arec, _), (bob, brec, _) = a, b
+    try:
+        chunk = alice.send_message(b'\x89PNG', 'image/png')
+        assert chunk.content_type == 'message/cpim'
+        refused = arec.next('MSRPChatDidNotDeliverMessage').data
+        assert (refused.message_id, refused.code) == (chunk.message_id, 415)
+        assert refused.reason == 'Unsupported media type'
+        # Nothing reached bob; what he accepts still does.
+        alice.send_message('plain text is fine')
+        got = brec.next('MSRPChatGotMessage').data
+        assert got.content == 'plain text is fine'
+    finally:
+        alice.end()
+        bob.end()
+
+
+@pytest.mark.parametrize('dt, written', [
+    (datetime.datetime(2026, 11, 24, 16, 18, 3, 123456, tzinfo=datetime.timezone.utc),
+     '2026-11-24T16:18:03.123456Z'),
+    (datetime.datetime(2026, 11, 24, 16, 18, 3, 120000,
+                       tzinfo=datetime.timezone(datetime.timedelta(hours=2))),
+     '2026-11-24T16:18:03.120000+02:00'),
+    (datetime.datetime(2026, 11, 24, 16, 18, 3, tzinfo=datetime.timezone.utc),
+     '2026-11-24T16:18:03Z'),
+])
+def test_cpim_datetime_keeps_microseconds(dt, written):
+    a = make(True)
+    b = make(False)
+    start_pair(a, b, b[2], a[2])
+    try:
+        a[0].send_message('when', dt=dt)
+        got = b[1].next('MSRPChatGotMessage').data
+        assert got.cpim_headers['DateTime'] == written
+        assert got.message.data.decode().count('DateTime: {}\r\n'.format(written)) == 1
+        # Now: at most microseconds too.
+        a[0].send_message('now')
+        now = b[1].next('MSRPChatGotMessage').data.cpim_headers['DateTime']
+        assert now.endswith('Z') and (len(now) == 20 or (now[19] == '.' and len(now) == 27)), now
+    finally:
+        a[0].end()
+        b[0].end()
+
+
+def test_a_chat_answers_nickname_501_on_the_wire():
+    """A raw MSRP peer binds to an incoming chat and sends NICKNAME: the
+    answer is 501 at once (not a 408 after the peer's timeout)."""
+    bob, brec, media = make(False)
+    me = 'msrp://127.0.0.1:9/rawpeer;tcp'
+    peer = MSRPMedia.parse('m=message 9 TCP/MSRP *\r\nc=IN IP4 127.0.0.1\r\na=path:{}\r\n'
+                           'a=accept-types:*\r\na=setup:active\r\n'.format(me))
+    errors = []
+
+    def run():
+        try:
+            bob.start(peer)
+        except Exception as e:  # reported below
+            errors.append(e)
+    t = threading.Thread(target=run)
+    t.start()
+    bob_uri = str(media.path[-1])
+    sock = socket.create_connection(('127.0.0.1', media.path[-1].port), timeout=WAIT)
+    try:
+        buf = bytearray()
+        sock.sendall('MSRP bind0001 SEND\r\nTo-Path: {}\r\nFrom-Path: {}\r\nMessage-ID: m1\r\n'
+                     'Byte-Range: 1-0/0\r\n-------bind0001$\r\n'.format(bob_uri, me).encode())
+        assert _read_chunk(sock, buf).startswith(b'MSRP bind0001 200 OK\r\n')
+        t.join(WAIT)
+        assert not t.is_alive() and not errors, errors
+        brec.next('MSRPChatDidStart')
+        sock.sendall('MSRP nick0001 NICKNAME\r\nTo-Path: {}\r\nFrom-Path: {}\r\nUse-Nickname: "Al"\r\n'
+                     '-------nick0001$\r\n'.format(bob_uri, me).encode())
+        answer = _read_chunk(sock, buf)
+        assert answer == ('MSRP nick0001 501 Method unknown\r\nTo-Path: {}\r\nFrom-Path: {}\r\n'
+                          '-------nick0001$\r\n'.format(me, bob_uri)).encode()
+    finally:
+        sock.close()
+        bob.end()

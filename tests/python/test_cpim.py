@@ -122,7 +122,7 @@ def test_build_writes_the_documented_order():
         b'From: Alice Liddell <sip:alice@example.com>\r\n'
         b'To: <sip:bob@example.com>\r\n'
         b'cc: "Carol, \\"C\\"" <sip:carol@example.com>\r\n'
-        b'DateTime: 2024-05-01T10:00:00.25+02:00\r\n'
+        b'DateTime: 2024-05-01T10:00:00.250000+02:00\r\n'
         b'Subject:;lang=en hello\\tthere\r\n'
         b'NS: MyFeatures <mid:MessageFeatures@id.foo.com>\r\n'
         b'NS: ns1 <urn:x-other>\r\n'

@@ -43,7 +43,10 @@
 //!
 //! [`CpimBuilder`] writes headers in a fixed order (From, To, cc, DateTime,
 //! Subject, NS, Require, then the additional headers) and declares each
-//! namespace with an NS line before the first header that uses it.
+//! namespace with an NS line before the first header that uses it. It
+//! writes DateTime with at most microseconds, as python3-sipsimple does
+//! (see [`DateTime::to_rfc3339_micros`]): `2026-11-24T16:18:03.123456Z`,
+//! or `2026-11-24T16:18:03Z` when the fraction is zero.
 //!
 //! # Escapes
 //!
@@ -313,30 +316,12 @@ impl Identity {
     /// Reads a From, To or cc value: `<uri>`, `Name With Tokens <uri>` or
     /// `"Quoted \"name\"" <uri>` (a space before `<` is optional).
     pub fn parse(value: &str) -> Option<Identity> {
-        let inner = value.strip_suffix('>')?;
-        let open = find_unquoted(inner, b'<')?;
-        let uri = &inner[open + 1..];
-        if !is_uri(uri) {
-            return None;
-        }
-        let name = inner[..open].trim_end_matches(' ');
-        let display_name = if name.is_empty() {
-            None
-        } else if let Some(quoted) = name.strip_prefix('"') {
-            let body = quoted.strip_suffix('"')?;
-            if find_unquoted_end(quoted)? != quoted.len() - 1 {
-                return None;
-            }
-            Some(unescape(body))
-        } else {
-            if !name
-                .split(' ')
-                .all(|w| !w.is_empty() && w.chars().all(is_token_char))
-            {
-                return None;
-            }
-            Some(name.to_string())
-        };
+        let (name, uri) = identity_parts(value)?;
+        let display_name = name.map(|n| match n.strip_prefix('"') {
+            // identity_parts checked the closing quote.
+            Some(quoted) => unescape(&quoted[..quoted.len() - 1]),
+            None => n.to_string(),
+        });
         Some(Identity {
             uri: uri.to_string(),
             display_name,
@@ -553,6 +538,53 @@ impl DateTime {
         })
     }
 
+    /// The text a built CPIM message's DateTime header carries:
+    /// `YYYY-MM-DDTHH:MM:SS[.ffffff](Z|±HH:MM)` with at most microseconds
+    /// -- the fraction truncated to six digits and written with all six
+    /// when it is not zero, left out when it is -- which is what
+    /// python3-sipsimple writes (Python's `isoformat()`), except that a
+    /// zero offset is `Z`. (`Display` writes every digit parsed.)
+    pub fn to_rfc3339_micros(&self) -> String {
+        let (b, n) = self.rfc3339_micros_bytes();
+        // Only ASCII digits and punctuation are in b[..n].
+        b[..n].iter().map(|&c| char::from(c)).collect()
+    }
+
+    /// [`to_rfc3339_micros`](Self::to_rfc3339_micros) as bytes in a
+    /// buffer and their length, for writers that copy them on.
+    pub(crate) fn rfc3339_micros_bytes(&self) -> ([u8; 32], usize) {
+        fn put(b: &mut [u8; 32], at: usize, value: u32, width: usize) -> usize {
+            let mut v = value;
+            for i in (at..at + width).rev() {
+                b[i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+            at + width
+        }
+        let mut b = *b"0000-00-00T00:00:00.000000+00:00";
+        put(&mut b, 0, u32::from(self.year), 4);
+        put(&mut b, 5, u32::from(self.month), 2);
+        put(&mut b, 8, u32::from(self.day), 2);
+        put(&mut b, 11, u32::from(self.hour), 2);
+        put(&mut b, 14, u32::from(self.minute), 2);
+        let mut n = put(&mut b, 17, u32::from(self.second), 2);
+        let micros = self.nanosecond / 1000;
+        if micros != 0 {
+            n = put(&mut b, 20, micros, 6);
+        }
+        if self.offset_minutes == 0 {
+            b[n] = b'Z';
+            n += 1;
+        } else {
+            let m = self.offset_minutes.unsigned_abs();
+            b[n] = if self.offset_minutes < 0 { b'-' } else { b'+' };
+            put(&mut b, n + 1, u32::from(m / 60), 2);
+            b[n + 3] = b':';
+            n = put(&mut b, n + 4, u32::from(m % 60), 2);
+        }
+        (b, n)
+    }
+
     /// Seconds since 1970-01-01T00:00:00Z (a leap second counts as the
     /// second after it, as in POSIX time).
     pub fn unix_seconds(&self) -> i64 {
@@ -651,6 +683,12 @@ impl CpimMessage {
     /// headers.
     pub fn content(&self) -> &Bytes {
         &self.content
+    }
+
+    /// The message taken apart: its message headers, MIME headers and
+    /// payload (for readers that keep the values, without copying them).
+    pub fn into_parts(self) -> (Vec<CpimHeader>, Vec<ContentHeader>, Bytes) {
+        (self.headers, self.content_headers, self.content)
     }
 
     /// The payload's Content-Type value as written, parameters included
@@ -931,7 +969,7 @@ impl CpimBuilder {
             if !dt.is_valid() {
                 return Err(CpimBuildError::BadDateTime(format!("{dt:?}")));
             }
-            headers.push(std_header("DateTime", Vec::new(), dt.to_string()));
+            headers.push(std_header("DateTime", Vec::new(), dt.to_rfc3339_micros()));
         }
         for s in &self.subjects {
             let mut params = Vec::new();
@@ -1047,6 +1085,34 @@ impl CpimBuilder {
     }
 }
 
+/// The payload's Content-Type value (trimmed) in a CPIM body, found
+/// without parsing the message: the first `Content-Type` line of the MIME
+/// headers, which start after the first empty line. `None` when the body
+/// is cut before that line or has none (e.g. the first chunk of a message
+/// whose headers did not fit), or the value is not UTF-8. The receiving
+/// chat uses it to decide on `accept-wrapped-types` from a message's
+/// first chunk; [`CpimMessage::parse`] still checks the whole message.
+pub fn peek_content_type(body: &[u8]) -> Option<&str> {
+    let mut pos = if body.starts_with(b"\r\n") {
+        2
+    } else {
+        memchr::memmem::find(body, b"\r\n\r\n")? + 4
+    };
+    loop {
+        let rest = &body[pos..];
+        let end = memchr::memmem::find(rest, b"\r\n")?;
+        let line = &rest[..end];
+        if line.is_empty() {
+            return None;
+        }
+        const NAME: &[u8] = b"content-type:";
+        if line.len() >= NAME.len() && line[..NAME.len()].eq_ignore_ascii_case(NAME) {
+            return std::str::from_utf8(&line[NAME.len()..]).ok().map(str::trim);
+        }
+        pos += end + 2;
+    }
+}
+
 // =================================================================== parser
 
 struct Parser {
@@ -1071,7 +1137,8 @@ impl Parser {
             return Err(CpimError::new(CpimErrorKind::Empty, 1, b""));
         }
         let mut pos = 0;
-        let mut headers = Vec::new();
+        // A chat message has From, To and DateTime, and one MIME header.
+        let mut headers = Vec::with_capacity(4);
         loop {
             let line = self
                 .next_line(body, &mut pos)?
@@ -1081,7 +1148,7 @@ impl Parser {
             }
             headers.push(self.message_header(line)?);
         }
-        let mut content_headers = Vec::new();
+        let mut content_headers = Vec::with_capacity(2);
         loop {
             let line = self
                 .next_line(body, &mut pos)?
@@ -1191,8 +1258,7 @@ impl Parser {
     fn check_standard(&mut self, h: &CpimHeader, raw: &[u8]) -> Result<(), CpimError> {
         match h.name.as_str() {
             "From" | "To" | "cc" => {
-                Identity::parse(&h.value)
-                    .ok_or_else(|| self.err(CpimErrorKind::BadAddress, raw))?;
+                identity_parts(&h.value).ok_or_else(|| self.err(CpimErrorKind::BadAddress, raw))?;
             }
             "DateTime" => {
                 DateTime::parse(&h.value)
@@ -1338,6 +1404,36 @@ fn find_unquoted_end(s: &str) -> Option<usize> {
 }
 
 /// The first `c` outside double quotes.
+/// A From, To or cc value taken apart without copying (see
+/// [`Identity::parse`]): the display name as written (quotes included;
+/// `None` without one) and the URI, or `None` when the value is malformed.
+/// The parser checks values with it, so reading a message allocates no
+/// identity it does not keep.
+fn identity_parts(value: &str) -> Option<(Option<&str>, &str)> {
+    let inner = value.strip_suffix('>')?;
+    let open = find_unquoted(inner, b'<')?;
+    let uri = &inner[open + 1..];
+    if !is_uri(uri) {
+        return None;
+    }
+    let name = inner[..open].trim_end_matches(' ');
+    if name.is_empty() {
+        return Some((None, uri));
+    }
+    if let Some(quoted) = name.strip_prefix('"') {
+        quoted.strip_suffix('"')?;
+        if find_unquoted_end(quoted)? != quoted.len() - 1 {
+            return None;
+        }
+    } else if !name
+        .split(' ')
+        .all(|w| !w.is_empty() && w.chars().all(is_token_char))
+    {
+        return None;
+    }
+    Some((Some(name), uri))
+}
+
 fn find_unquoted(s: &str, c: u8) -> Option<usize> {
     let b = s.as_bytes();
     let mut i = 0;

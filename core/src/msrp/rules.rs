@@ -15,22 +15,28 @@ use super::header::{
 };
 
 /// The response a receiver owes for `request`, or `None` when none is sent:
-/// `Failure-Report: no` never gets one, `partial` gets only failures.
+/// a SEND with `Failure-Report: no` never gets one, `partial` gets only
+/// failures. Failure-Report governs SEND requests only (RFC 4975 §7.1.2):
+/// any other request (NICKNAME, AUTH, a method the receiver does not know)
+/// always gets its response.
 ///
 /// The response has the request's transaction id, a To-Path of the first
 /// From-Path entry for SEND (the previous hop) or the whole From-Path for
 /// other methods, and a From-Path of the first To-Path entry.
 ///
-/// Fails when To-Path, From-Path or Failure-Report is missing or malformed.
+/// Fails when To-Path or From-Path is missing or malformed, or a SEND's
+/// Failure-Report is malformed.
 pub fn make_response(
     request: &Chunk,
     code: u16,
     comment: Option<&str>,
 ) -> Result<Option<Chunk>, HeaderError> {
-    match request.failure_report()? {
-        FailureReport::No => return Ok(None),
-        FailureReport::Partial if code == 200 => return Ok(None),
-        _ => {}
+    if request.method() == Some("SEND") {
+        match request.failure_report()? {
+            FailureReport::No => return Ok(None),
+            FailureReport::Partial if code == 200 => return Ok(None),
+            _ => {}
+        }
     }
     let to = path_text::<ToPath>(request)?;
     let from = path_text::<FromPath>(request)?;

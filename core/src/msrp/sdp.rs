@@ -659,20 +659,19 @@ fn check_line_text(t: &str) -> Result<(), SdpBuildError> {
 /// ignored, and so are parameters on either side (an entry with parameters
 /// matches the same entry without them).
 pub fn media_type_matches(pattern: &str, content_type: &str) -> bool {
-    let bare = |t: &str| {
-        t.split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase()
-    };
+    // Runs for every message sent and received: compared in place,
+    // without lower-cased copies.
+    fn bare(t: &str) -> &str {
+        let end = t.bytes().position(|b| b == b';').unwrap_or(t.len());
+        t[..end].trim()
+    }
     let (pattern, ct) = (bare(pattern), bare(content_type));
     if pattern == "*" {
         return !ct.is_empty();
     }
     match (pattern.split_once('/'), ct.split_once('/')) {
-        (Some((pt, "*")), Some((ct_type, _))) => pt == ct_type,
-        (Some(_), Some(_)) => pattern == ct,
+        (Some((pt, "*")), Some((ct_type, _))) => pt.eq_ignore_ascii_case(ct_type),
+        (Some(_), Some(_)) => pattern.eq_ignore_ascii_case(ct),
         _ => false,
     }
 }

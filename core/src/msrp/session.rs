@@ -31,6 +31,26 @@
 //! input, the session answers 400 (413 for a body over the size limit) and
 //! carries on.
 //!
+//! # Refusing messages by their content
+//!
+//! [`SessionConfig::send_filter`] lets the layer above (the chat, which
+//! enforces `accept-wrapped-types`) decide on an incoming SEND that passed
+//! the session's own checks before it is answered: a [`SendRefusal`]
+//! answers the SEND with its status (no success REPORT, nothing reaches the
+//! application). The filter sees the first chunk of each message (with
+//! [`Delivery::Chunks`] its body too; with [`Delivery::Messages`] its head
+//! only, since bodies stream); later chunks of a refused message are
+//! refused with the same status without asking it again. At most
+//! [`MAX_REFUSED_SENDS`] refused messages are remembered.
+//!
+//! # NICKNAME
+//!
+//! RFC 7701 NICKNAME requests reach the application, which answers them,
+//! unless [`SessionConfig::handles_nickname`] is off: then the session
+//! answers each one `501 Method unknown` at once, as it answers any method
+//! it does not know (always, whatever the request's Failure-Report says:
+//! that header governs SEND requests only).
+//!
 //! Large messages — chunked sending with [`Session::send_message`],
 //! interleaving, back-pressure, and whole-message reassembly on receipt —
 //! are described in [`super::transfer`]; their progress is read with
@@ -168,6 +188,75 @@ pub struct SessionConfig {
     /// With [`Delivery::Messages`]: where message bodies go. `None` (the
     /// default) keeps them in memory.
     pub sink_factory: Option<SinkFactory>,
+    /// Decides on incoming SENDs that passed the session's checks (see
+    /// the [module docs](self#refusing-messages-by-their-content)). `None`
+    /// (the default) accepts them all and costs nothing.
+    pub send_filter: Option<SendFilter>,
+    /// Whether NICKNAME requests (RFC 7701) go to the application, which
+    /// must answer them (default, the legacy behaviour); off: the session
+    /// answers them `501 Method unknown` itself.
+    pub handles_nickname: bool,
+}
+
+/// How an incoming SEND is refused by a [`SendFilter`]: the status of the
+/// response (e.g. 415 `Unsupported media type`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendRefusal {
+    /// The status code (a failure: 400 to 699).
+    pub code: u16,
+    /// The status comment.
+    pub comment: String,
+}
+
+/// The signature of a [`SendFilter`].
+pub type SendFilterFn = dyn Fn(&Chunk) -> Option<SendRefusal> + Send + Sync;
+
+/// Decides whether an incoming SEND is taken (`None`) or refused
+/// ([`SessionConfig::send_filter`]). Called with the first chunk of each
+/// message (see the module docs for what it holds), on the driver's
+/// reader thread, before the SEND is answered: it must be quick and must
+/// not block.
+#[derive(Clone)]
+pub struct SendFilter(std::sync::Arc<SendFilterFn>);
+
+impl SendFilter {
+    /// A filter calling `f`.
+    pub fn new(f: impl Fn(&Chunk) -> Option<SendRefusal> + Send + Sync + 'static) -> Self {
+        SendFilter(std::sync::Arc::new(f))
+    }
+}
+
+impl std::fmt::Debug for SendFilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SendFilter(..)")
+    }
+}
+
+/// How many refused messages a session remembers, to refuse their later
+/// chunks (the oldest is forgotten first).
+pub const MAX_REFUSED_SENDS: usize = 64;
+
+/// Messages a [`SendFilter`] refused, by Message-ID, oldest first.
+#[derive(Debug, Default)]
+struct RefusedSends(VecDeque<(String, SendRefusal)>);
+
+impl RefusedSends {
+    fn get(&self, message_id: &str) -> Option<&SendRefusal> {
+        self.0.iter().find(|(m, _)| m == message_id).map(|(_, r)| r)
+    }
+
+    fn remember(&mut self, message_id: &str, refusal: &SendRefusal) {
+        if self.get(message_id).is_none() {
+            if self.0.len() == MAX_REFUSED_SENDS {
+                self.0.pop_front();
+            }
+            self.0.push_back((message_id.to_string(), refusal.clone()));
+        }
+    }
+
+    fn forget(&mut self, message_id: &str) {
+        self.0.retain(|(m, _)| m != message_id);
+    }
 }
 
 impl Default for SessionConfig {
@@ -190,6 +279,8 @@ impl Default for SessionConfig {
             delivery: Delivery::Chunks,
             max_message_size: 16 * 1024 * 1024,
             sink_factory: None,
+            send_filter: None,
+            handles_nickname: true,
         }
     }
 }
@@ -323,6 +414,11 @@ pub(crate) type TidMap<V> = HashMap<String, V, BuildHasherDefault<TidHasher>>;
 #[derive(Debug, Default)]
 struct Transactions {
     by_tid: TidMap<Pending>,
+    /// The transaction ids of `Failure-Report: partial` SENDs by their
+    /// Message-ID (see [`Pending::reported_by`]), in the order sent: a
+    /// success REPORT finds the SENDs it settles without a scan of every
+    /// pending request (which made a busy chat quadratic).
+    by_mid: TidMap<Vec<String>>,
     /// `(deadline, seq)` of every entry, earliest first. The front is
     /// always a live entry.
     order: VecDeque<(Instant, u64)>,
@@ -348,7 +444,14 @@ impl Transactions {
         pending.seq = self.next_seq;
         self.next_seq += 1;
         let entry = (pending.deadline, pending.seq);
-        if let Some(old) = self.by_tid.insert(tid, pending) {
+        if let Some((mid, _, _)) = &pending.reported_by {
+            self.by_mid
+                .entry(mid.clone())
+                .or_default()
+                .push(tid.clone());
+        }
+        if let Some(old) = self.by_tid.insert(tid.clone(), pending) {
+            self.unindex(&tid, &old);
             self.forget(old.seq);
         }
         if self.order.back().is_none_or(|&(d, _)| d <= entry.0) {
@@ -361,8 +464,42 @@ impl Transactions {
 
     fn remove(&mut self, tid: &str) -> Option<Pending> {
         let pending = self.by_tid.remove(tid)?;
+        self.unindex(tid, &pending);
         self.forget(pending.seq);
         Some(pending)
+    }
+
+    /// Drops `tid`'s entry in `by_mid` (the first one: a replaced entry's
+    /// own, when the new one was indexed after it).
+    fn unindex(&mut self, tid: &str, pending: &Pending) {
+        let Some((mid, _, _)) = &pending.reported_by else {
+            return;
+        };
+        if let Some(tids) = self.by_mid.get_mut(mid.as_str()) {
+            if let Some(at) = tids.iter().position(|t| t == tid) {
+                tids.remove(at);
+            }
+            if tids.is_empty() {
+                self.by_mid.remove(mid.as_str());
+            }
+        }
+    }
+
+    /// The pending `partial` SENDs of message `mid` whose bytes lie in
+    /// `start..=end`, in the order sent.
+    fn covered(&self, mid: &str, start: u64, end: u64) -> Vec<String> {
+        let Some(tids) = self.by_mid.get(mid) else {
+            return Vec::new();
+        };
+        tids.iter()
+            .filter(|tid| {
+                self.by_tid
+                    .get(tid.as_str())
+                    .and_then(|p| p.reported_by.as_ref())
+                    .is_some_and(|(_, s, e)| start <= *s && *e <= end)
+            })
+            .cloned()
+            .collect()
     }
 
     fn forget(&mut self, seq: u64) {
@@ -439,6 +576,8 @@ pub struct Session {
     /// Renewing the reservation of the relay this session's connection
     /// goes to (see [`keep_reservation`](Self::keep_reservation)).
     renewal: Option<Renewal>,
+    /// Messages the send filter refused (their later chunks are refused too).
+    refused: RefusedSends,
 }
 
 impl Session {
@@ -470,6 +609,7 @@ impl Session {
             pending: Transactions::default(),
             closed: false,
             renewal: None,
+            refused: RefusedSends::default(),
         }
     }
 
@@ -862,6 +1002,9 @@ impl Session {
                 self.settle_reported(&chunk);
                 self.events.push_back(SessionEvent::Incoming(chunk));
             }
+            "NICKNAME" if !self.config.handles_nickname => {
+                self.reject(&chunk, 501, "Method unknown");
+            }
             "NICKNAME" => {
                 let h = &chunk.headers;
                 if !h.contains(names::USE_NICKNAME)
@@ -943,6 +1086,10 @@ impl Session {
             self.reject(&chunk, code, comment);
             return;
         }
+        if let Some(refusal) = self.filter_send(&chunk, true) {
+            self.reject(&chunk, refusal.code, &refusal.comment);
+            return;
+        }
         if exact_paths {
             // The response make_response would build, from cached text.
             if chunk.failure_report() == Ok(FailureReport::Yes) {
@@ -981,6 +1128,29 @@ impl Session {
             }
         }
         None
+    }
+
+    /// What the send filter says about `chunk` (see the module docs): its
+    /// own verdict on a message's first chunk, the remembered one on later
+    /// chunks of a refused message. `whole`: the chunk's body is there (so
+    /// its flag tells whether more chunks follow).
+    fn filter_send(&mut self, chunk: &Chunk, whole: bool) -> Option<SendRefusal> {
+        let filter = self.config.send_filter.as_ref()?;
+        let message_id = chunk.message_id()?;
+        let start = chunk.byte_range().ok().flatten().map_or(1, |r| r.start);
+        let last = whole && chunk.flag != Flag::Continue;
+        if start > 1 {
+            let refusal = self.refused.get(message_id)?.clone();
+            if last {
+                self.refused.forget(message_id);
+            }
+            return Some(refusal);
+        }
+        let refusal = (filter.0)(chunk)?;
+        if !last {
+            self.refused.remember(message_id, &refusal);
+        }
+        Some(refusal)
     }
 
     /// RFC 4975 §7.3 path checks of an incoming SEND (481 on a mismatch).
@@ -1073,18 +1243,7 @@ impl Session {
             return;
         }
         let end = range.end.or(range.total).unwrap_or(u64::MAX);
-        let settled: Vec<String> = self
-            .pending
-            .by_tid
-            .iter()
-            .filter(|(_, p)| {
-                p.reported_by
-                    .as_ref()
-                    .is_some_and(|(m, s, e)| m == mid && range.start <= *s && *e <= end)
-            })
-            .map(|(tid, _)| tid.clone())
-            .collect();
-        for tid in settled {
+        for tid in self.pending.covered(mid, range.start, end) {
             self.expire(&tid);
         }
     }
@@ -1233,6 +1392,12 @@ impl Session {
                 Some((415, "Unsupported media type"))
             }
             Some(_) => None,
+        };
+        let rejection = match rejection {
+            None if body_problem.is_none() => {
+                self.filter_send(&chunk, false).map(|r| (r.code, r.comment))
+            }
+            other => other,
         };
         let message_id = chunk.message_id().unwrap_or_default().to_string();
         let range = chunk.byte_range().ok().flatten().unwrap_or(ByteRange {
@@ -1679,6 +1844,144 @@ mod tests {
         p.a.handle_close();
         assert!(events(&mut p.a).is_empty());
         assert_eq!(p.a.pending_transactions(), 0);
+    }
+
+    /// Feeds each of `chunks` to `to` and returns what `to` answers, as
+    /// the chunks it put on the wire.
+    fn answers(to: &mut Session, chunks: &[Chunk], now: Instant) -> Vec<Chunk> {
+        let mut wire = Vec::new();
+        for c in chunks {
+            to.handle_input(&c.encode(), now);
+            while let Some(b) = to.poll_transmit() {
+                wire.push(parse_chunk(&b).unwrap());
+            }
+        }
+        wire
+    }
+
+    #[test]
+    fn unknown_methods_get_501_whatever_their_failure_report() {
+        let mut p = Pair::new(SessionConfig::default());
+        let mut foo = p.a.make_request("FOOBAR");
+        foo.headers.set("Failure-Report", "no");
+        let got = answers(&mut p.b, &[foo.clone()], p.now);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(
+            &got[0].encode()[..],
+            format!(
+                "MSRP {} 501 Method unknown\r\n\
+                 To-Path: msrp://127.0.0.1:2855/alice01;tcp\r\n\
+                 From-Path: msrp://127.0.0.1:2856/bob01;tcp\r\n\
+                 -------{}$\r\n",
+                foo.transaction_id, foo.transaction_id
+            )
+            .as_bytes()
+        );
+        assert!(events(&mut p.b).is_empty());
+    }
+
+    #[test]
+    fn a_session_that_does_not_handle_nickname_answers_501() {
+        let mut p = Pair::new(SessionConfig {
+            handles_nickname: false,
+            ..SessionConfig::default()
+        });
+        let mut n = p.a.make_request("NICKNAME");
+        n.headers.set("Use-Nickname", "\"Alice\"");
+        let got = answers(&mut p.b, &[n.clone()], p.now);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].transaction_id, n.transaction_id);
+        assert_eq!(got[0].code(), Some(501));
+        assert_eq!(got[0].comment(), Some("Method unknown"));
+        assert!(events(&mut p.b).is_empty());
+        // The sender sees the 501 at once, not a 408 later.
+        p.a.send_chunk(n, true, p.now).unwrap();
+        p.run();
+        assert_eq!(response_code(&events(&mut p.a)[0]), (501, false));
+    }
+
+    /// A filter refusing bodies that start with "bad" -- or, given a head
+    /// without its body (with `Delivery::Messages`), Message-ID `m-bad` --
+    /// and counting calls.
+    fn bad_filter(calls: std::sync::Arc<std::sync::atomic::AtomicUsize>) -> SendFilter {
+        SendFilter::new(move |chunk| {
+            calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let bad = if chunk.data.is_empty() {
+                chunk.message_id() == Some("m-bad")
+            } else {
+                chunk.data.starts_with(b"bad")
+            };
+            bad.then(|| SendRefusal {
+                code: 415,
+                comment: "Unsupported media type".into(),
+            })
+        })
+    }
+
+    /// The chunks of a message of `body` in pieces of `piece` bytes.
+    fn pieces(s: &Session, body: &[u8], piece: usize, mid: &str) -> Vec<Chunk> {
+        let total = body.len();
+        body.chunks(piece)
+            .enumerate()
+            .map(|(i, part)| {
+                let mut c = s.make_message(Bytes::copy_from_slice(part), "text/plain", Some(mid));
+                let start = i * piece + 1;
+                c.headers.set(
+                    "Byte-Range",
+                    format!("{start}-{}/{total}", start + part.len() - 1),
+                );
+                c.headers.set("Success-Report", "yes");
+                c.flag = if start + part.len() - 1 == total {
+                    Flag::End
+                } else {
+                    Flag::Continue
+                };
+                c
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_send_filter_refuses_a_message_from_its_first_chunk() {
+        for delivery in [Delivery::Chunks, Delivery::Messages] {
+            let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let mut p = Pair::new(SessionConfig {
+                send_filter: Some(bad_filter(calls.clone())),
+                delivery,
+                ..SessionConfig::default()
+            });
+            let refused = pieces(&p.a, b"bad message", 4, "m-bad");
+            let taken = pieces(&p.a, b"good message", 5, "m-good");
+            let got = answers(&mut p.b, &refused, p.now);
+            // Each chunk of the refused message gets its 415 and nothing
+            // else: no 200, no REPORT.
+            let want: Vec<_> = refused
+                .iter()
+                .map(|c| (c.transaction_id.clone(), Some(415)))
+                .collect();
+            let seen: Vec<_> = got
+                .iter()
+                .map(|c| (c.transaction_id.clone(), c.code()))
+                .collect();
+            assert_eq!(seen, want, "{delivery:?}");
+            assert!(got
+                .iter()
+                .all(|c| c.comment() == Some("Unsupported media type")));
+            assert!(events(&mut p.b).is_empty(), "{delivery:?}");
+            let got = answers(&mut p.b, &taken, p.now);
+            assert!(got.iter().all(|c| c.code() != Some(415)), "{got:?}");
+            assert!(got.iter().any(|c| c.method() == Some("REPORT")));
+            let evs = events(&mut p.b);
+            assert!(!evs.is_empty());
+            for e in evs {
+                let SessionEvent::Incoming(c) = e else {
+                    panic!("{e:?}")
+                };
+                assert_eq!(c.message_id(), Some("m-good"));
+            }
+            // Asked once per message, on its first chunk.
+            assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
+        }
     }
 
     #[test]

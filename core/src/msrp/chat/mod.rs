@@ -57,6 +57,15 @@
 //! sent then, `DidNotDeliverMessage` is posted for it with the local code
 //! 415.
 //!
+//! Incoming: a `message/cpim` SEND whose payload type this chat accepts
+//! neither in `accept_wrapped_types` nor in `accept_types` (see
+//! [`policy::refuse_wrapped`]) is answered `415 Unsupported media type`
+//! from its first chunk, before any 200, through the session's
+//! [`SendFilter`]; later chunks of that message get 415 too, and nothing
+//! of it is posted. (With `*` among the wrapped types no filter is set.)
+//! NICKNAME requests (RFC 7701, for chat rooms) are answered `501 Method
+//! unknown` at once.
+//!
 //! # Threads
 //!
 //! The event callback runs on whichever thread produced the event — the
@@ -97,9 +106,9 @@ use crate::msrp::endpoint::{
 use crate::msrp::header::names;
 use crate::msrp::relay::{Mode, RelayConnection, RelayError, RelaySettings};
 use crate::msrp::sdp::{MsrpMedia, Setup};
-use crate::msrp::session::{SessionConfig, SessionEvent};
+use crate::msrp::session::{SendFilter, SessionConfig, SessionEvent};
 use crate::msrp::{check_header, random_id, ByteRange, Chunk, Uri};
-use crate::net::{Timer, TimerHandle};
+use crate::net::{Timer, TimerHandle, TlsClientConfig, TlsServerConfig};
 
 /// The `accept-types` of a chat unless configured otherwise.
 pub const DEFAULT_ACCEPT_TYPES: [&str; 3] = ["message/cpim", "text/*", iscomposing::CONTENT_TYPE];
@@ -132,6 +141,10 @@ pub struct ChatConfig {
     /// The IP address a direct connection listens on and advertises in
     /// `a=path` and `c=`; `None`: the default-route interface's address.
     pub local_address: Option<String>,
+    /// TLS for a direct connection (see [`ChatTls`]); `None`: plain TCP
+    /// (`TCP/MSRP`, `msrp://`). A relay's own TLS is in its
+    /// [`RelaySettings`].
+    pub tls: Option<ChatTls>,
     /// Binding deadlines and options.
     pub bind: BindOptions,
     /// The session's tunables (its `accept_types` is replaced by the
@@ -157,11 +170,30 @@ impl ChatConfig {
             accept_types: DEFAULT_ACCEPT_TYPES.iter().map(|s| s.to_string()).collect(),
             accept_wrapped_types: vec!["*".to_string()],
             local_address: None,
+            tls: None,
             bind: BindOptions::default(),
             session: SessionConfig::default(),
             timer: None,
         }
     }
+}
+
+/// TLS settings of a direct chat: with them the chat advertises
+/// `m=message <port> TCP/TLS/MSRP *` and an `msrps://` path, listens with
+/// TLS and connects with TLS (to an `msrps` peer), as the session layer's
+/// [`DirectAcceptor::with_tls`] and [`DirectConnector::with_tls`] do.
+///
+/// A chat that listens (an incoming one) needs `server`; one that
+/// connects (an outgoing one, or an incoming one whose peer says
+/// `a=setup:passive`) needs `client`. A missing one fails
+/// [`Chat::initialize`] (or [`Chat::start`], for the reversed case) with
+/// [`ChatError::Endpoint`] (`TlsNotConfigured`).
+#[derive(Debug, Clone, Default)]
+pub struct ChatTls {
+    /// The certificate chain and key presented when listening.
+    pub server: Option<TlsServerConfig>,
+    /// The certificate authorities trusted when connecting.
+    pub client: Option<TlsClientConfig>,
 }
 
 /// Where a failure happened (the legacy `context` strings).
@@ -370,7 +402,18 @@ impl Chat {
         };
         let mut session = config.session.clone();
         session.accept_types = config.accept_types.clone();
+        // A one-to-one chat has no nicknames (RFC 7701 is for chat rooms).
+        session.handles_nickname = false;
+        if !config.accept_wrapped_types.iter().any(|t| t.trim() == "*") {
+            let accept_types = config.accept_types.clone();
+            let wrapped = config.accept_wrapped_types.clone();
+            session.send_filter = Some(SendFilter::new(move |chunk| {
+                policy::refuse_wrapped(chunk, &accept_types, &wrapped)
+            }));
+        }
         let shared = Arc::new(Shared {
+            from_value: policy::identity_value(&config.local_identity),
+            to_value: policy::identity_value(&config.remote_identity),
             local_identity: config.local_identity.clone(),
             remote_identity: config.remote_identity.clone(),
             emitter: Emitter {
@@ -389,6 +432,7 @@ impl Chat {
                 accept_types: config.accept_types,
                 accept_wrapped_types: config.accept_wrapped_types,
                 local_address: config.local_address,
+                tls: config.tls,
                 bind: config.bind,
                 session,
                 shared,
@@ -494,7 +538,7 @@ impl Chat {
         let Some(link) = link else {
             return Err(ChatError::Closed);
         };
-        let link = match negotiate(link, remote, &inner.bind) {
+        let link = match negotiate(link, remote, inner) {
             Ok(link) => link,
             Err(e) => {
                 inner.fail(FailureContext::SdpNegotiation, &e);
@@ -696,7 +740,7 @@ impl Link {
 }
 
 /// Applies the module docs' rule on who connects to the peer's `a=setup`.
-fn negotiate(link: Link, remote: &MsrpMedia, bind: &BindOptions) -> Result<Link, ChatError> {
+fn negotiate(link: Link, remote: &MsrpMedia, inner: &Inner) -> Result<Link, ChatError> {
     if remote.path.is_empty() {
         return Err(ChatError::Negotiation(
             "the peer's media has no a=path".into(),
@@ -708,7 +752,7 @@ fn negotiate(link: Link, remote: &MsrpMedia, bind: &BindOptions) -> Result<Link,
         )),
         (Link::Acceptor(a, uri), Some(Setup::Passive)) => {
             drop(a);
-            let mut c = DirectConnector::new(bind.clone());
+            let mut c = inner.connector()?;
             c.prepare(Some(uri));
             Ok(Link::Connector(c))
         }
@@ -744,6 +788,7 @@ struct Inner {
     accept_types: Vec<String>,
     accept_wrapped_types: Vec<String>,
     local_address: Option<String>,
+    tls: Option<ChatTls>,
     bind: BindOptions,
     session: SessionConfig,
     shared: Arc<Shared>,
@@ -752,10 +797,15 @@ struct Inner {
 
 impl Inner {
     fn prepare(&self) -> Result<(Link, MsrpMedia), ChatError> {
-        let local_uri = self
+        let mut local_uri = self
             .local_address
             .as_ref()
             .map(|a| Uri::new(a.clone(), None, None));
+        if self.tls.is_some() && self.relay.is_none() {
+            let mut uri = local_uri.unwrap_or_else(|| Uri::new("", None, None));
+            uri.secure = true;
+            local_uri = Some(uri);
+        }
         let (link, path, setup) = if let Some(settings) = &self.relay {
             let mode = if self.outgoing {
                 Mode::Active
@@ -766,11 +816,15 @@ impl Inner {
             let path = relay.prepare(local_uri)?;
             (Link::Relay(Box::new(relay)), path, None)
         } else if self.outgoing {
-            let mut c = DirectConnector::new(self.bind.clone());
+            let mut c = self.connector()?;
             let path = c.prepare(local_uri);
             (Link::Connector(c), path, Some(Setup::Active))
         } else {
             let mut a = DirectAcceptor::new(self.bind.clone());
+            if let Some(tls) = &self.tls {
+                let server = tls.server.clone().ok_or(EndpointError::TlsNotConfigured)?;
+                a = a.with_tls(server);
+            }
             let path = a.prepare(local_uri)?;
             let own = path.last().cloned().ok_or(EndpointError::EmptyPath)?;
             (Link::Acceptor(a, own), path, Some(Setup::Passive))
@@ -779,6 +833,19 @@ impl Inner {
         media.accept_wrapped_types = self.accept_wrapped_types.clone();
         media.setup = setup;
         Ok((link, media))
+    }
+
+    /// A direct connector, with the TLS client settings when the chat has
+    /// TLS settings (which then must have them).
+    fn connector(&self) -> Result<DirectConnector, ChatError> {
+        let c = DirectConnector::new(self.bind.clone());
+        Ok(match &self.tls {
+            Some(tls) => {
+                let client = tls.client.clone().ok_or(EndpointError::TlsNotConfigured)?;
+                c.with_tls(client)
+            }
+            None => c,
+        })
     }
 
     /// Posts a failure and leaves the chat to `end`.
@@ -839,16 +906,21 @@ impl Inner {
                 .is_some_and(|t| !policy::same_identity(t, &shared.remote_identity));
         let (body, content_type) = match policy::choose_wrapping(remote, &q.content_type, private)?
         {
-            Wrapping::Cpim => (
-                policy::wrap_cpim(
-                    &shared.local_identity,
-                    to,
-                    q.dt,
-                    &q.content_type,
-                    q.content.clone(),
-                )?,
-                policy::CPIM_TYPE,
-            ),
+            Wrapping::Cpim => {
+                let body = match (&shared.from_value, &shared.to_value, q.to.is_none()) {
+                    (Some(from), Some(to), true) => {
+                        policy::wrap_cpim_values(from, to, q.dt, &q.content_type, &q.content)?
+                    }
+                    _ => policy::wrap_cpim(
+                        &shared.local_identity,
+                        to,
+                        q.dt,
+                        &q.content_type,
+                        q.content.clone(),
+                    )?,
+                };
+                (body, policy::CPIM_TYPE)
+            }
             Wrapping::Plain => (q.content.clone(), q.content_type.as_str()),
         };
         let mut chunk = session.make_message(body, content_type, Some(&q.message_id));
@@ -916,6 +988,10 @@ fn placeholder_chunk(q: &Queued) -> Chunk {
 struct Shared {
     local_identity: String,
     remote_identity: String,
+    /// The CPIM values of the two identities, made once (`None`: invalid,
+    /// and each message says so through the builder's error).
+    from_value: Option<String>,
+    to_value: Option<String>,
     emitter: Emitter,
     /// The is-composing expiry: a generation (bumped by every indication)
     /// and the armed timer entry.

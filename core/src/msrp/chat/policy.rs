@@ -3,12 +3,13 @@
 //! decoded. No sockets, no threads, no clock (the time of a CPIM DateTime
 //! is an argument).
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 use super::iscomposing::{self, IsComposing, IsComposingError};
 use super::ChatError;
-use crate::msrp::cpim::{CpimMessage, DateTime, Identity};
+use crate::msrp::cpim::{peek_content_type, CpimMessage, DateTime, Identity};
 use crate::msrp::sdp::{media_type_matches, MsrpMedia};
+use crate::msrp::session::{accepts, SendRefusal};
 use crate::msrp::Chunk;
 
 /// The MIME type of the CPIM wrapper.
@@ -81,6 +82,92 @@ pub fn wrap_cpim(
     Ok(msg.encode())
 }
 
+/// The chat's verdict on an incoming SEND (its
+/// [`SendFilter`](crate::msrp::session::SendFilter)): a `message/cpim`
+/// body whose payload type this side accepts neither wrapped
+/// (`accept_wrapped_types`) nor as a root body (`accept_types`; RFC 4975
+/// §8.6, the same rule [`MsrpMedia::accepts_wrapped`] applies for the
+/// sender) is refused `415 Unsupported media type`. Decided on the
+/// message's first chunk, whose body starts with the CPIM headers; a
+/// first chunk too short to show the payload type is let through.
+pub fn refuse_wrapped(
+    chunk: &Chunk,
+    accept_types: &[String],
+    accept_wrapped_types: &[String],
+) -> Option<SendRefusal> {
+    let outer = chunk.content_type()?;
+    if !media_type_matches(CPIM_TYPE, outer) {
+        return None;
+    }
+    let inner = peek_content_type(&chunk.data)?;
+    if accepts(accept_wrapped_types, inner) || accepts(accept_types, inner) {
+        return None;
+    }
+    Some(SendRefusal {
+        code: 415,
+        comment: "Unsupported media type".to_string(),
+    })
+}
+
+/// The value a CPIM `From` or `To` header carries for an identity given
+/// as text (see [`identity`]), checked as [`CpimMessage::builder`] checks
+/// it; `None` when the builder would refuse it.
+pub fn identity_value(text: &str) -> Option<String> {
+    let msg = CpimMessage::builder("text/plain", Bytes::new())
+        .sender(identity(text))
+        .build()
+        .ok()?;
+    msg.headers().first().map(|h| h.value.clone())
+}
+
+/// [`wrap_cpim`] for identities whose header values are known good (from
+/// [`identity_value`]): the same bytes, written straight into one buffer
+/// -- no message value, no header list, the payload copied once. Falls
+/// back to [`wrap_cpim`]'s checks (and error) for a content type the
+/// builder would refuse.
+pub fn wrap_cpim_values(
+    from_value: &str,
+    to_value: &str,
+    dt: DateTime,
+    content_type: &str,
+    content: &Bytes,
+) -> Result<Bytes, ChatError> {
+    if !dt.is_valid()
+        || content_type
+            .bytes()
+            .any(|c| c.is_ascii_control() && c != b'\t')
+    {
+        return Err(CpimMessage::builder(content_type, content.clone())
+            .timestamp(dt)
+            .build()
+            .err()
+            .map_or_else(
+                || ChatError::InvalidArgument(format!("bad content type {content_type:?}")),
+                ChatError::Cpim,
+            ));
+    }
+    let (dt, dt_len) = dt.rfc3339_micros_bytes();
+    let dt = &dt[..dt_len];
+    let parts: [&[u8]; 11] = [
+        b"From: ",
+        from_value.as_bytes(),
+        b"\r\nTo: ",
+        to_value.as_bytes(),
+        b"\r\nDateTime: ",
+        dt,
+        b"\r\n\r\nContent-Type: ",
+        content_type.as_bytes(),
+        b"\r\n\r\n",
+        content,
+        b"",
+    ];
+    let mut out = BytesMut::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        out.extend_from_slice(p);
+    }
+    Ok(out.freeze())
+}
+
 /// What an incoming SEND carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Incoming {
@@ -122,21 +209,29 @@ pub enum IncomingError {
 pub fn read_incoming(chunk: &Chunk) -> Result<Incoming, IncomingError> {
     let outer = chunk.content_type().ok_or(IncomingError::NoContentType)?;
     if media_type_matches(CPIM_TYPE, outer) {
-        let msg = CpimMessage::parse(chunk.data.clone())?;
-        let inner = msg
-            .content_type()
+        let (headers, content_headers, content) =
+            CpimMessage::parse(chunk.data.clone())?.into_parts();
+        // The first Content-Type, as CpimMessage::content_type finds it.
+        let inner = content_headers
+            .into_iter()
+            .find(|h| h.name.eq_ignore_ascii_case("Content-Type"))
             .ok_or(IncomingError::NoWrappedContentType)?
-            .to_string();
+            .value;
         if is_composing_type(&inner) {
-            return Ok(Incoming::Composing(IsComposing::parse(msg.content())?));
+            return Ok(Incoming::Composing(IsComposing::parse(&content)?));
         }
-        let cpim_headers = msg
-            .headers()
-            .iter()
-            .map(|h| (h.full_name(), h.value.clone()))
+        let cpim_headers = headers
+            .into_iter()
+            .map(|h| {
+                let name = match &h.prefix {
+                    Some(_) => h.full_name(),
+                    None => h.name,
+                };
+                (name, h.value)
+            })
             .collect();
         return Ok(Incoming::Message {
-            content: msg.content().clone(),
+            content,
             content_type: inner,
             cpim_headers,
         });

@@ -337,3 +337,77 @@ fn emitter_holds_then_puts_the_first_event_ahead() {
         vec!["MSRPChatWillEnd", "MSRPChatDidStart", "MSRPChatDidEnd"]
     );
 }
+
+#[test]
+fn the_fast_wrapper_writes_the_builders_bytes() {
+    let payload = Bytes::from_static(b"h\xc3\xa9llo\r\n");
+    for (from, to, dt, ct) in [
+        (
+            "Alice <sip:alice@x.org>",
+            "sip:bob@x.org",
+            "2024-05-01T10:00:00Z",
+            "text/plain",
+        ),
+        (
+            "sip:alice@x.org",
+            "\"Bob, B.\" <sip:bob@x.org>",
+            "2026-11-24T16:18:03.123456789-08:00",
+            "text/plain; charset=utf-8",
+        ),
+    ] {
+        let dt = DateTime::parse(dt).unwrap();
+        let slow = policy::wrap_cpim(from, to, dt, ct, payload.clone()).unwrap();
+        let fast = policy::wrap_cpim_values(
+            &policy::identity_value(from).unwrap(),
+            &policy::identity_value(to).unwrap(),
+            dt,
+            ct,
+            &payload,
+        )
+        .unwrap();
+        assert_eq!(fast, slow);
+    }
+    // What the builder refuses, the fast path refuses too.
+    let v = policy::identity_value("sip:a@x.org").unwrap();
+    let dt = DateTime::parse("2024-05-01T10:00:00Z").unwrap();
+    assert!(policy::wrap_cpim_values(&v, &v, dt, "text/\u{7}plain", &payload).is_err());
+    assert_eq!(policy::identity_value("sip:a@x.org\u{1}"), None);
+}
+
+#[test]
+fn refuse_wrapped_follows_both_accept_lists() {
+    let list = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let accept = list(&["message/cpim", "text/*"]);
+    let wrapped = list(&["image/jpeg"]);
+    let body = |ct: &str| {
+        format!("From: <sip:a@x>\r\nTo: <sip:b@x>\r\n\r\nContent-Type: {ct}\r\n\r\nx").into_bytes()
+    };
+    for (ct, refused) in [
+        ("image/png", true),
+        ("IMAGE/JPEG", false),
+        ("text/html; charset=utf-8", false),
+        ("application/octet-stream", true),
+    ] {
+        let r = policy::refuse_wrapped(&send("message/cpim", &body(ct)), &accept, &wrapped);
+        assert_eq!(r.is_some(), refused, "{ct}");
+        if let Some(r) = r {
+            assert_eq!(
+                (r.code, r.comment.as_str()),
+                (415, "Unsupported media type")
+            );
+        }
+    }
+    // Not CPIM, or CPIM cut before its payload type: not the filter's call.
+    assert_eq!(
+        policy::refuse_wrapped(&send("image/png", b"x"), &accept, &wrapped),
+        None
+    );
+    assert_eq!(
+        policy::refuse_wrapped(
+            &send("message/cpim", b"From: <sip:a@x>\r\n"),
+            &accept,
+            &wrapped
+        ),
+        None
+    );
+}

@@ -369,7 +369,7 @@ fn builder_writes_the_documented_order_and_declares_namespaces() {
     let expected: &[u8] = b"From: Alice <sip:alice@example.com>\r\n\
 To: <sip:bob@example.com>\r\n\
 cc: \"Smith, C.\" <sip:carol@example.com>\r\n\
-DateTime: 2024-05-01T10:00:00.5Z\r\n\
+DateTime: 2024-05-01T10:00:00.500000Z\r\n\
 Subject:;lang=en hi\\tthere\r\n\
 NS: MyFeatures <mid:MessageFeatures@id.foo.com>\r\n\
 NS: ns1 <urn:x-other>\r\n\
@@ -557,4 +557,62 @@ proptest! {
             prop_assert_eq!(DateTime::parse(&dt.to_string()), Some(dt));
         }
     }
+}
+
+#[test]
+fn built_date_times_have_at_most_microseconds() {
+    let cases = [
+        // Nanoseconds are truncated to microseconds, written with six digits.
+        (
+            "2026-11-24T16:18:03.123456789Z",
+            "2026-11-24T16:18:03.123456Z",
+        ),
+        ("2026-11-24T16:18:03.5Z", "2026-11-24T16:18:03.500000Z"),
+        (
+            "2026-11-24T16:18:03.000001-08:00",
+            "2026-11-24T16:18:03.000001-08:00",
+        ),
+        // A fraction under a microsecond is no fraction at all.
+        (
+            "2026-11-24T16:18:03.000000999+05:30",
+            "2026-11-24T16:18:03+05:30",
+        ),
+        ("2026-11-24T16:18:03Z", "2026-11-24T16:18:03Z"),
+        ("0001-01-01T00:00:00+00:00", "0001-01-01T00:00:00Z"),
+    ];
+    for (given, written) in cases {
+        let dt = DateTime::parse(given).unwrap();
+        assert_eq!(dt.to_rfc3339_micros(), written, "{given}");
+        let msg = CpimMessage::builder("text/plain", &b"x"[..])
+            .timestamp(dt)
+            .build()
+            .unwrap();
+        let text = String::from_utf8(msg.encode().to_vec()).unwrap();
+        assert!(
+            text.starts_with(&format!("DateTime: {written}\r\n\r\n")),
+            "{text}"
+        );
+    }
+    // The current time: a fraction, when there is one, of six digits.
+    let now = DateTime::now_utc().to_rfc3339_micros();
+    let fraction = now.split_once('.').map(|(_, f)| f.trim_end_matches('Z'));
+    assert!(fraction.is_none_or(|f| f.len() == 6), "{now}");
+    assert!(now.ends_with('Z') && now.len() <= 27, "{now}");
+}
+
+#[test]
+fn peek_content_type_reads_the_payload_type_of_a_first_chunk() {
+    let body = b"From: <sip:a@x>\r\nTo: <sip:b@x>\r\n\r\nContent-ID: <1@x>\r\ncontent-TYPE:  image/png \r\n\r\n\x89PNG";
+    assert_eq!(peek_content_type(body), Some("image/png"));
+    assert_eq!(
+        peek_content_type(b"\r\nContent-Type: text/plain\r\n\r\nhi"),
+        Some("text/plain")
+    );
+    // Cut before the type is known, or no type: nothing.
+    assert_eq!(peek_content_type(&body[..40]), None);
+    assert_eq!(
+        peek_content_type(b"From: <sip:a@x>\r\n\r\nContent-ID: <1@x>\r\n\r\nx"),
+        None
+    );
+    assert_eq!(peek_content_type(b""), None);
 }
