@@ -606,6 +606,43 @@ fn back_pressure_blocks_then_delivers_everything() {
     });
 }
 
+/// `send_beyond` queues past a full queue without waiting, up to the
+/// extra messages allowed, and refuses beyond them; everything it took
+/// arrives, in order, once the peer reads.
+#[test]
+fn send_beyond_goes_past_a_full_queue_by_the_extra_allowed() {
+    for_each_pair(|a, mut b| {
+        let (conn, _) = collecting(a, small_config());
+        let (queued, refused) = fill(&conn, 64 * 1024);
+        let sender = conn.sender();
+        assert!(matches!(
+            sender.send_beyond(refused.clone(), 0),
+            Err(SendError::Full(_))
+        ));
+        for i in 0..2 {
+            let msg = numbered(queued + i, 64 * 1024);
+            sender.send_beyond(msg, 2).unwrap();
+        }
+        let third = numbered(queued + 2, 64 * 1024);
+        assert!(matches!(
+            sender.send_beyond(third.clone(), 2),
+            Err(SendError::Full(back)) if back == third
+        ));
+        let reader = thread::spawn(move || {
+            let mut all = Vec::new();
+            b.read_to_end(&mut all).unwrap();
+            all
+        });
+        let closer = thread::spawn(move || conn.close());
+        let all = reader.join().unwrap();
+        assert_eq!(all.len(), (queued + 2) * 64 * 1024);
+        for (i, msg) in all.chunks(64 * 1024).enumerate() {
+            assert_eq!(msg, &numbered(i, 64 * 1024)[..], "message {i}");
+        }
+        closer.join().unwrap().unwrap();
+    });
+}
+
 #[test]
 fn handler_can_close_its_own_connection() {
     for_each_pair(|a, mut b| {
