@@ -32,6 +32,20 @@
 //! Either side opens streams over either kind. Replies (ACK, refusal, data)
 //! always go back over the link the stream lives on.
 //!
+//! # Destinations are claims
+//!
+//! The protocol has no handshake and no proof of identity: the destination
+//! in a SYN is whatever the peer writes there. Over TCP a peer may claim
+//! any `host:port`, not only its own; [`Socket::peer_destination`] reports
+//! the claim as it is (that is what the protocol defines it to be), and
+//! when no live link to that destination exists yet, the link it arrived
+//! on becomes the one our own streams to that destination use. Nothing
+//! here checks the claim, with or without TLS (which authenticates the
+//! server side of a connection, not the destination its peer names).
+//! Applications that must know who is at the other end authenticate
+//! inside their streams. (A live link we dialled is never replaced by a
+//! claim, so streams to a peer we already reach go to that peer.)
+//!
 //! # Bad frames
 //!
 //! A frame that does not decode (shorter than 4 bytes, id `00 00 00`, a type
@@ -610,8 +624,9 @@ impl Socket {
         self.handle.close();
     }
 
-    /// The peer's destination: for an accepted stream, the SYN's payload;
-    /// for one we opened, the destination we connected to.
+    /// The peer's destination: for an accepted stream, the SYN's payload
+    /// (the peer's unchecked claim, see the [module docs](self)); for one
+    /// we opened, the destination we connected to.
     pub fn peer_destination(&self) -> Bytes {
         self.handle.cell.peer.clone()
     }
