@@ -3398,6 +3398,26 @@ msgwire_status msgwire_ministream_manager_listen(const char *address,
                                                  struct msgwire_ministream_manager **out);
 
 /**
+ * `msgwire_ministream_manager_listen` over TLS. With `server_tls`
+ * (NULL: plain TCP), connections peers open to this manager must speak
+ * TLS and are shown its certificate; with `client_tls` (NULL: plain
+ * TCP), the connections it opens speak TLS, and the host part of the
+ * destination (`host:port`) is the name the peer's certificate must
+ * match. Peers that reach each other both ways need both. The manager
+ * keeps its own reference to each configuration: the caller may free
+ * them right after this call.
+ *
+ * A connection whose TLS handshake fails carries no stream: `connect`
+ * fails with `MSGWIRE_MINISTREAM_TRANSPORT`. Other errors as for
+ * `msgwire_ministream_manager_listen`.
+ */
+msgwire_status msgwire_ministream_manager_listen_tls(const char *address,
+                                                     const struct msgwire_ministream_config *config,
+                                                     const struct msgwire_tls_server_config *server_tls,
+                                                     const struct msgwire_tls_client_config *client_tls,
+                                                     struct msgwire_ministream_manager **out);
+
+/**
  * Creates two in-memory managers that reach each other (and nobody
  * else); their destinations are generated names. `config` may be NULL.
  * On success `*out_a` and `*out_b` each receive a manager to release with

@@ -926,3 +926,247 @@ fn an_accept_timeout_on_a_congested_link_does_not_stall_the_timer() {
         drop(from_a);
     });
 }
+
+/// Frames a [`Raw`] peer read while draining a congested link.
+#[derive(Default)]
+struct Drained {
+    /// Data payload bytes per (type, id).
+    bytes: std::collections::HashMap<(u8, [u8; 3]), Vec<u8>>,
+    /// Every control frame (not data), whole.
+    control: Vec<Vec<u8>>,
+}
+
+/// The manager's link's reader thread sends replies of its own (held data
+/// once the ACK comes, refusals) and `accept` sends ACKs. When the peer
+/// does not read and the link's send queue is full, none of these may
+/// wait for room: a reader thread that waits stops reading, so every
+/// stream on the link stalls, and two peers doing the same deadlock.
+/// Here a raw peer reads nothing while the manager's writers fill the
+/// link; then it acknowledges a stream with held data, opens a stream the
+/// manager accepts, opens one it refuses, sends data on a third and closes
+/// a fourth: each is handled at once. Then it drains the link and finds
+/// every byte and every reply, in order.
+#[test]
+fn a_congested_link_still_reads_acks_syns_data_and_closes() {
+    within(LIMIT, || {
+        let m = tcp_manager();
+        let server = m.server_socket().unwrap();
+        let mut raw = Raw::connect(m.destination());
+        raw.0
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        let mut accepted = Vec::new();
+        for id in 1u8..=3 {
+            raw.send(&cat(&[&[0xA1, 0, 0, id], b"raw-peer"]));
+            accepted.push(server.accept(Some(Duration::from_secs(20))).unwrap());
+        }
+        let mut sid = std::collections::HashMap::new();
+        for _ in 0..3 {
+            let ack = raw.recv();
+            assert_eq!((ack[0], ack.len()), (0x51, 7));
+            sid.insert(ack[3], ack[4..7].to_vec());
+        }
+        let s3 = accepted.pop().unwrap();
+        let s2 = Arc::new(accepted.pop().unwrap());
+        let s1 = Arc::new(accepted.pop().unwrap());
+        // A stream the manager opens over the same link, with data held
+        // until the raw peer's ACK.
+        let opened = m.open(b"raw-peer", &opts()).unwrap();
+        let syn = raw.recv();
+        assert_eq!(&syn[..1], b"\xA1");
+        assert_eq!(&syn[4..], m.destination());
+        let cid = syn[1..4].to_vec();
+        (&opened).write_all(b"held-before-ack;").unwrap();
+
+        // Congest: one writer blocks in the kernel, another fills the
+        // link's send queue until its writes time out.
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let bulk = {
+            let (s1, stop) = (s1.clone(), stop.clone());
+            thread::spawn(move || {
+                let block = vec![0xB1u8; 1 << 20];
+                let mut sent = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    (&*s1).write_all(&block).unwrap();
+                    sent += block.len() as u64;
+                }
+                sent
+            })
+        };
+        s2.set_write_timeout(Some(Duration::from_millis(100)));
+        let mut small = 0u64;
+        let mut timeouts_in_a_row = 0;
+        while timeouts_in_a_row < 3 {
+            match (&*s2).write(b"s") {
+                Ok(n) => {
+                    small += n as u64;
+                    timeouts_in_a_row = 0;
+                }
+                Err(e) => {
+                    assert!(matches!(Error::from_io(e), Error::TimedOut));
+                    timeouts_in_a_row += 1;
+                }
+            }
+        }
+
+        // The raw peer acknowledges the opened stream (server id 7): the
+        // held data goes out behind the queue, and later writes after it.
+        raw.send(&cat(&[b"\x51", &cid, b"\x00\x00\x07"]));
+        // It opens a stream the manager accepts: accept returns at once,
+        // its ACK waits in the queue.
+        raw.send(b"\xA1\x00\x00\x05raw-peer");
+        let s5 = server.accept(Some(Duration::from_secs(10))).unwrap();
+        assert_eq!(&s5.peer_destination()[..], b"raw-peer");
+        // And one nobody accepts any more: refused.
+        server.close();
+        raw.send(b"\xA1\x00\x00\x04raw-peer");
+        // Data on an accepted stream still reaches its reader...
+        raw.send(&cat(&[b"\xA0", &sid[&3], b"still flowing"]));
+        s3.set_read_timeout(Some(Duration::from_secs(10)));
+        let mut buf = [0u8; 13];
+        (&s3).read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"still flowing");
+        // ...and a Close ends its stream.
+        raw.send(&cat(&[b"\xA2", &sid[&2]]));
+        s2.set_read_timeout(Some(Duration::from_secs(10)));
+        assert_eq!((&*s2).read(&mut buf).unwrap(), 0);
+
+        // Drain everything; the manager marks the end on stream 3.
+        let drain = thread::spawn(move || {
+            let mut seen = Drained::default();
+            loop {
+                let frame = raw.recv();
+                let id: [u8; 3] = frame[1..4].try_into().unwrap();
+                if matches!(frame[0], 0x50 | 0xA0) {
+                    let bytes = seen.bytes.entry((frame[0], id)).or_default();
+                    bytes.extend_from_slice(&frame[4..]);
+                    if (frame[0], id) == (0x50, [0, 0, 3]) && bytes.ends_with(b"end") {
+                        return (seen, raw);
+                    }
+                } else {
+                    seen.control.push(frame);
+                }
+            }
+        });
+        // (A write on the established stream waits for room, as on TCP.)
+        (&opened).write_all(b"after-ack").unwrap();
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let bulk = bulk.join().unwrap();
+        (&s3).write_all(b"end").unwrap();
+        let (seen, mut raw) = drain.join().unwrap();
+        let of = |t: u8, id: &[u8]| {
+            let id: [u8; 3] = id.try_into().unwrap();
+            seen.bytes.get(&(t, id)).cloned().unwrap_or_default()
+        };
+        let s1_bytes = of(0x50, &[0, 0, 1]);
+        assert_eq!(s1_bytes.len() as u64, bulk);
+        assert!(s1_bytes.iter().all(|&b| b == 0xB1));
+        assert_eq!(of(0x50, &[0, 0, 2]), vec![b's'; small as usize]);
+        assert_eq!(of(0xA0, &[0, 0, 7]), b"held-before-ack;after-ack");
+        assert!(
+            seen.control
+                .iter()
+                .any(|f| f[..4] == *b"\x51\x00\x00\x05" && f.len() == 7),
+            "no ACK for stream 5"
+        );
+        assert!(
+            seen.control.contains(&b"\x52\x00\x00\x04".to_vec()),
+            "no refusal for stream 4"
+        );
+        // The link carries on both ways.
+        raw.send(&cat(&[b"\xA0", &sid[&3], b"more"]));
+        let mut more = [0u8; 4];
+        (&s3).read_exact(&mut more).unwrap();
+        assert_eq!(&more, b"more");
+        (&s5).write_all(b"hi").unwrap();
+        assert_eq!(raw.recv(), b"\x50\x00\x00\x05hi");
+        drop((s1, s2, s3, s5, opened));
+        m.destroy();
+    });
+}
+
+/// Fills a link's send queue from `s` (whose writes then time out) while
+/// another write already waits for the peer in the kernel. Returns the
+/// bytes written.
+fn fill_send_queue(s: &msgwire::ministream::Socket) -> u64 {
+    s.set_write_timeout(Some(Duration::from_millis(100)));
+    let (mut written, mut timeouts_in_a_row) = (0u64, 0);
+    while timeouts_in_a_row < 3 {
+        match s.write_bytes(b"q") {
+            Ok(()) => {
+                written += 1;
+                timeouts_in_a_row = 0;
+            }
+            Err(e) => {
+                assert!(matches!(e, Error::TimedOut), "{e:?}");
+                timeouts_in_a_row += 1;
+            }
+        }
+    }
+    s.set_write_timeout(None);
+    written
+}
+
+/// Two more replies of the reader thread that must not wait: a bare ACK
+/// (`51` without payload, the sample's Close) on a stream whose write
+/// waits for a peer that does not read (the reader used to wait for that
+/// write's send order), and a refusal when the link's queue is full (the
+/// reader used to wait for room).
+#[test]
+fn a_bare_ack_and_a_refusal_on_a_stalled_link_do_not_stop_its_reader() {
+    within(LIMIT, || {
+        let m = tcp_manager();
+        let server = m.server_socket().unwrap();
+        let mut raw = Raw::connect(m.destination());
+        raw.send(b"\xA1\x00\x00\x03raw-peer");
+        let s3 = server.accept(Some(Duration::from_secs(20))).unwrap();
+        let sid3 = raw.recv()[4..7].to_vec();
+        s3.set_read_timeout(Some(Duration::from_secs(10)));
+        let opened = Arc::new(m.open(b"raw-peer", &opts()).unwrap());
+        let cid = raw.recv()[1..4].to_vec();
+        raw.send(&cat(&[b"\x51", &cid, b"\x00\x00\x07"]));
+
+        // A write on `opened` waits for the peer, holding its send order.
+        let writer = {
+            let opened = opened.clone();
+            thread::spawn(move || {
+                let block = vec![7u8; 1 << 20];
+                loop {
+                    if let Err(e) = opened.write_bytes(&block) {
+                        return e;
+                    }
+                }
+            })
+        };
+        let queued = fill_send_queue(&s3);
+        // The peer closes `opened` the sample's way.
+        raw.send(&cat(&[b"\x51", &cid]));
+        raw.send(&cat(&[b"\xA0", &sid3, b"alive"]));
+        let mut buf = [0u8; 5];
+        (&s3).read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"alive");
+        opened.set_read_timeout(Some(Duration::from_secs(10)));
+        assert_eq!(opened.read_bytes(&mut [0u8; 4]).unwrap(), 0, "not closed");
+        // Nobody listens: a SYN is refused, over the full queue.
+        server.close();
+        raw.send(b"\xA1\x00\x00\x04raw-peer");
+        raw.send(&cat(&[b"\xA0", &sid3, b"again"]));
+        (&s3).read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"again");
+
+        // Drain: the refusal is there, after the queued bytes of s3.
+        let mut s3_bytes = 0u64;
+        loop {
+            let frame = raw.recv();
+            match (frame[0], &frame[1..4]) {
+                (0x50, [0, 0, 3]) => s3_bytes += frame.len() as u64 - 4,
+                (0x52, [0, 0, 4]) => break,
+                _ => {}
+            }
+        }
+        assert_eq!(s3_bytes, queued);
+        let e = writer.join().unwrap();
+        assert!(matches!(e, Error::Reset), "{e:?}");
+        m.destroy();
+    });
+}

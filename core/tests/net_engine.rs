@@ -158,6 +158,23 @@ fn numbered(i: usize, len: usize) -> Bytes {
     Bytes::from(v)
 }
 
+/// Reads `stream` to its end on a thread of its own.
+fn read_to_end_in_thread(mut stream: Stream) -> thread::JoinHandle<Vec<u8>> {
+    thread::spawn(move || {
+        let mut all = Vec::new();
+        stream.read_to_end(&mut all).unwrap();
+        all
+    })
+}
+
+/// `all` is `count` messages of `len` bytes made by [`numbered`], in order.
+fn assert_numbered(all: &[u8], count: usize, len: usize) {
+    assert_eq!(all.len(), count * len);
+    for (i, msg) in all.chunks(len).enumerate() {
+        assert_eq!(msg, &numbered(i, len)[..], "message {i}");
+    }
+}
+
 fn small_config() -> Config {
     let mut config = Config::default();
     config.queue_capacity = 4;
@@ -566,7 +583,7 @@ fn close_with_a_stalled_peer_times_out_and_releases_blocked_senders() {
 
 #[test]
 fn back_pressure_blocks_then_delivers_everything() {
-    for_each_pair(|a, mut b| {
+    for_each_pair(|a, b| {
         let (conn, _) = collecting(a, small_config());
         let conn = Arc::new(conn);
         let (queued, refused) = fill(&conn, 64 * 1024);
@@ -587,21 +604,44 @@ fn back_pressure_blocks_then_delivers_everything() {
         );
 
         // ... and completes once the peer reads; nothing is lost.
-        let reader = thread::spawn(move || {
-            let mut all = Vec::new();
-            b.read_to_end(&mut all).unwrap();
-            all
-        });
+        let reader = read_to_end_in_thread(b);
         sent_rx.recv_timeout(LIMIT).unwrap();
         blocked.join().unwrap().unwrap();
         // The peer's read_to_end only returns after our half-close, so
         // close concurrently; the peer then hangs up and close returns.
         let closer = thread::spawn(move || conn.close());
         let all = reader.join().unwrap();
-        assert_eq!(all.len(), (queued + 1) * 64 * 1024);
-        for (i, msg) in all.chunks(64 * 1024).enumerate() {
-            assert_eq!(msg, &numbered(i, 64 * 1024)[..], "message {i}");
+        assert_numbered(&all, queued + 1, 64 * 1024);
+        closer.join().unwrap().unwrap();
+    });
+}
+
+/// `send_beyond` queues past a full queue without waiting, up to the
+/// extra messages allowed, and refuses beyond them; everything it took
+/// arrives, in order, once the peer reads.
+#[test]
+fn send_beyond_goes_past_a_full_queue_by_the_extra_allowed() {
+    for_each_pair(|a, b| {
+        let (conn, _) = collecting(a, small_config());
+        let (queued, refused) = fill(&conn, 64 * 1024);
+        let sender = conn.sender();
+        assert!(matches!(
+            sender.send_beyond(refused.clone(), 0),
+            Err(SendError::Full(_))
+        ));
+        for i in 0..2 {
+            let msg = numbered(queued + i, 64 * 1024);
+            sender.send_beyond(msg, 2).unwrap();
         }
+        let third = numbered(queued + 2, 64 * 1024);
+        assert!(matches!(
+            sender.send_beyond(third.clone(), 2),
+            Err(SendError::Full(back)) if back == third
+        ));
+        let reader = read_to_end_in_thread(b);
+        let closer = thread::spawn(move || conn.close());
+        let all = reader.join().unwrap();
+        assert_numbered(&all, queued + 2, 64 * 1024);
         closer.join().unwrap().unwrap();
     });
 }

@@ -35,10 +35,12 @@ use std::time::Duration;
 use msgwire_core::ministream::{
     Error as MsError, ManagerConfig, ServerSocket, Socket, SocketManager, SocketOptions,
 };
+use msgwire_core::net::{TlsClientConfig, TlsServerConfig};
 
 use crate::endpoint::{session_timer, SigpipeBlocked, TimerShare};
 use crate::error::{msgwire_status, Error};
 use crate::guard::{arg_buf, arg_bytes, arg_out, arg_ref, arg_str, free_handle, guard, new_handle};
+use crate::tls::{msgwire_tls_client_config, msgwire_tls_server_config};
 use msgwire_status::*;
 
 /// Settings of a manager and the default options of its sockets. Fill it
@@ -136,25 +138,74 @@ pub extern "C" fn msgwire_ministream_manager_listen(
                 arg_out(out, "out")?,
             )
         };
-        let (mut core, options) = core_config(cfg)?;
-        let (share, timer) = session_timer()?;
-        core.timer = Some(timer);
-        let _mask = SigpipeBlocked::new();
-        let manager = SocketManager::listen_tcp(address, core).map_err(|e| match e {
-            MsError::Transport(io) => Error::new(
-                MSGWIRE_MINISTREAM_LISTEN,
-                format!("cannot listen on {address}: {io}"),
-            ),
-            other => Error::from(other),
-        })?;
-        out.set(new_handle(msgwire_ministream_manager {
-            server: std::sync::Mutex::new(None),
-            manager,
-            options,
-            _timer: share,
-        }));
+        out.set(listen(address, cfg, None, None)?);
         Ok(())
     })
+}
+
+/// `msgwire_ministream_manager_listen` over TLS. With `server_tls`
+/// (NULL: plain TCP), connections peers open to this manager must speak
+/// TLS and are shown its certificate; with `client_tls` (NULL: plain
+/// TCP), the connections it opens speak TLS, and the host part of the
+/// destination (`host:port`) is the name the peer's certificate must
+/// match. Peers that reach each other both ways need both. The manager
+/// keeps its own reference to each configuration: the caller may free
+/// them right after this call.
+///
+/// A connection whose TLS handshake fails carries no stream: `connect`
+/// fails with `MSGWIRE_MINISTREAM_TRANSPORT`. Other errors as for
+/// `msgwire_ministream_manager_listen`.
+#[unsafe(no_mangle)]
+pub extern "C" fn msgwire_ministream_manager_listen_tls(
+    address: *const c_char,
+    config: *const msgwire_ministream_config,
+    server_tls: *const msgwire_tls_server_config,
+    client_tls: *const msgwire_tls_client_config,
+    out: *mut *mut msgwire_ministream_manager,
+) -> msgwire_status {
+    guard(|| {
+        // SAFETY: a string, NULL or a readable config, NULL or live TLS
+        // configurations, and a writable out-pointer per the header.
+        let (address, cfg, server_tls, client_tls, out) = unsafe {
+            (
+                arg_str(address, "address")?,
+                config.as_ref().copied(),
+                server_tls.as_ref().map(|t| t.config.clone()),
+                client_tls.as_ref().map(|t| t.config.clone()),
+                arg_out(out, "out")?,
+            )
+        };
+        out.set(listen(address, cfg, server_tls, client_tls)?);
+        Ok(())
+    })
+}
+
+/// A TCP manager handle listening on `address`.
+fn listen(
+    address: &str,
+    cfg: Option<msgwire_ministream_config>,
+    tls_server: Option<TlsServerConfig>,
+    tls_client: Option<TlsClientConfig>,
+) -> Result<*mut msgwire_ministream_manager, Error> {
+    let (mut core, options) = core_config(cfg)?;
+    let (share, timer) = session_timer()?;
+    core.timer = Some(timer);
+    core.tls_server = tls_server;
+    core.tls_client = tls_client;
+    let _mask = SigpipeBlocked::new();
+    let manager = SocketManager::listen_tcp(address, core).map_err(|e| match e {
+        MsError::Transport(io) => Error::new(
+            MSGWIRE_MINISTREAM_LISTEN,
+            format!("cannot listen on {address}: {io}"),
+        ),
+        other => Error::from(other),
+    })?;
+    Ok(new_handle(msgwire_ministream_manager {
+        server: std::sync::Mutex::new(None),
+        manager,
+        options,
+        _timer: share,
+    }))
 }
 
 /// Creates two in-memory managers that reach each other (and nobody

@@ -30,6 +30,8 @@ reading, default 65536), ``accept_timeout`` (how long an incoming stream
 waits for ``accept()`` before it is refused, default 5), ``max_payload``
 (bytes per data frame, default 32768), ``accept_backlog`` (most incoming
 streams waiting for ``accept()``; more are refused at once, default 4096).
+:meth:`SocketManager.listen` also takes ``credentials``
+(:class:`msrplib.tls.X509Credentials`) to speak TLS on every connection.
 
 Errors: :class:`ConnectionRefused` (a ``ConnectionRefusedError``),
 :class:`Timeout` (a ``TimeoutError``), :class:`ConnectionReset` (the peer
@@ -270,8 +272,21 @@ class SocketManager(object):
         self._native = native
 
     @classmethod
-    def listen(cls, address: str = '127.0.0.1:0', **options) -> 'SocketManager':
-        """A manager over TCP listening on ``address``."""
+    def listen(cls, address: str = '127.0.0.1:0', credentials=None, **options) -> 'SocketManager':
+        """A manager over TCP listening on ``address``.
+
+        With ``credentials`` (a :class:`msrplib.tls.X509Credentials`, or an
+        object with the same ``cert``, ``key``, ``trusted`` and
+        ``verify_peer``), every connection is TLS: accepted ones present
+        ``cert``/``key`` (required), dialled ones trust the CAs of
+        ``trusted`` (or anything with ``verify_peer=False``) and check the
+        host part of the destination against the peer's certificate.
+        Raises ``ValueError`` for unusable credentials."""
+        if credentials is not None:
+            from msrplib import tls as _tls
+            creds = _tls._as_credentials(credentials)
+            options['tls_server'] = creds._server_config()
+            options['tls_client'] = creds._client_config()
         return cls(_native.MinistreamManager.listen(address, **options))
 
     @classmethod

@@ -35,6 +35,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
 use crate::endpoint::seconds;
+use crate::tls::{PyTlsClientConfig, PyTlsServerConfig};
 
 pyo3::import_exception!(msgwire.ministream, ConnectionRefused);
 pyo3::import_exception!(msgwire.ministream, Timeout);
@@ -94,11 +95,13 @@ fn config(
 
 #[pymethods]
 impl PyManager {
-    /// A manager over TCP listening on `address` (`host:port`).
+    /// A manager over TCP listening on `address` (`host:port`). With
+    /// `tls_server` it accepts only TLS connections; with `tls_client` it
+    /// dials with TLS.
     #[staticmethod]
     #[pyo3(signature = (address, connect_timeout=60.0, read_timeout=None, write_timeout=None,
                         buffer_size=65536, accept_timeout=5.0, max_payload=32768,
-                        accept_backlog=4096))]
+                        accept_backlog=4096, tls_server=None, tls_client=None))]
     #[allow(clippy::too_many_arguments)]
     fn listen(
         py: Python<'_>,
@@ -110,8 +113,10 @@ impl PyManager {
         accept_timeout: f64,
         max_payload: usize,
         accept_backlog: usize,
+        tls_server: Option<PyRef<'_, PyTlsServerConfig>>,
+        tls_client: Option<PyRef<'_, PyTlsClientConfig>>,
     ) -> PyResult<PyManager> {
-        let c = config(
+        let mut c = config(
             connect_timeout,
             read_timeout,
             write_timeout,
@@ -120,6 +125,8 @@ impl PyManager {
             max_payload,
             accept_backlog,
         )?;
+        c.tls_server = tls_server.map(|t| t.inner.clone());
+        c.tls_client = tls_client.map(|t| t.inner.clone());
         let options = c.options.clone();
         let manager = py
             .detach(move || SocketManager::listen_tcp(address.as_str(), c))

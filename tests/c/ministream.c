@@ -1,6 +1,7 @@
 /* The ministreaming C API: config defaults, an in-memory pair, TCP
  * managers, connect/accept/read/write/close, refusal, timeouts, ping,
- * counters, destroy, and the raw wire bytes of a refusal (sample a). */
+ * counters, destroy, the raw wire bytes of a refusal (sample a), and
+ * TLS managers. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <arpa/inet.h>
@@ -9,10 +10,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "check.h"
+#include "tls_data.h"
 
 struct accept_job {
     msgwire_ministream_manager *manager;
@@ -251,11 +254,111 @@ static void test_tcp(void)
     msgwire_ministream_manager_free(b);
 }
 
+/* A stream nobody accepts: with a long accept timeout, connect times out
+ * (its connect timeout); with a short one, the peer refuses it. */
+static void test_connect_timeout_and_accept_timeout(void)
+{
+    msgwire_ministream_config cfg;
+    CHECK_OK(msgwire_ministream_config_default(&cfg));
+    cfg.accept_timeout_ms = 60000;
+    msgwire_ministream_manager *a = NULL, *b = NULL;
+    CHECK_OK(msgwire_ministream_manager_pair(&cfg, &a, &b));
+    char dest_b[64];
+    size_t len = 0;
+    CHECK_OK(msgwire_ministream_manager_destination(b, dest_b, sizeof dest_b, &len));
+    CHECK_OK(msgwire_ministream_manager_accept_streams(b));
+    msgwire_ministream_socket *s = NULL;
+    CHECK_STATUS(msgwire_ministream_manager_connect(a, (const uint8_t *)dest_b, len, 100, &s),
+                 MSGWIRE_MINISTREAM_TIMEOUT);
+    CHECK(s == NULL);
+    msgwire_ministream_manager_free(a);
+    msgwire_ministream_manager_free(b);
+
+    cfg.accept_timeout_ms = 100;
+    CHECK_OK(msgwire_ministream_manager_pair(&cfg, &a, &b));
+    CHECK_OK(msgwire_ministream_manager_destination(b, dest_b, sizeof dest_b, &len));
+    CHECK_OK(msgwire_ministream_manager_accept_streams(b));
+    CHECK_STATUS(msgwire_ministream_manager_connect(a, (const uint8_t *)dest_b, len, 20000, &s),
+                 MSGWIRE_MINISTREAM_REFUSED);
+    CHECK(s == NULL);
+    msgwire_ministream_manager_free(a);
+    msgwire_ministream_manager_free(b);
+}
+
+/* Two managers speaking TLS both ways (each accepts TLS and dials with
+ * TLS): a stream works in both directions; a plain SYN gets no reply (the
+ * handshake fails and the connection is dropped); a manager that trusts
+ * another CA cannot connect. */
+static void test_tls(void)
+{
+    data_paths();
+    msgwire_tls_server_config *srv_tls = NULL;
+    msgwire_tls_client_config *cli_tls = NULL, *other_tls = NULL;
+    CHECK_OK(msgwire_tls_server_config_from_files(cert_path, key_path, &srv_tls));
+    CHECK_OK(msgwire_tls_client_config_with_ca_file(ca_path, &cli_tls));
+    CHECK_OK(msgwire_tls_client_config_with_ca_file(other_ca_path, &other_tls));
+    msgwire_ministream_manager *a = NULL, *b = NULL, *stranger = NULL;
+    CHECK_OK(msgwire_ministream_manager_listen_tls("127.0.0.1:0", NULL, srv_tls, cli_tls, &a));
+    CHECK_OK(msgwire_ministream_manager_listen_tls("127.0.0.1:0", NULL, srv_tls, cli_tls, &b));
+    CHECK_OK(msgwire_ministream_manager_listen_tls("127.0.0.1:0", NULL, NULL, other_tls, &stranger));
+    /* The managers keep their own references. */
+    msgwire_tls_server_config_free(srv_tls);
+    msgwire_tls_client_config_free(cli_tls);
+    msgwire_tls_client_config_free(other_tls);
+    if (a == NULL || b == NULL || stranger == NULL) {
+        msgwire_ministream_manager_free(a);
+        msgwire_ministream_manager_free(b);
+        msgwire_ministream_manager_free(stranger);
+        return;
+    }
+
+    msgwire_ministream_socket *c = NULL, *s = NULL;
+    CHECK(connect_pair(a, b, &c, &s));
+    if (c != NULL && s != NULL) {
+        uint8_t buf[16];
+        size_t n = 0;
+        CHECK_OK(msgwire_ministream_socket_write(c, (const uint8_t *)"over tls", 8));
+        CHECK_OK(msgwire_ministream_socket_read(s, buf, sizeof buf, &n));
+        CHECK(n == 8 && memcmp(buf, "over tls", 8) == 0);
+        CHECK_OK(msgwire_ministream_socket_write(s, (const uint8_t *)"back", 4));
+        CHECK_OK(msgwire_ministream_socket_read(c, buf, sizeof buf, &n));
+        CHECK(n == 4 && memcmp(buf, "back", 4) == 0);
+    }
+    msgwire_ministream_socket_free(c);
+    msgwire_ministream_socket_free(s);
+
+    char dest_b[64];
+    size_t len = 0;
+    CHECK_OK(msgwire_ministream_manager_destination(b, dest_b, sizeof dest_b, &len));
+    int fd = raw_connect(dest_b);
+    CHECK(fd >= 0);
+    if (fd >= 0) {
+        struct timeval tv = {20, 0};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        const uint8_t syn[] = {0, 0, 0, 7, 0xA1, 0x12, 0x34, 0x56, 'k', 'e', 'y'};
+        CHECK(write(fd, syn, sizeof syn) == (ssize_t)sizeof syn);
+        uint8_t reply[8];
+        CHECK(!read_full(fd, reply, sizeof reply));
+        close(fd);
+    }
+
+    msgwire_ministream_socket *refused = NULL;
+    CHECK_STATUS(msgwire_ministream_manager_connect(stranger, (const uint8_t *)dest_b, len, 20000,
+                                                    &refused),
+                 MSGWIRE_MINISTREAM_TRANSPORT);
+    CHECK(refused == NULL);
+    msgwire_ministream_manager_free(a);
+    msgwire_ministream_manager_free(b);
+    msgwire_ministream_manager_free(stranger);
+}
+
 int main(void)
 {
     test_config();
     test_in_memory();
     test_tcp();
+    test_connect_timeout_and_accept_timeout();
+    test_tls();
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;
 }

@@ -3,6 +3,7 @@ socket, refusals, many streams, bulk data, a slow reader, destroy, bad
 frames, frames, the socket API."""
 
 import hashlib
+import pathlib
 import socket
 import struct
 import threading
@@ -516,3 +517,66 @@ def test_open_holds_data_until_the_peer_accepts():
         t = listener.accept(WAIT)
         assert t.recv(100) == b'before the ack'
         assert t.recv(100) == b''
+
+
+# ---- connect timeout, the GIL, TLS ----------------------------------------------
+
+def test_connect_times_out_without_an_ack():
+    dest, accept = raw_server()
+    m = SocketManager.listen()
+    with m:
+        peer = in_thread(accept)
+        with pytest.raises(ministream.Timeout) as info:
+            m.connect(dest, timeout=0.2)
+        assert isinstance(info.value, TimeoutError)
+        raw = peer()
+        syn = raw.recv()
+        assert syn[0] == ministream.SYN and syn[4:] == m.destination.encode()
+        raw.close()
+
+
+def test_blocking_calls_release_the_gil():
+    # A recv blocked in native code must let other Python threads run: the
+    # main thread computes in Python, then sends what the reader waits for.
+    a, b = SocketManager.in_memory_pair()
+    with a, b:
+        c, s = connected(a, b, b.server_socket())
+        got = in_thread(s.recv, 100)
+        total = sum(i * i for i in range(200000))
+        c.sendall(str(total).encode())
+        assert got() == str(total).encode()
+
+
+TLS_DATA = pathlib.Path(__file__).resolve().parent.parent / 'data' / 'tls'
+
+
+def _credentials(ca='ca.pem', cert=True):
+    from msrplib.tls import X509Certificate, X509Credentials, X509PrivateKey
+    return X509Credentials(
+        X509Certificate((TLS_DATA / 'server.pem').read_text()) if cert else None,
+        X509PrivateKey((TLS_DATA / 'server.key').read_text()) if cert else None,
+        trusted=[X509Certificate((TLS_DATA / ca).read_text())])
+
+
+def test_tls_managers():
+    a = SocketManager.listen(credentials=_credentials())
+    b = SocketManager.listen(credentials=_credentials())
+    with a, b:
+        listener = b.server_socket()
+        c, s = connected(a, b, listener)
+        c.sendall(b'over tls')
+        assert s.recv(100) == b'over tls'
+        s.sendall(b'back')
+        assert c.recv(100) == b'back'
+        # A plain peer's SYN is no TLS handshake: dropped, no reply.
+        raw = Raw.connect(b.destination)
+        raw.send(Frame(ministream.SYN, 0x123456, b'key').encode())
+        with pytest.raises((EOFError, OSError)):
+            raw.recv()
+        raw.close()
+        # A manager trusting another CA cannot reach b.
+        with SocketManager.listen(credentials=_credentials('other-ca.pem')) as stranger:
+            with pytest.raises(ministream.TransportError):
+                stranger.connect(b.destination, timeout=WAIT)
+    with pytest.raises(ValueError):
+        SocketManager.listen(credentials=_credentials(cert=False))

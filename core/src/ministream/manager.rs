@@ -10,6 +10,20 @@
 //! stream. A TCP manager has one more thread accepting connections;
 //! accept timeouts and non-blocking connects use the shared [`Timer`].
 //!
+//! The reader and timer threads never wait for a peer to read. What they
+//! send (held data once the ACK comes, refusals) is queued at once, past a
+//! full send queue if need be ([`Sender::send_beyond`]); so are the ACKs
+//! `accept` sends, SYNs and Closes, which application threads send while
+//! the link may be stalled. A reader thread that waited for room would
+//! stop reading every stream of its link, and two managers whose peers do
+//! not read would wait for each other forever. Control frames our own
+//! application causes are bounded by its streams; refusals, which a peer
+//! causes, may go at most 1,024 past the queue's capacity per link and
+//! are dropped beyond (the peer's connect then times out). Only data
+//! writes wait for room, up to [`SocketOptions::write_timeout`]. The one
+//! wait of the reader thread is for room in a stream's receive buffer
+//! (below).
+//!
 //! # Which link
 //!
 //! A link is found by the peer's destination. Links we dial are known by
@@ -17,6 +31,20 @@
 //! destination in the first SYN they carry (there is no other handshake).
 //! Either side opens streams over either kind. Replies (ACK, refusal, data)
 //! always go back over the link the stream lives on.
+//!
+//! # Destinations are claims
+//!
+//! The protocol has no handshake and no proof of identity: the destination
+//! in a SYN is whatever the peer writes there. Over TCP a peer may claim
+//! any `host:port`, not only its own; [`Socket::peer_destination`] reports
+//! the claim as it is (that is what the protocol defines it to be), and
+//! when no live link to that destination exists yet, the link it arrived
+//! on becomes the one our own streams to that destination use. Nothing
+//! here checks the claim, with or without TLS (which authenticates the
+//! server side of a connection, not the destination its peer names).
+//! Applications that must know who is at the other end authenticate
+//! inside their streams. (A live link we dialled is never replaced by a
+//! claim, so streams to a peer we already reach go to that peer.)
 //!
 //! # Bad frames
 //!
@@ -362,7 +390,9 @@ impl SocketManager {
             cell
         };
         let syn = cell.state.lock().syn(&inner.local);
-        if let Err(e) = link.sender.send(syn) {
+        // Queued even on a congested link: `connect` waits for the ACK
+        // (up to the connect timeout), not for room.
+        if let Err(e) = link.sender.send_beyond(syn, UNBOUNDED) {
             inner.forget(&cell);
             return Err(Error::Transport(io::Error::new(
                 io::ErrorKind::BrokenPipe,
@@ -510,7 +540,9 @@ impl ServerSocket {
                     continue; // refused or failed meanwhile
                 };
                 drop(state);
-                if let Err(e) = cell.link.sender.send(ack) {
+                // Never waits for a congested link: the peer reads the
+                // ACK when it reads again.
+                if let Err(e) = cell.link.sender.send_beyond(ack, UNBOUNDED) {
                     cell.state.lock().fail(End::TransportFailed);
                     manager.forget(&cell);
                     log::debug!("ministream: ACK not sent: {e}");
@@ -592,8 +624,9 @@ impl Socket {
         self.handle.close();
     }
 
-    /// The peer's destination: for an accepted stream, the SYN's payload;
-    /// for one we opened, the destination we connected to.
+    /// The peer's destination: for an accepted stream, the SYN's payload
+    /// (the peer's unchecked claim, see the [module docs](self)); for one
+    /// we opened, the destination we connected to.
     pub fn peer_destination(&self) -> Bytes {
         self.handle.cell.peer.clone()
     }
@@ -844,9 +877,7 @@ impl Handle {
             let pending = st.close_pending();
             drop(st);
             if let Some(close) = close {
-                if send_until(&cell.link.sender, close, Some(deadline)).is_err() {
-                    log::debug!("ministream: Close not sent (link gone or stalled)");
-                }
+                send_control(&cell.link.sender, close, UNBOUNDED, "a Close");
             }
             pending
         };
@@ -1098,11 +1129,7 @@ impl Inner {
             }
         };
         let table_is_server = match frame.kind {
-            FrameType::Syn => {
-                // A refusal may wait for room on the link: wake first.
-                wake(woken);
-                return self.on_syn(link, frame.id, frame.payload, direct);
-            }
+            FrameType::Syn => return self.on_syn(link, frame.id, frame.payload, direct),
             FrameType::Unknown(t) => {
                 self.stats.unknown_type.fetch_add(1, Ordering::Relaxed);
                 log::debug!("ministream: dropped a frame of unknown type {t:#04x}");
@@ -1136,8 +1163,14 @@ impl Inner {
             frame.kind,
             FrameType::DataToClient | FrameType::DataToServer
         );
-        // An ACK may release held data: keep it in order with writes.
-        let _order = (frame.kind == FrameType::Ack).then(|| cell.send_order.lock());
+        // An ACK that establishes the stream releases held data: keep it
+        // in order with writes. Only then: before the ACK no write holds
+        // the order for long (they hold their data), while on an
+        // established stream a write holds it for as long as the peer
+        // does not read, and this thread must not wait for that.
+        let establishes =
+            frame.kind == FrameType::Ack && cell.state.lock().phase() == Phase::SynSent;
+        let _order = establishes.then(|| cell.send_order.lock());
         let mut st = cell.state.lock();
         if is_data && !st.has_room() {
             // Back-pressure: wait for the application to read (it wakes
@@ -1161,10 +1194,9 @@ impl Inner {
             );
         }
         if let Some(bytes) = handled.transmit {
-            wake(woken); // the send may wait for room on the link
-            if direct.send(bytes).is_err() {
-                log::debug!("ministream: held data not sent, the link closed");
-            }
+            // Held data (and a Close) once per stream we opened: bounded
+            // by our own writes, queued past a full queue.
+            send_control(direct, bytes, UNBOUNDED, "held data");
         }
         drop(_order);
         if handled.changed {
@@ -1208,7 +1240,7 @@ impl Inner {
         if !state.listening || full || self.destroyed.load(Ordering::SeqCst) {
             drop(state);
             if let Some(close) = st.refuse() {
-                let _ = direct.send(close);
+                send_control(direct, close, REFUSAL_SLACK, "a refusal");
             }
             let why = if full {
                 "the accept backlog is full"
@@ -1259,30 +1291,13 @@ impl Inner {
 
     /// Refuses a stream waiting for `accept()`. Never waits: it runs on
     /// the timer thread (accept timeouts), which serves every deadline of
-    /// the process. When the link's queue is full (its peer does not
-    /// read), a thread of its own waits up to `close_timeout` to queue the
-    /// Close.
+    /// the process.
     fn refuse(&self, cell: &Arc<StreamCell>) {
         let close = cell.state.lock().refuse();
         cell.cv.notify_all();
         self.forget(cell);
-        let Some(close) = close else {
-            return;
-        };
-        let Err(SendError::Full(close)) = cell.link.sender.try_send(close) else {
-            return; // queued, or the link is gone
-        };
-        let sender = cell.link.sender.clone();
-        let deadline = Instant::now() + self.config.close_timeout;
-        let spawned = std::thread::Builder::new()
-            .name("msgwire-ministream-refuse".into())
-            .spawn(move || {
-                if send_until(&sender, close, Some(deadline)).is_err() {
-                    log::debug!("ministream: a refusal was not sent (the link stayed full)");
-                }
-            });
-        if spawned.is_err() {
-            log::debug!("ministream: a refusal was not sent (no thread for it)");
+        if let Some(close) = close {
+            send_control(&cell.link.sender, close, REFUSAL_SLACK, "a refusal");
         }
     }
 
@@ -1358,10 +1373,11 @@ impl Inner {
         let dead = std::mem::take(&mut self.state.lock().dead);
         drop(dead);
         self.accept_cv.notify_all();
-        let deadline = Instant::now() + self.config.close_timeout;
+        // Queued past full queues: closing the links below bounds the
+        // wait for them to go out.
         for cell in pending {
             if let Some(close) = cell.state.lock().refuse() {
-                let _ = send_until(&cell.link.sender, close, Some(deadline));
+                send_control(&cell.link.sender, close, UNBOUNDED, "a refusal");
             }
         }
         for cell in &cells {
@@ -1373,7 +1389,7 @@ impl Inner {
             };
             cell.cv.notify_all();
             if let Some(close) = close {
-                let _ = send_until(&cell.link.sender, close, Some(deadline));
+                send_control(&cell.link.sender, close, UNBOUNDED, "a Close");
             }
         }
         for link in links {
@@ -1455,6 +1471,34 @@ const WRITE_CHUNK: usize = 256 * 1024;
 /// The engine's read buffer for links: 256 KiB, so a bulk stream costs
 /// few reads (the engine's default is 64 KiB).
 const LINK_READ_BUFFER: usize = 256 * 1024;
+
+/// How many refusals may wait in a link's send queue beyond its capacity
+/// (the engine's 128 messages): a peer sends SYNs faster than it reads our
+/// replies only by not reading, and each refusal is a dozen bytes, so
+/// 1,024 of them keep memory small. Past that, refusals are dropped
+/// (logged): such a peer's connects time out instead.
+const REFUSAL_SLACK: usize = 1024;
+
+/// For control frames our own application causes (SYN, ACK, Close, held
+/// data): one or two per stream it opens or accepts, so the queue may
+/// grow past its capacity by as many as there are.
+const UNBOUNDED: usize = usize::MAX;
+
+/// Queues a control frame without ever waiting for room (see
+/// [`Sender::send_beyond`]): it is sent from the link's reader thread, the
+/// timer thread, or while a blocked write holds the stream's send order;
+/// waiting there for a peer that does not read would stop reading every
+/// stream of the link (and two peers doing so would wait for each other
+/// forever). `what` names it in the log when it is dropped.
+fn send_control(sender: &Sender, frame: Bytes, extra: usize, what: &str) {
+    match sender.send_beyond(frame, extra) {
+        Ok(()) => {}
+        Err(SendError::Full(_)) => {
+            log::debug!("ministream: {what} not sent: the link's queue is full")
+        }
+        Err(SendError::Closed(_)) => log::debug!("ministream: {what} not sent: the link closed"),
+    }
+}
 
 /// Queues `bytes` on `sender`, waiting for room until `deadline` (forever
 /// with `None`).

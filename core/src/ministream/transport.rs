@@ -1,6 +1,6 @@
 //! Message transports a [`SocketManager`](super::SocketManager) runs over.
 //!
-//! A transport only opens and accepts byte streams ([`net::Stream`]:
+//! A transport only opens and accepts byte streams ([`net::Stream`](crate::net::Stream):
 //! TCP, TLS or an in-memory pipe); the manager drives each one with the
 //! engine's [`Connection`](crate::net::Connection) and carries frames over
 //! it in the length-prefixed framing of [`frame`](super::frame). Each

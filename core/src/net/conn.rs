@@ -38,7 +38,9 @@
 //! most, the unwritten rest of one direct write).
 //! [`Sender::send`] blocks while it is full; [`Sender::try_send`] hands the
 //! message back instead. A peer that stops reading therefore stalls its
-//! senders rather than growing memory without bound.
+//! senders rather than growing memory without bound. Small replies that a
+//! handler can neither wait for nor drop go past the capacity with
+//! [`Sender::send_beyond`], by as many messages as its caller allows.
 //!
 //! # Closing
 //!
@@ -254,7 +256,8 @@ impl Sender {
     ///
     /// Calling this from a handler blocks the reader thread while the queue
     /// is full; if the peer does the same, both sides wait for each other
-    /// forever. Handlers should prefer [`try_send`](Sender::try_send).
+    /// forever. Handlers should prefer [`try_send`](Sender::try_send) or
+    /// [`send_beyond`](Sender::send_beyond).
     pub fn send(&self, data: Bytes) -> Result<(), SendError> {
         self.shared.send_one(data, Wait::Forever, self.direct)
     }
@@ -262,6 +265,21 @@ impl Sender {
     /// Queues `data` if there is room now; never blocks.
     pub fn try_send(&self, data: Bytes) -> Result<(), SendError> {
         self.shared.send_one(data, Wait::No, self.direct)
+    }
+
+    /// Queues `data` at once, never waiting, even when the queue is full,
+    /// as long as it then holds at most `extra` messages beyond its
+    /// capacity; past that, fails with [`SendError::Full`] like
+    /// [`try_send`](Sender::try_send).
+    ///
+    /// For replies a handler must send without stopping its reader thread
+    /// and must not lose because bulk data fills the queue (ministreaming's
+    /// ACKs, refusals and Closes). The caller bounds how many it sends
+    /// past the capacity: with `usize::MAX`, only the number of calls does.
+    /// Senders waiting with [`send`](Sender::send) wait until the queue is
+    /// back under its capacity.
+    pub fn send_beyond(&self, data: Bytes, extra: usize) -> Result<(), SendError> {
+        self.shared.send_one(data, Wait::Beyond(extra), self.direct)
     }
 
     /// Like [`send`](Sender::send), but waits for room only until
@@ -542,13 +560,17 @@ impl Shared {
                 }
                 return Ok(());
             }
-            if ob.queue.len() < self.capacity {
+            let extra = match wait {
+                Wait::Beyond(extra) => extra,
+                _ => 0,
+            };
+            if ob.queue.len() < self.capacity.saturating_add(extra) {
                 ob.queue.push_back(data);
                 self.wake_writer(&ob);
                 return Ok(());
             }
             let deadline = match wait {
-                Wait::No => return Err(SendError::Full(data)),
+                Wait::No | Wait::Beyond(_) => return Err(SendError::Full(data)),
                 Wait::Forever => None,
                 Wait::Until(deadline) if Instant::now() >= deadline => {
                     return Err(SendError::Full(data))
@@ -1332,6 +1354,9 @@ enum Wait {
     No,
     Forever,
     Until(Instant),
+    /// Not at all, but the queue may hold this many messages more than
+    /// its capacity.
+    Beyond(usize),
 }
 
 /// The bytes of `parts` after the first `skip`, in one buffer.
