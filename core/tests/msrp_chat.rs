@@ -16,7 +16,7 @@ use msgwire::msrp::chat::{Chat, ChatConfig, ChatError, ChatEvent, ChatTls, Failu
 use msgwire::msrp::cpim::DateTime;
 use msgwire::msrp::relay::RelaySettings;
 use msgwire::msrp::sdp::{MsrpMedia, Setup};
-use msgwire::msrp::{make_response, parse_chunk, Chunk, Uri};
+use msgwire::msrp::{make_response, parse_chunk, Chunk, Flag, Uri};
 use msgwire::net::{TlsClientConfig, TlsServerConfig};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
 
@@ -741,7 +741,7 @@ fn a_wrapped_type_the_chat_does_not_accept_is_refused_415_on_the_wire() {
             &format!("1-90/{total}"),
             head,
         );
-        first.flag = msgwire::msrp::Flag::Continue;
+        first.flag = Flag::Continue;
         let second = cpim_send(
             &b,
             &me,
@@ -808,5 +808,98 @@ fn a_chat_answers_nickname_501_at_once() {
         );
         drop(conn);
         b.chat.end();
+    });
+}
+
+/// A CPIM message the sender split into three chunks (with a one-chunk
+/// message between two of them) is posted once, whole; an aborted one is
+/// never posted.
+#[test]
+fn a_message_in_several_chunks_is_posted_once_whole() {
+    within(LIMIT, || {
+        let b = side(config(false, None));
+        let (mut conn, me, t) = raw_peer(&b);
+        t.join().unwrap().unwrap();
+        assert!(matches!(next(&b.rx), ChatEvent::DidStart));
+        let text: String = (0..200_000)
+            .map(|i| (b'a' + (i % 26) as u8) as char)
+            .collect();
+        let mut cpim = b"From: <sip:alice@example.com>\r\nTo: <sip:bob@example.com>\r\n\r\n\
+                         Content-Type: text/plain\r\n\r\n"
+            .to_vec();
+        cpim.extend_from_slice(text.as_bytes());
+        let n = cpim.len();
+        let (one, two) = (70_000, 140_000);
+        let mut first = cpim_send(
+            &b,
+            &me,
+            "big00001",
+            "mid-big",
+            &format!("1-*/{n}"),
+            &cpim[..one],
+        );
+        first.flag = Flag::Continue;
+        let small = cpim_send(
+            &b,
+            &me,
+            "sml00001",
+            "mid-small",
+            "1-*/*",
+            b"From: <sip:alice@example.com>\r\nTo: <sip:bob@example.com>\r\n\r\nContent-Type: text/plain\r\n\r\nmeanwhile",
+        );
+        let mut second = cpim_send(
+            &b,
+            &me,
+            "big00002",
+            "mid-big",
+            &format!("{}-*/{n}", one + 1),
+            &cpim[one..two],
+        );
+        second.flag = Flag::Continue;
+        let third = cpim_send(
+            &b,
+            &me,
+            "big00003",
+            "mid-big",
+            &format!("{}-{n}/{n}", two + 1),
+            &cpim[two..],
+        );
+        // An aborted message, never completed.
+        let mut gone = cpim_send(&b, &me, "gon00001", "mid-gone", "1-*/100", &cpim[..50]);
+        gone.flag = Flag::Continue;
+        let mut abort = cpim_send(&b, &me, "gon00002", "mid-gone", "51-*/100", b"");
+        abort.flag = Flag::Abort;
+        for c in [&first, &small, &gone, &second, &abort, &third] {
+            conn.write_all(&c.encode()).unwrap();
+        }
+        let ChatEvent::GotMessage(m) = next(&b.rx) else {
+            panic!("not a message")
+        };
+        assert_eq!(m.content.len(), 9, "the small message comes first");
+        assert_eq!(m.text().as_deref(), Some("meanwhile"));
+        let ChatEvent::GotMessage(m) = next(&b.rx) else {
+            panic!("not a message")
+        };
+        assert_eq!(m.content.len(), text.len());
+        assert!(m.text().as_deref() == Some(text.as_str()));
+        assert_eq!(m.content_type, "text/plain");
+        assert_eq!(
+            m.cpim_headers[0],
+            ("From".into(), "<sip:alice@example.com>".into())
+        );
+        assert_eq!(m.message.message_id(), Some("mid-big"));
+        assert_eq!(m.message.data.len(), n);
+        assert_eq!(
+            m.message.headers.get("Byte-Range"),
+            Some(format!("1-{n}/{n}").as_str())
+        );
+        drop(conn);
+        b.chat.end();
+        while let Ok(ev) = b.rx.recv_timeout(WAIT) {
+            assert!(!matches!(ev, ChatEvent::GotMessage(_)), "{ev:?}");
+            if matches!(ev, ChatEvent::DidEnd) {
+                break;
+            }
+        }
     });
 }

@@ -64,7 +64,10 @@
 //! [`SendFilter`]; later chunks of that message get 415 too, and nothing
 //! of it is posted. (With `*` among the wrapped types no filter is set.)
 //! NICKNAME requests (RFC 7701, for chat rooms) are answered `501 Method
-//! unknown` at once.
+//! unknown` at once. A message the sender split into several chunks (over
+//! its chunk size, or interrupted) is put back together by Message-ID and
+//! posted once, whole, up to the session's `max_message_size`; a `#`
+//! chunk drops it (see `pieces.rs`).
 //!
 //! # Threads
 //!
@@ -87,6 +90,7 @@
 //! `idle` indication (`local: true`), served by the shared [`Timer`].
 
 pub mod iscomposing;
+mod pieces;
 pub mod policy;
 
 use std::collections::VecDeque;
@@ -412,6 +416,7 @@ impl Chat {
             }));
         }
         let shared = Arc::new(Shared {
+            pieces: Mutex::new(pieces::Pieces::new(session.max_message_size)),
             from_value: policy::identity_value(&config.local_identity),
             to_value: policy::identity_value(&config.remote_identity),
             local_identity: config.local_identity.clone(),
@@ -993,6 +998,8 @@ struct Shared {
     from_value: Option<String>,
     to_value: Option<String>,
     emitter: Emitter,
+    /// Incoming messages of several chunks being put back together.
+    pieces: Mutex<pieces::Pieces>,
     /// The is-composing expiry: a generation (bumped by every indication)
     /// and the armed timer entry.
     composing: Mutex<(u64, Option<TimerHandle>)>,
@@ -1028,6 +1035,14 @@ impl Shared {
     }
 
     fn on_send(self: &Arc<Self>, chunk: Chunk) {
+        let chunk = match self.pieces.lock().add(chunk) {
+            pieces::Piece::Whole(chunk) => chunk,
+            pieces::Piece::Kept => return,
+            pieces::Piece::Dropped { message_id, reason } => {
+                log::warn!("msrp chat: dropped incoming message {message_id}: {reason}");
+                return;
+            }
+        };
         match policy::read_incoming(&chunk) {
             Ok(Incoming::Message {
                 content,
