@@ -542,10 +542,9 @@ def test_cpim_datetime_keeps_microseconds(dt, written):
         b[0].end()
 
 
-def test_a_chat_answers_nickname_501_on_the_wire():
-    """A raw MSRP peer binds to an incoming chat and sends NICKNAME: the
-    answer is 501 at once (not a 408 after the peer's timeout)."""
-    bob, brec, media = make(False)
+def _bound_raw_peer(bob, brec, media):
+    """Starts `bob` (an incoming chat) with a raw MSRP peer on a socket and
+    binds it: returns (socket, read buffer, the peer's URI, bob's URI)."""
     me = 'msrp://127.0.0.1:9/rawpeer;tcp'
     peer = MSRPMedia.parse('m=message 9 TCP/MSRP *\r\nc=IN IP4 127.0.0.1\r\na=path:{}\r\n'
                            'a=accept-types:*\r\na=setup:active\r\n'.format(me))
@@ -560,19 +559,60 @@ def test_a_chat_answers_nickname_501_on_the_wire():
     t.start()
     bob_uri = str(media.path[-1])
     sock = socket.create_connection(('127.0.0.1', media.path[-1].port), timeout=WAIT)
+    buf = bytearray()
+    sock.sendall('MSRP bind0001 SEND\r\nTo-Path: {}\r\nFrom-Path: {}\r\nMessage-ID: m1\r\n'
+                 'Byte-Range: 1-0/0\r\n-------bind0001$\r\n'.format(bob_uri, me).encode())
+    assert _read_chunk(sock, buf).startswith(b'MSRP bind0001 200 OK\r\n')
+    t.join(WAIT)
+    assert not t.is_alive() and not errors, errors
+    brec.next('MSRPChatDidStart')
+    return sock, buf, me, bob_uri
+
+
+def test_a_chat_answers_nickname_501_on_the_wire():
+    """A raw MSRP peer binds to an incoming chat and sends NICKNAME: the
+    answer is 501 at once (not a 408 after the peer's timeout)."""
+    bob, brec, media = make(False)
+    sock, buf, me, bob_uri = _bound_raw_peer(bob, brec, media)
     try:
-        buf = bytearray()
-        sock.sendall('MSRP bind0001 SEND\r\nTo-Path: {}\r\nFrom-Path: {}\r\nMessage-ID: m1\r\n'
-                     'Byte-Range: 1-0/0\r\n-------bind0001$\r\n'.format(bob_uri, me).encode())
-        assert _read_chunk(sock, buf).startswith(b'MSRP bind0001 200 OK\r\n')
-        t.join(WAIT)
-        assert not t.is_alive() and not errors, errors
-        brec.next('MSRPChatDidStart')
         sock.sendall('MSRP nick0001 NICKNAME\r\nTo-Path: {}\r\nFrom-Path: {}\r\nUse-Nickname: "Al"\r\n'
                      '-------nick0001$\r\n'.format(bob_uri, me).encode())
         answer = _read_chunk(sock, buf)
         assert answer == ('MSRP nick0001 501 Method unknown\r\nTo-Path: {}\r\nFrom-Path: {}\r\n'
                           '-------nick0001$\r\n'.format(me, bob_uri)).encode()
+    finally:
+        sock.close()
+        bob.end()
+
+
+def test_a_message_in_several_chunks_is_posted_once_whole():
+    """A CPIM message a raw peer sends in three chunks (a one-chunk message
+    between them) reaches the observers once, whole."""
+    bob, brec, media = make(False)
+    sock, buf, me, bob_uri = _bound_raw_peer(bob, brec, media)
+    text = ''.join(chr(ord('a') + i % 26) for i in range(150000))
+    head = (b'From: <sip:alice@example.com>\r\nTo: <sip:bob@example.com>\r\n\r\n'
+            b'Content-Type: text/plain\r\n\r\n')
+    cpim = head + text.encode()
+    n = len(cpim)
+
+    def send(tid, mid, byte_range, body, flag):
+        sock.sendall('MSRP {0} SEND\r\nTo-Path: {1}\r\nFrom-Path: {2}\r\nMessage-ID: {3}\r\n'
+                     'Byte-Range: {4}\r\nFailure-Report: partial\r\nContent-Type: message/cpim\r\n\r\n'
+                     .format(tid, bob_uri, me, mid, byte_range).encode() + body
+                     + '\r\n-------{}{}\r\n'.format(tid, flag).encode())
+    try:
+        send('big00001', 'mid-big', '1-*/{}'.format(n), cpim[:60000], '+')
+        send('sml00001', 'mid-small', '1-*/*', head + b'meanwhile', '$')
+        send('big00002', 'mid-big', '60001-*/{}'.format(n), cpim[60000:120000], '+')
+        send('big00003', 'mid-big', '120001-{0}/{0}'.format(n), cpim[120000:], '$')
+        small = brec.next('MSRPChatGotMessage')
+        assert small.data.content == 'meanwhile'
+        big = brec.next('MSRPChatGotMessage')
+        assert len(big.data.content) == len(text) and big.data.content == text
+        assert big.data.content_type == 'text/plain'
+        assert big.data.cpim_headers['From'] == '<sip:alice@example.com>'
+        assert big.data.message.message_id == 'mid-big'
     finally:
         sock.close()
         bob.end()
