@@ -12,10 +12,13 @@
 //! holding the whole body once every byte is there, with the headers of
 //! the chunk that completed it and `Byte-Range: 1-N/N`.
 //!
-//! Bounds: a message may grow to `max_size` bytes (the session's
-//! `max_message_size`); past it, the message is dropped. At most
-//! [`MAX_PARTIAL`] messages are collected at once; a new one then pushes
-//! out the one that started first. A `#` chunk drops its message. Every
+//! Bounds: the messages collected hold at most `max_size` bytes in all
+//! (the session's `max_message_size`), so one message may grow that large
+//! and no more. When a message grows past what is left, the messages
+//! that started before it are dropped, oldest first, to make room; if
+//! that is not enough, it is dropped itself. At most [`MAX_PARTIAL`]
+//! messages are collected at once; a new one then pushes out the one
+//! that started first. A `#` chunk drops its message. Every
 //! drop is logged by the caller; the chunks were already answered 200 by
 //! the session, as in the legacy per-chunk delivery.
 
@@ -53,6 +56,8 @@ pub struct Pieces {
     /// Message-IDs of `partial`, oldest first.
     order: VecDeque<String>,
     max_size: u64,
+    /// Bytes held by `partial`, in all.
+    held: u64,
 }
 
 #[derive(Debug, Default)]
@@ -71,6 +76,7 @@ impl Pieces {
             partial: HashMap::new(),
             order: VecDeque::new(),
             max_size,
+            held: 0,
         }
     }
 
@@ -104,13 +110,26 @@ impl Pieces {
         }
         if !collecting {
             if self.order.len() >= MAX_PARTIAL {
-                if let Some(oldest) = self.order.pop_front() {
-                    self.partial.remove(&oldest);
-                    log::warn!("msrp chat: dropped incomplete message {oldest}: too many at once");
-                }
+                self.drop_oldest("too many at once");
             }
             self.order.push_back(message_id.clone());
         }
+        let had = self
+            .partial
+            .get(&message_id)
+            .map_or(0, |p| p.body.len() as u64);
+        let growth = end.saturating_sub(had);
+        while self.held + growth > self.max_size && self.order.front() != Some(&message_id) {
+            self.drop_oldest("the messages collected are too large together");
+        }
+        if self.held + growth > self.max_size {
+            self.forget(&message_id);
+            return Piece::Dropped {
+                message_id,
+                reason: "it is larger than the largest message accepted",
+            };
+        }
+        self.held += growth;
         let p = self.partial.entry(message_id.clone()).or_default();
         let (from, to) = (offset as usize, end as usize);
         if p.body.len() < to {
@@ -140,7 +159,15 @@ impl Pieces {
     fn forget(&mut self, message_id: &str) -> Option<Partial> {
         let p = self.partial.remove(message_id)?;
         self.order.retain(|m| m != message_id);
+        self.held -= p.body.len() as u64;
         Some(p)
+    }
+
+    fn drop_oldest(&mut self, why: &str) {
+        if let Some(oldest) = self.order.front().cloned() {
+            self.forget(&oldest);
+            log::warn!("msrp chat: dropped incomplete message {oldest}: {why}");
+        }
     }
 }
 
@@ -235,5 +262,29 @@ mod tests {
             p.add(chunk("m0", "3-4/4", b"cd", Flag::End)),
             Piece::Kept
         ));
+    }
+
+    #[test]
+    fn messages_collected_share_one_budget() {
+        let mut p = Pieces::new(10);
+        p.add(chunk("a", "1-*/*", b"aaaa", Flag::Continue));
+        p.add(chunk("b", "1-*/*", b"bbbb", Flag::Continue));
+        assert_eq!(p.held, 8);
+        // c needs 4 more: a, the oldest, goes to make room.
+        assert!(matches!(
+            p.add(chunk("c", "1-*/*", b"cccc", Flag::Continue)),
+            Piece::Kept
+        ));
+        assert!(!p.partial.contains_key("a") && p.partial.contains_key("b"));
+        assert_eq!(p.held, 8);
+        // b grows to 10 with c there: c is newer, so b itself cannot grow.
+        assert!(matches!(
+            p.add(chunk("b", "5-*/*", b"bbbbbb", Flag::Continue)),
+            Piece::Dropped { .. }
+        ));
+        assert_eq!((p.held, p.partial.len()), (4, 1));
+        let c = whole(p.add(chunk("c", "5-6/6", b"cc", Flag::End)));
+        assert_eq!(&c.data[..], b"cccccc");
+        assert_eq!(p.held, 0);
     }
 }
