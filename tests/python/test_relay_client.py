@@ -235,8 +235,9 @@ def test_active_through_the_relay_with_digest_auth():
     relay.join()
 
 
-def test_passive_through_the_relay():
-    relay = ScriptedRelay('passive')
+def passive_pair(relay):
+    """A passive relayed transport bound to a direct connector, which
+    connects to `relay` as the first hop: (relayed, direct, relayed path)."""
     acceptor = AcceptorRelay(relay_settings(relay))
     a_path = acceptor.prepare(local_uri())
     connector = DirectConnector()
@@ -244,9 +245,14 @@ def test_passive_through_the_relay():
     result = {}
     t = threading.Thread(target=lambda: result.update(a=acceptor.complete(b_path)))
     t.start()
-    b = connector.complete(a_path)  # connects to the relay, the first hop
+    b = connector.complete(a_path)
     t.join(30)
-    a = result['a']
+    return result['a'], b, a_path
+
+
+def test_passive_through_the_relay():
+    relay = ScriptedRelay('passive')
+    a, b, _ = passive_pair(relay)
     assert str(b.full_remote_path[0]) == relay.use_path
     assert [str(u) for u in a.local_path] == [relay.use_path]
     a.loseConnection(wait=False)
@@ -258,17 +264,9 @@ def test_a_session_renews_its_relay_reservation():
     # A 2 s reservation: the session started on the relayed transport
     # authenticates again every 1.5 s, and the relay's answers stay its own.
     relay = ScriptedRelay('passive', expires=2)
-    acceptor = AcceptorRelay(relay_settings(relay))
-    a_path = acceptor.prepare(local_uri())
-    connector = DirectConnector()
-    b_path = connector.prepare(local_uri())
-    result = {}
-    t = threading.Thread(target=lambda: result.update(a=acceptor.complete(b_path)))
-    t.start()
-    b = connector.complete(a_path)
-    t.join(30)
+    a, b, a_path = passive_pair(relay)
     incoming = []
-    session = MSRPSession(result['a'], on_incoming_cb=lambda chunk=None, error=None: incoming.append(chunk))
+    session = MSRPSession(a, on_incoming_cb=lambda chunk=None, error=None: incoming.append(chunk))
     deadline = time.time() + 20
     while len(relay.renewals) < 2 and time.time() < deadline:
         time.sleep(0.05)
