@@ -277,34 +277,31 @@ where
                 continue;
             }
         };
-        let accepted = Accepted {
-            stream: Stream::Tcp(tcp),
-            peer,
-            local,
-            slot,
-        };
         match &shared.config.tls {
-            None => (shared.on_accept)(accepted),
-            Some(tls) => start_handshake(shared, tls, accepted),
+            None => (shared.on_accept)(Accepted {
+                stream: Stream::Tcp(tcp),
+                peer,
+                local,
+                slot,
+            }),
+            Some(tls) => start_handshake(shared, tls, tcp, peer, local, slot),
         }
     }
 }
 
-/// Runs the TLS handshake of `accepted` on a thread of its own, registered
-/// in [`Handshakes`] so that [`Listener::stop`] can end it and join it.
-fn start_handshake<F>(shared: &Shared<F>, tls: &TlsServerConfig, accepted: Accepted)
-where
+/// Runs the TLS handshake of an accepted connection on a thread of its
+/// own, registered in [`Handshakes`] so that [`Listener::stop`] can end it
+/// and join it.
+fn start_handshake<F>(
+    shared: &Shared<F>,
+    tls: &TlsServerConfig,
+    tcp: TcpStream,
+    peer: SocketAddr,
+    local: SocketAddr,
+    slot: Slot,
+) where
     F: Fn(Accepted) + Send + Sync + 'static,
 {
-    let Accepted {
-        stream: Stream::Tcp(tcp),
-        peer,
-        local,
-        slot,
-    } = accepted
-    else {
-        return; // the accept loop hands over plain TCP only
-    };
     let name = &shared.name;
     let handle = match tcp.try_clone() {
         Ok(h) => h,
