@@ -560,10 +560,10 @@ fn from_view(mut view: Events<'_>) -> Result<Response, ParseError> {
             }
             EventRef::Result(f) => entries.push(Entry::Result(f.into_owned())),
             EventRef::BeginLists(id) => entries.push(Entry::Lists(Lists {
-                id: id.into_owned(),
+                id: id.into(),
                 rows: Vec::new(),
             })),
-            EventRef::BeginRow(id) => row = Some(Row::new(id.into_owned(), Vec::new())),
+            EventRef::BeginRow(id) => row = Some(Row::new(id, Vec::new())),
             EventRef::Item(f) => row
                 .as_mut()
                 .expect("item outside a row")

@@ -265,7 +265,7 @@ pub extern "C" fn msgwire_sr_response_add_lists(
         // SAFETY: a live response and a string per the header.
         let (r, id) = unsafe { (arg_mut(response, "response")?, arg_str(id, "id")?) };
         r.entries_mut()?.push(Entry::Lists(Lists {
-            id: id.to_string(),
+            id: id.into(),
             rows: Vec::new(),
         }));
         Ok(())

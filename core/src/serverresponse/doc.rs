@@ -43,7 +43,9 @@
 //!   line break is decoded into an owned string. Nothing else is
 //!   allocated per element.
 //! * [`parse`]: the view collected into a [`Response`], one copy of each
-//!   string.
+//!   string. Ids and values are [`Text`], which holds strings of up to 24
+//!   bytes inline, so a table costs one allocation per row, not two per
+//!   cell.
 //! * [`DocReader`]: [`DocEvent`]s pulled from any [`BufRead`] (a socket),
 //!   one row at a time, so a long table is never held whole.
 //!
@@ -74,18 +76,29 @@ use quick_xml::Reader;
 
 // ------------------------------------------------------------------ model
 
+/// The string type of ids and values in the model: a [`String`]-like
+/// type (it derefs to `str`, compares with `&str` and `String`, and
+/// converts from both) that keeps strings of up to 24 bytes inline.
+///
+/// Almost every id and value of a serverResponse table is that short
+/// (`driver`, `sip`, `192.168.1.20`), so a parsed table costs one
+/// allocation per row (its cell vector) instead of one per id and one per
+/// value; allocation was most of the cost of [`parse`]. Longer strings
+/// live on the heap as a `String` would.
+pub type Text = compact_str::CompactString;
+
 /// One `id`/`value` pair: a `<result>`, an `<item>` or a `<fault>`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Field {
     /// What the value is about.
-    pub id: String,
+    pub id: Text,
     /// The value, always a string.
-    pub value: String,
+    pub value: Text,
 }
 
 impl Field {
     /// A field with a string value.
-    pub fn new(id: impl Into<String>, value: impl Into<String>) -> Field {
+    pub fn new(id: impl Into<Text>, value: impl Into<Text>) -> Field {
         Field {
             id: id.into(),
             value: value.into(),
@@ -94,12 +107,12 @@ impl Field {
 
     /// A field holding a number (or anything else displayable), written
     /// with its `Display` form.
-    pub fn number(id: impl Into<String>, value: impl fmt::Display) -> Field {
-        Field::new(id, value.to_string())
+    pub fn number(id: impl Into<Text>, value: impl fmt::Display) -> Field {
+        Field::new(id, compact_str::format_compact!("{value}"))
     }
 
     /// A field holding a boolean, written `true` or `false`.
-    pub fn flag(id: impl Into<String>, value: bool) -> Field {
+    pub fn flag(id: impl Into<Text>, value: bool) -> Field {
         Field::new(id, if value { "true" } else { "false" })
     }
 
@@ -138,14 +151,14 @@ impl Field {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Row {
     /// The row's id (the spec's sample: `registration`).
-    pub id: String,
+    pub id: Text,
     /// The cells.
     pub items: Vec<Field>,
 }
 
 impl Row {
     /// A row from its id and cells.
-    pub fn new(id: impl Into<String>, items: Vec<Field>) -> Row {
+    pub fn new(id: impl Into<Text>, items: Vec<Field>) -> Row {
         Row {
             id: id.into(),
             items,
@@ -165,7 +178,7 @@ impl Row {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Lists {
     /// The table's id.
-    pub id: String,
+    pub id: Text,
     /// Its rows in order.
     pub rows: Vec<Row>,
 }
@@ -263,7 +276,7 @@ impl Response {
         server: impl Into<String>,
         service: impl Into<String>,
         code: u32,
-        text: impl Into<String>,
+        text: impl Into<Text>,
     ) -> Response {
         Response::faults(
             server,
@@ -802,7 +815,7 @@ pub enum DocEvent {
     /// A `<result>`.
     Result(Field),
     /// A `<lists>` table opened.
-    BeginLists(String),
+    BeginLists(Text),
     /// One complete `<list>` row of the open table.
     Row(Row),
     /// The open table closed.
@@ -871,8 +884,8 @@ impl FieldRef<'_> {
     /// An owned copy.
     pub fn into_owned(self) -> Field {
         Field {
-            id: self.id.into_owned(),
-            value: self.value.into_owned(),
+            id: Text::from(self.id),
+            value: Text::from(self.value),
         }
     }
 }
@@ -888,13 +901,8 @@ pub fn parse(bytes: &[u8]) -> Result<Response, ParseError> {
 /// from the input (or from its decoded form) into the [`Response`].
 pub fn parse_with(bytes: &[u8], config: &ParseConfig) -> Result<Response, ParseError> {
     let mut events = Events::with_config(bytes, config);
-    let mut owned = Owned::default();
     let mut builder = Builder::default();
-    events.drive(&mut |ev| {
-        if let Some(ev) = owned.convert(ev) {
-            builder.push(ev);
-        }
-    })?;
+    events.drive(&mut |ev| builder.push_ref(ev))?;
     Ok(builder.finish())
 }
 
@@ -1026,7 +1034,7 @@ fn step<'a>(
             kind: ParseErrorKind::NotUtf8,
             position: tag.pos,
         })?;
-        machine.element(content, tag, emit)?;
+        machine.element(content, text, tag, emit)?;
     }
     Ok(!eof)
 }
@@ -1035,16 +1043,16 @@ impl<'a> Iterator for Events<'a> {
     type Item = Result<EventRef<'a>, ParseError>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if let Some(ev) = self.pending.pop_front() {
+            return Some(Ok(ev));
+        }
         loop {
-            if let Some(ev) = self.pending.pop_front() {
-                return Some(Ok(ev));
-            }
             if self.done {
                 return None;
             }
-            if let Some(e) = self.error.take() {
+            if self.error.is_some() {
                 self.done = true;
-                return Some(Err(e));
+                return self.error.take().map(Err);
             }
             // Most quick-xml events mean one event or none: the first
             // goes out directly, only the others through the queue.
@@ -1191,7 +1199,7 @@ impl<R: BufRead> DocReader<R> {
                             kind: ParseErrorKind::NotUtf8,
                             position: tag.pos,
                         })?;
-                        self.machine.element(content, tag, &mut emit)
+                        self.machine.element(content, content, tag, &mut emit)
                     }
                     _ => Ok(()),
                 });
@@ -1297,9 +1305,9 @@ impl Owned {
                 service: service.into_owned(),
             },
             EventRef::Result(f) => DocEvent::Result(f.into_owned()),
-            EventRef::BeginLists(id) => DocEvent::BeginLists(id.into_owned()),
+            EventRef::BeginLists(id) => DocEvent::BeginLists(Text::from(id)),
             EventRef::BeginRow(id) => {
-                self.row = Some(Row::new(id.into_owned(), Vec::with_capacity(self.width)));
+                self.row = Some(Row::new(id, Vec::with_capacity(self.width)));
                 return None;
             }
             EventRef::Item(f) => {
@@ -1329,22 +1337,72 @@ struct Builder {
     faults: Option<Vec<Field>>,
     entries: Vec<Entry>,
     ignored: Vec<Ignored>,
+    /// Cells in the last row completed (see [`Owned::width`]).
+    width: usize,
 }
 
 impl Builder {
+    /// Takes a borrowed event, building rows in place in their table
+    /// (the path of [`parse`]: each id and value is copied once, and no
+    /// row is moved after it is started).
+    fn push_ref(&mut self, ev: EventRef<'_>) {
+        fn table(entries: &mut [Entry]) -> Option<&mut Vec<Row>> {
+            match entries.last_mut() {
+                Some(Entry::Lists(l)) => Some(&mut l.rows),
+                _ => None,
+            }
+        }
+        match ev {
+            EventRef::BeginRow(id) => {
+                if let Some(rows) = table(&mut self.entries) {
+                    rows.push(Row::new(id, Vec::with_capacity(self.width)));
+                }
+            }
+            EventRef::Item(f) => {
+                if let Some(row) = table(&mut self.entries).and_then(|rows| rows.last_mut()) {
+                    row.items.push(f.into_owned());
+                }
+            }
+            EventRef::EndRow => {
+                if let Some(row) = table(&mut self.entries).and_then(|rows| rows.last()) {
+                    self.width = row.items.len();
+                }
+            }
+            EventRef::Result(f) => self.entries.push(Entry::Result(f.into_owned())),
+            EventRef::BeginLists(id) => self.entries.push(Entry::Lists(Lists {
+                id: Text::from(id),
+                rows: Vec::new(),
+            })),
+            EventRef::Fault(f) => {
+                if let Some(faults) = &mut self.faults {
+                    faults.push(f.into_owned());
+                }
+            }
+            EventRef::Begin {
+                faults,
+                server,
+                service,
+            } => self.begin(faults, server.into_owned(), service.into_owned()),
+            EventRef::Ignored(i) => self.ignored.push(i),
+            EventRef::EndLists | EventRef::End => {}
+        }
+    }
+
+    fn begin(&mut self, faults: bool, server: String, service: String) {
+        self.server = server;
+        self.service = service;
+        if faults {
+            self.faults = Some(Vec::new());
+        }
+    }
+
     fn push(&mut self, ev: DocEvent) {
         match ev {
             DocEvent::Begin {
                 faults,
                 server,
                 service,
-            } => {
-                self.server = server;
-                self.service = service;
-                if faults {
-                    self.faults = Some(Vec::new());
-                }
-            }
+            } => self.begin(faults, server, service),
             DocEvent::Result(f) => self.entries.push(Entry::Result(f)),
             DocEvent::BeginLists(id) => self.entries.push(Entry::Lists(Lists {
                 id,
@@ -1491,10 +1549,13 @@ impl Machine {
     }
 
     /// A start tag (`<name attributes>` or `<name attributes/>`) whose
-    /// text between the angle brackets is `content`.
+    /// text between the angle brackets is `content`, which lies inside
+    /// `window` (the whole document, or just `content`): the value checks
+    /// may read ahead in it (see [`needs_decoding`]).
     fn element<'s>(
         &mut self,
         content: &'s str,
+        window: &'s str,
         start: StartTag,
         emit: &mut impl FnMut(EventRef<'s>),
     ) -> Result<(), ParseError> {
@@ -1509,6 +1570,7 @@ impl Machine {
         };
         let tag = Tag {
             content,
+            window: window.as_bytes(),
             name_len,
             pos,
         };
@@ -1622,6 +1684,8 @@ struct StartTag {
 /// A start tag being read: its text, where its name ends, where it is.
 struct Tag<'s> {
     content: &'s str,
+    /// Bytes around `content` that may be read (see [`needs_decoding`]).
+    window: &'s [u8],
     name_len: usize,
     pos: u64,
 }
@@ -1708,7 +1772,11 @@ impl<'s> Tag<'s> {
             // The value lies inside `content`, which is UTF-8.
             let raw = within(self.content, &attr.value)
                 .ok_or_else(|| self.fail(ParseErrorKind::NotUtf8))?;
-            out[slot] = Some(attribute_value(raw).map_err(|k| self.fail(k))?);
+            out[slot] = Some(if needs_decoding(self.window, raw.as_bytes()) {
+                Cow::Owned(decode_value(raw).map_err(|k| self.fail(k))?)
+            } else {
+                Cow::Borrowed(raw)
+            });
         }
         Ok(out)
     }
@@ -1749,48 +1817,115 @@ fn within<'t>(text: &'t str, part: &[u8]) -> Option<&'t str> {
     text.get(start..start.checked_add(part.len())?)
 }
 
-/// Decodes an attribute value: literal tabs and line breaks read as spaces
-/// (XML attribute-value normalisation), then entities and character
-/// references are resolved. Values needing neither stay borrowed.
+/// Whether the raw attribute value `raw` holds a `&` or a byte below
+/// 0x20 (tab, LF and CR, which read as spaces, and the other control
+/// characters, which the slow path leaves as they are): if so it needs
+/// [`decode_value`] (literal tabs and line breaks read as spaces, as XML
+/// normalises attribute values, then entities and character references
+/// resolved); if not it is used as it is, borrowed.
+///
+/// Eight bytes at a time, with the classic "has a byte less than n" and
+/// "has a zero byte" word tricks, exact for telling whether any byte
+/// matches. The last bytes of the value (most values are shorter than a
+/// word) are read as one word from `window`, a slice holding `raw` and
+/// what follows it, with the bytes past the value masked off; only at
+/// the very end of the window are they read one by one. (Gathering them
+/// with a byte loop mispredicted on every length, and copying them into
+/// a padded array stalled the word load on the byte stores; either cost
+/// more than the rest of the check.)
 #[inline]
-fn attribute_value(raw: &str) -> Result<Cow<'_, str>, ParseErrorKind> {
-    if !needs_decoding(raw.as_bytes()) {
-        return Ok(Cow::Borrowed(raw));
-    }
-    decode_value(raw).map(Cow::Owned)
-}
-
-/// Whether a raw value holds a `&` or a byte below 0x20 (tab, LF and CR,
-/// which read as spaces, and the other control characters, which the
-/// slow path leaves as they are). Eight bytes at a time: the classic
-/// "has a byte less than n" and "has a zero byte" word tricks, exact for
-/// telling whether any byte matches.
-#[inline]
-fn needs_decoding(raw: &[u8]) -> bool {
+fn needs_decoding(window: &[u8], raw: &[u8]) -> bool {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
     const SPACE: u64 = u64::from_ne_bytes([0x20; 8]);
     const AMP: u64 = u64::from_ne_bytes([b'&'; 8]);
+    const PAD: u64 = u64::from_ne_bytes([b'a'; 8]);
+    let special = |x: u64| {
+        let below_space = x.wrapping_sub(SPACE) & !x & HIGH;
+        let y = x ^ AMP;
+        let ampersand = y.wrapping_sub(ONES) & !y & HIGH;
+        below_space | ampersand != 0
+    };
     let mut words = raw.chunks_exact(8);
     for word in &mut words {
         let Ok(bytes) = <[u8; 8]>::try_from(word) else {
             return true;
         };
-        let x = u64::from_ne_bytes(bytes);
-        let below_space = x.wrapping_sub(SPACE) & !x & HIGH;
-        let y = x ^ AMP;
-        let ampersand = y.wrapping_sub(ONES) & !y & HIGH;
-        if below_space | ampersand != 0 {
+        if special(u64::from_le_bytes(bytes)) {
             return true;
         }
     }
-    words.remainder().iter().any(|&b| b < 0x20 || b == b'&')
+    let tail = words.remainder();
+    let ahead = (tail.as_ptr() as usize)
+        .checked_sub(window.as_ptr() as usize)
+        .and_then(|at| window.get(at..at.checked_add(8)?))
+        .and_then(|w| <[u8; 8]>::try_from(w).ok());
+    match ahead {
+        Some(bytes) => {
+            // Little-endian: byte i of the window is bits 8i..8i+8; the
+            // value's bytes are kept, the rest replaced by plain ones.
+            let keep = (1u64 << (8 * tail.len())) - 1;
+            special(u64::from_le_bytes(bytes) & keep | PAD & !keep)
+        }
+        None => tail.iter().any(|&b| b < 0x20 || b == b'&'),
+    }
 }
 
-/// The slow path of [`attribute_value`].
-#[cold]
+/// Decodes a raw attribute value that [`needs_decoding`].
 #[inline(never)]
 fn decode_value(raw: &str) -> Result<String, ParseErrorKind> {
+    if let Some(decoded) = decode_common(raw) {
+        return Ok(decoded);
+    }
+    decode_any(raw)
+}
+
+/// Decodes the usual values in one pass: those whose only entities are
+/// the five XML predefines, with tabs and line breaks read as spaces (a
+/// CR LF pair as one). `None` for anything else (a character reference,
+/// an unknown or unterminated entity), which [`decode_any`] then handles
+/// with quick-xml's full rules and errors.
+fn decode_common(raw: &str) -> Option<String> {
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    loop {
+        let Some(at) = rest
+            .bytes()
+            .position(|b| matches!(b, b'&' | b'\t' | b'\n' | b'\r'))
+        else {
+            out.push_str(rest);
+            return Some(out);
+        };
+        out.push_str(&rest[..at]);
+        let special = rest.as_bytes()[at];
+        rest = &rest[at + 1..];
+        match special {
+            b'&' => {
+                let (ch, len) = match rest.as_bytes() {
+                    [b'a', b'm', b'p', b';', ..] => ('&', 4),
+                    [b'l', b't', b';', ..] => ('<', 3),
+                    [b'g', b't', b';', ..] => ('>', 3),
+                    [b'q', b'u', b'o', b't', b';', ..] => ('"', 5),
+                    [b'a', b'p', b'o', b's', b';', ..] => ('\'', 5),
+                    _ => return None,
+                };
+                out.push(ch);
+                rest = &rest[len..];
+            }
+            b'\r' => {
+                out.push(' ');
+                rest = rest.strip_prefix('\n').unwrap_or(rest);
+            }
+            _ => out.push(' '),
+        }
+    }
+}
+
+/// Every other value: whitespace normalised, then quick-xml's unescaping
+/// (character references, and its errors for a bad entity).
+#[cold]
+#[inline(never)]
+fn decode_any(raw: &str) -> Result<String, ParseErrorKind> {
     let normalised;
     let text = if raw.bytes().any(|b| matches!(b, b'\t' | b'\n' | b'\r')) {
         normalised = raw.replace("\r\n", " ").replace(['\r', '\n', '\t'], " ");
@@ -1822,23 +1957,65 @@ mod tests {
 
     #[test]
     fn needs_decoding_finds_every_special_byte_at_every_offset() {
+        // `check(v)` asks about `v` alone (the tail read byte by byte) and
+        // about `v` inside a window whose bytes around it are all special
+        // (the tail read as a masked word): the answers must agree.
+        fn check(v: &[u8]) -> bool {
+            let alone = needs_decoding(v, v);
+            for around in [&b"&\n\t\0&\r\x1f&&"[..], b"\0\0\0\0\0\0\0\0\0"] {
+                let window = [around, v, around].concat();
+                let inside = &window[around.len()..around.len() + v.len()];
+                assert_eq!(needs_decoding(&window, inside), alone, "{v:?}");
+            }
+            alone
+        }
         for len in 0..20 {
-            assert!(!needs_decoding(&vec![b'a'; len]));
-            assert!(!needs_decoding("é€ ~\u{7f}".repeat(len).as_bytes()));
+            assert!(!check(&vec![b'a'; len]));
+            assert!(!check("é€ ~\u{7f}".repeat(len).as_bytes()));
             for at in 0..len {
                 for special in [b'&', b'\t', b'\n', b'\r', 0x00, 0x1F] {
                     let mut v = vec![b'a'; len];
                     v[at] = special;
-                    assert!(needs_decoding(&v), "{v:?}");
+                    assert!(check(&v), "{v:?}");
                 }
                 // Neighbours of the special bytes are not special.
                 for plain in [b' ', b'\'', b'%', 0x7F, 0x80, 0xFF] {
                     let mut v = vec![b'a'; len];
                     v[at] = plain;
-                    assert!(!needs_decoding(&v), "{v:?}");
+                    assert!(!check(&v), "{v:?}");
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_common_decoder_agrees_with_quick_xml() {
+        // Every value built from these pieces, up to three of them: the
+        // one-pass decoder must give what the full path gives, or leave
+        // the value to it.
+        let pieces = [
+            "a", "é", " ", "\t", "\n", "\r", "\r\n", "&amp;", "&lt;", "&gt;", "&quot;", "&apos;",
+            "&#38;", "&#x41;", "&", "&amp", "&nbsp;", ";",
+        ];
+        let mut values = vec![String::new()];
+        for _ in 0..3 {
+            let longer: Vec<String> = values
+                .iter()
+                .flat_map(|v| pieces.iter().map(move |p| format!("{v}{p}")))
+                .collect();
+            values.extend(longer);
+        }
+        let mut common = 0;
+        for v in &values {
+            let full = decode_any(v);
+            if let Some(fast) = decode_common(v) {
+                common += 1;
+                assert_eq!(Ok(fast), full, "{v:?}");
+            }
+            assert_eq!(decode_value(v), full, "{v:?}");
+        }
+        // The fast path is taken often enough to be tested here.
+        assert!(common > values.len() / 4, "{common} of {}", values.len());
     }
 
     #[test]

@@ -40,7 +40,8 @@ pub mod http;
 
 pub use doc::{
     events, parse, parse_with, Body, DocEvent, DocReader, Entry, EventRef, Events, Field, FieldRef,
-    Ignored, Lists, ParseConfig, ParseError, ParseErrorKind, Response, Row, WriteError, Writer,
+    Ignored, Lists, ParseConfig, ParseError, ParseErrorKind, Response, Row, Text, WriteError,
+    Writer,
 };
 pub use http::{
     get, get_with, ClientError, Fault, GetOptions, Handler, Reply, Request, Server, ServerConfig,
