@@ -1614,8 +1614,8 @@ impl Machine {
                 let [server, service] = tag.attributes(element, body_attribute, emit)?;
                 emit(EventRef::Begin {
                     faults,
-                    server: server.unwrap_or_default(),
-                    service: service.unwrap_or_default(),
+                    server: tag.value(server.unwrap_or_default())?,
+                    service: tag.value(service.unwrap_or_default())?,
                 });
                 if faults {
                     Ctx::Faults
@@ -1729,9 +1729,13 @@ impl<'s> Tag<'s> {
         emit: &mut impl FnMut(EventRef<'s>),
     ) -> Result<FieldRef<'s>, ParseError> {
         let [id, value] = self.attributes(element, field_attribute, emit)?;
+        let id = id.ok_or_else(|| self.fail(ParseErrorKind::MissingId { element }))?;
         Ok(FieldRef {
-            id: id.ok_or_else(|| self.fail(ParseErrorKind::MissingId { element }))?,
-            value: value.unwrap_or_default(),
+            id: self.value(id)?,
+            value: match value {
+                Some(value) => self.value(value)?,
+                None => Cow::Borrowed(""),
+            },
         })
     }
 
@@ -1742,18 +1746,20 @@ impl<'s> Tag<'s> {
         emit: &mut impl FnMut(EventRef<'s>),
     ) -> Result<Cow<'s, str>, ParseError> {
         let [id] = self.attributes(element, id_attribute, emit)?;
-        id.ok_or_else(|| self.fail(ParseErrorKind::MissingId { element }))
+        self.value(id.ok_or_else(|| self.fail(ParseErrorKind::MissingId { element }))?)
     }
 
-    /// Reads the wanted attributes (decoded), `slot` telling which is
+    /// Reads the wanted attributes (raw), `slot` telling which is
     /// which; reports the others as ignored.
     fn attributes<const N: usize>(
         &self,
         element: &'static str,
         slot: impl Fn(&[u8]) -> Option<usize>,
         emit: &mut impl FnMut(EventRef<'s>),
-    ) -> Result<[Option<Cow<'s, str>>; N], ParseError> {
-        let mut out: [Option<Cow<'s, str>>; N] = std::array::from_fn(|_| None);
+    ) -> Result<[Option<&'s str>; N], ParseError> {
+        // Raw values only: decoding waits until every attribute has been
+        // read, so the loop moves nothing larger than a slice.
+        let mut out: [Option<&'s str>; N] = [None; N];
         let mut attrs = Attributes::new(self.content, self.name_len);
         // quick-xml's own duplicate check allocates for every element; the
         // attributes that matter are checked here instead (a repeated
@@ -1762,23 +1768,30 @@ impl<'s> Tag<'s> {
         for attr in attrs {
             let attr = attr.map_err(|e| self.bad_attribute(e))?;
             let key = attr.key.as_ref();
-            let Some(slot) = slot(key).filter(|&i| i < N) else {
+            let Some(found) = slot(key).and_then(|i| out.get_mut(i)) else {
                 emit(self.ignored(element, key));
                 continue;
             };
-            if out[slot].is_some() {
+            if found.is_some() {
                 return Err(self.duplicate(key));
             }
             // The value lies inside `content`, which is UTF-8.
-            let raw = within(self.content, &attr.value)
-                .ok_or_else(|| self.fail(ParseErrorKind::NotUtf8))?;
-            out[slot] = Some(if needs_decoding(self.window, raw.as_bytes()) {
-                Cow::Owned(decode_value(raw).map_err(|k| self.fail(k))?)
-            } else {
-                Cow::Borrowed(raw)
-            });
+            *found = Some(
+                within(self.content, &attr.value)
+                    .ok_or_else(|| self.fail(ParseErrorKind::NotUtf8))?,
+            );
         }
         Ok(out)
+    }
+
+    /// A raw attribute value, decoded if it needs to be.
+    #[inline]
+    fn value(&self, raw: &'s str) -> Result<Cow<'s, str>, ParseError> {
+        if needs_decoding(self.window, raw.as_bytes()) {
+            decode_value(raw).map(Cow::Owned).map_err(|k| self.fail(k))
+        } else {
+            Ok(Cow::Borrowed(raw))
+        }
     }
 }
 
