@@ -915,6 +915,11 @@ enum msgwire_msrp_abort_reason
    * The connection closed before it was complete.
    */
   MSGWIRE_MSRP_ABORT_REASON_CLOSED = 5,
+  /**
+   * Pushed out to bound what incomplete messages hold (too many at
+   * once, or those in memory too large together); answered 413.
+   */
+  MSGWIRE_MSRP_ABORT_REASON_CROWDED = 6,
 };
 #ifndef __cplusplus
 typedef uint32_t msgwire_msrp_abort_reason;

@@ -193,7 +193,9 @@ class MessageAborted(object):
     """``on_message_event`` argument: an incomplete incoming message was
     dropped. ``reason``: ``'sender'`` (ended with ``#``, e.g. cancelled),
     ``'too_large'`` (answered 413), ``'storage: <error>'`` (``file_sink``
-    or the file failed; answered 413), ``'invalid'`` or ``'closed'``."""
+    or the file failed; answered 413), ``'invalid'``, ``'closed'`` or
+    ``'crowded'`` (pushed out: too many incomplete messages at once, or
+    those in memory too large together; answered 413)."""
 
     def __init__(self, message_id, reason):
         self.message_id = message_id

@@ -159,8 +159,10 @@ pub struct SessionConfig {
     /// the default body limit is 16 MiB (larger chunks are answered 413);
     /// file transfers chunk well below that. With [`Delivery::Messages`]
     /// the limit applies to the chunks still collected whole (REPORTs,
-    /// NICKNAMEs, SENDs without Message-ID); message bodies stream and are
-    /// bounded by [`max_message_size`](Self::max_message_size) instead.
+    /// NICKNAMEs, SENDs without Message-ID, and with a
+    /// [`send_filter`](Self::send_filter) the start of each message's first
+    /// chunk); message bodies stream and are bounded by
+    /// [`max_message_size`](Self::max_message_size) instead.
     pub parser: ParserConfig,
     /// Most body bytes in one chunk of a message sent with
     /// [`Session::send_message`]. Default 64 KiB (see
@@ -192,8 +194,9 @@ pub struct SessionConfig {
     /// (default, the legacy behaviour) or as reassembled messages.
     pub delivery: Delivery,
     /// With [`Delivery::Messages`]: the largest message accepted, in bytes;
-    /// larger ones are answered 413. This also bounds the memory a message
-    /// reassembled in memory takes. Default 16 MiB; raise it when a
+    /// larger ones are answered 413. This also bounds the memory the
+    /// messages reassembled in memory take together (see
+    /// [`super::transfer`] for which one gives way). Default 16 MiB; raise it when a
     /// [`sink_factory`](Self::sink_factory) stores messages in files.
     pub max_message_size: u64,
     /// With [`Delivery::Messages`]: where message bodies go. `None` (the
