@@ -1479,8 +1479,14 @@ impl Session {
             total: None,
         });
         let data = std::mem::take(&mut chunk.data);
-        self.reassembly
-            .begin(chunk, message_id, range, rejection, body_problem);
+        self.reassembly.begin(
+            chunk,
+            exact_paths,
+            message_id,
+            range,
+            rejection,
+            body_problem,
+        );
         data
     }
 
@@ -1515,6 +1521,7 @@ impl Session {
                     code,
                     comment,
                 } => self.reject(&head, code, &comment),
+                RxOutput::Ok { tid } => self.queue_ok(&tid),
                 RxOutput::Complete {
                     mut head,
                     body,
@@ -1527,20 +1534,25 @@ impl Session {
                     };
                     head.headers.set_typed(&range);
                     head.flag = Flag::End;
+                    let in_memory = body.is_some();
+                    if let Some(data) = body {
+                        head.data = data;
+                    }
                     if self.config.automatic_reports {
+                        // With the body in place, the report's range is
+                        // the head's: 1-N/N.
                         if let Ok(Some(mut report)) = make_report(&head, 200, Some("OK")) {
-                            report.headers.set_typed(&range);
+                            if !in_memory {
+                                report.headers.set_typed(&range);
+                            }
                             self.queue(&report);
                         }
                     }
-                    match body {
-                        Some(data) => {
-                            head.data = data;
-                            self.events.push_back(SessionEvent::Incoming(head));
-                        }
-                        None => self
-                            .transfer_events
-                            .push_back(TransferEvent::MessageStored { head, size }),
+                    if in_memory {
+                        self.events.push_back(SessionEvent::Incoming(head));
+                    } else {
+                        self.transfer_events
+                            .push_back(TransferEvent::MessageStored { head, size });
                     }
                 }
                 RxOutput::Event(e) => self.transfer_events.push_back(e),

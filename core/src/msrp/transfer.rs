@@ -1466,8 +1466,9 @@ impl Store {
 struct RxMessage {
     /// When it started, in arrivals of new messages (oldest first).
     seq: u64,
-    /// The head of its first chunk to arrive.
-    head: Chunk,
+    /// The head of its first chunk to arrive (set when that chunk ends,
+    /// so that the head is moved, not copied; `None` until then).
+    head: Option<Chunk>,
     total: Option<u64>,
     store: Store,
     have: RangeSet,
@@ -1499,6 +1500,9 @@ enum RxState {
 /// The SEND chunk being streamed into a message.
 struct RxChunk {
     head: Chunk,
+    /// Its paths are spelled as the session spells them (a 200 is then
+    /// written from the session's own text).
+    exact_paths: bool,
     message_id: String,
     /// 0-based offset of its first byte.
     offset: u64,
@@ -1518,6 +1522,8 @@ pub(crate) enum RxOutput {
         code: u16,
         comment: String,
     },
+    /// Answer the chunk `tid`, whose paths are the session's own, 200.
+    Ok { tid: String },
     /// A message is complete: `body` when it was kept in memory.
     Complete {
         head: Chunk,
@@ -1578,10 +1584,12 @@ impl Reassembly {
     }
 
     /// A SEND chunk starts. `rejection`: answer it with this at its end
-    /// (bad headers or paths); `body_problem`: the same, if it has a body.
+    /// (bad headers or paths); `body_problem`: the same, if it has a body;
+    /// `exact_paths`: its paths are spelled as the session's.
     pub(crate) fn begin(
         &mut self,
         head: Chunk,
+        exact_paths: bool,
         message_id: String,
         range: ByteRange,
         rejection: Option<(u16, String)>,
@@ -1590,6 +1598,7 @@ impl Reassembly {
         let offset = range.start - 1;
         let mut c = RxChunk {
             head,
+            exact_paths,
             message_id,
             offset,
             total: range.total,
@@ -1649,7 +1658,11 @@ impl Reassembly {
             return;
         }
         let before = m.store.held();
-        if matches!(m.store, Store::Memory(_)) && !self.make_room(c, end.saturating_sub(before)) {
+        let growth = match m.store {
+            Store::Memory(_) => end.saturating_sub(before),
+            Store::Sink(_) => 0,
+        };
+        if self.held + growth > self.max_message_size && !self.make_room(c, growth) {
             return;
         }
         let Some(m) = self.messages.get_mut(&c.message_id) else {
@@ -1684,11 +1697,21 @@ impl Reassembly {
         let attached = c.state == RxState::Attached;
         let mid = std::mem::take(&mut c.message_id);
         let chunk_end = c.offset + c.received;
-        self.out.push_back(RxOutput::Respond {
-            head: c.head,
-            code,
-            comment,
-        });
+        let head = if code == 200 && c.exact_paths {
+            // What make_response would answer, from the session's text.
+            if c.head.failure_report() == Ok(FailureReport::Yes) {
+                let tid = c.head.transaction_id.clone();
+                self.out.push_back(RxOutput::Ok { tid });
+            }
+            c.head
+        } else {
+            self.out.push_back(RxOutput::Respond {
+                head: c.head.clone(),
+                code,
+                comment,
+            });
+            c.head
+        };
         if !attached {
             // The sender stops a message when one of its chunks fails.
             self.drop_message(&mid, AbortReason::Invalid);
@@ -1701,27 +1724,33 @@ impl Reassembly {
         let Some(m) = self.messages.get_mut(&mid) else {
             return;
         };
+        m.head.get_or_insert(head);
         if flag == Flag::End {
             m.end = Some(chunk_end);
         }
         let Some(size) = m.complete() else {
             return;
         };
-        let Some(m) = self.take_message(&mid) else {
+        let Some(RxMessage {
+            head: Some(head),
+            store,
+            ..
+        }) = self.take_message(&mid)
+        else {
             return;
         };
-        match m.store {
+        match store {
             Store::Memory(mut v) => {
                 v.truncate(size as usize);
                 self.out.push_back(RxOutput::Complete {
-                    head: m.head,
+                    head,
                     body: Some(Bytes::from(v)),
                     size,
                 });
             }
             Store::Sink(mut s) => match s.finish() {
                 Ok(()) => self.out.push_back(RxOutput::Complete {
-                    head: m.head,
+                    head,
                     body: None,
                     size,
                 }),
@@ -1785,14 +1814,12 @@ impl Reassembly {
                 }
             }
         };
-        let mut head = c.head.clone();
-        head.data = Bytes::new();
         self.next_seq += 1;
         self.messages.insert(
             c.message_id.clone(),
             RxMessage {
                 seq: self.next_seq,
-                head,
+                head: None,
                 total: c.total,
                 store,
                 have: RangeSet::default(),
@@ -1828,7 +1855,8 @@ impl Reassembly {
         self.remember_refused(&c.message_id, reason);
     }
 
-    /// Makes room in memory for `c`'s message to grow by `growth` bytes:
+    /// Makes room in memory for `c`'s message to grow by `growth` bytes
+    /// (more than is left):
     /// messages in memory that started before it are pushed out, oldest
     /// first, while the bytes held together would go over the limit;
     /// when that is not enough, `c` is answered 413 and its message
