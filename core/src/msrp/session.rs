@@ -79,7 +79,9 @@ use super::header::{names, ByteRange, FailureReport, TypedHeader};
 use super::parser::{Event, Parser, ParserConfig};
 use super::relay::auth::{AuthClient, Reservation};
 use super::relay::refresh::Renewal;
-use super::rules::{make_report, make_response, random_id, ChunkBuilder};
+use super::rules::{
+    make_report, make_report_on_known_paths, make_response, random_id, ChunkBuilder,
+};
 use super::trafficlog::{Level, TrafficLogger};
 use super::transfer::{
     Delivery, Outgoing, OutgoingMessage, Reassembly, RxOutput, SendMessageError, SinkFactory,
@@ -1135,10 +1137,8 @@ impl Session {
         } else if let Ok(Some(r)) = make_response(&chunk, 200, Some("OK")) {
             self.queue(&r);
         }
-        if self.config.automatic_reports {
-            if let Ok(Some(report)) = make_report(&chunk, 200, Some("OK")) {
-                self.queue(&report);
-            }
+        if let Some(report) = self.success_report(&chunk, exact_paths) {
+            self.queue(&report);
         }
         // A peer's keep-alive (empty SEND with `Keep-Alive: yes`) is
         // answered but not passed to the application.
@@ -1146,6 +1146,22 @@ impl Session {
             return;
         }
         self.events.push_back(SessionEvent::Incoming(chunk));
+    }
+
+    /// The success REPORT owed for `request` (a SEND, or a whole message's
+    /// head), if automatic reports are on and it asks for one.
+    /// `exact_paths`: its paths are this session's own text, so they need
+    /// not be decoded again.
+    fn success_report(&self, request: &Chunk, exact_paths: bool) -> Option<Chunk> {
+        if !self.config.automatic_reports {
+            return None;
+        }
+        let report = if exact_paths {
+            make_report_on_known_paths(request, 200, Some("OK"))
+        } else {
+            make_report(request, 200, Some("OK"))
+        };
+        report.ok().flatten()
     }
 
     /// The rejection owed to an incoming SEND, if any.
@@ -1524,6 +1540,7 @@ impl Session {
                 RxOutput::Ok { tid } => self.queue_ok(&tid),
                 RxOutput::Complete {
                     mut head,
+                    exact_paths,
                     body,
                     size,
                 } => {
@@ -1532,21 +1549,22 @@ impl Session {
                         end: Some(size),
                         total: Some(size),
                     };
-                    head.headers.set_typed(&range);
+                    // A message sent in one chunk usually says so already.
+                    if head.byte_range() != Ok(Some(range)) {
+                        head.headers.set_typed(&range);
+                    }
                     head.flag = Flag::End;
                     let in_memory = body.is_some();
                     if let Some(data) = body {
                         head.data = data;
                     }
-                    if self.config.automatic_reports {
-                        // With the body in place, the report's range is
-                        // the head's: 1-N/N.
-                        if let Ok(Some(mut report)) = make_report(&head, 200, Some("OK")) {
-                            if !in_memory {
-                                report.headers.set_typed(&range);
-                            }
-                            self.queue(&report);
+                    // With the body in place, the report's range is the
+                    // head's: 1-N/N.
+                    if let Some(mut report) = self.success_report(&head, exact_paths) {
+                        if !in_memory {
+                            report.headers.set_typed(&range);
                         }
+                        self.queue(&report);
                     }
                     if in_memory {
                         self.events.push_back(SessionEvent::Incoming(head));

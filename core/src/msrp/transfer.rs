@@ -1467,8 +1467,9 @@ struct RxMessage {
     /// When it started, in arrivals of new messages (oldest first).
     seq: u64,
     /// The head of its first chunk to arrive (set when that chunk ends,
-    /// so that the head is moved, not copied; `None` until then).
-    head: Option<Chunk>,
+    /// so that the head is moved, not copied; `None` until then), and
+    /// whether its paths are the session's own text.
+    head: Option<(Chunk, bool)>,
     total: Option<u64>,
     store: Store,
     have: RangeSet,
@@ -1495,6 +1496,43 @@ enum RxState {
     Rejected(u16, String),
     /// Already answered (413 mid-chunk); bytes are dropped.
     Answered,
+}
+
+/// The messages being reassembled, by Message-ID. There are at most
+/// [`MAX_PARTIAL_MESSAGES`] (usually none or one), so a list searched in
+/// order is cheaper than hashing the peer's ids.
+#[derive(Default)]
+struct Partials(Vec<(String, RxMessage)>);
+
+impl Partials {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn position(&self, message_id: &str) -> Option<usize> {
+        self.0.iter().position(|(id, _)| id == message_id)
+    }
+
+    fn contains_key(&self, message_id: &str) -> bool {
+        self.position(message_id).is_some()
+    }
+
+    fn get(&self, message_id: &str) -> Option<&RxMessage> {
+        self.position(message_id).map(|i| &self.0[i].1)
+    }
+
+    fn get_mut(&mut self, message_id: &str) -> Option<&mut RxMessage> {
+        self.position(message_id).map(|i| &mut self.0[i].1)
+    }
+
+    /// Adds a message whose id is not there yet.
+    fn insert(&mut self, message_id: String, m: RxMessage) {
+        self.0.push((message_id, m));
+    }
+
+    fn remove(&mut self, message_id: &str) -> Option<RxMessage> {
+        self.position(message_id).map(|i| self.0.swap_remove(i).1)
+    }
 }
 
 /// The SEND chunk being streamed into a message.
@@ -1527,6 +1565,8 @@ pub(crate) enum RxOutput {
     /// A message is complete: `body` when it was kept in memory.
     Complete {
         head: Chunk,
+        /// The head's paths are the session's own text.
+        exact_paths: bool,
         body: Option<Bytes>,
         size: u64,
     },
@@ -1538,7 +1578,7 @@ pub(crate) enum RxOutput {
 pub(crate) struct Reassembly {
     max_message_size: u64,
     sink_factory: Option<SinkFactory>,
-    messages: HashMap<String, RxMessage>,
+    messages: Partials,
     /// The `seq` of the next message to start.
     next_seq: u64,
     /// Body bytes held in memory by `messages`, in all (at most
@@ -1566,7 +1606,7 @@ impl Reassembly {
         Reassembly {
             max_message_size: config.max_message_size,
             sink_factory: config.sink_factory.clone(),
-            messages: HashMap::new(),
+            messages: Partials::default(),
             next_seq: 0,
             held: 0,
             refused: HashMap::new(),
@@ -1608,7 +1648,7 @@ impl Reassembly {
         };
         if let Some((code, comment)) = rejection {
             c.state = RxState::Rejected(code, comment);
-        } else if let Some(reason) = self.refused.get(&c.message_id) {
+        } else if let Some(reason) = self.refused_reason(&c.message_id) {
             let reason = reason.clone();
             self.refuse_now(&mut c, reason);
         } else if range.total.is_some_and(|t| t > self.max_message_size)
@@ -1724,7 +1764,7 @@ impl Reassembly {
         let Some(m) = self.messages.get_mut(&mid) else {
             return;
         };
-        m.head.get_or_insert(head);
+        m.head.get_or_insert((head, c.exact_paths));
         if flag == Flag::End {
             m.end = Some(chunk_end);
         }
@@ -1732,7 +1772,7 @@ impl Reassembly {
             return;
         };
         let Some(RxMessage {
-            head: Some(head),
+            head: Some((head, exact_paths)),
             store,
             ..
         }) = self.take_message(&mid)
@@ -1744,6 +1784,7 @@ impl Reassembly {
                 v.truncate(size as usize);
                 self.out.push_back(RxOutput::Complete {
                     head,
+                    exact_paths,
                     body: Some(Bytes::from(v)),
                     size,
                 });
@@ -1751,6 +1792,7 @@ impl Reassembly {
             Store::Sink(mut s) => match s.finish() {
                 Ok(()) => self.out.push_back(RxOutput::Complete {
                     head,
+                    exact_paths,
                     body: None,
                     size,
                 }),
@@ -1774,7 +1816,7 @@ impl Reassembly {
     /// The connection is gone: incomplete messages are dropped.
     pub(crate) fn handle_close(&mut self) {
         self.current = None;
-        let mut ids: Vec<String> = self.messages.keys().cloned().collect();
+        let mut ids: Vec<String> = self.messages.0.iter().map(|(id, _)| id.clone()).collect();
         ids.sort();
         for id in ids {
             self.drop_message(&id, AbortReason::Closed);
@@ -1882,6 +1924,7 @@ impl Reassembly {
     /// `pick` accepts.
     fn oldest(&self, pick: impl Fn(&RxMessage) -> bool) -> Option<String> {
         self.messages
+            .0
             .iter()
             .filter(|(_, m)| pick(m))
             .min_by_key(|(_, m)| m.seq)
@@ -1912,6 +1955,15 @@ impl Reassembly {
                     reason,
                 }));
         }
+    }
+
+    /// Why `message_id` was refused, if it was (not hashing the id when
+    /// nothing was).
+    fn refused_reason(&self, message_id: &str) -> Option<&AbortReason> {
+        if self.refused.is_empty() {
+            return None;
+        }
+        self.refused.get(message_id)
     }
 
     fn remember_refused(&mut self, message_id: &str, reason: AbortReason) {
