@@ -2016,7 +2016,9 @@ typedef struct msgwire_msrp_session_config {
   /**
    * With `whole_messages`: the largest message accepted, in bytes;
    * larger ones are answered 413 and reported to `on_message_aborted`.
-   * Also bounds the memory a message kept in memory takes. Default
+   * Also bounds the memory the incomplete messages kept in memory take
+   * together (at most 16 are reassembled at once; one giving way is
+   * reported with `MSGWIRE_MSRP_ABORT_REASON_CROWDED`). Default
    * 16 MiB; raise it when storing messages in files.
    */
   uint64_t max_message_size;

@@ -237,6 +237,9 @@ class MSRPSession(object):
       own.
     * ``max_message_size``: with whole messages, the largest accepted (in
       bytes, default 16 MiB); larger ones are answered 413 and dropped.
+      It also bounds what the incomplete messages kept in memory hold
+      together, and at most 16 are reassembled at once: the oldest gives
+      way (``MessageAborted`` reason ``'crowded'``).
     * ``file_sink(message_id, content_type, total)``: with whole messages,
       called for each new incoming message (``total`` is ``None`` when the
       sender does not know it); returns a writable, seekable binary file
