@@ -915,6 +915,11 @@ enum msgwire_msrp_abort_reason
    * The connection closed before it was complete.
    */
   MSGWIRE_MSRP_ABORT_REASON_CLOSED = 5,
+  /**
+   * Pushed out to bound what incomplete messages hold (too many at
+   * once, or those in memory too large together); answered 413.
+   */
+  MSGWIRE_MSRP_ABORT_REASON_CROWDED = 6,
 };
 #ifndef __cplusplus
 typedef uint32_t msgwire_msrp_abort_reason;
@@ -2011,7 +2016,9 @@ typedef struct msgwire_msrp_session_config {
   /**
    * With `whole_messages`: the largest message accepted, in bytes;
    * larger ones are answered 413 and reported to `on_message_aborted`.
-   * Also bounds the memory a message kept in memory takes. Default
+   * Also bounds the memory the incomplete messages kept in memory take
+   * together (at most 16 are reassembled at once; one giving way is
+   * reported with `MSGWIRE_MSRP_ABORT_REASON_CROWDED`). Default
    * 16 MiB; raise it when storing messages in files.
    */
   uint64_t max_message_size;

@@ -877,6 +877,12 @@ fn a_message_in_several_chunks_is_posted_once_whole() {
         };
         assert_eq!(m.content.len(), 9, "the small message comes first");
         assert_eq!(m.text().as_deref(), Some("meanwhile"));
+        let len = m.message.data.len();
+        assert_eq!(
+            m.message.headers.get("Byte-Range"),
+            Some(format!("1-{len}/{len}").as_str()),
+            "the range of a whole message, whatever the chunk said"
+        );
         let ChatEvent::GotMessage(m) = next(&b.rx) else {
             panic!("not a message")
         };
@@ -888,6 +894,11 @@ fn a_message_in_several_chunks_is_posted_once_whole() {
             ("From".into(), "<sip:alice@example.com>".into())
         );
         assert_eq!(m.message.message_id(), Some("mid-big"));
+        assert_eq!(
+            m.message.transaction_id, "big00001",
+            "the first chunk's head"
+        );
+        assert_eq!(m.message.flag, Flag::End);
         assert_eq!(m.message.data.len(), n);
         assert_eq!(
             m.message.headers.get("Byte-Range"),

@@ -868,7 +868,9 @@ pub struct msgwire_msrp_session_config {
     pub whole_messages: bool,
     /// With `whole_messages`: the largest message accepted, in bytes;
     /// larger ones are answered 413 and reported to `on_message_aborted`.
-    /// Also bounds the memory a message kept in memory takes. Default
+    /// Also bounds the memory the incomplete messages kept in memory take
+    /// together (at most 16 are reassembled at once; one giving way is
+    /// reported with `MSGWIRE_MSRP_ABORT_REASON_CROWDED`). Default
     /// 16 MiB; raise it when storing messages in files.
     pub max_message_size: u64,
     /// With `whole_messages`: store each message in this directory

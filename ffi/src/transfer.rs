@@ -983,6 +983,9 @@ pub enum msgwire_msrp_abort_reason {
     Invalid = 4,
     /// The connection closed before it was complete.
     Closed = 5,
+    /// Pushed out to bound what incomplete messages hold (too many at
+    /// once, or those in memory too large together); answered 413.
+    Crowded = 6,
 }
 
 pub(crate) fn abort_reason(reason: &AbortReason) -> (msgwire_msrp_abort_reason, String) {
@@ -1003,6 +1006,10 @@ pub(crate) fn abort_reason(reason: &AbortReason) -> (msgwire_msrp_abort_reason, 
         AbortReason::Closed => (
             msgwire_msrp_abort_reason::Closed,
             "the connection closed".into(),
+        ),
+        AbortReason::Crowded => (
+            msgwire_msrp_abort_reason::Crowded,
+            "too many incomplete messages".into(),
         ),
         #[allow(unreachable_patterns)]
         other => (msgwire_msrp_abort_reason::Other, format!("{other:?}")),

@@ -193,7 +193,9 @@ class MessageAborted(object):
     """``on_message_event`` argument: an incomplete incoming message was
     dropped. ``reason``: ``'sender'`` (ended with ``#``, e.g. cancelled),
     ``'too_large'`` (answered 413), ``'storage: <error>'`` (``file_sink``
-    or the file failed; answered 413), ``'invalid'`` or ``'closed'``."""
+    or the file failed; answered 413), ``'invalid'``, ``'closed'`` or
+    ``'crowded'`` (pushed out: too many incomplete messages at once, or
+    those in memory too large together; answered 413)."""
 
     def __init__(self, message_id, reason):
         self.message_id = message_id
@@ -235,6 +237,9 @@ class MSRPSession(object):
       own.
     * ``max_message_size``: with whole messages, the largest accepted (in
       bytes, default 16 MiB); larger ones are answered 413 and dropped.
+      It also bounds what the incomplete messages kept in memory hold
+      together, and at most 16 are reassembled at once: the oldest gives
+      way (``MessageAborted`` reason ``'crowded'``).
     * ``file_sink(message_id, content_type, total)``: with whole messages,
       called for each new incoming message (``total`` is ``None`` when the
       sender does not know it); returns a writable, seekable binary file

@@ -560,7 +560,7 @@ fn event_args<'py>(py: Python<'py>, event: EndpointEvent) -> PyResult<Bound<'py,
 }
 
 /// `MessageAborted`'s reason as text: `'sender'`, `'too_large'`,
-/// `'storage: <error>'`, `'invalid'` or `'closed'`.
+/// `'storage: <error>'`, `'invalid'`, `'closed'` or `'crowded'`.
 fn abort_reason(reason: &AbortReason) -> String {
     match reason {
         AbortReason::Sender => "sender".into(),
@@ -568,6 +568,7 @@ fn abort_reason(reason: &AbortReason) -> String {
         AbortReason::Storage(text) => format!("storage: {text}"),
         AbortReason::Invalid => "invalid".into(),
         AbortReason::Closed => "closed".into(),
+        AbortReason::Crowded => "crowded".into(),
         _ => "other".into(),
     }
 }

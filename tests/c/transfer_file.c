@@ -513,6 +513,30 @@ static void test_transfers(void)
     CHECK(strcmp(bob_rx.message_id, "toolarge1") == 0);
     pthread_mutex_unlock(&lock);
 
+    /* 4b. One incomplete message more than Bob reassembles at once: the
+     * first to start gives way. */
+    for (int i = 0; i <= 16; i++) {
+        msgwire_msrp_chunk *part = NULL;
+        char mid[16];
+        snprintf(mid, sizeof mid, "crowd%02d", i);
+        CHECK_OK(msgwire_msrp_session_make_message(alice, (const uint8_t *)"ab", 2, "text/plain",
+                                                   &part));
+        if (part == NULL) {
+            break;
+        }
+        CHECK_OK(msgwire_msrp_chunk_set_header(part, "Message-ID", mid));
+        CHECK_OK(msgwire_msrp_chunk_set_header(part, "Byte-Range", "1-2/4"));
+        CHECK_OK(msgwire_msrp_chunk_set_header(part, "Failure-Report", "no"));
+        CHECK_OK(msgwire_msrp_chunk_set_flag(part, '+'));
+        CHECK_OK(msgwire_msrp_session_send_chunk(alice, part));
+        msgwire_msrp_chunk_free(part);
+    }
+    CHECK(wait_for(&bob_rx.aborted, 2));
+    pthread_mutex_lock(&lock);
+    CHECK(bob_rx.reason == MSGWIRE_MSRP_ABORT_REASON_CROWDED);
+    CHECK(strcmp(bob_rx.message_id, "crowd00") == 0);
+    pthread_mutex_unlock(&lock);
+
     /* 5. A message the session refuses as given. */
     o = callback_message(10, 10, NULL);
     CHECK_OK(msgwire_msrp_outgoing_set_header(o, "Failure-Report", "sometimes"));

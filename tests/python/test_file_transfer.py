@@ -362,6 +362,37 @@ def test_out_of_order_chunks_reassembled():
         receiver.shutdown(wait=True)
 
 
+def test_a_seventeenth_incomplete_message_pushes_out_the_first():
+    a, b = bind_pair()
+    rx = Events()
+    receiver = MSRPSession(b, on_incoming_cb=rx.incoming, on_message_event=rx.message_event,
+                           deliver_whole_messages=True)
+    try:
+        def part(message_id, start, data, flag):
+            chunk = a.make_chunk(data=data, start=start, end=start + len(data) - 1, length=4,
+                                 message_id=message_id, contflag=flag)
+            chunk.add_header(MSRPHeader('Content-Type', 'text/plain'))
+            a.write_chunk(chunk)
+            return a.read_chunk(timeout=10)
+
+        for i in range(17):
+            assert part('crowd{:02d}'.format(i), 1, b'ab', '+').code == 200
+        _, aborted = rx.wait_for(lambda i: i[0] == 'event')
+        assert isinstance(aborted, MessageAborted)
+        assert (aborted.message_id, aborted.reason) == ('crowd00', 'crowded')
+        # Its rest is refused; the others complete.
+        response = part('crowd00', 3, b'cd', '$')
+        assert (response.code, response.comment) == (413, 'Too many incomplete messages')
+        assert part('crowd16', 3, b'cd', '$').code == 200
+        _, chunk = rx.wait_for(lambda i: i[0] == 'chunk')
+        assert chunk.message_id == 'crowd16'
+        assert chunk.data in (b'abcd', 'abcd')
+        assert len(rx.chunks()) == 1
+    finally:
+        a.loseConnection(wait=False)
+        receiver.shutdown(wait=True)
+
+
 class SmallWindow(MSRPSession):
     SEND_WINDOW = 256 * 1024
 

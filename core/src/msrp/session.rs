@@ -37,11 +37,22 @@
 //! enforces `accept-wrapped-types`) decide on an incoming SEND that passed
 //! the session's own checks before it is answered: a [`SendRefusal`]
 //! answers the SEND with its status (no success REPORT, nothing reaches the
-//! application). The filter sees the first chunk of each message (with
-//! [`Delivery::Chunks`] its body too; with [`Delivery::Messages`] its head
-//! only, since bodies stream); later chunks of a refused message are
-//! refused with the same status without asking it again. At most
-//! [`MAX_REFUSED_SENDS`] refused messages are remembered.
+//! application). The filter sees the first chunk of each message (the one
+//! whose Byte-Range starts at 1), body included, in either
+//! [`Delivery`] mode; later chunks of a refused message are refused with
+//! the same status without asking it again, and nothing of the message
+//! is delivered (with [`Delivery::Messages`], what was already collected
+//! of it is dropped). At most [`MAX_REFUSED_SENDS`] refused messages are
+//! remembered.
+//!
+//! With [`Delivery::Messages`], where message bodies otherwise stream,
+//! a message's first chunk is therefore collected whole when a filter is
+//! set, and streams into its message once decided on. A first chunk
+//! larger than the parser's body limit
+//! ([`ParserConfig::max_body_len`], 16 MiB by default) is decided on
+//! from its first `max_body_len` bytes, and the rest streams on; so the
+//! filter holds at most one chunk of that size at a time, and messages
+//! still stream whatever their size.
 //!
 //! # NICKNAME
 //!
@@ -68,7 +79,9 @@ use super::header::{names, ByteRange, FailureReport, TypedHeader};
 use super::parser::{Event, Parser, ParserConfig};
 use super::relay::auth::{AuthClient, Reservation};
 use super::relay::refresh::Renewal;
-use super::rules::{make_report, make_response, random_id, ChunkBuilder};
+use super::rules::{
+    make_report, make_report_on_known_paths, make_response, random_id, ChunkBuilder,
+};
 use super::trafficlog::{Level, TrafficLogger};
 use super::transfer::{
     Delivery, Outgoing, OutgoingMessage, Reassembly, RxOutput, SendMessageError, SinkFactory,
@@ -148,8 +161,10 @@ pub struct SessionConfig {
     /// the default body limit is 16 MiB (larger chunks are answered 413);
     /// file transfers chunk well below that. With [`Delivery::Messages`]
     /// the limit applies to the chunks still collected whole (REPORTs,
-    /// NICKNAMEs, SENDs without Message-ID); message bodies stream and are
-    /// bounded by [`max_message_size`](Self::max_message_size) instead.
+    /// NICKNAMEs, SENDs without Message-ID, and with a
+    /// [`send_filter`](Self::send_filter) the start of each message's first
+    /// chunk); message bodies stream and are bounded by
+    /// [`max_message_size`](Self::max_message_size) instead.
     pub parser: ParserConfig,
     /// Most body bytes in one chunk of a message sent with
     /// [`Session::send_message`]. Default 64 KiB (see
@@ -181,8 +196,9 @@ pub struct SessionConfig {
     /// (default, the legacy behaviour) or as reassembled messages.
     pub delivery: Delivery,
     /// With [`Delivery::Messages`]: the largest message accepted, in bytes;
-    /// larger ones are answered 413. This also bounds the memory a message
-    /// reassembled in memory takes. Default 16 MiB; raise it when a
+    /// larger ones are answered 413. This also bounds the memory the
+    /// messages reassembled in memory take together (see
+    /// [`super::transfer`] for which one gives way). Default 16 MiB; raise it when a
     /// [`sink_factory`](Self::sink_factory) stores messages in files.
     pub max_message_size: u64,
     /// With [`Delivery::Messages`]: where message bodies go. `None` (the
@@ -561,6 +577,10 @@ pub struct Session {
     parser: Parser,
     /// The incoming chunk being collected.
     incoming: Option<(Chunk, BytesMut)>,
+    /// `incoming` is the first chunk of a message, collected whole for the
+    /// send filter ([`Delivery::Messages`]); its end hands it to the
+    /// reassembly.
+    incoming_first: bool,
     transmit: VecDeque<Bytes>,
     events: VecDeque<SessionEvent>,
     pending: Transactions,
@@ -604,6 +624,7 @@ impl Session {
             paths,
             config,
             incoming: None,
+            incoming_first: false,
             transmit: VecDeque::new(),
             events: VecDeque::new(),
             pending: Transactions::default(),
@@ -780,13 +801,21 @@ impl Session {
                     }
                     // Message bodies stream into their reassembly (not
                     // keep-alives, nor SENDs without a Message-ID).
+                    self.incoming_first = false;
                     if self.config.delivery == Delivery::Messages
                         && head.method() == Some("SEND")
                         && head.header(names::MESSAGE_ID).is_some()
                         && (head.has_body() || head.header("Keep-Alive").is_none())
                     {
                         let chunk = head.to_chunk();
-                        self.stream_start(chunk);
+                        if self.config.send_filter.is_some() && starts_message(&chunk) {
+                            // Collected whole so that the filter sees its
+                            // body (see the module docs).
+                            self.incoming_first = true;
+                            self.incoming = Some((chunk, BytesMut::new()));
+                        } else {
+                            self.stream_start(chunk, false);
+                        }
                     } else {
                         self.incoming = Some((head.to_chunk(), BytesMut::new()));
                     }
@@ -800,7 +829,12 @@ impl Session {
                         if self.config.delivery == Delivery::Messages
                             && (body.len() + d.len()) as u64 > self.config.parser.max_body_len
                         {
-                            self.collected_too_large();
+                            if self.incoming_first {
+                                body.extend_from_slice(d);
+                                self.first_chunk_streams();
+                            } else {
+                                self.collected_too_large();
+                            }
                         } else {
                             body.extend_from_slice(d);
                         }
@@ -824,7 +858,11 @@ impl Session {
                         }
                         chunk.data = body.freeze();
                         chunk.flag = flag;
-                        self.on_chunk(chunk);
+                        if std::mem::take(&mut self.incoming_first) {
+                            self.stream_whole(chunk);
+                        } else {
+                            self.on_chunk(chunk);
+                        }
                     } else if let Some(tid) = self.reassembly.current_tid() {
                         if let Some(l) = &self.config.logger {
                             let mut end = Vec::with_capacity(tid.len() + 8);
@@ -840,6 +878,7 @@ impl Session {
                 Ok(None) => break,
                 Err(e) => {
                     self.incoming = None;
+                    self.incoming_first = false;
                     self.reassembly.reset_chunk();
                     self.on_parse_error(e);
                 }
@@ -1098,10 +1137,8 @@ impl Session {
         } else if let Ok(Some(r)) = make_response(&chunk, 200, Some("OK")) {
             self.queue(&r);
         }
-        if self.config.automatic_reports {
-            if let Ok(Some(report)) = make_report(&chunk, 200, Some("OK")) {
-                self.queue(&report);
-            }
+        if let Some(report) = self.success_report(&chunk, exact_paths) {
+            self.queue(&report);
         }
         // A peer's keep-alive (empty SEND with `Keep-Alive: yes`) is
         // answered but not passed to the application.
@@ -1109,6 +1146,22 @@ impl Session {
             return;
         }
         self.events.push_back(SessionEvent::Incoming(chunk));
+    }
+
+    /// The success REPORT owed for `request` (a SEND, or a whole message's
+    /// head), if automatic reports are on and it asks for one.
+    /// `exact_paths`: its paths are this session's own text, so they need
+    /// not be decoded again.
+    fn success_report(&self, request: &Chunk, exact_paths: bool) -> Option<Chunk> {
+        if !self.config.automatic_reports {
+            return None;
+        }
+        let report = if exact_paths {
+            make_report_on_known_paths(request, 200, Some("OK"))
+        } else {
+            make_report(request, 200, Some("OK"))
+        };
+        report.ok().flatten()
     }
 
     /// The rejection owed to an incoming SEND, if any.
@@ -1137,9 +1190,8 @@ impl Session {
     fn filter_send(&mut self, chunk: &Chunk, whole: bool) -> Option<SendRefusal> {
         let filter = self.config.send_filter.as_ref()?;
         let message_id = chunk.message_id()?;
-        let start = chunk.byte_range().ok().flatten().map_or(1, |r| r.start);
         let last = whole && chunk.flag != Flag::Continue;
-        if start > 1 {
+        if !starts_message(chunk) {
             let refusal = self.refused.get(message_id)?.clone();
             if last {
                 self.refused.forget(message_id);
@@ -1375,9 +1427,44 @@ impl Session {
         self.outgoing.active()
     }
 
+    /// The first chunk of a message, collected whole for the send filter
+    /// ([`Delivery::Messages`]), ended: decided on with its body, which
+    /// then goes into its message.
+    fn stream_whole(&mut self, chunk: Chunk) {
+        let flag = chunk.flag;
+        let data = self.stream_start_with(chunk, true);
+        self.reassembly.data(&data);
+        self.reassembly.end(flag);
+        self.drain_reassembly();
+    }
+
+    /// The first chunk of a message, collected for the send filter, grew
+    /// past the limit of chunks collected whole: the filter decides on the
+    /// body so far, and the chunk streams on into its message like any
+    /// other.
+    fn first_chunk_streams(&mut self) {
+        self.incoming_first = false;
+        let Some((mut chunk, body)) = self.incoming.take() else {
+            return;
+        };
+        chunk.data = body.freeze();
+        let data = self.stream_start_with(chunk, false);
+        self.reassembly.data(&data);
+        self.drain_reassembly();
+    }
+
     /// A SEND chunk of a message starts ([`Delivery::Messages`]): checked
     /// like any SEND, then streamed into its message.
-    fn stream_start(&mut self, chunk: Chunk) {
+    fn stream_start(&mut self, chunk: Chunk, whole: bool) {
+        self.stream_start_with(chunk, whole);
+        self.drain_reassembly();
+    }
+
+    /// [`stream_start`](Self::stream_start) for a chunk whose body (all
+    /// of it when `whole`, else its start) was already collected; the
+    /// send filter sees it. Returns that body, for the caller to stream
+    /// into the reassembly.
+    fn stream_start_with(&mut self, mut chunk: Chunk, whole: bool) -> Bytes {
         let (exact_paths, verified) = self.verify_request(&chunk);
         let rejection = match verified {
             Err(e) => Some((400, e.to_string())),
@@ -1387,6 +1474,8 @@ impl Session {
             Ok(()) => None,
         };
         let body_problem = match chunk.content_type() {
+            // A whole chunk without a body has no type to check.
+            _ if whole && chunk.data.is_empty() => None,
             None => Some((415, "Content-Type header missing")),
             Some(ct) if !accepts(&self.config.accept_types, ct) => {
                 Some((415, "Unsupported media type"))
@@ -1395,7 +1484,7 @@ impl Session {
         };
         let rejection = match rejection {
             None if body_problem.is_none() => {
-                self.filter_send(&chunk, false).map(|r| (r.code, r.comment))
+                self.filter_send(&chunk, whole).map(|r| (r.code, r.comment))
             }
             other => other,
         };
@@ -1405,9 +1494,16 @@ impl Session {
             end: None,
             total: None,
         });
-        self.reassembly
-            .begin(chunk, message_id, range, rejection, body_problem);
-        self.drain_reassembly();
+        let data = std::mem::take(&mut chunk.data);
+        self.reassembly.begin(
+            chunk,
+            exact_paths,
+            message_id,
+            range,
+            rejection,
+            body_problem,
+        );
+        data
     }
 
     /// A chunk collected whole went over the parser's body limit (with
@@ -1441,8 +1537,10 @@ impl Session {
                     code,
                     comment,
                 } => self.reject(&head, code, &comment),
+                RxOutput::Ok { tid } => self.queue_ok(&tid),
                 RxOutput::Complete {
                     mut head,
+                    exact_paths,
                     body,
                     size,
                 } => {
@@ -1451,28 +1549,44 @@ impl Session {
                         end: Some(size),
                         total: Some(size),
                     };
-                    head.headers.set_typed(&range);
-                    head.flag = Flag::End;
-                    if self.config.automatic_reports {
-                        if let Ok(Some(mut report)) = make_report(&head, 200, Some("OK")) {
-                            report.headers.set_typed(&range);
-                            self.queue(&report);
-                        }
+                    // A message sent in one chunk usually says so already.
+                    if head.byte_range() != Ok(Some(range)) {
+                        head.headers.set_typed(&range);
                     }
-                    match body {
-                        Some(data) => {
-                            head.data = data;
-                            self.events.push_back(SessionEvent::Incoming(head));
+                    head.flag = Flag::End;
+                    let in_memory = body.is_some();
+                    if let Some(data) = body {
+                        head.data = data;
+                    }
+                    // With the body in place, the report's range is the
+                    // head's: 1-N/N.
+                    if let Some(mut report) = self.success_report(&head, exact_paths) {
+                        if !in_memory {
+                            report.headers.set_typed(&range);
                         }
-                        None => self
-                            .transfer_events
-                            .push_back(TransferEvent::MessageStored { head, size }),
+                        self.queue(&report);
+                    }
+                    if in_memory {
+                        self.events.push_back(SessionEvent::Incoming(head));
+                    } else {
+                        self.transfer_events
+                            .push_back(TransferEvent::MessageStored { head, size });
                     }
                 }
                 RxOutput::Event(e) => self.transfer_events.push_back(e),
             }
         }
     }
+}
+
+/// Whether a SEND chunk is its message's first: its Byte-Range starts at
+/// 1 (or it has none).
+fn starts_message(chunk: &Chunk) -> bool {
+    chunk
+        .byte_range()
+        .ok()
+        .flatten()
+        .is_none_or(|r| r.start <= 1)
 }
 
 /// The chunk `ChunkBuilder::send(data).content_type(content_type)` with
@@ -1551,6 +1665,7 @@ fn join_uris(uris: &[Uri]) -> String {
 mod tests {
     use super::*;
     use crate::msrp::parse_chunk;
+    use crate::msrp::transfer::AbortReason;
 
     fn uri(s: &str) -> Uri {
         s.parse().unwrap()
@@ -1903,15 +2018,12 @@ mod tests {
     /// A filter refusing bodies that start with "bad" -- or, given a head
     /// without its body (with `Delivery::Messages`), Message-ID `m-bad` --
     /// and counting calls.
-    fn bad_filter(calls: std::sync::Arc<std::sync::atomic::AtomicUsize>) -> SendFilter {
+    /// A filter refusing (415) the messages whose first chunk's body
+    /// starts with `bad`; it records every body it is shown.
+    fn bad_filter(seen: std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>) -> SendFilter {
         SendFilter::new(move |chunk| {
-            calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            let bad = if chunk.data.is_empty() {
-                chunk.message_id() == Some("m-bad")
-            } else {
-                chunk.data.starts_with(b"bad")
-            };
-            bad.then(|| SendRefusal {
+            seen.lock().unwrap().push(chunk.data.to_vec());
+            chunk.data.starts_with(b"bad").then(|| SendRefusal {
                 code: 415,
                 comment: "Unsupported media type".into(),
             })
@@ -1944,9 +2056,9 @@ mod tests {
     #[test]
     fn the_send_filter_refuses_a_message_from_its_first_chunk() {
         for delivery in [Delivery::Chunks, Delivery::Messages] {
-            let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
             let mut p = Pair::new(SessionConfig {
-                send_filter: Some(bad_filter(calls.clone())),
+                send_filter: Some(bad_filter(seen.clone())),
                 delivery,
                 ..SessionConfig::default()
             });
@@ -1959,29 +2071,86 @@ mod tests {
                 .iter()
                 .map(|c| (c.transaction_id.clone(), Some(415)))
                 .collect();
-            let seen: Vec<_> = got
+            let seen_on_wire: Vec<_> = got
                 .iter()
                 .map(|c| (c.transaction_id.clone(), c.code()))
                 .collect();
-            assert_eq!(seen, want, "{delivery:?}");
+            assert_eq!(seen_on_wire, want, "{delivery:?}");
             assert!(got
                 .iter()
                 .all(|c| c.comment() == Some("Unsupported media type")));
             assert!(events(&mut p.b).is_empty(), "{delivery:?}");
+            assert!(
+                std::iter::from_fn(|| p.b.poll_transfer_event())
+                    .all(|e| matches!(e, TransferEvent::MessageAborted { .. })),
+                "{delivery:?}"
+            );
             let got = answers(&mut p.b, &taken, p.now);
             assert!(got.iter().all(|c| c.code() != Some(415)), "{got:?}");
             assert!(got.iter().any(|c| c.method() == Some("REPORT")));
-            let evs = events(&mut p.b);
-            assert!(!evs.is_empty());
-            for e in evs {
-                let SessionEvent::Incoming(c) = e else {
-                    panic!("{e:?}")
-                };
-                assert_eq!(c.message_id(), Some("m-good"));
-            }
-            // Asked once per message, on its first chunk.
-            assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
+            let bodies: Vec<_> = events(&mut p.b)
+                .into_iter()
+                .map(|e| {
+                    let SessionEvent::Incoming(c) = e else {
+                        panic!("{e:?}")
+                    };
+                    assert_eq!(c.message_id(), Some("m-good"));
+                    c.data
+                })
+                .collect();
+            let want: Vec<&[u8]> = match delivery {
+                Delivery::Chunks => vec![b"good ", b"messa", b"ge"],
+                Delivery::Messages => vec![b"good message"],
+            };
+            assert_eq!(bodies, want, "{delivery:?}");
+            // Asked once per message, on its first chunk, body included.
+            assert_eq!(
+                *seen.lock().unwrap(),
+                [b"bad ".to_vec(), b"good ".to_vec()],
+                "{delivery:?}"
+            );
         }
+    }
+
+    /// With whole-message delivery, the first chunk reaches the filter
+    /// whatever its neighbours: after a later chunk of its message (whose
+    /// bytes a refusal then drops), and, over the limit of chunks
+    /// collected whole, by its start, the rest streaming on.
+    #[test]
+    fn the_send_filter_sees_first_chunks_out_of_order_and_large_ones_by_their_start() {
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut config = SessionConfig {
+            send_filter: Some(bad_filter(seen.clone())),
+            delivery: Delivery::Messages,
+            ..SessionConfig::default()
+        };
+        config.parser.max_body_len = 8;
+        let mut p = Pair::new(config);
+        let mut late = pieces(&p.a, b"bad news, all of it", 10, "m-late");
+        late.rotate_right(1);
+        let got = answers(&mut p.b, &late, p.now);
+        let codes: Vec<_> = got.iter().map(Chunk::code).collect();
+        assert_eq!(codes, [Some(200), Some(415)]);
+        assert!(events(&mut p.b).is_empty());
+        let aborted: Vec<_> = std::iter::from_fn(|| p.b.poll_transfer_event()).collect();
+        assert!(matches!(
+            &aborted[..],
+            [TransferEvent::MessageAborted { message_id, reason: AbortReason::Invalid }]
+                if message_id == "m-late"
+        ));
+        // A 20-byte first chunk over the 8-byte limit, fed in one go.
+        let body = b"good, and long enough";
+        let big = pieces(&p.a, body, body.len(), "m-big");
+        let got = answers(&mut p.b, &big, p.now);
+        assert_eq!(got[0].code(), Some(200), "{got:?}");
+        let got = events(&mut p.b);
+        let [SessionEvent::Incoming(c)] = &got[..] else {
+            panic!("{got:?}")
+        };
+        assert_eq!(&c.data[..], &body[..]);
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen[0], b"bad news, ");
+        assert!(seen[1].len() > 8 && body.starts_with(&seen[1]), "{seen:?}");
     }
 
     #[test]

@@ -110,7 +110,19 @@
 //! bytes exceed it — its data is dropped and later chunks of its Message-ID
 //! are answered 413 as well. A message abandoned with `#`, refused, or cut
 //! off by the connection closing is dropped ([`MessageSink::abort`]) and
-//! reported as [`TransferEvent::MessageAborted`]. SENDs without a
+//! reported as [`TransferEvent::MessageAborted`].
+//!
+//! What incomplete messages hold is bounded, so that a peer opening
+//! messages it never finishes cannot make the session hold more than one
+//! largest message: at most [`MAX_PARTIAL_MESSAGES`] are reassembled at
+//! once (one more pushes out the one that started first), and those kept
+//! in memory hold at most `max_message_size` body bytes together. A
+//! message growing past what is left pushes out the messages in memory
+//! that started before it, oldest first; when that is not enough (newer
+//! ones hold the rest) it is dropped itself, answered 413. A message
+//! pushed out is reported with [`AbortReason::Crowded`] and its later
+//! chunks are answered 413 `Too many incomplete messages`, which stops
+//! the sender. SENDs without a
 //! Message-ID and keep-alives are delivered per chunk in either mode. A
 //! chunk arriving after its message was delivered starts a new message
 //! (Message-IDs are unique per session, so this only happens with a peer
@@ -122,7 +134,7 @@
 //! [`Session::cancel`]: super::session::Session::cancel
 //! [`handle_close`]: super::session::Session::handle_close
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -504,6 +516,11 @@ pub enum AbortReason {
     Invalid,
     /// The connection closed before the message was complete.
     Closed,
+    /// Pushed out to bound what incomplete messages hold: more than
+    /// [`MAX_PARTIAL_MESSAGES`] were being reassembled at once, or those
+    /// kept in memory came to more than `SessionConfig::max_message_size`
+    /// bytes together. Its later chunks are answered 413.
+    Crowded,
 }
 
 /// Progress of messages sent with
@@ -1351,6 +1368,15 @@ const MAX_RANGES: usize = 4096;
 /// chunks 413).
 const MAX_REFUSED: usize = 1024;
 
+/// Most incoming messages reassembled at once with [`Delivery::Messages`];
+/// one more pushes out the one that started first
+/// ([`AbortReason::Crowded`]). Each holds its head and the bookkeeping
+/// of its pieces (and a sink, perhaps an open file), so without a cap a
+/// peer opening messages it never finishes could make the session hold
+/// any amount; 16 is far more than senders interleave (one chat message
+/// beside a file or two).
+pub const MAX_PARTIAL_MESSAGES: usize = 16;
+
 /// The received parts of a message: sorted, disjoint, non-adjacent
 /// half-open ranges of 0-based offsets.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -1395,6 +1421,14 @@ enum Store {
 }
 
 impl Store {
+    /// The body bytes held in memory (none for a sink).
+    fn held(&self) -> u64 {
+        match self {
+            Store::Memory(v) => v.len() as u64,
+            Store::Sink(_) => 0,
+        }
+    }
+
     fn write(&mut self, offset: u64, data: &[u8], total: Option<u64>) -> io::Result<()> {
         match self {
             Store::Sink(s) => s.write_at(offset, data),
@@ -1430,8 +1464,12 @@ impl Store {
 
 /// An incoming message being reassembled.
 struct RxMessage {
-    /// The head of its first chunk to arrive.
-    head: Chunk,
+    /// When it started, in arrivals of new messages (oldest first).
+    seq: u64,
+    /// The head of its first chunk to arrive (set when that chunk ends,
+    /// so that the head is moved, not copied; `None` until then), and
+    /// whether its paths are the session's own text.
+    head: Option<(Chunk, bool)>,
     total: Option<u64>,
     store: Store,
     have: RangeSet,
@@ -1460,9 +1498,49 @@ enum RxState {
     Answered,
 }
 
+/// The messages being reassembled, by Message-ID. There are at most
+/// [`MAX_PARTIAL_MESSAGES`] (usually none or one), so a list searched in
+/// order is cheaper than hashing the peer's ids.
+#[derive(Default)]
+struct Partials(Vec<(String, RxMessage)>);
+
+impl Partials {
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn position(&self, message_id: &str) -> Option<usize> {
+        self.0.iter().position(|(id, _)| id == message_id)
+    }
+
+    fn contains_key(&self, message_id: &str) -> bool {
+        self.position(message_id).is_some()
+    }
+
+    fn get(&self, message_id: &str) -> Option<&RxMessage> {
+        self.position(message_id).map(|i| &self.0[i].1)
+    }
+
+    fn get_mut(&mut self, message_id: &str) -> Option<&mut RxMessage> {
+        self.position(message_id).map(|i| &mut self.0[i].1)
+    }
+
+    /// Adds a message whose id is not there yet.
+    fn insert(&mut self, message_id: String, m: RxMessage) {
+        self.0.push((message_id, m));
+    }
+
+    fn remove(&mut self, message_id: &str) -> Option<RxMessage> {
+        self.position(message_id).map(|i| self.0.swap_remove(i).1)
+    }
+}
+
 /// The SEND chunk being streamed into a message.
 struct RxChunk {
     head: Chunk,
+    /// Its paths are spelled as the session spells them (a 200 is then
+    /// written from the session's own text).
+    exact_paths: bool,
     message_id: String,
     /// 0-based offset of its first byte.
     offset: u64,
@@ -1482,9 +1560,13 @@ pub(crate) enum RxOutput {
         code: u16,
         comment: String,
     },
+    /// Answer the chunk `tid`, whose paths are the session's own, 200.
+    Ok { tid: String },
     /// A message is complete: `body` when it was kept in memory.
     Complete {
         head: Chunk,
+        /// The head's paths are the session's own text.
+        exact_paths: bool,
         body: Option<Bytes>,
         size: u64,
     },
@@ -1496,8 +1578,14 @@ pub(crate) enum RxOutput {
 pub(crate) struct Reassembly {
     max_message_size: u64,
     sink_factory: Option<SinkFactory>,
-    messages: HashMap<String, RxMessage>,
-    refused: HashSet<String>,
+    messages: Partials,
+    /// The `seq` of the next message to start.
+    next_seq: u64,
+    /// Body bytes held in memory by `messages`, in all (at most
+    /// `max_message_size`).
+    held: u64,
+    /// Refused Message-IDs, with why (their later chunks are refused).
+    refused: HashMap<String, AbortReason>,
     refused_order: VecDeque<String>,
     current: Option<RxChunk>,
     pub(crate) out: VecDeque<RxOutput>,
@@ -1518,8 +1606,10 @@ impl Reassembly {
         Reassembly {
             max_message_size: config.max_message_size,
             sink_factory: config.sink_factory.clone(),
-            messages: HashMap::new(),
-            refused: HashSet::new(),
+            messages: Partials::default(),
+            next_seq: 0,
+            held: 0,
+            refused: HashMap::new(),
             refused_order: VecDeque::new(),
             current: None,
             out: VecDeque::new(),
@@ -1534,10 +1624,12 @@ impl Reassembly {
     }
 
     /// A SEND chunk starts. `rejection`: answer it with this at its end
-    /// (bad headers or paths); `body_problem`: the same, if it has a body.
+    /// (bad headers or paths); `body_problem`: the same, if it has a body;
+    /// `exact_paths`: its paths are spelled as the session's.
     pub(crate) fn begin(
         &mut self,
         head: Chunk,
+        exact_paths: bool,
         message_id: String,
         range: ByteRange,
         rejection: Option<(u16, String)>,
@@ -1546,6 +1638,7 @@ impl Reassembly {
         let offset = range.start - 1;
         let mut c = RxChunk {
             head,
+            exact_paths,
             message_id,
             offset,
             total: range.total,
@@ -1555,8 +1648,10 @@ impl Reassembly {
         };
         if let Some((code, comment)) = rejection {
             c.state = RxState::Rejected(code, comment);
-        } else if self.refused.contains(&c.message_id)
-            || range.total.is_some_and(|t| t > self.max_message_size)
+        } else if let Some(reason) = self.refused_reason(&c.message_id) {
+            let reason = reason.clone();
+            self.refuse_now(&mut c, reason);
+        } else if range.total.is_some_and(|t| t > self.max_message_size)
             || offset > self.max_message_size
         {
             self.refuse_now(&mut c, AbortReason::TooLarge);
@@ -1593,19 +1688,31 @@ impl Reassembly {
             return;
         }
         let end = end.unwrap_or(u64::MAX);
-        let Some(m) = self.messages.get_mut(&c.message_id) else {
+        let Some(m) = self.messages.get(&c.message_id) else {
             return;
         };
         if m.total.is_some_and(|t| end > t) {
             self.drop_message(&c.message_id, AbortReason::Invalid);
-            self.remember_refused(&c.message_id);
+            self.remember_refused(&c.message_id, AbortReason::TooLarge);
             c.state = RxState::Rejected(400, "Byte-Range exceeded".to_string());
             return;
         }
+        let before = m.store.held();
+        let growth = match m.store {
+            Store::Memory(_) => end.saturating_sub(before),
+            Store::Sink(_) => 0,
+        };
+        if self.held + growth > self.max_message_size && !self.make_room(c, growth) {
+            return;
+        }
+        let Some(m) = self.messages.get_mut(&c.message_id) else {
+            return;
+        };
         if let Err(e) = m.store.write(at, d, m.total) {
             self.refuse_now(c, AbortReason::Storage(e.to_string()));
             return;
         }
+        self.held += m.store.held() - before;
         m.have.insert(at, end);
         if m.have.len() > MAX_RANGES {
             self.refuse_now(c, AbortReason::TooLarge);
@@ -1630,11 +1737,21 @@ impl Reassembly {
         let attached = c.state == RxState::Attached;
         let mid = std::mem::take(&mut c.message_id);
         let chunk_end = c.offset + c.received;
-        self.out.push_back(RxOutput::Respond {
-            head: c.head,
-            code,
-            comment,
-        });
+        let head = if code == 200 && c.exact_paths {
+            // What make_response would answer, from the session's text.
+            if c.head.failure_report() == Ok(FailureReport::Yes) {
+                let tid = c.head.transaction_id.clone();
+                self.out.push_back(RxOutput::Ok { tid });
+            }
+            c.head
+        } else {
+            self.out.push_back(RxOutput::Respond {
+                head: c.head.clone(),
+                code,
+                comment,
+            });
+            c.head
+        };
         if !attached {
             // The sender stops a message when one of its chunks fails.
             self.drop_message(&mid, AbortReason::Invalid);
@@ -1647,27 +1764,35 @@ impl Reassembly {
         let Some(m) = self.messages.get_mut(&mid) else {
             return;
         };
+        m.head.get_or_insert((head, c.exact_paths));
         if flag == Flag::End {
             m.end = Some(chunk_end);
         }
         let Some(size) = m.complete() else {
             return;
         };
-        let Some(m) = self.messages.remove(&mid) else {
+        let Some(RxMessage {
+            head: Some((head, exact_paths)),
+            store,
+            ..
+        }) = self.take_message(&mid)
+        else {
             return;
         };
-        match m.store {
+        match store {
             Store::Memory(mut v) => {
                 v.truncate(size as usize);
                 self.out.push_back(RxOutput::Complete {
-                    head: m.head,
+                    head,
+                    exact_paths,
                     body: Some(Bytes::from(v)),
                     size,
                 });
             }
             Store::Sink(mut s) => match s.finish() {
                 Ok(()) => self.out.push_back(RxOutput::Complete {
-                    head: m.head,
+                    head,
+                    exact_paths,
                     body: None,
                     size,
                 }),
@@ -1691,7 +1816,7 @@ impl Reassembly {
     /// The connection is gone: incomplete messages are dropped.
     pub(crate) fn handle_close(&mut self) {
         self.current = None;
-        let mut ids: Vec<String> = self.messages.keys().cloned().collect();
+        let mut ids: Vec<String> = self.messages.0.iter().map(|(id, _)| id.clone()).collect();
         ids.sort();
         for id in ids {
             self.drop_message(&id, AbortReason::Closed);
@@ -1706,6 +1831,11 @@ impl Reassembly {
             }
             c.state = RxState::Attached;
             return;
+        }
+        if self.messages.len() >= MAX_PARTIAL_MESSAGES {
+            if let Some(oldest) = self.oldest(|_| true) {
+                self.push_out(&oldest);
+            }
         }
         let store = match &self.sink_factory {
             None => Store::Memory(Vec::new()),
@@ -1726,12 +1856,12 @@ impl Reassembly {
                 }
             }
         };
-        let mut head = c.head.clone();
-        head.data = Bytes::new();
+        self.next_seq += 1;
         self.messages.insert(
             c.message_id.clone(),
             RxMessage {
-                head,
+                seq: self.next_seq,
+                head: None,
                 total: c.total,
                 store,
                 have: RangeSet::default(),
@@ -1746,6 +1876,7 @@ impl Reassembly {
     fn refuse_now(&mut self, c: &mut RxChunk, reason: AbortReason) {
         let comment = match &reason {
             AbortReason::Storage(_) => "Cannot store the message",
+            AbortReason::Crowded => "Too many incomplete messages",
             _ => "Message too large",
         };
         self.out.push_back(RxOutput::Respond {
@@ -1755,19 +1886,68 @@ impl Reassembly {
         });
         c.state = RxState::Answered;
         if self.messages.contains_key(&c.message_id) {
-            self.drop_message(&c.message_id, reason);
-        } else if !self.refused.contains(&c.message_id) {
+            self.drop_message(&c.message_id, reason.clone());
+        } else if !self.refused.contains_key(&c.message_id) {
             self.out
                 .push_back(RxOutput::Event(TransferEvent::MessageAborted {
                     message_id: c.message_id.clone(),
-                    reason,
+                    reason: reason.clone(),
                 }));
         }
-        self.remember_refused(&c.message_id);
+        self.remember_refused(&c.message_id, reason);
+    }
+
+    /// Makes room in memory for `c`'s message to grow by `growth` bytes
+    /// (more than is left):
+    /// messages in memory that started before it are pushed out, oldest
+    /// first, while the bytes held together would go over the limit;
+    /// when that is not enough, `c` is answered 413 and its message
+    /// dropped (`false`). A message never pushes out newer ones, so a
+    /// peer cannot starve the messages that follow with one it keeps
+    /// growing.
+    fn make_room(&mut self, c: &mut RxChunk, growth: u64) -> bool {
+        let Some(seq) = self.messages.get(&c.message_id).map(|m| m.seq) else {
+            return false;
+        };
+        while self.held + growth > self.max_message_size {
+            let older = |m: &RxMessage| m.seq < seq && m.store.held() > 0;
+            let Some(oldest) = self.oldest(older) else {
+                self.refuse_now(c, AbortReason::Crowded);
+                return false;
+            };
+            self.push_out(&oldest);
+        }
+        true
+    }
+
+    /// The Message-ID of the message that started first among those
+    /// `pick` accepts.
+    fn oldest(&self, pick: impl Fn(&RxMessage) -> bool) -> Option<String> {
+        self.messages
+            .0
+            .iter()
+            .filter(|(_, m)| pick(m))
+            .min_by_key(|(_, m)| m.seq)
+            .map(|(id, _)| id.clone())
+    }
+
+    /// Drops `message_id` to bound what incomplete messages hold, and
+    /// refuses its later chunks.
+    fn push_out(&mut self, message_id: &str) {
+        log::warn!("msrp: dropped incomplete message {message_id}: too many or too large together");
+        self.drop_message(message_id, AbortReason::Crowded);
+        self.remember_refused(message_id, AbortReason::Crowded);
+    }
+
+    /// Removes `message_id` from the messages being reassembled.
+    fn take_message(&mut self, message_id: &str) -> Option<RxMessage> {
+        let m = self.messages.remove(message_id)?;
+        self.held -= m.store.held();
+        Some(m)
     }
 
     fn drop_message(&mut self, message_id: &str, reason: AbortReason) {
-        if let Some(m) = self.messages.remove(message_id) {
+        if let Some(m) = self.take_message(message_id) {
             m.store.abort();
             self.out
                 .push_back(RxOutput::Event(TransferEvent::MessageAborted {
@@ -1777,8 +1957,21 @@ impl Reassembly {
         }
     }
 
-    fn remember_refused(&mut self, message_id: &str) {
-        if self.refused.insert(message_id.to_string()) {
+    /// Why `message_id` was refused, if it was (not hashing the id when
+    /// nothing was).
+    fn refused_reason(&self, message_id: &str) -> Option<&AbortReason> {
+        if self.refused.is_empty() {
+            return None;
+        }
+        self.refused.get(message_id)
+    }
+
+    fn remember_refused(&mut self, message_id: &str, reason: AbortReason) {
+        if self
+            .refused
+            .insert(message_id.to_string(), reason)
+            .is_none()
+        {
             self.refused_order.push_back(message_id.to_string());
             if self.refused_order.len() > MAX_REFUSED {
                 if let Some(old) = self.refused_order.pop_front() {
@@ -2037,7 +2230,7 @@ mod tests {
         p.run();
         let sent = sends(&p.a_wire);
         assert_eq!(sent.len(), 160);
-        let mut tids = HashSet::new();
+        let mut tids = std::collections::HashSet::new();
         for (i, c) in sent.iter().enumerate() {
             assert!(tids.insert(c.transaction_id.clone()));
             assert_eq!(c.message_id(), Some("file0001"));
@@ -2489,6 +2682,90 @@ mod tests {
             codes.extend(chunks_of(&b).iter().map(|c| c.code()));
         }
         assert_eq!(codes, [Some(200); 5]);
+    }
+
+    /// The codes of `b`'s answers to `wire`.
+    fn answer_codes(p: &mut Pump, wire: &[u8]) -> Vec<(u16, String)> {
+        p.b.handle_input(wire, p.now);
+        let mut codes = Vec::new();
+        while let Some(b) = p.b.poll_transmit() {
+            codes.extend(
+                chunks_of(&b)
+                    .iter()
+                    .filter_map(|c| Some((c.code()?, c.comment()?.to_string()))),
+            );
+        }
+        codes
+    }
+
+    fn crowded(mid: &str) -> TransferEvent {
+        TransferEvent::MessageAborted {
+            message_id: mid.into(),
+            reason: AbortReason::Crowded,
+        }
+    }
+
+    #[test]
+    fn at_most_sixteen_incomplete_messages_at_once() {
+        let mut p = Pump::new(config(), whole());
+        let ok = vec![(200, "OK".to_string())];
+        for i in 0..=MAX_PARTIAL_MESSAGES {
+            let wire = p.part(&format!("m{i}"), "1-*/4", b"ab", Flag::Continue);
+            assert_eq!(answer_codes(&mut p, &wire), ok, "m{i}");
+        }
+        // The seventeenth pushed out the first.
+        assert_eq!(transfer_events(&mut p.b), [crowded("m0")]);
+        let wire = p.part("m0", "3-4/4", b"cd", Flag::End);
+        assert_eq!(
+            answer_codes(&mut p, &wire),
+            [(413, "Too many incomplete messages".to_string())]
+        );
+        assert!(incoming(&mut p.b).is_empty());
+        assert!(transfer_events(&mut p.b).is_empty(), "reported once");
+        // The others are still there.
+        for i in 1..=MAX_PARTIAL_MESSAGES {
+            let wire = p.part(&format!("m{i}"), "3-4/4", b"cd", Flag::End);
+            assert_eq!(answer_codes(&mut p, &wire), ok);
+            let got = incoming(&mut p.b);
+            assert_eq!(got.len(), 1);
+            assert_eq!(&got[0].data[..], b"abcd");
+        }
+    }
+
+    #[test]
+    fn incomplete_messages_in_memory_share_one_budget() {
+        let b = SessionConfig {
+            max_message_size: 10,
+            ..whole()
+        };
+        let mut p = Pump::new(config(), b);
+        let ok = vec![(200, "OK".to_string())];
+        for mid in ["a", "b"] {
+            let wire = p.part(mid, "1-*/*", b"four", Flag::Continue);
+            assert_eq!(answer_codes(&mut p, &wire), ok);
+        }
+        assert!(transfer_events(&mut p.b).is_empty());
+        // c needs 4 more bytes than the 2 left: a, the oldest, makes room.
+        let wire = p.part("c", "1-*/*", b"cccc", Flag::Continue);
+        assert_eq!(answer_codes(&mut p, &wire), ok);
+        assert_eq!(transfer_events(&mut p.b), [crowded("a")]);
+        // b cannot grow by 6 with c, newer, holding 4: b goes itself.
+        let wire = p.part("b", "5-*/*", b"bbbbbb", Flag::Continue);
+        assert_eq!(
+            answer_codes(&mut p, &wire),
+            [(413, "Too many incomplete messages".to_string())]
+        );
+        assert_eq!(transfer_events(&mut p.b), [crowded("b")]);
+        // c alone may take the whole budget.
+        let wire = p.part("c", "5-10/10", b"cccccc", Flag::End);
+        assert_eq!(answer_codes(&mut p, &wire), ok);
+        let got = incoming(&mut p.b);
+        assert_eq!(got.len(), 1);
+        assert_eq!(&got[0].data[..], b"cccccccccc");
+        // With nothing held, the budget is whole again.
+        let wire = p.part("d", "1-10/10", b"dddddddddd", Flag::End);
+        assert_eq!(answer_codes(&mut p, &wire), ok);
+        assert_eq!(incoming(&mut p.b).len(), 1);
     }
 
     #[test]

@@ -65,9 +65,11 @@
 //! of it is posted. (With `*` among the wrapped types no filter is set.)
 //! NICKNAME requests (RFC 7701, for chat rooms) are answered `501 Method
 //! unknown` at once. A message the sender split into several chunks (over
-//! its chunk size, or interrupted) is put back together by Message-ID and
-//! posted once, whole, up to the session's `max_message_size`; a `#`
-//! chunk drops it (see `pieces.rs`).
+//! its chunk size, or interrupted) is put back together by the session
+//! ([`Delivery::Messages`], in memory) and posted once, whole, with the
+//! headers of its first chunk and `Byte-Range: 1-N/N`, up to the
+//! session's `max_message_size`; a `#` chunk drops it, and so do the
+//! session's bounds on incomplete messages (see [`crate::msrp::transfer`]).
 //!
 //! # Threads
 //!
@@ -90,7 +92,6 @@
 //! `idle` indication (`local: true`), served by the shared [`Timer`].
 
 pub mod iscomposing;
-mod pieces;
 pub mod policy;
 
 use std::collections::VecDeque;
@@ -111,6 +112,7 @@ use crate::msrp::header::names;
 use crate::msrp::relay::{Mode, RelayConnection, RelayError, RelaySettings};
 use crate::msrp::sdp::{MsrpMedia, Setup};
 use crate::msrp::session::{SendFilter, SessionConfig, SessionEvent};
+use crate::msrp::transfer::Delivery;
 use crate::msrp::{check_header, random_id, ByteRange, Chunk, Uri};
 use crate::net::{Timer, TimerHandle, TlsClientConfig, TlsServerConfig};
 
@@ -152,7 +154,10 @@ pub struct ChatConfig {
     /// Binding deadlines and options.
     pub bind: BindOptions,
     /// The session's tunables (its `accept_types` is replaced by the
-    /// chat's).
+    /// chat's, and it takes messages whole, in memory, with NICKNAME
+    /// answered 501: its `delivery`, `sink_factory` and `handles_nickname`
+    /// are the chat's own; so is `send_filter` unless
+    /// `accept_wrapped_types` has `*`).
     pub session: SessionConfig,
     /// The timer for is-composing expiries and session deadlines; `None`:
     /// the process-wide shared one.
@@ -406,6 +411,10 @@ impl Chat {
         };
         let mut session = config.session.clone();
         session.accept_types = config.accept_types.clone();
+        // The session puts messages sent in several chunks back together,
+        // in memory, bounded by its max_message_size.
+        session.delivery = Delivery::Messages;
+        session.sink_factory = None;
         // A one-to-one chat has no nicknames (RFC 7701 is for chat rooms).
         session.handles_nickname = false;
         if !config.accept_wrapped_types.iter().any(|t| t.trim() == "*") {
@@ -416,7 +425,6 @@ impl Chat {
             }));
         }
         let shared = Arc::new(Shared {
-            pieces: Mutex::new(pieces::Pieces::new(session.max_message_size)),
             from_value: policy::identity_value(&config.local_identity),
             to_value: policy::identity_value(&config.remote_identity),
             local_identity: config.local_identity.clone(),
@@ -998,8 +1006,6 @@ struct Shared {
     from_value: Option<String>,
     to_value: Option<String>,
     emitter: Emitter,
-    /// Incoming messages of several chunks being put back together.
-    pieces: Mutex<pieces::Pieces>,
     /// The is-composing expiry: a generation (bumped by every indication)
     /// and the armed timer entry.
     composing: Mutex<(u64, Option<TimerHandle>)>,
@@ -1029,20 +1035,15 @@ impl Shared {
             EndpointEvent::Session(SessionEvent::ProtocolError(e)) => {
                 log::warn!("msrp chat: protocol error from the peer: {e}");
             }
+            EndpointEvent::MessageAborted { message_id, reason } => {
+                log::warn!("msrp chat: dropped incoming message {message_id}: {reason:?}");
+            }
             EndpointEvent::Closed(error) => self.on_closed(error),
             _ => {}
         }
     }
 
     fn on_send(self: &Arc<Self>, chunk: Chunk) {
-        let chunk = match self.pieces.lock().add(chunk) {
-            pieces::Piece::Whole(chunk) => chunk,
-            pieces::Piece::Kept => return,
-            pieces::Piece::Dropped { message_id, reason } => {
-                log::warn!("msrp chat: dropped incoming message {message_id}: {reason}");
-                return;
-            }
-        };
         match policy::read_incoming(&chunk) {
             Ok(Incoming::Message {
                 content,
