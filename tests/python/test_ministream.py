@@ -275,6 +275,40 @@ def test_accept_and_recv_timeouts():
         assert info == [('client', c.local_id, c.remote_id, b.destination.encode(), 'established')]
 
 
+def test_sendall_times_out_against_a_peer_that_does_not_read():
+    a, b = SocketManager.in_memory_pair()
+    with a, b:
+        c, s = connected(a, b, b.server_socket())
+        c.settimeout(0.2)
+        blocks = [bytes([i % 251]) * 65536 for i in range(1024)]
+        done = 0
+        with pytest.raises(ministream.Timeout) as info:
+            for block in blocks:
+                c.sendall(block)
+                done += 1
+        assert isinstance(info.value, TimeoutError)
+        # Back-pressure stopped it well before the 64 MiB on offer (the
+        # stream's window and the link's queue are bounded).
+        assert 0 < done < 512
+        # What arrives is the blocks handed over, then at most part of
+        # the one that timed out, then what is sent after: in order,
+        # nothing lost, nothing doubled.
+        c.settimeout(WAIT)
+        tail = b'after the timeout'
+        sender = in_thread(c.sendall, tail)
+        expected_prefix = b''.join(blocks[:done])
+        got = b''
+        s.settimeout(WAIT)
+        while not got.endswith(tail):
+            chunk = s.recv(1 << 20)
+            assert chunk, 'stream ended early'
+            got += chunk
+        sender()
+        assert got.startswith(expected_prefix)
+        middle = got[len(expected_prefix):-len(tail)]
+        assert blocks[done].startswith(middle)
+
+
 # ---- many streams, bulk, back-pressure -----------------------------------------
 
 def test_two_hundred_streams_both_directions(tcp_pair):
