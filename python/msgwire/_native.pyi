@@ -316,17 +316,21 @@ class StsServer:
     def disconnect(self, client_id: int) -> bool: ...
     def shutdown(self) -> None: ...
 
-# serverResponse (msgwire.serverresponse). A document is
-# (server, service, is_fault, entries, faults, ignored); an entry is
-# ("result", id, value) or ("lists", id, rows), a row (id, [(id, value)]).
+# serverResponse (msgwire.serverresponse). Parsed documents are built into
+# the model classes passed as `model` (Result, Item, List, Lists):
+# (server, service, is_fault, entries, faults, ignored). Going out, an
+# entry is ("result", id, value) or ("lists", id, rows), a row
+# (id, [(id, value)]).
 from typing import Iterable
 
 SrRow = Tuple[str, List[Tuple[str, str]]]
 SrEntry = Union[Tuple[str, str, str], Tuple[str, str, Iterable[SrRow]]]
-SrDoc = Tuple[str, str, bool, List[SrEntry], List[Tuple[str, str]], int]
+SrModel = Tuple[type, type, type, type]
+SrDoc = Tuple[str, str, bool, List[Any], List[Any], int]
 
-def sr_parse(data: bytes) -> SrDoc: ...
-def sr_get(url: str, timeout: float = 10.0, tls: Optional[TlsClientConfig] = None) -> SrDoc: ...
+def sr_parse(data: bytes, model: SrModel) -> SrDoc: ...
+def sr_get(url: str, model: SrModel, timeout: float = 10.0,
+           tls: Optional[TlsClientConfig] = None) -> SrDoc: ...
 def sr_to_xml(server: str, service: str, entries: Iterable[SrEntry],
               faults: Optional[Iterable[Tuple[str, str]]] = None) -> bytes: ...
 

@@ -281,19 +281,16 @@ def _entries(results):
             raise TypeError(f'a results entry must be a Result or Lists, not {type(entry).__name__}')
 
 
+# The classes the native layer builds parsed documents from.
+_MODEL = (Result, Item, List, Lists)
+
+
 def _response(data):
     server, service, is_fault, entries, faults, ignored = data
     if is_fault:
-        doc = Response(server, service, faults=[Item(k, v) for k, v in faults])
+        doc = Response(server, service, faults=faults)
     else:
-        results = []
-        for entry in entries:
-            if entry[0] == 'result':
-                results.append(Result(entry[1], entry[2]))
-            else:
-                results.append(Lists(entry[1], [List(rid, [Item(k, v) for k, v in items])
-                                                for rid, items in entry[2]]))
-        doc = Response(server, service, results)
+        doc = Response(server, service, entries)
     doc.ignored = ignored
     return doc
 
@@ -305,7 +302,7 @@ def parse(data):
     """
     if isinstance(data, str):
         data = data.encode('utf-8')
-    return _response(_native.sr_parse(bytes(data)))
+    return _response(_native.sr_parse(bytes(data), _MODEL))
 
 
 def get(url, timeout=10, credentials=None):
@@ -322,7 +319,7 @@ def get(url, timeout=10, credentials=None):
     if credentials is not None:
         from msrplib import tls as _tls
         tls = _tls._as_credentials(credentials)._client_config()
-    return _response(_native.sr_get(url, float(timeout), tls))
+    return _response(_native.sr_get(url, _MODEL, float(timeout), tls))
 
 
 class Writer:
