@@ -511,16 +511,24 @@ impl State {
         let Some(target) = out.target.as_ref() else {
             return;
         };
-        if !out.broken && !out.pieces.is_empty() {
+        // At most MAX_PIECES at a time (the handler flushes when it has
+        // gathered that many, so this is one write).
+        for group in out.pieces.chunks(MAX_PIECES) {
+            if out.broken {
+                break;
+            }
             let mut slices = [IoSlice::new(&[]); MAX_PIECES];
-            for (slot, piece) in slices.iter_mut().zip(&out.pieces) {
+            for (slot, piece) in slices.iter_mut().zip(group) {
                 *slot = IoSlice::new(match piece {
                     Piece::Input(r) => &input[r.clone()],
                     Piece::Owned(r) => &out.owned[r.clone()],
                 });
             }
-            let n = out.pieces.len();
-            if target.sender.send_slices(&slices[..n], None).is_err() {
+            if target
+                .sender
+                .send_slices(&slices[..group.len()], None)
+                .is_err()
+            {
                 out.broken = true;
             }
         }
