@@ -33,7 +33,9 @@
 //!     the target 0.8 needs r/c <= 0.5.
 //!
 //! `MSGWIRE_BENCH_RELAY_MIB` (default 1024) and `MSGWIRE_BENCH_RELAY_RUNS`
-//! (default 3) change the transfer size and the number of runs;
+//! (default 3) change the transfer size and the number of runs,
+//! `MSGWIRE_BENCH_RELAY_WINDOW` the sender's `send_window` in bytes (both
+//! runs; default the session's 4 MiB, 0 for none);
 //! `MSGWIRE_BENCH_RELAY_NO_CHAT` skips (d) (for profiling the transfer).
 //!
 //! Printed only, never asserted: these machines are shared and noisy.
@@ -363,11 +365,14 @@ impl Read for Zeros {
 /// One transfer of `size` bytes, bytes/s.
 fn transfer(relay: Option<SocketAddr>, size: u64) -> f64 {
     let (a, b) = bind_pair(relay);
-    let sender = SessionConfig {
+    let mut sender = SessionConfig {
         chunk_size: CHUNK,
         relayed_chunk_size: CHUNK,
         ..SessionConfig::default()
     };
+    if let Ok(w) = std::env::var("MSGWIRE_BENCH_RELAY_WINDOW") {
+        sender.send_window = w.parse().expect("a send window in bytes");
+    }
     let receiver = SessionConfig {
         delivery: Delivery::Messages,
         max_message_size: u64::MAX,
