@@ -720,6 +720,79 @@ fn a_64_mib_body_is_cut_through_with_back_pressure() {
 }
 
 #[test]
+fn many_chunks_in_one_write_reach_two_clients_whole_and_in_order() {
+    within(LIMIT, || {
+        let relay = start(config());
+        let addr = relay.plain_addr().unwrap();
+        let (mut a, ra, a_uri) = raw_client(addr, "alice", "secret", "aaa");
+        let (mut b, rb, b_uri) = raw_client(addr, "bob", "hunter2", "bbb");
+        let (mut c, rc, c_uri) = raw_client(addr, "bob", "hunter2", "ccc");
+        // 1,500 small SENDs written at once: 1,000 to B (a read of the
+        // relay then holds more chunks than it gathers for one write),
+        // then three to B and two to C, over and over (the next hop
+        // changes within a read). Each body carries a false end-line.
+        const N: usize = 1500;
+        let mut wire = Vec::new();
+        let mut expected = (Vec::new(), Vec::new());
+        for i in 0..N {
+            let tid = format!("many{i:04}");
+            let body = format!("{i}\r\n-------many{i:04}x{}", "z".repeat(i % 37));
+            let (relay_uri, to, list) = if i < 1000 || i % 5 < 3 {
+                (&rb, &b_uri, &mut expected.0)
+            } else {
+                (&rc, &c_uri, &mut expected.1)
+            };
+            wire.extend(send_bytes(
+                &tid,
+                &[&ra, relay_uri, to],
+                &a_uri,
+                body.as_bytes(),
+                '$',
+                "",
+            ));
+            list.push((tid, body));
+        }
+        let mut tcp = a.tcp.try_clone().unwrap();
+        let writer = thread::spawn(move || tcp.write_all(&wire).unwrap());
+        // Each receiver gets its chunks whole, in order, and answers them
+        // all in one write.
+        let mut answers = Vec::new();
+        for (raw, list) in [(&mut b, &expected.0), (&mut c, &expected.1)] {
+            let mut wire = Vec::new();
+            for (tid, body) in list {
+                let got = raw.expect();
+                assert_eq!(got.body, body.as_bytes(), "{tid}");
+                assert_eq!(got.flag, Flag::End);
+                assert_eq!(
+                    got.head.headers.get("Message-ID"),
+                    Some(format!("m-{tid}").as_str())
+                );
+                wire.extend_from_slice(
+                    &make_response(&got.head, 200, None)
+                        .unwrap()
+                        .unwrap()
+                        .encode(),
+                );
+            }
+            answers.push(wire);
+        }
+        writer.join().unwrap();
+        b.send(&answers[0]);
+        c.send(&answers[1]);
+        // A gets a 200 for every one of its transactions, once.
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..N {
+            let r = a.expect();
+            assert_eq!(r.head.code(), Some(200));
+            assert!(seen.insert(r.head.transaction_id.clone()));
+        }
+        let all: std::collections::BTreeSet<String> =
+            (0..N).map(|i| format!("many{i:04}")).collect();
+        assert_eq!(seen, all);
+    });
+}
+
+#[test]
 fn interrupted_chunks_cross_the_relay() {
     within(LIMIT, || {
         let relay = start(config());

@@ -309,6 +309,55 @@ fn partial_direct_writes_keep_message_order() {
     });
 }
 
+/// The sizes of the reads a connection made of `total` bytes waiting in a
+/// pipe, with the given read buffer sizes; the bytes are checked.
+fn read_sizes(total: usize, size: usize, max: usize) -> Vec<usize> {
+    let (a, mut b) = pipe_with_capacity(total);
+    let sent = numbered(7, total);
+    b.write_all(&sent).unwrap();
+    drop(b);
+    let mut config = Config::default();
+    config.read_buffer_size = size;
+    config.max_read_buffer_size = max;
+    let (conn, rx) = collecting(a.into(), config);
+    let mut got = Vec::new();
+    let mut sizes = Vec::new();
+    loop {
+        match rx
+            .recv_timeout(LIMIT)
+            .expect("the connection did not close")
+        {
+            Event::Data(data) => {
+                sizes.push(data.len());
+                got.extend_from_slice(&data);
+            }
+            Event::Closed(err) => {
+                assert_eq!(err, None);
+                break;
+            }
+        }
+    }
+    assert!(got == sent[..], "the bytes arrived changed or out of order");
+    drop(conn);
+    sizes
+}
+
+#[test]
+fn the_read_buffer_doubles_while_reads_fill_it_up_to_its_maximum() {
+    within(LIMIT, || {
+        // 1 MiB waiting: every read fills the buffer, which doubles from
+        // 4 KiB to 64 KiB and stays there.
+        let sizes = read_sizes(1 << 20, 4096, 64 * 1024);
+        assert_eq!(sizes[..5], [4096, 8192, 16384, 32768, 65536]);
+        assert!(sizes[5..].iter().all(|&n| n <= 65536), "{sizes:?}");
+        assert_eq!(sizes.iter().filter(|&&n| n < 65536).count(), 4 + 1);
+        // Without a maximum the buffer keeps its size.
+        let fixed = read_sizes(1 << 20, 4096, 0);
+        assert_eq!(fixed.len(), 256);
+        assert!(fixed.iter().all(|&n| n == 4096));
+    });
+}
+
 #[test]
 fn owned_reads_deliver_every_byte_in_order_then_the_close() {
     for_each_pair(|a, mut b| {

@@ -99,6 +99,14 @@ pub struct Config {
     /// [`Incoming::Data`] carries. Default 64 KiB: a full loopback TCP
     /// segment batch per read, small enough to stay in cache.
     pub read_buffer_size: usize,
+    /// For [`Connection::spawn`] and [`spawn_with`](Connection::spawn_with):
+    /// the reader's buffer doubles, up to this size, each time a read
+    /// fills it, so a connection carrying bulk data reads (and a relay
+    /// forwards) in fewer, larger system calls while a quiet one keeps
+    /// the small buffer. The buffer never shrinks back before the
+    /// connection ends. Default 0: the buffer stays at
+    /// [`read_buffer_size`](Self::read_buffer_size).
+    pub max_read_buffer_size: usize,
     /// Most bytes the writer gathers into one vectored write. Default
     /// 256 KiB: large enough to amortise a system call over many small
     /// messages, small enough that one write does not hold up the next
@@ -124,6 +132,7 @@ impl Default for Config {
         Config {
             queue_capacity: 128,
             read_buffer_size: 64 * 1024,
+            max_read_buffer_size: 0,
             max_write_batch: 256 * 1024,
             close_timeout: Duration::from_secs(5),
             detach_poll: None,
@@ -786,6 +795,7 @@ impl Connection {
     {
         let sink = Borrowed {
             buf: vec![0; config.read_buffer_size.max(1)],
+            max: config.max_read_buffer_size,
             handler,
         };
         Connection::spawn_sink(stream.into(), config, sink)
@@ -1133,6 +1143,8 @@ trait ReadSink {
 
 struct Borrowed<H> {
     buf: Vec<u8>,
+    /// [`Config::max_read_buffer_size`].
+    max: usize,
     handler: H,
 }
 
@@ -1142,6 +1154,10 @@ impl<H: FnMut(Incoming<'_>, &Sender)> ReadSink for Borrowed<H> {
     }
     fn deliver(&mut self, n: usize, sender: &Sender) {
         (self.handler)(Incoming::Data(&self.buf[..n]), sender);
+        if n == self.buf.len() && n < self.max {
+            // More was probably waiting: read more at once next time.
+            self.buf = vec![0; (2 * n).min(self.max)];
+        }
     }
     fn closed(&mut self, report: Option<io::Error>, sender: &Sender) {
         (self.handler)(Incoming::Closed(report), sender);

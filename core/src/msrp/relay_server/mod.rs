@@ -41,11 +41,15 @@
 //!   and sent requests from), or a new one (TLS for `msrps`, verified with
 //!   [`RelayConfig::tls_client`]).
 //!
-//! SEND bodies are cut through: each slice the parser hands over is
-//! queued to the next hop as it arrives, behind a per-connection "outlet"
-//! that keeps one chunk at a time on each outgoing connection; a full
-//! queue on the next hop stops reading from the sender (back-pressure),
-//! so a large transfer never sits in the relay. A chunk ended with `+`
+//! SEND bodies are cut through: what each read brings of a body is
+//! written to the next hop before the next read, by the reading thread
+//! itself, straight from the read buffer (the rewritten heads and
+//! end-lines go in the same vectored write), behind a per-connection
+//! "outlet" that keeps one chunk at a time on each outgoing connection.
+//! A next hop that does not take the bytes stops reading from the sender
+//! (back-pressure), so a large transfer never sits in the relay: at most
+//! one read buffer (16 KiB, growing to 256 KiB while a transfer fills it)
+//! per connection. See `peer` for what this costs per byte. A chunk ended with `+`
 //! (RFC 4975 §5.1 interruption) is forwarded ended with `+`, and the
 //! continuation is a new transaction like any other. Bodies of other
 //! requests are collected (at most [`RelayConfig::max_control_body`],
