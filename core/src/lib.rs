@@ -42,4 +42,5 @@ pub mod ministream;
 pub mod msrp;
 pub mod net;
 pub mod serverresponse;
+mod slices;
 pub mod sts;

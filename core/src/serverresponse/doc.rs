@@ -74,6 +74,8 @@ use quick_xml::events::attributes::Attributes;
 use quick_xml::events::Event;
 use quick_xml::Reader;
 
+use crate::slices::range_within;
+
 // ------------------------------------------------------------------ model
 
 /// The string type of ids and values in the model: a [`String`]-like
@@ -1825,9 +1827,7 @@ fn body_attribute(name: &[u8]) -> Option<usize> {
 /// `part` as a slice of `text` when it lies inside it: the text is known
 /// to be UTF-8, so this skips a second check.
 fn within<'t>(text: &'t str, part: &[u8]) -> Option<&'t str> {
-    let base = text.as_ptr() as usize;
-    let start = (part.as_ptr() as usize).checked_sub(base)?;
-    text.get(start..start.checked_add(part.len())?)
+    text.get(range_within(text.as_bytes(), part)?)
 }
 
 /// Whether the raw attribute value `raw` holds a `&` or a byte below
@@ -1869,9 +1869,8 @@ fn needs_decoding(window: &[u8], raw: &[u8]) -> bool {
         }
     }
     let tail = words.remainder();
-    let ahead = (tail.as_ptr() as usize)
-        .checked_sub(window.as_ptr() as usize)
-        .and_then(|at| window.get(at..at.checked_add(8)?))
+    let ahead = range_within(window, tail)
+        .and_then(|r| window.get(r.start..r.start.checked_add(8)?))
         .and_then(|w| <[u8; 8]>::try_from(w).ok());
     match ahead {
         Some(bytes) => {

@@ -41,6 +41,7 @@ use crate::msrp::header::FailureReport;
 use crate::msrp::relay::digest::Authorization;
 use crate::msrp::{make_response, random_hex, Chunk, Event, Flag, Head, Parser, ParserConfig, Uri};
 use crate::net::{Accepted, Config, Connection, Incoming, Sender, Slot, Stream};
+use crate::slices::range_within;
 
 /// A connection's first read buffer: small, since most of the relay's
 /// connections carry chat (memory per session).
@@ -412,13 +413,9 @@ impl Outlet {
     /// Gathers `d`, without copying it when it lies in `input` (the read
     /// buffer; the parser hands out a few held-back bytes of its own).
     fn stage_data(&mut self, input: &[u8], d: &[u8]) {
-        let base = input.as_ptr() as usize;
-        let at = d.as_ptr() as usize;
-        if at >= base && at + d.len() <= base + input.len() {
-            let from = at - base;
-            self.push(Piece::Input(from..from + d.len()));
-        } else {
-            self.stage(d);
+        match range_within(input, d) {
+            Some(r) => self.push(Piece::Input(r)),
+            None => self.stage(d),
         }
     }
 
