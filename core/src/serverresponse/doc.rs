@@ -49,6 +49,16 @@
 //! * [`DocReader`]: [`DocEvent`]s pulled from any [`BufRead`] (a socket),
 //!   one row at a time, so a long table is never held whole.
 //!
+//! quick-xml does all the tokenizing: it finds every tag, its name, its
+//! end, comments, CDATA and the rest. Only the split of a tag's
+//! attributes has a fast path of ours, for the canonical shape that our
+//! writer and Bayonne's both write (` id="..." value="..."`, wanted keys
+//! in order, double quotes, nothing else): one pass finds each value's
+//! closing quote and whether it needs decoding. Any other shape (single
+//! quotes, other order, unknown or repeated attributes, stray bytes)
+//! goes through quick-xml's attribute iterator with its errors, and a
+//! test holds the fast path to reading exactly what that iterator reads.
+//!
 //! Leniency, on purpose:
 //! * unknown elements (anywhere inside `<serverResponse>`) and unknown
 //!   attributes are skipped, so newer servers can add to the dialect; each
@@ -1572,7 +1582,7 @@ impl Machine {
         };
         let tag = Tag {
             content,
-            window: window.as_bytes(),
+            window,
             name_len,
             pos,
         };
@@ -1613,7 +1623,7 @@ impl Machine {
                 self.body_seen = true;
                 let faults = name == b"faults";
                 let element = if faults { "faults" } else { "results" };
-                let [server, service] = tag.attributes(element, body_attribute, emit)?;
+                let [server, service] = tag.attributes(element, &[SERVER, SERVICE], emit)?;
                 emit(EventRef::Begin {
                     faults,
                     server: tag.value(server.unwrap_or_default())?,
@@ -1686,8 +1696,9 @@ struct StartTag {
 /// A start tag being read: its text, where its name ends, where it is.
 struct Tag<'s> {
     content: &'s str,
-    /// Bytes around `content` that may be read (see [`needs_decoding`]).
-    window: &'s [u8],
+    /// Text around `content` that the value scan may read ahead in (see
+    /// [`scan_value`]): the whole document, or `content` itself.
+    window: &'s str,
     name_len: usize,
     pos: u64,
 }
@@ -1730,7 +1741,7 @@ impl<'s> Tag<'s> {
         element: &'static str,
         emit: &mut impl FnMut(EventRef<'s>),
     ) -> Result<FieldRef<'s>, ParseError> {
-        let [id, value] = self.attributes(element, field_attribute, emit)?;
+        let [id, value] = self.attributes(element, &[ID, VALUE], emit)?;
         let id = id.ok_or_else(|| self.fail(ParseErrorKind::MissingId { element }))?;
         Ok(FieldRef {
             id: self.value(id)?,
@@ -1747,7 +1758,7 @@ impl<'s> Tag<'s> {
         element: &'static str,
         emit: &mut impl FnMut(EventRef<'s>),
     ) -> Result<Cow<'s, str>, ParseError> {
-        let [id] = self.attributes(element, id_attribute, emit)?;
+        let [id] = self.attributes(element, &[ID], emit)?;
         self.value(id.ok_or_else(|| self.fail(ParseErrorKind::MissingId { element }))?)
     }
 
@@ -1756,12 +1767,70 @@ impl<'s> Tag<'s> {
     fn attributes<const N: usize>(
         &self,
         element: &'static str,
-        slot: impl Fn(&[u8]) -> Option<usize>,
+        keys: &[Key; N],
         emit: &mut impl FnMut(EventRef<'s>),
-    ) -> Result<[Option<&'s str>; N], ParseError> {
+    ) -> Result<[Option<Raw<'s>>; N], ParseError> {
+        if let Some(found) = self.canonical_attributes(keys) {
+            return Ok(found);
+        }
+        self.any_attributes(element, keys, emit)
+    }
+
+    /// The attributes when they have the canonical shape, the one our
+    /// writer and Bayonne's write: ` key="value"` for each of `keys`, in
+    /// that order, nothing after but blanks. `None` for anything else,
+    /// which [`any_attributes`](Self::any_attributes) then reads with
+    /// quick-xml's iterator; for every tag this accepts, that iterator
+    /// yields the same keys and values (a test holds them to it).
+    ///
+    /// quick-xml has already found the tag and its name; only the split
+    /// of its attributes is recognised here, in one pass that also finds
+    /// whether a value needs decoding, where the general iterator costs
+    /// more than all of the dialect's own rules.
+    #[inline]
+    fn canonical_attributes<const N: usize>(
+        &self,
+        keys: &[Key; N],
+    ) -> Option<[Option<Raw<'s>>; N]> {
+        let window = self.window.as_bytes();
+        let tag = range_within(window, self.content.as_bytes())?;
+        let mut out = [None; N];
+        let mut at = tag.start + self.name_len;
+        for (slot, key) in out.iter_mut().zip(keys) {
+            let open = at + key.head.len();
+            if open > tag.end || !key.starts(window, at) {
+                return None;
+            }
+            let (len, plain) = scan_value(window, open)?;
+            let close = open + len;
+            if close >= tag.end {
+                return None;
+            }
+            *slot = Some(Raw {
+                text: self.window.get(open..close)?,
+                plain,
+            });
+            at = close + 1;
+        }
+        window
+            .get(at..tag.end)?
+            .iter()
+            .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+            .then_some(out)
+    }
+
+    /// Every other tag: quick-xml's attribute iterator, the unknown
+    /// attributes reported, the wanted ones checked for duplicates.
+    #[inline(never)]
+    fn any_attributes<const N: usize>(
+        &self,
+        element: &'static str,
+        keys: &[Key; N],
+        emit: &mut impl FnMut(EventRef<'s>),
+    ) -> Result<[Option<Raw<'s>>; N], ParseError> {
         // Raw values only: decoding waits until every attribute has been
         // read, so the loop moves nothing larger than a slice.
-        let mut out: [Option<&'s str>; N] = [None; N];
+        let mut out: [Option<Raw<'s>>; N] = [None; N];
         let mut attrs = Attributes::new(self.content, self.name_len);
         // quick-xml's own duplicate check allocates for every element; the
         // attributes that matter are checked here instead (a repeated
@@ -1770,7 +1839,11 @@ impl<'s> Tag<'s> {
         for attr in attrs {
             let attr = attr.map_err(|e| self.bad_attribute(e))?;
             let key = attr.key.as_ref();
-            let Some(found) = slot(key).and_then(|i| out.get_mut(i)) else {
+            let Some(found) = keys
+                .iter()
+                .position(|k| k.name() == key)
+                .and_then(|i| out.get_mut(i))
+            else {
                 emit(self.ignored(element, key));
                 continue;
             };
@@ -1778,50 +1851,105 @@ impl<'s> Tag<'s> {
                 return Err(self.duplicate(key));
             }
             // The value lies inside `content`, which is UTF-8.
-            *found = Some(
-                within(self.content, &attr.value)
-                    .ok_or_else(|| self.fail(ParseErrorKind::NotUtf8))?,
-            );
+            let text = within(self.content, &attr.value)
+                .ok_or_else(|| self.fail(ParseErrorKind::NotUtf8))?;
+            *found = Some(Raw {
+                text,
+                plain: !text.bytes().any(special_in_value),
+            });
         }
         Ok(out)
     }
 
     /// A raw attribute value, decoded if it needs to be.
     #[inline]
-    fn value(&self, raw: &'s str) -> Result<Cow<'s, str>, ParseError> {
-        if needs_decoding(self.window, raw.as_bytes()) {
-            decode_value(raw).map(Cow::Owned).map_err(|k| self.fail(k))
+    fn value(&self, raw: Raw<'s>) -> Result<Cow<'s, str>, ParseError> {
+        if raw.plain {
+            Ok(Cow::Borrowed(raw.text))
         } else {
-            Ok(Cow::Borrowed(raw))
+            decode_value(raw.text)
+                .map(Cow::Owned)
+                .map_err(|k| self.fail(k))
         }
     }
 }
 
-// Which wanted attribute a name is, per element kind. (A `match` on
-// the bytes compiles to a length test and one comparison; this runs for
-// every attribute.)
+/// A wanted attribute: its name, as the canonical shape writes it
+/// before the value (` id="`).
+#[derive(Debug, Clone, Copy)]
+struct Key {
+    head: &'static [u8],
+    /// The head's first 8 bytes as a little-endian word (zero-padded),
+    /// and the mask of those that count.
+    word: u64,
+    mask: u64,
+}
+
+impl Key {
+    const fn new(head: &'static [u8]) -> Key {
+        let mut word = 0u64;
+        let mut mask = 0u64;
+        let mut i = 0;
+        while i < head.len() && i < 8 {
+            word |= (head[i] as u64) << (8 * i);
+            mask |= 0xFF << (8 * i);
+            i += 1;
+        }
+        Key { head, word, mask }
+    }
+
+    /// The attribute's name.
+    fn name(&self) -> &'static [u8] {
+        self.head.get(1..self.head.len() - 2).unwrap_or_default()
+    }
+
+    /// Whether `window` holds the head at `at`: one word compare for
+    /// heads of up to 8 bytes (reading past the head when the window has
+    /// the bytes), a slice compare otherwise.
+    #[inline]
+    fn starts(&self, window: &[u8], at: usize) -> bool {
+        if self.head.len() <= 8 {
+            if let Some(w) = window.get(at..at + 8) {
+                if let Ok(w) = <[u8; 8]>::try_from(w) {
+                    return u64::from_le_bytes(w) & self.mask == self.word;
+                }
+            }
+        }
+        window.get(at..at + self.head.len()) == Some(self.head)
+    }
+}
+
+const ID: Key = Key::new(b" id=\"");
+const VALUE: Key = Key::new(b" value=\"");
+const SERVER: Key = Key::new(b" server=\"");
+const SERVICE: Key = Key::new(b" service=\"");
+
+/// A raw attribute value, and whether it can be used as it is.
+#[derive(Debug, Clone, Copy)]
+struct Raw<'s> {
+    text: &'s str,
+    /// No `&` and no byte below 0x20 (see [`special_in_value`]).
+    plain: bool,
+}
+
+impl Default for Raw<'_> {
+    /// An absent attribute: the empty string.
+    fn default() -> Self {
+        Raw {
+            text: "",
+            plain: true,
+        }
+    }
+}
+
+/// Whether a byte of a raw attribute value means the value must go
+/// through [`decode_value`]: a `&` (an entity or a character reference),
+/// or a byte below 0x20 (tab, LF and CR, which XML reads as spaces, and
+/// the other control characters, which the slow path leaves as they
+/// are).
 #[inline]
-fn field_attribute(name: &[u8]) -> Option<usize> {
-    match name {
-        b"id" => Some(0),
-        b"value" => Some(1),
-        _ => None,
-    }
-}
-
-fn id_attribute(name: &[u8]) -> Option<usize> {
-    match name {
-        b"id" => Some(0),
-        _ => None,
-    }
-}
-
-fn body_attribute(name: &[u8]) -> Option<usize> {
-    match name {
-        b"server" => Some(0),
-        b"service" => Some(1),
-        _ => None,
-    }
+fn special_in_value(b: u8) -> bool {
+    b < 0x20 || b == b'&'
 }
 
 /// `part` as a slice of `text` when it lies inside it: the text is known
@@ -1830,57 +1958,53 @@ fn within<'t>(text: &'t str, part: &[u8]) -> Option<&'t str> {
     text.get(range_within(text.as_bytes(), part)?)
 }
 
-/// Whether the raw attribute value `raw` holds a `&` or a byte below
-/// 0x20 (tab, LF and CR, which read as spaces, and the other control
-/// characters, which the slow path leaves as they are): if so it needs
-/// [`decode_value`] (literal tabs and line breaks read as spaces, as XML
-/// normalises attribute values, then entities and character references
-/// resolved); if not it is used as it is, borrowed.
+/// Scans a double-quoted attribute value that starts at `from` in
+/// `window` for its closing quote: its length, and whether it is plain
+/// (nothing [`special_in_value`] before the quote). `None` without a
+/// closing quote.
 ///
 /// Eight bytes at a time, with the classic "has a byte less than n" and
-/// "has a zero byte" word tricks, exact for telling whether any byte
-/// matches. The last bytes of the value (most values are shorter than a
-/// word) are read as one word from `window`, a slice holding `raw` and
-/// what follows it, with the bytes past the value masked off; only at
-/// the very end of the window are they read one by one. (Gathering them
-/// with a byte loop mispredicted on every length, and copying them into
-/// a padded array stalled the word load on the byte stores; either cost
-/// more than the rest of the check.)
+/// "has a byte equal to c" word tricks; in each, the lowest flagged byte
+/// is always a true match (the false ones come only from borrows out of
+/// a true match below them), so the first quote or special byte is found
+/// exactly. Most values are shorter than a word: one load, one test.
 #[inline]
-fn needs_decoding(window: &[u8], raw: &[u8]) -> bool {
+fn scan_value(window: &[u8], from: usize) -> Option<(usize, bool)> {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
     const SPACE: u64 = u64::from_ne_bytes([0x20; 8]);
-    const AMP: u64 = u64::from_ne_bytes([b'&'; 8]);
-    const PAD: u64 = u64::from_ne_bytes([b'a'; 8]);
-    let special = |x: u64| {
-        let below_space = x.wrapping_sub(SPACE) & !x & HIGH;
-        let y = x ^ AMP;
-        let ampersand = y.wrapping_sub(ONES) & !y & HIGH;
-        below_space | ampersand != 0
+    let equal = |x: u64, c: u8| {
+        let y = x ^ u64::from_ne_bytes([c; 8]);
+        y.wrapping_sub(ONES) & !y & HIGH
     };
-    let mut words = raw.chunks_exact(8);
-    for word in &mut words {
-        let Ok(bytes) = <[u8; 8]>::try_from(word) else {
-            return true;
-        };
-        if special(u64::from_le_bytes(bytes)) {
-            return true;
+    let mut i = from;
+    let first = loop {
+        match window
+            .get(i..i + 8)
+            .and_then(|w| <[u8; 8]>::try_from(w).ok())
+        {
+            Some(word) => {
+                let x = u64::from_le_bytes(word);
+                let hits = x.wrapping_sub(SPACE) & !x & HIGH | equal(x, b'"') | equal(x, b'&');
+                if hits != 0 {
+                    break i + (hits.trailing_zeros() / 8) as usize;
+                }
+                i += 8;
+            }
+            // The last bytes of the window, one by one.
+            None => {
+                let rest = window.get(i..)?;
+                break i + rest
+                    .iter()
+                    .position(|&b| b == b'"' || special_in_value(b))?;
+            }
         }
+    };
+    if window.get(first) == Some(&b'"') {
+        return Some((first - from, true));
     }
-    let tail = words.remainder();
-    let ahead = range_within(window, tail)
-        .and_then(|r| window.get(r.start..r.start.checked_add(8)?))
-        .and_then(|w| <[u8; 8]>::try_from(w).ok());
-    match ahead {
-        Some(bytes) => {
-            // Little-endian: byte i of the window is bits 8i..8i+8; the
-            // value's bytes are kept, the rest replaced by plain ones.
-            let keep = (1u64 << (8 * tail.len())) - 1;
-            special(u64::from_le_bytes(bytes) & keep | PAD & !keep)
-        }
-        None => tail.iter().any(|&b| b < 0x20 || b == b'&'),
-    }
+    let quote = memchr::memchr(b'"', window.get(first..)?)?;
+    Some((first + quote - from, false))
 }
 
 /// Decodes a raw attribute value that [`needs_decoding`].
@@ -1968,36 +2092,116 @@ mod tests {
     }
 
     #[test]
-    fn needs_decoding_finds_every_special_byte_at_every_offset() {
-        // `check(v)` asks about `v` alone (the tail read byte by byte) and
-        // about `v` inside a window whose bytes around it are all special
-        // (the tail read as a masked word): the answers must agree.
+    fn scan_value_finds_the_quote_and_every_special_byte_at_every_offset() {
+        // `check(v)` scans `v"` alone (the last bytes read one by one)
+        // and inside windows whose bytes around it are special or quotes
+        // (read as words): the answers must agree, and the length is
+        // always the value's.
         fn check(v: &[u8]) -> bool {
-            let alone = needs_decoding(v, v);
-            for around in [&b"&\n\t\0&\r\x1f&&"[..], b"\0\0\0\0\0\0\0\0\0"] {
-                let window = [around, v, around].concat();
-                let inside = &window[around.len()..around.len() + v.len()];
-                assert_eq!(needs_decoding(&window, inside), alone, "{v:?}");
+            let alone = scan_value(&[v, b"\""].concat(), 0);
+            assert_eq!(alone.map(|(len, _)| len), Some(v.len()), "{v:?}");
+            for around in [
+                &b"&\n\t\0&\r\x1f&&"[..],
+                b"\"\"\"\"\"\"\"\"\"",
+                b"aaaaaaaaaaaaaaaaa",
+            ] {
+                let window = [around, v, b"\"", around].concat();
+                assert_eq!(scan_value(&window, around.len()), alone, "{v:?}");
             }
-            alone
+            alone.is_some_and(|(_, plain)| plain)
         }
         for len in 0..20 {
-            assert!(!check(&vec![b'a'; len]));
-            assert!(!check("é€ ~\u{7f}".repeat(len).as_bytes()));
+            assert!(check(&vec![b'a'; len]));
+            assert!(check("é€ ~\u{7f}'".repeat(len).as_bytes()));
             for at in 0..len {
                 for special in [b'&', b'\t', b'\n', b'\r', 0x00, 0x1F] {
                     let mut v = vec![b'a'; len];
                     v[at] = special;
-                    assert!(check(&v), "{v:?}");
+                    assert!(!check(&v), "{v:?}");
                 }
-                // Neighbours of the special bytes are not special.
-                for plain in [b' ', b'\'', b'%', 0x7F, 0x80, 0xFF] {
+                // Neighbours of the special bytes are plain.
+                for plain in [b' ', b'\'', b'%', b'!', b'#', 0x7F, 0x80, 0xFF] {
                     let mut v = vec![b'a'; len];
                     v[at] = plain;
-                    assert!(!check(&v), "{v:?}");
+                    assert!(check(&v), "{v:?}");
                 }
             }
         }
+        // No closing quote: none.
+        assert_eq!(scan_value(b"abc", 0), None);
+        assert_eq!(scan_value(b"a&bcdefghijklmnop", 0), None);
+    }
+
+    #[test]
+    fn the_canonical_attributes_are_what_quick_xml_reads() {
+        // Every attribute text built from these pieces, up to five of
+        // them, after the name `item`: wherever the fast split accepts
+        // it, quick-xml's iterator must read the same values under the
+        // same keys, in order, and nothing else; and the fast split must
+        // accept the usual shapes.
+        let pieces = [
+            " id=\"",
+            " value=\"",
+            "x\"",
+            "x",
+            "\"",
+            " ",
+            "\t",
+            "id",
+            "=",
+            "'",
+            "&amp;",
+            "\n",
+        ];
+        let mut texts = vec![String::new()];
+        for _ in 0..5 {
+            let longer: Vec<String> = texts
+                .iter()
+                .flat_map(|t| pieces.iter().map(move |p| format!("{t}{p}")))
+                .collect();
+            texts.extend(longer);
+        }
+        texts.push(" id=\"a\" value=\"b\"".into());
+        texts.push(" id=\"driver\" value=\"friend &amp; family\"".into());
+        let mut accepted = 0;
+        for text in &texts {
+            let content = format!("item{text}");
+            let document = format!("<{content}/>");
+            for window in [content.as_str(), document.as_str()] {
+                let tag = Tag {
+                    content: &window[window.find("item").unwrap_or(0)..][..content.len()],
+                    window,
+                    name_len: 4,
+                    pos: 0,
+                };
+                let Some(fast) = tag.canonical_attributes(&[ID, VALUE]) else {
+                    continue;
+                };
+                accepted += 1;
+                let mut attrs = Attributes::new(&content, 4);
+                attrs.with_checks(false);
+                let read: Vec<(Vec<u8>, String)> = attrs
+                    .map(|a| {
+                        let a = a.unwrap_or_else(|e| panic!("{content:?}: {e}"));
+                        (
+                            a.key.as_ref().to_vec(),
+                            String::from_utf8(a.value.to_vec()).unwrap(),
+                        )
+                    })
+                    .collect();
+                let fast: Vec<(Vec<u8>, String)> = [b"id".to_vec(), b"value".to_vec()]
+                    .into_iter()
+                    .zip(fast)
+                    .map(|(k, raw)| {
+                        let raw = raw.unwrap();
+                        assert_eq!(raw.plain, !raw.text.bytes().any(special_in_value));
+                        (k, raw.text.to_string())
+                    })
+                    .collect();
+                assert_eq!(read, fast, "{content:?}");
+            }
+        }
+        assert!(accepted > 500, "{accepted}");
     }
 
     #[test]
