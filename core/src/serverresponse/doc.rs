@@ -914,7 +914,7 @@ pub fn parse(bytes: &[u8]) -> Result<Response, ParseError> {
 pub fn parse_with(bytes: &[u8], config: &ParseConfig) -> Result<Response, ParseError> {
     let mut events = Events::with_config(bytes, config);
     let mut builder = Builder::default();
-    events.drive(&mut |ev| builder.push_ref(ev))?;
+    events.drive(&mut builder)?;
     Ok(builder.finish())
 }
 
@@ -1010,13 +1010,13 @@ impl<'a> Events<'a> {
 
     /// Runs the rest of the document through `emit`, without the queue
     /// the iterator needs (the path of [`parse`]).
-    fn drive(&mut self, emit: &mut impl FnMut(EventRef<'a>)) -> Result<(), ParseError> {
+    fn drive(&mut self, emit: &mut impl Sink<'a>) -> Result<(), ParseError> {
         self.done = true;
         if let Some(e) = self.error.take() {
             return Err(e);
         }
         for ev in self.pending.drain(..) {
-            emit(ev);
+            emit.event(ev);
         }
         while step(&mut self.reader, &mut self.machine, self.text, emit)? {}
         Ok(())
@@ -1029,7 +1029,7 @@ fn step<'a>(
     reader: &mut Reader<&'a [u8]>,
     machine: &mut Machine,
     text: &'a str,
-    emit: &mut impl FnMut(EventRef<'a>),
+    emit: &mut impl Sink<'a>,
 ) -> Result<bool, ParseError> {
     let start = reader.buffer_position();
     let event = reader.read_event().map_err(|e| xml_error(reader, e))?;
@@ -1341,6 +1341,50 @@ impl Owned {
     }
 }
 
+/// The rows of the table being read: the last entry, when it is one.
+#[inline]
+fn open_table(entries: &mut [Entry]) -> Option<&mut Vec<Row>> {
+    match entries.last_mut() {
+        Some(Entry::Lists(l)) => Some(&mut l.rows),
+        _ => None,
+    }
+}
+
+impl<'s> Sink<'s> for Builder {
+    fn event(&mut self, ev: EventRef<'s>) {
+        self.push_ref(ev);
+    }
+
+    /// Leaf values go straight from the document into model text.
+    #[inline]
+    fn field(
+        &mut self,
+        leaf: Leaf,
+        tag: &Tag<'s>,
+        id: Raw<'s>,
+        value: Raw<'s>,
+    ) -> Result<(), ParseError> {
+        let f = Field {
+            id: tag.text(id)?,
+            value: tag.text(value)?,
+        };
+        match leaf {
+            Leaf::Item => {
+                if let Some(row) = open_table(&mut self.entries).and_then(|rows| rows.last_mut()) {
+                    row.items.push(f);
+                }
+            }
+            Leaf::Result => self.entries.push(Entry::Result(f)),
+            Leaf::Fault => {
+                if let Some(faults) = &mut self.faults {
+                    faults.push(f);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Collects events into a [`Response`].
 #[derive(Default)]
 struct Builder {
@@ -1358,25 +1402,19 @@ impl Builder {
     /// (the path of [`parse`]: each id and value is copied once, and no
     /// row is moved after it is started).
     fn push_ref(&mut self, ev: EventRef<'_>) {
-        fn table(entries: &mut [Entry]) -> Option<&mut Vec<Row>> {
-            match entries.last_mut() {
-                Some(Entry::Lists(l)) => Some(&mut l.rows),
-                _ => None,
-            }
-        }
         match ev {
             EventRef::BeginRow(id) => {
-                if let Some(rows) = table(&mut self.entries) {
+                if let Some(rows) = open_table(&mut self.entries) {
                     rows.push(Row::new(id, Vec::with_capacity(self.width)));
                 }
             }
             EventRef::Item(f) => {
-                if let Some(row) = table(&mut self.entries).and_then(|rows| rows.last_mut()) {
+                if let Some(row) = open_table(&mut self.entries).and_then(|rows| rows.last_mut()) {
                     row.items.push(f.into_owned());
                 }
             }
             EventRef::EndRow => {
-                if let Some(row) = table(&mut self.entries).and_then(|rows| rows.last()) {
+                if let Some(row) = open_table(&mut self.entries).and_then(|rows| rows.last()) {
                     self.width = row.items.len();
                 }
             }
@@ -1498,7 +1536,7 @@ impl Machine {
         event: &Event<'_>,
         pos: u64,
         end: u64,
-        emit: &mut impl FnMut(EventRef<'s>),
+        emit: &mut impl Sink<'s>,
     ) -> Result<Option<StartTag>, ParseError> {
         let err = |kind| {
             Err(ParseError {
@@ -1521,8 +1559,8 @@ impl Machine {
             })),
             Event::End(_) => {
                 match self.stack.pop() {
-                    Some(Ctx::List) => emit(EventRef::EndRow),
-                    Some(Ctx::Lists) => emit(EventRef::EndLists),
+                    Some(Ctx::List) => emit.event(EventRef::EndRow),
+                    Some(Ctx::Lists) => emit.event(EventRef::EndLists),
                     Some(Ctx::Root) => {
                         if !self.body_seen {
                             return err(ParseErrorKind::Structure(
@@ -1530,7 +1568,7 @@ impl Machine {
                             ));
                         }
                         self.phase = Phase::Epilog;
-                        emit(EventRef::End);
+                        emit.event(EventRef::End);
                     }
                     Some(_) => {}
                     None => return err(ParseErrorKind::Xml("unmatched end tag".into())),
@@ -1542,7 +1580,7 @@ impl Machine {
                 match self.phase {
                     Phase::Inside => {
                         if self.stack.last() != Some(&Ctx::Unknown) {
-                            emit(EventRef::Ignored(Ignored::Text { position: pos }));
+                            emit.event(EventRef::Ignored(Ignored::Text { position: pos }));
                         }
                         Ok(None)
                     }
@@ -1569,7 +1607,7 @@ impl Machine {
         content: &'s str,
         window: &'s str,
         start: StartTag,
-        emit: &mut impl FnMut(EventRef<'s>),
+        emit: &mut impl Sink<'s>,
     ) -> Result<(), ParseError> {
         let StartTag {
             empty,
@@ -1624,7 +1662,7 @@ impl Machine {
                 let faults = name == b"faults";
                 let element = if faults { "faults" } else { "results" };
                 let [server, service] = tag.attributes(element, &[SERVER, SERVICE], emit)?;
-                emit(EventRef::Begin {
+                emit.event(EventRef::Begin {
                     faults,
                     server: tag.value(server.unwrap_or_default())?,
                     service: tag.value(service.unwrap_or_default())?,
@@ -1636,39 +1674,36 @@ impl Machine {
                 }
             }
             (Ctx::Results, b"result") => {
-                let f = tag.field("result", emit)?;
-                emit(EventRef::Result(f));
+                tag.field(Leaf::Result, emit)?;
                 Ctx::Leaf
             }
             (Ctx::Faults, b"fault") => {
-                let f = tag.field("fault", emit)?;
-                emit(EventRef::Fault(f));
+                tag.field(Leaf::Fault, emit)?;
                 Ctx::Leaf
             }
             (Ctx::Results, b"lists") => {
                 let id = tag.id_only("lists", emit)?;
-                emit(EventRef::BeginLists(id));
+                emit.event(EventRef::BeginLists(id));
                 if empty {
-                    emit(EventRef::EndLists);
+                    emit.event(EventRef::EndLists);
                 }
                 Ctx::Lists
             }
             (Ctx::Lists, b"list") => {
                 let id = tag.id_only("list", emit)?;
-                emit(EventRef::BeginRow(id));
+                emit.event(EventRef::BeginRow(id));
                 if empty {
-                    emit(EventRef::EndRow);
+                    emit.event(EventRef::EndRow);
                 }
                 Ctx::List
             }
             (Ctx::List, b"item") => {
-                let f = tag.field("item", emit)?;
-                emit(EventRef::Item(f));
+                tag.field(Leaf::Item, emit)?;
                 Ctx::Leaf
             }
             (Ctx::Unknown, _) => Ctx::Unknown,
             _ => {
-                emit(EventRef::Ignored(Ignored::Element {
+                emit.event(EventRef::Ignored(Ignored::Element {
                     name: String::from_utf8_lossy(name).into_owned(),
                     position: pos,
                 }));
@@ -1679,6 +1714,61 @@ impl Machine {
             self.stack.push(ctx);
         }
         Ok(())
+    }
+}
+
+/// The leaf elements: an `id`/`value` pair each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Leaf {
+    Result,
+    Item,
+    Fault,
+}
+
+impl Leaf {
+    fn element(self) -> &'static str {
+        match self {
+            Leaf::Result => "result",
+            Leaf::Item => "item",
+            Leaf::Fault => "fault",
+        }
+    }
+}
+
+/// Where [`Machine`] sends what it reads: any `FnMut(EventRef)` (the
+/// view, [`DocReader`]), or a builder that takes the raw values of leaf
+/// elements straight into the model ([`parse`]), without the borrowed
+/// event in between.
+trait Sink<'s> {
+    /// One event.
+    fn event(&mut self, ev: EventRef<'s>);
+
+    /// A leaf element read from `tag` (which decodes, and places errors).
+    #[inline]
+    fn field(
+        &mut self,
+        leaf: Leaf,
+        tag: &Tag<'s>,
+        id: Raw<'s>,
+        value: Raw<'s>,
+    ) -> Result<(), ParseError> {
+        let f = FieldRef {
+            id: tag.value(id)?,
+            value: tag.value(value)?,
+        };
+        self.event(match leaf {
+            Leaf::Result => EventRef::Result(f),
+            Leaf::Item => EventRef::Item(f),
+            Leaf::Fault => EventRef::Fault(f),
+        });
+        Ok(())
+    }
+}
+
+impl<'s, F: FnMut(EventRef<'s>)> Sink<'s> for F {
+    #[inline]
+    fn event(&mut self, ev: EventRef<'s>) {
+        self(ev)
     }
 }
 
@@ -1734,29 +1824,29 @@ impl<'s> Tag<'s> {
         })
     }
 
-    /// Reads `id` and `value` of a leaf element.
+    /// Reads `id` and `value` of a leaf element and hands them on.
     #[inline]
-    fn field(
-        &self,
-        element: &'static str,
-        emit: &mut impl FnMut(EventRef<'s>),
-    ) -> Result<FieldRef<'s>, ParseError> {
+    fn field(&self, leaf: Leaf, emit: &mut impl Sink<'s>) -> Result<(), ParseError> {
+        let element = leaf.element();
         let [id, value] = self.attributes(element, &[ID, VALUE], emit)?;
         let id = id.ok_or_else(|| self.fail(ParseErrorKind::MissingId { element }))?;
-        Ok(FieldRef {
-            id: self.value(id)?,
-            value: match value {
-                Some(value) => self.value(value)?,
-                None => Cow::Borrowed(""),
-            },
-        })
+        emit.field(leaf, self, id, value.unwrap_or_default())
+    }
+
+    /// A raw attribute value as model text, decoded if it needs to be.
+    #[inline]
+    fn text(&self, raw: Raw<'s>) -> Result<Text, ParseError> {
+        if raw.form == Form::Plain {
+            return Ok(Text::from(raw.text));
+        }
+        decode_text(raw.text).map_err(|k| self.fail(k))
     }
 
     /// Reads the `id` of a container element.
     fn id_only(
         &self,
         element: &'static str,
-        emit: &mut impl FnMut(EventRef<'s>),
+        emit: &mut impl Sink<'s>,
     ) -> Result<Cow<'s, str>, ParseError> {
         let [id] = self.attributes(element, &[ID], emit)?;
         self.value(id.ok_or_else(|| self.fail(ParseErrorKind::MissingId { element }))?)
@@ -1764,11 +1854,12 @@ impl<'s> Tag<'s> {
 
     /// Reads the wanted attributes (raw), `slot` telling which is
     /// which; reports the others as ignored.
+    #[inline(always)]
     fn attributes<const N: usize>(
         &self,
         element: &'static str,
         keys: &[Key; N],
-        emit: &mut impl FnMut(EventRef<'s>),
+        emit: &mut impl Sink<'s>,
     ) -> Result<[Option<Raw<'s>>; N], ParseError> {
         if let Some(found) = self.canonical_attributes(keys) {
             return Ok(found);
@@ -1787,7 +1878,7 @@ impl<'s> Tag<'s> {
     /// of its attributes is recognised here, in one pass that also finds
     /// whether a value needs decoding, where the general iterator costs
     /// more than all of the dialect's own rules.
-    #[inline]
+    #[inline(always)]
     fn canonical_attributes<const N: usize>(
         &self,
         keys: &[Key; N],
@@ -1808,7 +1899,7 @@ impl<'s> Tag<'s> {
             }
             *slot = Some(Raw {
                 text: self.window.get(open..close)?,
-                plain,
+                form: if plain { Form::Plain } else { Form::Encoded },
             });
             at = close + 1;
         }
@@ -1826,7 +1917,7 @@ impl<'s> Tag<'s> {
         &self,
         element: &'static str,
         keys: &[Key; N],
-        emit: &mut impl FnMut(EventRef<'s>),
+        emit: &mut impl Sink<'s>,
     ) -> Result<[Option<Raw<'s>>; N], ParseError> {
         // Raw values only: decoding waits until every attribute has been
         // read, so the loop moves nothing larger than a slice.
@@ -1844,7 +1935,7 @@ impl<'s> Tag<'s> {
                 .position(|k| k.name() == key)
                 .and_then(|i| out.get_mut(i))
             else {
-                emit(self.ignored(element, key));
+                emit.event(self.ignored(element, key));
                 continue;
             };
             if found.is_some() {
@@ -1855,7 +1946,11 @@ impl<'s> Tag<'s> {
                 .ok_or_else(|| self.fail(ParseErrorKind::NotUtf8))?;
             *found = Some(Raw {
                 text,
-                plain: !text.bytes().any(special_in_value),
+                form: if text.bytes().any(special_in_value) {
+                    Form::Encoded
+                } else {
+                    Form::Plain
+                },
             });
         }
         Ok(out)
@@ -1864,7 +1959,7 @@ impl<'s> Tag<'s> {
     /// A raw attribute value, decoded if it needs to be.
     #[inline]
     fn value(&self, raw: Raw<'s>) -> Result<Cow<'s, str>, ParseError> {
-        if raw.plain {
+        if raw.form == Form::Plain {
             Ok(Cow::Borrowed(raw.text))
         } else {
             decode_value(raw.text)
@@ -1928,8 +2023,18 @@ const SERVICE: Key = Key::new(b" service=\"");
 #[derive(Debug, Clone, Copy)]
 struct Raw<'s> {
     text: &'s str,
-    /// No `&` and no byte below 0x20 (see [`special_in_value`]).
-    plain: bool,
+    form: Form,
+}
+
+/// Whether a raw value can be used as it is: plain means no `&` and no
+/// byte below 0x20 (see [`special_in_value`]). A word, not a `bool`: the
+/// padding after a `bool` made every copy of the attribute array load
+/// bytes that were just stored in pieces, which stalled the load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(usize)]
+enum Form {
+    Plain,
+    Encoded,
 }
 
 impl Default for Raw<'_> {
@@ -1937,7 +2042,7 @@ impl Default for Raw<'_> {
     fn default() -> Self {
         Raw {
             text: "",
-            plain: true,
+            form: Form::Plain,
         }
     }
 }
@@ -2007,7 +2112,8 @@ fn scan_value(window: &[u8], from: usize) -> Option<(usize, bool)> {
     Some((first + quote - from, false))
 }
 
-/// Decodes a raw attribute value that [`needs_decoding`].
+/// Decodes a raw attribute value that is not plain (see
+/// [`special_in_value`]).
 #[inline(never)]
 fn decode_value(raw: &str) -> Result<String, ParseErrorKind> {
     if let Some(decoded) = decode_common(raw) {
@@ -2016,13 +2122,55 @@ fn decode_value(raw: &str) -> Result<String, ParseErrorKind> {
     decode_any(raw)
 }
 
+/// [`decode_value`] straight into model text (most decoded values are
+/// short enough to be held inline: no allocation at all).
+#[inline(never)]
+fn decode_text(raw: &str) -> Result<Text, ParseErrorKind> {
+    if let Some(decoded) = decode_common(raw) {
+        return Ok(decoded);
+    }
+    decode_any(raw).map(Text::from)
+}
+
+/// The string types the decoder writes: `String` for borrowed events,
+/// [`Text`] for the model.
+trait Decoded: Sized {
+    fn with_capacity(n: usize) -> Self;
+    fn push_str(&mut self, s: &str);
+    fn push(&mut self, c: char);
+}
+
+impl Decoded for String {
+    fn with_capacity(n: usize) -> Self {
+        String::with_capacity(n)
+    }
+    fn push_str(&mut self, s: &str) {
+        String::push_str(self, s)
+    }
+    fn push(&mut self, c: char) {
+        String::push(self, c)
+    }
+}
+
+impl Decoded for Text {
+    fn with_capacity(n: usize) -> Self {
+        Text::with_capacity(n)
+    }
+    fn push_str(&mut self, s: &str) {
+        Text::push_str(self, s)
+    }
+    fn push(&mut self, c: char) {
+        Text::push(self, c)
+    }
+}
+
 /// Decodes the usual values in one pass: those whose only entities are
 /// the five XML predefines, with tabs and line breaks read as spaces (a
 /// CR LF pair as one). `None` for anything else (a character reference,
 /// an unknown or unterminated entity), which [`decode_any`] then handles
 /// with quick-xml's full rules and errors.
-fn decode_common(raw: &str) -> Option<String> {
-    let mut out = String::with_capacity(raw.len());
+fn decode_common<T: Decoded>(raw: &str) -> Option<T> {
+    let mut out = T::with_capacity(raw.len());
     let mut rest = raw;
     loop {
         let Some(at) = rest
@@ -2194,7 +2342,8 @@ mod tests {
                     .zip(fast)
                     .map(|(k, raw)| {
                         let raw = raw.unwrap();
-                        assert_eq!(raw.plain, !raw.text.bytes().any(special_in_value));
+                        let plain = !raw.text.bytes().any(special_in_value);
+                        assert_eq!(raw.form == Form::Plain, plain);
                         (k, raw.text.to_string())
                     })
                     .collect();
@@ -2224,10 +2373,11 @@ mod tests {
         let mut common = 0;
         for v in &values {
             let full = decode_any(v);
-            if let Some(fast) = decode_common(v) {
+            if let Some(fast) = decode_common::<String>(v) {
                 common += 1;
                 assert_eq!(Ok(fast), full, "{v:?}");
             }
+            assert_eq!(decode_text(v), full.clone().map(Text::from), "{v:?}");
             assert_eq!(decode_value(v), full, "{v:?}");
         }
         // The fast path is taken often enough to be tested here.
