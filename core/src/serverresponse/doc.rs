@@ -1356,7 +1356,7 @@ impl<'s> Sink<'s> for Builder {
     }
 
     /// Leaf values go straight from the document into model text.
-    #[inline]
+    #[inline(always)]
     fn field(
         &mut self,
         leaf: Leaf,
@@ -1834,7 +1834,7 @@ impl<'s> Tag<'s> {
     }
 
     /// A raw attribute value as model text, decoded if it needs to be.
-    #[inline]
+    #[inline(always)]
     fn text(&self, raw: Raw<'s>) -> Result<Text, ParseError> {
         if raw.form == Form::Plain {
             return Ok(Text::from(raw.text));
