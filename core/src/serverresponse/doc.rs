@@ -913,7 +913,10 @@ pub fn parse(bytes: &[u8]) -> Result<Response, ParseError> {
 /// from the input (or from its decoded form) into the [`Response`].
 pub fn parse_with(bytes: &[u8], config: &ParseConfig) -> Result<Response, ParseError> {
     let mut events = Events::with_config(bytes, config);
-    let mut builder = Builder::default();
+    let mut builder = Builder {
+        text: events.text,
+        ..Builder::default()
+    };
     events.drive(&mut builder)?;
     Ok(builder.finish())
 }
@@ -1341,6 +1344,25 @@ impl Owned {
     }
 }
 
+/// Sizes a table's rows from its first row; called as the first and the
+/// second row begin, with `id` the id of the row beginning and `first`
+/// what the first call returned (where the first row starts). Rows of a
+/// table are alike, so the bytes left in the document divided by the
+/// first row's length bound how many rows can follow: reserving that many
+/// at once saves growing the vector a dozen times through a long table,
+/// each time into fresh memory. Only ids that are slices of the document
+/// tell where rows are; what is reserved beyond need is given back when
+/// the table ends.
+fn size_table(rows: &mut Vec<Row>, first: Option<usize>, text: &str, id: &str) -> Option<usize> {
+    let at = range_within(text.as_bytes(), id.as_bytes())?.start;
+    let Some(first) = first else {
+        return Some(at);
+    };
+    let stride = at.checked_sub(first).filter(|&s| s > 0)?;
+    rows.reserve(text.len().saturating_sub(at) / stride + 1);
+    None
+}
+
 /// The rows of the table being read: the last entry, when it is one.
 #[inline]
 fn open_table(entries: &mut [Entry]) -> Option<&mut Vec<Row>> {
@@ -1350,7 +1372,7 @@ fn open_table(entries: &mut [Entry]) -> Option<&mut Vec<Row>> {
     }
 }
 
-impl<'s> Sink<'s> for Builder {
+impl<'s> Sink<'s> for Builder<'_> {
     fn event(&mut self, ev: EventRef<'s>) {
         self.push_ref(ev);
     }
@@ -1387,7 +1409,11 @@ impl<'s> Sink<'s> for Builder {
 
 /// Collects events into a [`Response`].
 #[derive(Default)]
-struct Builder {
+struct Builder<'t> {
+    /// The document, when parsing one held in memory (to size tables).
+    text: &'t str,
+    /// Where the open table's first row starts in `text`.
+    first_row: Option<usize>,
     server: String,
     service: String,
     faults: Option<Vec<Field>>,
@@ -1397,7 +1423,7 @@ struct Builder {
     width: usize,
 }
 
-impl Builder {
+impl Builder<'_> {
     /// Takes a borrowed event, building rows in place in their table
     /// (the path of [`parse`]: each id and value is copied once, and no
     /// row is moved after it is started).
@@ -1405,6 +1431,9 @@ impl Builder {
         match ev {
             EventRef::BeginRow(id) => {
                 if let Some(rows) = open_table(&mut self.entries) {
+                    if rows.len() < 2 {
+                        self.first_row = size_table(rows, self.first_row, self.text, &id);
+                    }
                     rows.push(Row::new(id, Vec::with_capacity(self.width)));
                 }
             }
@@ -1419,10 +1448,21 @@ impl Builder {
                 }
             }
             EventRef::Result(f) => self.entries.push(Entry::Result(f.into_owned())),
-            EventRef::BeginLists(id) => self.entries.push(Entry::Lists(Lists {
-                id: Text::from(id),
-                rows: Vec::new(),
-            })),
+            EventRef::BeginLists(id) => {
+                self.first_row = None;
+                self.entries.push(Entry::Lists(Lists {
+                    id: Text::from(id),
+                    rows: Vec::new(),
+                }));
+            }
+            EventRef::EndLists => {
+                // Give back what the estimate reserved beyond need.
+                if let Some(rows) = open_table(&mut self.entries) {
+                    if rows.capacity() > rows.len() + rows.len() / 4 + 4 {
+                        rows.shrink_to_fit();
+                    }
+                }
+            }
             EventRef::Fault(f) => {
                 if let Some(faults) = &mut self.faults {
                     faults.push(f.into_owned());
@@ -1434,7 +1474,7 @@ impl Builder {
                 service,
             } => self.begin(faults, server.into_owned(), service.into_owned()),
             EventRef::Ignored(i) => self.ignored.push(i),
-            EventRef::EndLists | EventRef::End => {}
+            EventRef::End => {}
         }
     }
 
