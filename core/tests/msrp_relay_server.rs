@@ -999,10 +999,10 @@ fn status_pages_show_counters_and_reservations() {
         assert_eq!(status.find("connections"), Some("2"));
         let sessions =
             msgwire::serverresponse::get(&format!("{base}/sessions.xml"), LIMIT).unwrap();
-        let rows = &sessions.lists("sessions").unwrap().rows;
+        let rows = sessions.lists("sessions").unwrap();
         assert_eq!(rows.len(), 2);
         let mine = rows
-            .iter()
+            .rows()
             .find(|r| r.get("session_id") == ra.session_id.as_deref())
             .unwrap();
         assert_eq!(mine.get("user"), Some("alice"));

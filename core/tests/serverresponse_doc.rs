@@ -6,8 +6,9 @@ use std::borrow::Cow;
 use std::io::{self, BufReader, Read, Write};
 
 use msgwire::serverresponse::{
-    events, parse, parse_with, Body, DocEvent, DocReader, Entry, EventRef, Events, Field, Ignored,
-    Lists, ParseConfig, ParseError, ParseErrorKind, Response, Row, WriteError, Writer,
+    events, parse, parse_with, Body, DocEvent, DocReader, Entry, EntryView, EventRef, Events,
+    Field, Ignored, Lists, ParseConfig, ParseError, ParseErrorKind, Response, Row, WriteError,
+    Writer,
 };
 use proptest::prelude::*;
 
@@ -62,7 +63,7 @@ fn spec_samples_parse() {
     let regs = parse(REGISTRATIONS).unwrap();
     assert_eq!(regs, registrations_model());
     let table = regs.lists("registrations").unwrap();
-    assert_eq!(table.rows[0].get("userid"), Some("291"));
+    assert_eq!(table.row(0).unwrap().get("userid"), Some("291"));
     assert!(regs.ignored.is_empty());
 }
 
@@ -108,10 +109,13 @@ fn empty_results_is_done() {
          <results server=\"msgwire\" service=\"reload\"></results>\n</serverResponse>\n"
     );
     let r = parse(&out).unwrap();
-    assert_eq!(r.body, Body::Results(vec![]));
+    assert_eq!(r.to_body(), Body::Results(vec![]));
     assert!(!r.is_fault());
     let r = parse(b"<serverResponse><results/></serverResponse>").unwrap();
-    assert_eq!((r.server.as_str(), r.body), ("", Body::Results(vec![])));
+    assert_eq!(
+        (r.server.as_str(), r.to_body()),
+        ("", Body::Results(vec![]))
+    );
 }
 
 #[test]
@@ -188,12 +192,21 @@ fn mixed_results_keep_their_order() {
         <lists id='l2'/>\
         </results></serverResponse>";
     let doc = parse(xml).unwrap();
-    let e = doc.entries();
-    assert_eq!(e.len(), 4);
-    assert!(matches!(&e[0], Entry::Result(f) if f.id == "a"));
-    assert!(matches!(&e[1], Entry::Lists(l) if l.rows.len() == 2 && l.rows[1].items.is_empty()));
-    assert!(matches!(&e[2], Entry::Result(f) if f.value == "2"));
-    assert!(matches!(&e[3], Entry::Lists(l) if l.id == "l2" && l.rows.is_empty()));
+    assert_eq!(doc.entries().len(), 4);
+    let e: Vec<EntryView> = doc.entries().collect();
+    assert!(matches!(&e[0], EntryView::Result(f) if f.id == "a"));
+    assert!(matches!(&e[1], EntryView::Lists(l) if l.len() == 2 && l.row(1).unwrap().is_empty()));
+    assert!(matches!(&e[2], EntryView::Result(f) if f.value == "2"));
+    assert!(matches!(&e[3], EntryView::Lists(l) if l.id() == "l2" && l.is_empty()));
+    // The owned copy says the same.
+    let Body::Results(owned) = doc.to_body() else {
+        panic!("results expected")
+    };
+    assert_eq!(
+        owned,
+        e.iter().map(|e| e.into_owned()).collect::<Vec<Entry>>()
+    );
+    assert_eq!(Response::results("s", "t", owned), doc);
     // Written back and parsed again: the same document.
     assert_eq!(parse(&doc.to_xml()).unwrap(), doc);
 }
@@ -216,7 +229,7 @@ fn unknown_elements_and_attributes_are_skipped_but_reported() {
     let doc = parse(xml).unwrap();
     assert_eq!(doc.find("a"), Some("1"));
     assert_eq!(
-        doc.lists("l").unwrap().rows[0].items,
+        doc.lists("l").unwrap().row(0).unwrap().into_owned().items,
         vec![Field::new("x", "y")]
     );
     let names: Vec<String> = doc
@@ -253,7 +266,7 @@ fn remote_quirk_is_just_another_item() {
  </results>
 </serverResponse>"#;
     let doc = parse(xml).unwrap();
-    let row = &doc.lists("registrations").unwrap().rows[0];
+    let row = doc.lists("registrations").unwrap().row(0).unwrap();
     assert_eq!(row.get("remote"), Some("192.168.1.95"));
     assert_eq!(row.get("server"), None);
     assert!(doc.ignored.is_empty());
@@ -537,7 +550,7 @@ fn xml_text() -> impl Strategy<Value = String> {
 
 /// Builds a `Response` from the view's events, independently of `parse`.
 fn from_view(mut view: Events<'_>) -> Result<Response, ParseError> {
-    let mut doc = Response::results("", "", Vec::new());
+    let (mut doc_server, mut doc_service, mut ignored) = (String::new(), String::new(), Vec::new());
     let mut entries = Vec::new();
     let mut faults = None;
     let mut row: Option<Row> = None;
@@ -552,8 +565,7 @@ fn from_view(mut view: Events<'_>) -> Result<Response, ParseError> {
                 server,
                 service,
             } => {
-                doc.server = server.into_owned();
-                doc.service = service.into_owned();
+                (doc_server, doc_service) = (server.into_owned(), service.into_owned());
                 if f {
                     faults = Some(Vec::new());
                 }
@@ -578,15 +590,17 @@ fn from_view(mut view: Events<'_>) -> Result<Response, ParseError> {
                 .as_mut()
                 .expect("fault in results")
                 .push(f.into_owned()),
-            EventRef::Ignored(i) => doc.ignored.push(i),
+            EventRef::Ignored(i) => ignored.push(i),
             EventRef::End => ended = true,
         }
     }
     assert!(ended, "the view ended without End or an error");
-    doc.body = match faults {
+    let body = match faults {
         Some(f) => Body::Faults(f),
         None => Body::Results(entries),
     };
+    let mut doc = Response::new(doc_server, doc_service, body);
+    doc.ignored = ignored;
     Ok(doc)
 }
 
@@ -644,10 +658,9 @@ fn view_yields_rows_in_pieces() {
     let rows = parse(REGISTRATIONS)
         .unwrap()
         .entries()
-        .iter()
         .map(|e| match e {
-            Entry::Lists(l) => l.rows.len(),
-            Entry::Result(_) => 0,
+            EntryView::Lists(l) => l.len(),
+            EntryView::Result(_) => 0,
         })
         .sum::<usize>();
     assert!(rows > 0);

@@ -119,9 +119,9 @@ fn spec_samples_byte_for_byte() {
         assert_eq!(split(&r), (head("200 OK", ""), REGISTRATIONS.to_vec()));
         // And through our client.
         let doc = get(&format!("http://{addr}/registrations.xml?driver=h323"), T).unwrap();
-        let rows = &doc.lists("registrations").unwrap().rows;
+        let rows = doc.lists("registrations").unwrap();
         assert_eq!(rows.len(), 1);
-        assert_eq!(rows[0].get("userid"), Some("292"));
+        assert_eq!(rows.row(0).unwrap().get("userid"), Some("292"));
     });
 }
 
@@ -429,9 +429,8 @@ fn arguments_are_decoded_in_order() {
         .unwrap();
         let got: Vec<(&str, &str)> = doc
             .entries()
-            .iter()
             .map(|e| match e {
-                msgwire::serverresponse::Entry::Result(f) => (f.id.as_str(), f.value.as_str()),
+                msgwire::serverresponse::EntryView::Result(f) => (f.id, f.value),
                 _ => unreachable!(),
             })
             .collect();
@@ -463,9 +462,9 @@ fn builtin_status_reports_counters_and_can_be_replaced() {
         assert!(doc.find("uptime").unwrap().parse::<u64>().is_ok());
         assert!(doc.find("requests").unwrap().parse::<u64>().unwrap() >= 2);
         let table = doc.lists("protocols").unwrap();
-        let names: Vec<&str> = table.rows.iter().map(|r| r.get("name").unwrap()).collect();
+        let names: Vec<&str> = table.rows().map(|r| r.get("name").unwrap()).collect();
         assert_eq!(names, ["msrp", "sts", "ministream", "serverresponse"]);
-        let sr = &table.rows[3];
+        let sr = table.row(3).unwrap();
         // This very request is being served: one connection, one session.
         assert!(sr.get("connections").unwrap().parse::<u64>().unwrap() >= 1);
         assert!(sr.get("sessions").unwrap().parse::<u64>().unwrap() >= 1);
@@ -515,9 +514,9 @@ fn streamed_table_and_concurrent_clients() {
             Ok(())
         });
         let doc = get(&format!("http://{addr}/big.xml?n=50000"), T).unwrap();
-        let rows = &doc.lists("rows").unwrap().rows;
+        let rows = doc.lists("rows").unwrap();
         assert_eq!(rows.len(), 50_000);
-        assert_eq!(rows[49_999].get("i"), Some("49999"));
+        assert_eq!(rows.row(49_999).unwrap().get("i"), Some("49999"));
 
         let ok = Arc::new(AtomicUsize::new(0));
         let threads: Vec<_> = (0..8)
@@ -527,7 +526,7 @@ fn streamed_table_and_concurrent_clients() {
                     for i in 0..25 {
                         let n = t * 100 + i;
                         let doc = get(&format!("http://{addr}/big.xml?n={n}"), T).unwrap();
-                        assert_eq!(doc.lists("rows").unwrap().rows.len(), n);
+                        assert_eq!(doc.lists("rows").unwrap().len(), n);
                         ok.fetch_add(1, Ordering::SeqCst);
                     }
                 })
@@ -912,7 +911,7 @@ fn client_that_never_reads_is_cut_at_the_write_deadline() {
         assert!(err.contains("write failed"), "{err}");
         // Freed: the next client is served.
         let doc = get(&format!("http://{addr}/table.xml?n=3"), T).unwrap();
-        assert_eq!(doc.lists("rows").unwrap().rows.len(), 3);
+        assert_eq!(doc.lists("rows").unwrap().len(), 3);
         assert_eq!(outcomes.recv_timeout(LIMIT).unwrap(), Ok(()));
         // What the idle client can still read is no complete document.
         let mut got = Vec::new();
@@ -948,7 +947,7 @@ fn slow_reader_is_cut_at_the_total_write_deadline() {
         // Cut short: the table did not arrive whole.
         assert!(parse(&body).is_err());
         let doc = get(&format!("http://{addr}/table.xml?n=2"), T).unwrap();
-        assert_eq!(doc.lists("rows").unwrap().rows.len(), 2);
+        assert_eq!(doc.lists("rows").unwrap().len(), 2);
     });
 }
 
@@ -1020,7 +1019,7 @@ fn client_that_never_reads_over_tls_is_cut_at_the_write_deadline() {
         let port = server.local_addr().port();
         let options = GetOptions::default().with_timeout(T).with_tls(client);
         let doc = get_with(&format!("https://localhost:{port}/table.xml?n=2"), &options).unwrap();
-        assert_eq!(doc.lists("rows").unwrap().rows.len(), 2);
+        assert_eq!(doc.lists("rows").unwrap().len(), 2);
         drop(idle);
     });
 }

@@ -36,7 +36,7 @@ use std::time::Duration;
 
 use msgwire_core::net::{TlsClientConfig, TlsServerConfig};
 use msgwire_core::serverresponse::{
-    self as sr, ClientError, Entry, Fault, Field, GetOptions, Lists, ParseErrorKind, Reply,
+    self as sr, Body, ClientError, Entry, Fault, Field, GetOptions, Lists, ParseErrorKind, Reply,
     Response, Row, Server, ServerConfig, WriteError, Writer,
 };
 
@@ -57,10 +57,46 @@ use crate::tls::{msgwire_tls_client_config, msgwire_tls_server_config};
 /// `msgwire_sr_response_free`. Reading it from several threads at once is
 /// safe; modifying it is not.
 pub struct msgwire_sr_response {
-    doc: Response,
+    /// The document as the owned model: C builds it piece by piece, and
+    /// its accessors copy every string out anyway.
+    doc: Doc,
     /// NUL-terminated copies for the accessors, built on first use and
     /// dropped by every modification.
     view: OnceLock<View>,
+}
+
+/// The owned form of a document.
+struct Doc {
+    server: String,
+    service: String,
+    body: Body,
+    /// How many things the parser skipped.
+    ignored: usize,
+}
+
+impl Doc {
+    fn is_fault(&self) -> bool {
+        matches!(self.body, Body::Faults(_))
+    }
+
+    fn entries(&self) -> &[Entry] {
+        match &self.body {
+            Body::Results(e) => e,
+            Body::Faults(_) => &[],
+        }
+    }
+
+    fn fault_fields(&self) -> &[Field] {
+        match &self.body {
+            Body::Results(_) => &[],
+            Body::Faults(f) => f,
+        }
+    }
+
+    /// The document packed, for writing.
+    fn response(&self) -> Response {
+        Response::new(self.server.clone(), self.service.clone(), self.body.clone())
+    }
 }
 
 struct View {
@@ -85,7 +121,12 @@ fn pair(f: &Field) -> (CText, CText) {
 impl msgwire_sr_response {
     fn new(doc: Response) -> *mut msgwire_sr_response {
         new_handle(msgwire_sr_response {
-            doc,
+            doc: Doc {
+                body: doc.to_body(),
+                ignored: doc.ignored.len(),
+                server: doc.server,
+                service: doc.service,
+            },
             view: OnceLock::new(),
         })
     }
@@ -119,8 +160,8 @@ impl msgwire_sr_response {
     fn entries_mut(&mut self) -> Result<&mut Vec<Entry>, Error> {
         self.view = OnceLock::new();
         match &mut self.doc.body {
-            sr::Body::Results(e) => Ok(e),
-            sr::Body::Faults(_) => Err(Error::new(
+            Body::Results(e) => Ok(e),
+            Body::Faults(_) => Err(Error::new(
                 MSGWIRE_SR_WRITE_ORDER,
                 "results added to a faults document",
             )),
@@ -335,11 +376,11 @@ pub extern "C" fn msgwire_sr_response_add_fault(
         };
         r.view = OnceLock::new();
         match &mut r.doc.body {
-            sr::Body::Faults(f) => {
+            Body::Faults(f) => {
                 f.push(Field::new(id, value));
                 Ok(())
             }
-            sr::Body::Results(_) => Err(Error::new(
+            Body::Results(_) => Err(Error::new(
                 MSGWIRE_SR_WRITE_ORDER,
                 "a fault added to a results document",
             )),
@@ -361,7 +402,7 @@ pub extern "C" fn msgwire_sr_response_write(
     guard(|| {
         // SAFETY: a live response and a caller buffer per the header.
         let (r, out) = unsafe { (arg_ref(response, "response")?, arg_buf(buf, cap, out_len)?) };
-        out.fill(&r.doc.to_xml(), false)
+        out.fill(&r.doc.response().to_xml(), false)
     })
 }
 
@@ -385,6 +426,7 @@ pub extern "C" fn msgwire_sr_response_write_to(
         let r = unsafe { arg_ref(response, "response")? };
         let f = callback.ok_or_else(|| Error::null("callback"))?;
         r.doc
+            .response()
             .write_to(CallbackSink { f, user_data })
             .map(drop)
             .map_err(write_error)
@@ -849,7 +891,7 @@ pub extern "C" fn msgwire_sr_response_ignored_count(
     guard(|| {
         // SAFETY: a live response and a writable out-pointer per the header.
         let (r, out) = unsafe { (arg_ref(response, "response")?, arg_out(out, "out")?) };
-        out.set(r.doc.ignored.len());
+        out.set(r.doc.ignored);
         Ok(())
     })
 }

@@ -29,7 +29,7 @@ use std::io::{self, Write};
 use std::sync::Mutex;
 
 use msgwire_core::serverresponse::{
-    self as sr, ClientError, Entry, Fault, GetOptions, ParseErrorKind, Reply, Response, Server,
+    self as sr, ClientError, EntryView, Fault, GetOptions, ParseErrorKind, Reply, Response, Server,
     ServerConfig, WriteError, Writer,
 };
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
@@ -106,29 +106,26 @@ fn doc_object<'py>(
     model: &Model<'py>,
 ) -> PyResult<Bound<'py, PyTuple>> {
     let (result, item, list, lists) = model;
-    let pair =
-        |class: &Bound<'py, PyAny>, f: &sr::Field| class.call1((f.id.as_str(), f.value.as_str()));
+    let pair = |class: &Bound<'py, PyAny>, f: sr::FieldView<'_>| class.call1((f.id, f.value));
     let mut entries = Vec::with_capacity(doc.entries().len());
     for e in doc.entries() {
         entries.push(match e {
-            Entry::Result(f) => pair(result, f)?,
-            Entry::Lists(l) => {
-                let mut rows = Vec::with_capacity(l.rows.len());
-                for r in &l.rows {
+            EntryView::Result(f) => pair(result, f)?,
+            EntryView::Lists(l) => {
+                let mut rows = Vec::with_capacity(l.len());
+                for r in l.rows() {
                     let items = r
-                        .items
-                        .iter()
+                        .items()
                         .map(|f| pair(item, f))
                         .collect::<PyResult<Vec<_>>>()?;
-                    rows.push(list.call1((r.id.as_str(), PyList::new(py, items)?))?);
+                    rows.push(list.call1((r.id(), PyList::new(py, items)?))?);
                 }
-                lists.call1((l.id.as_str(), PyList::new(py, rows)?))?
+                lists.call1((l.id(), PyList::new(py, rows)?))?
             }
         });
     }
     let faults = doc
         .fault_fields()
-        .iter()
         .map(|f| pair(item, f))
         .collect::<PyResult<Vec<_>>>()?;
     (

@@ -7,7 +7,7 @@
 use std::io::BufReader;
 
 use libfuzzer_sys::fuzz_target;
-use msgwire::serverresponse::{parse, Body, DocReader, Entry, Field, Response};
+use msgwire::serverresponse::{parse, Body, DocReader, Entry, Field, Lists, Response, Row};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&first, doc)) = data.split_first() else {
@@ -34,38 +34,33 @@ fuzz_target!(|data: &[u8]| {
 /// The document as the writer can carry it: characters XML 1.0 cannot
 /// hold (reached through character references) become U+FFFD, and
 /// nothing is skipped any more.
-fn writable(mut doc: Response) -> Response {
-    fn clean(s: &mut String) {
+fn writable(doc: Response) -> Response {
+    fn clean(s: &str) -> String {
         let xml = |c: char| {
             matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
         };
-        if !s.chars().all(xml) {
-            *s = s.chars().map(|c| if xml(c) { c } else { '\u{FFFD}' }).collect();
-        }
+        s.chars().map(|c| if xml(c) { c } else { '\u{FFFD}' }).collect()
     }
-    fn field(f: &mut Field) {
-        clean(&mut f.id);
-        clean(&mut f.value);
-    }
-    clean(&mut doc.server);
-    clean(&mut doc.service);
-    doc.ignored.clear();
-    match &mut doc.body {
-        Body::Faults(faults) => faults.iter_mut().for_each(field),
-        Body::Results(entries) => {
-            for e in entries {
-                match e {
-                    Entry::Result(f) => field(f),
-                    Entry::Lists(l) => {
-                        clean(&mut l.id);
-                        for r in &mut l.rows {
-                            clean(&mut r.id);
-                            r.items.iter_mut().for_each(field);
-                        }
-                    }
-                }
-            }
-        }
-    }
-    doc
+    let field = |f: &Field| Field::new(clean(&f.id), clean(&f.value));
+    let body = match doc.to_body() {
+        Body::Faults(faults) => Body::Faults(faults.iter().map(field).collect()),
+        Body::Results(entries) => Body::Results(
+            entries
+                .iter()
+                .map(|e| match e {
+                    Entry::Result(f) => Entry::Result(field(f)),
+                    Entry::Lists(l) => Entry::Lists(Lists {
+                        id: clean(&l.id).into(),
+                        rows: l
+                            .rows
+                            .iter()
+                            .map(|r| Row::new(clean(&r.id), r.items.iter().map(field).collect()))
+                            .collect(),
+                    }),
+                })
+                .collect(),
+        ),
+    };
+    // Nothing is skipped any more: `new` starts with no ignored.
+    Response::new(clean(&doc.server), clean(&doc.service), body)
 }

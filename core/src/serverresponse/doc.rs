@@ -146,16 +146,22 @@ impl Field {
     /// The value as a boolean: `true`/`yes`/`on`/`1` and
     /// `false`/`no`/`off`/`0`, in any case; anything else is `None`.
     pub fn as_bool(&self) -> Option<bool> {
-        let v = self.value.trim();
-        const TRUE: [&str; 4] = ["true", "yes", "on", "1"];
-        const FALSE: [&str; 4] = ["false", "no", "off", "0"];
-        if TRUE.iter().any(|t| v.eq_ignore_ascii_case(t)) {
-            Some(true)
-        } else if FALSE.iter().any(|f| v.eq_ignore_ascii_case(f)) {
-            Some(false)
-        } else {
-            None
-        }
+        parse_flag(&self.value)
+    }
+}
+
+/// `true`/`yes`/`on`/`1` and `false`/`no`/`off`/`0`, in any case and
+/// with spaces around; anything else is `None`.
+fn parse_flag(v: &str) -> Option<bool> {
+    let v = v.trim();
+    const TRUE: [&str; 4] = ["true", "yes", "on", "1"];
+    const FALSE: [&str; 4] = ["false", "no", "off", "0"];
+    if TRUE.iter().any(|t| v.eq_ignore_ascii_case(t)) {
+        Some(true)
+    } else if FALSE.iter().any(|f| v.eq_ignore_ascii_case(f)) {
+        Some(false)
+    } else {
+        None
     }
 }
 
@@ -240,18 +246,262 @@ pub enum Ignored {
     },
 }
 
-/// A serverResponse document.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// A serverResponse document: what [`parse`] and [`get`](super::get)
+/// return, and what [`Response::results`] and [`Response::faults`] build.
+///
+/// Its ids and values live packed in one string, not one owned string
+/// each: a parsed table of any length costs a handful of allocations and
+/// about half the memory of owned rows of owned cells. They are read
+/// through borrowed views ([`entries`](Response::entries) yields
+/// [`EntryView`]s, tables are [`ListsView`]s of [`RowView`]s of
+/// [`FieldView`]s), or copied out whole as the owned [`Body`] with
+/// [`to_body`](Response::to_body).
+///
+/// Two documents are equal when they say the same: same server, service,
+/// results or faults, in the same order, and the same things ignored.
+///
+/// ```
+/// use msgwire::serverresponse::{parse, Entry, Field, Lists, Response, Row};
+///
+/// let doc = Response::results(
+///     "bayonne",
+///     "registrations",
+///     vec![
+///         Entry::Result(Field::new("count", "1")),
+///         Entry::Lists(Lists {
+///             id: "registrations".into(),
+///             rows: vec![Row::new("registration", vec![Field::new("driver", "sip")])],
+///         }),
+///     ],
+/// );
+/// let back = parse(&doc.to_xml())?;
+/// assert_eq!(back, doc);
+/// assert_eq!(back.find("count"), Some("1"));
+/// let table = back.lists("registrations").unwrap();
+/// assert_eq!(table.rows().next().unwrap().get("driver"), Some("sip"));
+/// # Ok::<(), msgwire::serverresponse::ParseError>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Response {
     /// The `server` attribute: which kind of server answered.
     pub server: String,
     /// The `service` attribute: the method called, or `http` for faults of
     /// the HTTP layer.
     pub service: String,
-    /// Results or faults.
-    pub body: Body,
     /// What the parser skipped (always empty for a built document).
     pub ignored: Vec<Ignored>,
+    packed: Packed,
+}
+
+/// Where a string lies in [`Packed::text`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+struct Span {
+    at: u32,
+    len: u32,
+}
+
+/// A `<result>`, `<item>` or `<fault>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Cell {
+    id: Span,
+    value: Span,
+}
+
+/// A `<results>` entry: a cell or a table, by index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Slot {
+    Result(u32),
+    Lists(u32),
+}
+
+/// A `<lists>`: its id and its rows (`rows[start..end]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct TableSlot {
+    id: Span,
+    start: u32,
+    end: u32,
+}
+
+/// A `<list>`: its id and its items (`cells[start..end]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct RowSlot {
+    id: Span,
+    start: u32,
+    end: u32,
+}
+
+/// The body of a [`Response`], packed: every id and value in document
+/// order in one string, the structure as small index records. Built in
+/// document order by [`parse`] and by the owned constructors alike, so
+/// equal documents pack equally.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+struct Packed {
+    faults: bool,
+    text: String,
+    /// Results, items and faults, in document order.
+    cells: Vec<Cell>,
+    /// The `<results>` entries.
+    entries: Vec<Slot>,
+    tables: Vec<TableSlot>,
+    rows: Vec<RowSlot>,
+    /// More than 4 GiB of text: past what a [`Span`] can say.
+    overflow: bool,
+}
+
+impl Packed {
+    #[inline(always)]
+    fn put(&mut self, s: &str) -> Span {
+        match (u32::try_from(self.text.len()), u32::try_from(s.len())) {
+            (Ok(at), Ok(len)) if at.checked_add(len).is_some() => {
+                self.text.push_str(s);
+                Span { at, len }
+            }
+            _ => {
+                self.overflow = true;
+                Span::default()
+            }
+        }
+    }
+
+    /// The span of what was appended to the text since it was `start`
+    /// bytes long.
+    fn appended(&mut self, start: usize) -> Span {
+        match (u32::try_from(start), u32::try_from(self.text.len())) {
+            (Ok(at), Ok(end)) => Span { at, len: end - at },
+            _ => {
+                self.overflow = true;
+                self.text.truncate(start);
+                Span::default()
+            }
+        }
+    }
+
+    fn get(&self, span: Span) -> &str {
+        let start = span.at as usize;
+        self.text
+            .get(start..start + span.len as usize)
+            .unwrap_or_default()
+    }
+
+    fn index(n: usize) -> u32 {
+        // The text overflows long before a count of records does (each
+        // record holds at least one byte of it).
+        u32::try_from(n).unwrap_or(u32::MAX)
+    }
+
+    #[inline(always)]
+    fn cell(&mut self, id: Span, value: Span) -> u32 {
+        let at = Packed::index(self.cells.len());
+        self.cells.push(Cell { id, value });
+        at
+    }
+
+    fn result(&mut self, id: Span, value: Span) {
+        let at = self.cell(id, value);
+        self.entries.push(Slot::Result(at));
+    }
+
+    fn begin_lists(&mut self, id: Span) {
+        let at = Packed::index(self.tables.len());
+        let rows = Packed::index(self.rows.len());
+        self.tables.push(TableSlot {
+            id,
+            start: rows,
+            end: rows,
+        });
+        self.entries.push(Slot::Lists(at));
+    }
+
+    /// Whether a table is open (the last entry is one): rows go there.
+    fn in_table(&self) -> bool {
+        matches!(self.entries.last(), Some(Slot::Lists(_)))
+    }
+
+    fn begin_row(&mut self, id: Span) {
+        if !self.in_table() {
+            return;
+        }
+        let cells = Packed::index(self.cells.len());
+        self.rows.push(RowSlot {
+            id,
+            start: cells,
+            end: cells,
+        });
+        if let Some(t) = self.tables.last_mut() {
+            t.end = Packed::index(self.rows.len());
+        }
+    }
+
+    /// An item of the last row (the machine and the owned model only
+    /// give items inside rows inside tables).
+    #[inline(always)]
+    fn item(&mut self, id: Span, value: Span) {
+        let end = Packed::index(self.cells.len() + 1);
+        if let Some(r) = self.rows.last_mut() {
+            r.end = end;
+            self.cells.push(Cell { id, value });
+        }
+    }
+
+    fn fault(&mut self, id: Span, value: Span) {
+        if self.faults {
+            self.cell(id, value);
+        }
+    }
+
+    fn push_field(&mut self, f: &Field) -> (Span, Span) {
+        (self.put(&f.id), self.put(&f.value))
+    }
+
+    fn from_entries(entries: &[Entry]) -> Packed {
+        let mut p = Packed::default();
+        for e in entries {
+            match e {
+                Entry::Result(f) => {
+                    let (id, value) = p.push_field(f);
+                    p.result(id, value);
+                }
+                Entry::Lists(l) => {
+                    let id = p.put(&l.id);
+                    p.begin_lists(id);
+                    for r in &l.rows {
+                        let id = p.put(&r.id);
+                        p.begin_row(id);
+                        for f in &r.items {
+                            let (id, value) = p.push_field(f);
+                            p.item(id, value);
+                        }
+                    }
+                }
+            }
+        }
+        p
+    }
+
+    fn from_faults(faults: &[Field]) -> Packed {
+        let mut p = Packed {
+            faults: true,
+            ..Packed::default()
+        };
+        for f in faults {
+            let (id, value) = p.push_field(f);
+            p.fault(id, value);
+        }
+        p
+    }
+
+    fn field(&self, c: &Cell) -> FieldView<'_> {
+        FieldView {
+            id: self.get(c.id),
+            value: self.get(c.value),
+        }
+    }
+
+    fn cells(&self, start: u32, end: u32) -> &[Cell] {
+        self.cells
+            .get(start as usize..end as usize)
+            .unwrap_or_default()
+    }
 }
 
 impl Response {
@@ -264,8 +514,8 @@ impl Response {
         Response {
             server: server.into(),
             service: service.into(),
-            body: Body::Results(entries),
             ignored: Vec::new(),
+            packed: Packed::from_entries(&entries),
         }
     }
 
@@ -278,8 +528,16 @@ impl Response {
         Response {
             server: server.into(),
             service: service.into(),
-            body: Body::Faults(faults),
             ignored: Vec::new(),
+            packed: Packed::from_faults(&faults),
+        }
+    }
+
+    /// A document holding `body`.
+    pub fn new(server: impl Into<String>, service: impl Into<String>, body: Body) -> Response {
+        match body {
+            Body::Results(entries) => Response::results(server, service, entries),
+            Body::Faults(faults) => Response::faults(server, service, faults),
         }
     }
 
@@ -299,41 +557,46 @@ impl Response {
 
     /// Whether this is a faults document.
     pub fn is_fault(&self) -> bool {
-        matches!(self.body, Body::Faults(_))
+        self.packed.faults
     }
 
-    /// The results entries (empty for faults).
-    pub fn entries(&self) -> &[Entry] {
-        match &self.body {
-            Body::Results(e) => e,
-            Body::Faults(_) => &[],
+    /// The results entries, in order (none for faults).
+    pub fn entries(&self) -> Entries<'_> {
+        Entries {
+            packed: &self.packed,
+            slots: self.packed.entries.iter(),
         }
     }
 
-    /// The fault entries (empty for results).
-    pub fn fault_fields(&self) -> &[Field] {
-        match &self.body {
-            Body::Results(_) => &[],
-            Body::Faults(f) => f,
+    /// The fault entries, in order (none for results).
+    pub fn fault_fields(&self) -> Fields<'_> {
+        let cells = if self.packed.faults {
+            &self.packed.cells[..]
+        } else {
+            &[]
+        };
+        Fields {
+            packed: &self.packed,
+            cells: cells.iter(),
         }
     }
 
     /// The value of the first `<result>` (or, in a faults document, the
     /// first `<fault>`) with this id.
     pub fn find(&self, id: &str) -> Option<&str> {
-        match &self.body {
-            Body::Results(entries) => entries.iter().find_map(|e| match e {
-                Entry::Result(f) if f.id == id => Some(f.value.as_str()),
-                _ => None,
-            }),
-            Body::Faults(faults) => faults.iter().find(|f| f.id == id).map(|f| f.value.as_str()),
+        if self.packed.faults {
+            return self.fault_fields().find(|f| f.id == id).map(|f| f.value);
         }
+        self.entries().find_map(|e| match e {
+            EntryView::Result(f) if f.id == id => Some(f.value),
+            _ => None,
+        })
     }
 
     /// The first table with this id.
-    pub fn lists(&self, id: &str) -> Option<&Lists> {
-        self.entries().iter().find_map(|e| match e {
-            Entry::Lists(l) if l.id == id => Some(l),
+    pub fn lists(&self, id: &str) -> Option<ListsView<'_>> {
+        self.entries().find_map(|e| match e {
+            EntryView::Lists(l) if l.id() == id => Some(l),
             _ => None,
         })
     }
@@ -341,34 +604,47 @@ impl Response {
     /// For a faults document, the `code` fault as a number.
     pub fn fault_code(&self) -> Option<i64> {
         self.fault_fields()
-            .iter()
             .find(|f| f.id == "code")
-            .and_then(Field::as_i64)
+            .and_then(|f| f.as_i64())
     }
 
     /// For a faults document, the `text` fault.
     pub fn fault_text(&self) -> Option<&str> {
         self.fault_fields()
-            .iter()
             .find(|f| f.id == "text")
-            .map(|f| f.value.as_str())
+            .map(|f| f.value)
+    }
+
+    /// An owned copy of the body, as the model types.
+    pub fn to_body(&self) -> Body {
+        if self.packed.faults {
+            Body::Faults(self.fault_fields().map(FieldView::into_owned).collect())
+        } else {
+            Body::Results(self.entries().map(EntryView::into_owned).collect())
+        }
     }
 
     /// Writes the document to `out` (see [`Writer`] for the layout).
     pub fn write_to<W: Write>(&self, out: W) -> Result<W, WriteError> {
         let mut w = Writer::new(out, &self.server, &self.service);
-        match &self.body {
+        if self.packed.faults {
+            w.open_faults()?;
+            for f in self.fault_fields() {
+                w.fault(f.id, f.value)?;
+            }
+        } else {
             // The first entry opens `<results>`; none at all gives the
             // one-line `<results ...></results>` of `finish`.
-            Body::Results(entries) => {
-                for e in entries {
-                    w.entry(e)?;
-                }
-            }
-            Body::Faults(faults) => {
-                w.open_faults()?;
-                for f in faults {
-                    w.fault(&f.id, &f.value)?;
+            for e in self.entries() {
+                match e {
+                    EntryView::Result(f) => w.result(f.id, f.value)?,
+                    EntryView::Lists(l) => {
+                        w.begin_lists(l.id())?;
+                        for r in l.rows() {
+                            w.row(r.id(), r.items().map(|f| (f.id, f.value)))?;
+                        }
+                        w.end_lists()?;
+                    }
                 }
             }
         }
@@ -382,6 +658,329 @@ impl Response {
         self.write_to(Vec::new()).unwrap_or_default()
     }
 }
+
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Response")
+            .field("server", &self.server)
+            .field("service", &self.service)
+            .field("body", &self.to_body())
+            .field("ignored", &self.ignored)
+            .finish()
+    }
+}
+
+/// A `<result>`, `<item>` or `<fault>` of a [`Response`], borrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FieldView<'r> {
+    /// What the value is about.
+    pub id: &'r str,
+    /// The value, always a string.
+    pub value: &'r str,
+}
+
+impl<'r> FieldView<'r> {
+    /// The value as a signed integer (surrounding spaces allowed).
+    pub fn as_i64(&self) -> Option<i64> {
+        self.value.trim().parse().ok()
+    }
+
+    /// The value as an unsigned integer (surrounding spaces allowed).
+    pub fn as_u64(&self) -> Option<u64> {
+        self.value.trim().parse().ok()
+    }
+
+    /// The value as a floating-point number (surrounding spaces allowed).
+    pub fn as_f64(&self) -> Option<f64> {
+        self.value.trim().parse().ok()
+    }
+
+    /// The value as a boolean (see [`Field::as_bool`]).
+    pub fn as_bool(&self) -> Option<bool> {
+        parse_flag(self.value)
+    }
+
+    /// An owned copy.
+    pub fn into_owned(self) -> Field {
+        Field::new(self.id, self.value)
+    }
+}
+
+/// One entry of a results [`Response`], borrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryView<'r> {
+    /// A `<result id value/>`.
+    Result(FieldView<'r>),
+    /// A `<lists>` table.
+    Lists(ListsView<'r>),
+}
+
+impl EntryView<'_> {
+    /// An owned copy.
+    pub fn into_owned(self) -> Entry {
+        match self {
+            EntryView::Result(f) => Entry::Result(f.into_owned()),
+            EntryView::Lists(l) => Entry::Lists(l.into_owned()),
+        }
+    }
+}
+
+/// A `<lists>` table of a [`Response`], borrowed.
+#[derive(Clone, Copy)]
+pub struct ListsView<'r> {
+    packed: &'r Packed,
+    table: TableSlot,
+}
+
+impl<'r> ListsView<'r> {
+    /// The table's id.
+    pub fn id(&self) -> &'r str {
+        self.packed.get(self.table.id)
+    }
+
+    /// How many rows it has.
+    pub fn len(&self) -> usize {
+        (self.table.end - self.table.start) as usize
+    }
+
+    /// Whether it has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Its rows in order.
+    pub fn rows(&self) -> Rows<'r> {
+        let rows = self
+            .packed
+            .rows
+            .get(self.table.start as usize..self.table.end as usize)
+            .unwrap_or_default();
+        Rows {
+            packed: self.packed,
+            rows: rows.iter(),
+        }
+    }
+
+    /// The row at `index`.
+    pub fn row(&self, index: usize) -> Option<RowView<'r>> {
+        self.rows().nth(index)
+    }
+
+    /// An owned copy.
+    pub fn into_owned(self) -> Lists {
+        Lists {
+            id: self.id().into(),
+            rows: self.rows().map(RowView::into_owned).collect(),
+        }
+    }
+}
+
+impl PartialEq for ListsView<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.id() == other.id() && self.rows().eq(other.rows())
+    }
+}
+
+impl Eq for ListsView<'_> {}
+
+impl fmt::Debug for ListsView<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ListsView")
+            .field("id", &self.id())
+            .field("rows", &self.rows().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// A `<list>` row of a table, borrowed.
+#[derive(Clone, Copy)]
+pub struct RowView<'r> {
+    packed: &'r Packed,
+    row: RowSlot,
+}
+
+impl<'r> RowView<'r> {
+    /// The row's id.
+    pub fn id(&self) -> &'r str {
+        self.packed.get(self.row.id)
+    }
+
+    /// How many cells it has.
+    pub fn len(&self) -> usize {
+        (self.row.end - self.row.start) as usize
+    }
+
+    /// Whether it has no cells.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Its cells in order.
+    pub fn items(&self) -> Fields<'r> {
+        Fields {
+            packed: self.packed,
+            cells: self.packed.cells(self.row.start, self.row.end).iter(),
+        }
+    }
+
+    /// The value of the first cell with this id.
+    pub fn get(&self, id: &str) -> Option<&'r str> {
+        self.items().find(|f| f.id == id).map(|f| f.value)
+    }
+
+    /// An owned copy.
+    pub fn into_owned(self) -> Row {
+        Row::new(self.id(), self.items().map(FieldView::into_owned).collect())
+    }
+}
+
+impl PartialEq for RowView<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.id() == other.id() && self.items().eq(other.items())
+    }
+}
+
+impl Eq for RowView<'_> {}
+
+impl fmt::Debug for RowView<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RowView")
+            .field("id", &self.id())
+            .field("items", &self.items().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// The entries of a [`Response`] (see [`Response::entries`]).
+#[derive(Debug, Clone)]
+pub struct Entries<'r> {
+    packed: &'r Packed,
+    slots: std::slice::Iter<'r, Slot>,
+}
+
+impl<'r> Entries<'r> {
+    fn view(packed: &'r Packed, slot: &Slot) -> EntryView<'r> {
+        match *slot {
+            Slot::Result(i) => match packed.cells.get(i as usize) {
+                Some(c) => EntryView::Result(packed.field(c)),
+                None => EntryView::Result(FieldView { id: "", value: "" }),
+            },
+            Slot::Lists(i) => EntryView::Lists(ListsView {
+                packed,
+                table: packed.tables.get(i as usize).copied().unwrap_or(TableSlot {
+                    id: Span::default(),
+                    start: 0,
+                    end: 0,
+                }),
+            }),
+        }
+    }
+}
+
+impl<'r> Iterator for Entries<'r> {
+    type Item = EntryView<'r>;
+
+    fn next(&mut self) -> Option<EntryView<'r>> {
+        let slot = self.slots.next()?;
+        Some(Entries::view(self.packed, slot))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.slots.size_hint()
+    }
+
+    fn nth(&mut self, n: usize) -> Option<EntryView<'r>> {
+        let slot = self.slots.nth(n)?;
+        Some(Entries::view(self.packed, slot))
+    }
+}
+
+impl DoubleEndedIterator for Entries<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        let slot = self.slots.next_back()?;
+        Some(Entries::view(self.packed, slot))
+    }
+}
+
+impl ExactSizeIterator for Entries<'_> {}
+
+/// The rows of a table (see [`ListsView::rows`]).
+#[derive(Debug, Clone)]
+pub struct Rows<'r> {
+    packed: &'r Packed,
+    rows: std::slice::Iter<'r, RowSlot>,
+}
+
+impl<'r> Iterator for Rows<'r> {
+    type Item = RowView<'r>;
+
+    fn next(&mut self) -> Option<RowView<'r>> {
+        let row = *self.rows.next()?;
+        Some(RowView {
+            packed: self.packed,
+            row,
+        })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.rows.size_hint()
+    }
+
+    fn nth(&mut self, n: usize) -> Option<RowView<'r>> {
+        let row = *self.rows.nth(n)?;
+        Some(RowView {
+            packed: self.packed,
+            row,
+        })
+    }
+}
+
+impl DoubleEndedIterator for Rows<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        let row = *self.rows.next_back()?;
+        Some(RowView {
+            packed: self.packed,
+            row,
+        })
+    }
+}
+
+impl ExactSizeIterator for Rows<'_> {}
+
+/// The cells of a row, or the faults of a document (see
+/// [`RowView::items`], [`Response::fault_fields`]).
+#[derive(Debug, Clone)]
+pub struct Fields<'r> {
+    packed: &'r Packed,
+    cells: std::slice::Iter<'r, Cell>,
+}
+
+impl<'r> Iterator for Fields<'r> {
+    type Item = FieldView<'r>;
+
+    fn next(&mut self) -> Option<FieldView<'r>> {
+        let c = self.cells.next()?;
+        Some(self.packed.field(c))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.cells.size_hint()
+    }
+
+    fn nth(&mut self, n: usize) -> Option<FieldView<'r>> {
+        let c = self.cells.nth(n)?;
+        Some(self.packed.field(c))
+    }
+}
+
+impl DoubleEndedIterator for Fields<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        let c = self.cells.next_back()?;
+        Some(self.packed.field(c))
+    }
+}
+
+impl ExactSizeIterator for Fields<'_> {}
 
 // ----------------------------------------------------------------- writer
 
@@ -913,12 +1512,9 @@ pub fn parse(bytes: &[u8]) -> Result<Response, ParseError> {
 /// from the input (or from its decoded form) into the [`Response`].
 pub fn parse_with(bytes: &[u8], config: &ParseConfig) -> Result<Response, ParseError> {
     let mut events = Events::with_config(bytes, config);
-    let mut builder = Builder {
-        text: events.text,
-        ..Builder::default()
-    };
+    let mut builder = Builder::for_document(events.text);
     events.drive(&mut builder)?;
-    Ok(builder.finish())
+    builder.finish(events.position())
 }
 
 /// The [`EventRef`]s of a document held in memory, with the default
@@ -1234,7 +1830,7 @@ impl<R: BufRead> DocReader<R> {
         while let Some(ev) = self.next_event()? {
             builder.push(ev);
         }
-        Ok(builder.finish())
+        builder.finish(self.reader.buffer_position())
     }
 }
 
@@ -1344,70 +1940,9 @@ impl Owned {
     }
 }
 
-/// Sizes a table's rows from its first row; called as the first and the
-/// second row begin, with `id` the id of the row beginning and `first`
-/// what the first call returned (where the first row starts). Rows of a
-/// table are alike, so the bytes left in the document divided by the
-/// first row's length bound how many rows can follow: reserving that many
-/// at once saves growing the vector a dozen times through a long table,
-/// each time into fresh memory. Only ids that are slices of the document
-/// tell where rows are; what is reserved beyond need is given back when
-/// the table ends.
-fn size_table(rows: &mut Vec<Row>, first: Option<usize>, text: &str, id: &str) -> Option<usize> {
-    let at = range_within(text.as_bytes(), id.as_bytes())?.start;
-    let Some(first) = first else {
-        return Some(at);
-    };
-    let stride = at.checked_sub(first).filter(|&s| s > 0)?;
-    rows.reserve(text.len().saturating_sub(at) / stride + 1);
-    None
-}
-
-/// The rows of the table being read: the last entry, when it is one.
-#[inline]
-fn open_table(entries: &mut [Entry]) -> Option<&mut Vec<Row>> {
-    match entries.last_mut() {
-        Some(Entry::Lists(l)) => Some(&mut l.rows),
-        _ => None,
-    }
-}
-
-impl<'s> Sink<'s> for Builder<'_> {
-    fn event(&mut self, ev: EventRef<'s>) {
-        self.push_ref(ev);
-    }
-
-    /// Leaf values go straight from the document into model text.
-    #[inline(always)]
-    fn field(
-        &mut self,
-        leaf: Leaf,
-        tag: &Tag<'s>,
-        id: Raw<'s>,
-        value: Raw<'s>,
-    ) -> Result<(), ParseError> {
-        let f = Field {
-            id: tag.text(id)?,
-            value: tag.text(value)?,
-        };
-        match leaf {
-            Leaf::Item => {
-                if let Some(row) = open_table(&mut self.entries).and_then(|rows| rows.last_mut()) {
-                    row.items.push(f);
-                }
-            }
-            Leaf::Result => self.entries.push(Entry::Result(f)),
-            Leaf::Fault => {
-                if let Some(faults) = &mut self.faults {
-                    faults.push(f);
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Collects events into a [`Response`].
+/// Collects events into a [`Response`]: the events of [`parse`] (through
+/// [`Sink`], leaf values straight from the document into the packed text)
+/// and the owned events of [`DocReader::into_response`].
 #[derive(Default)]
 struct Builder<'t> {
     /// The document, when parsing one held in memory (to size tables).
@@ -1416,57 +1951,72 @@ struct Builder<'t> {
     first_row: Option<usize>,
     server: String,
     service: String,
-    faults: Option<Vec<Field>>,
-    entries: Vec<Entry>,
     ignored: Vec<Ignored>,
-    /// Cells in the last row completed (see [`Owned::width`]).
-    width: usize,
+    packed: Packed,
 }
 
-impl Builder<'_> {
-    /// Takes a borrowed event, building rows in place in their table
-    /// (the path of [`parse`]: each id and value is copied once, and no
-    /// row is moved after it is started).
+impl<'t> Builder<'t> {
+    /// A builder for the document `text`, held in memory: every id and
+    /// value comes from it and decoding only shortens, so the packed text
+    /// never outgrows it.
+    fn for_document(text: &'t str) -> Builder<'t> {
+        let mut b = Builder {
+            text,
+            ..Builder::default()
+        };
+        b.packed.text.reserve(text.len());
+        b
+    }
+
+    /// A raw attribute value into the packed text, decoded if it needs to
+    /// be (straight into the text: no string of its own).
+    #[inline(always)]
+    fn put_raw(&mut self, tag: &Tag<'_>, raw: Raw<'_>) -> Result<Span, ParseError> {
+        if raw.form == Form::Plain {
+            return Ok(self.packed.put(raw.text));
+        }
+        let start = self.packed.text.len();
+        if decode_common(raw.text, &mut self.packed.text) {
+            return Ok(self.packed.appended(start));
+        }
+        self.packed.text.truncate(start);
+        let decoded = decode_any(raw.text).map_err(|k| tag.fail(k))?;
+        Ok(self.packed.put(&decoded))
+    }
+
+    fn begin(&mut self, faults: bool, server: String, service: String) {
+        self.server = server;
+        self.service = service;
+        self.packed.faults = faults;
+    }
+
+    /// A borrowed event other than a leaf (those come through
+    /// [`Sink::field`]).
     fn push_ref(&mut self, ev: EventRef<'_>) {
         match ev {
             EventRef::BeginRow(id) => {
-                if let Some(rows) = open_table(&mut self.entries) {
-                    if rows.len() < 2 {
-                        self.first_row = size_table(rows, self.first_row, self.text, &id);
-                    }
-                    rows.push(Row::new(id, Vec::with_capacity(self.width)));
+                if self.packed.in_table() {
+                    self.size_table(&id);
                 }
+                let id = self.packed.put(&id);
+                self.packed.begin_row(id);
             }
-            EventRef::Item(f) => {
-                if let Some(row) = open_table(&mut self.entries).and_then(|rows| rows.last_mut()) {
-                    row.items.push(f.into_owned());
-                }
-            }
-            EventRef::EndRow => {
-                if let Some(row) = open_table(&mut self.entries).and_then(|rows| rows.last()) {
-                    self.width = row.items.len();
-                }
-            }
-            EventRef::Result(f) => self.entries.push(Entry::Result(f.into_owned())),
             EventRef::BeginLists(id) => {
                 self.first_row = None;
-                self.entries.push(Entry::Lists(Lists {
-                    id: Text::from(id),
-                    rows: Vec::new(),
-                }));
+                let id = self.packed.put(&id);
+                self.packed.begin_lists(id);
             }
-            EventRef::EndLists => {
-                // Give back what the estimate reserved beyond need.
-                if let Some(rows) = open_table(&mut self.entries) {
-                    if rows.capacity() > rows.len() + rows.len() / 4 + 4 {
-                        rows.shrink_to_fit();
-                    }
-                }
+            EventRef::Result(f) => {
+                let (id, value) = (self.packed.put(&f.id), self.packed.put(&f.value));
+                self.packed.result(id, value);
+            }
+            EventRef::Item(f) => {
+                let (id, value) = (self.packed.put(&f.id), self.packed.put(&f.value));
+                self.packed.item(id, value);
             }
             EventRef::Fault(f) => {
-                if let Some(faults) = &mut self.faults {
-                    faults.push(f.into_owned());
-                }
+                let (id, value) = (self.packed.put(&f.id), self.packed.put(&f.value));
+                self.packed.fault(id, value);
             }
             EventRef::Begin {
                 faults,
@@ -1474,16 +2024,47 @@ impl Builder<'_> {
                 service,
             } => self.begin(faults, server.into_owned(), service.into_owned()),
             EventRef::Ignored(i) => self.ignored.push(i),
-            EventRef::End => {}
+            EventRef::EndRow | EventRef::EndLists | EventRef::End => {}
         }
     }
 
-    fn begin(&mut self, faults: bool, server: String, service: String) {
-        self.server = server;
-        self.service = service;
-        if faults {
-            self.faults = Some(Vec::new());
+    /// Sizes a table from its first row, as its first and second rows
+    /// begin (`id` being the id of the row beginning). Rows of a table
+    /// are alike, so the bytes left in the document divided by the first
+    /// row's length bound how many rows follow: reserving that many rows
+    /// and cells at once saves growing them a dozen times through a long
+    /// table, each time into fresh memory. Only ids that are slices of
+    /// the document tell where rows are.
+    fn size_table(&mut self, id: &str) {
+        let Some(table) = self.packed.tables.last() else {
+            return;
+        };
+        let rows = (table.end - table.start) as usize;
+        if rows >= 2 {
+            return;
         }
+        let Some(at) = range_within(self.text.as_bytes(), id.as_bytes()).map(|r| r.start) else {
+            return;
+        };
+        if rows == 0 {
+            self.first_row = Some(at);
+            return;
+        }
+        let Some(stride) = self
+            .first_row
+            .and_then(|first| at.checked_sub(first))
+            .filter(|&s| s > 0)
+        else {
+            return;
+        };
+        let more = self.text.len().saturating_sub(at) / stride + 1;
+        let width = self
+            .packed
+            .rows
+            .last()
+            .map_or(0, |r| (r.end - r.start) as usize);
+        self.packed.rows.reserve(more);
+        self.packed.cells.reserve(more * width);
     }
 
     fn push(&mut self, ev: DocEvent) {
@@ -1493,36 +2074,80 @@ impl Builder<'_> {
                 server,
                 service,
             } => self.begin(faults, server, service),
-            DocEvent::Result(f) => self.entries.push(Entry::Result(f)),
-            DocEvent::BeginLists(id) => self.entries.push(Entry::Lists(Lists {
-                id,
-                rows: Vec::new(),
-            })),
+            DocEvent::Result(f) => {
+                let (id, value) = self.packed.push_field(&f);
+                self.packed.result(id, value);
+            }
+            DocEvent::BeginLists(id) => {
+                let id = self.packed.put(&id);
+                self.packed.begin_lists(id);
+            }
             DocEvent::Row(row) => {
-                if let Some(Entry::Lists(l)) = self.entries.last_mut() {
-                    l.rows.push(row);
+                let id = self.packed.put(&row.id);
+                self.packed.begin_row(id);
+                for f in &row.items {
+                    let (id, value) = self.packed.push_field(f);
+                    self.packed.item(id, value);
                 }
             }
             DocEvent::Fault(f) => {
-                if let Some(faults) = &mut self.faults {
-                    faults.push(f);
-                }
+                let (id, value) = self.packed.push_field(&f);
+                self.packed.fault(id, value);
             }
             DocEvent::Ignored(i) => self.ignored.push(i),
             DocEvent::EndLists | DocEvent::End => {}
         }
     }
 
-    fn finish(self) -> Response {
-        Response {
+    fn finish(mut self, position: u64) -> Result<Response, ParseError> {
+        if self.packed.overflow {
+            return Err(ParseError {
+                kind: ParseErrorKind::TooLarge(u64::from(u32::MAX)),
+                position,
+            });
+        }
+        // Give back what was reserved beyond need.
+        let p = &mut self.packed;
+        if p.text.capacity() > 2 * p.text.len() + 64 {
+            p.text.shrink_to_fit();
+        }
+        if p.rows.capacity() > p.rows.len() + p.rows.len() / 4 + 4 {
+            p.rows.shrink_to_fit();
+        }
+        if p.cells.capacity() > p.cells.len() + p.cells.len() / 4 + 4 {
+            p.cells.shrink_to_fit();
+        }
+        Ok(Response {
             server: self.server,
             service: self.service,
-            body: match self.faults {
-                Some(f) => Body::Faults(f),
-                None => Body::Results(self.entries),
-            },
             ignored: self.ignored,
+            packed: self.packed,
+        })
+    }
+}
+
+impl<'s> Sink<'s> for Builder<'_> {
+    fn event(&mut self, ev: EventRef<'s>) {
+        self.push_ref(ev);
+    }
+
+    /// Leaf values go straight from the document into the packed text.
+    #[inline(always)]
+    fn field(
+        &mut self,
+        leaf: Leaf,
+        tag: &Tag<'s>,
+        id: Raw<'s>,
+        value: Raw<'s>,
+    ) -> Result<(), ParseError> {
+        let id = self.put_raw(tag, id)?;
+        let value = self.put_raw(tag, value)?;
+        match leaf {
+            Leaf::Item => self.packed.item(id, value),
+            Leaf::Result => self.packed.result(id, value),
+            Leaf::Fault => self.packed.fault(id, value),
         }
+        Ok(())
     }
 }
 
@@ -1873,15 +2498,6 @@ impl<'s> Tag<'s> {
         emit.field(leaf, self, id, value.unwrap_or_default())
     }
 
-    /// A raw attribute value as model text, decoded if it needs to be.
-    #[inline(always)]
-    fn text(&self, raw: Raw<'s>) -> Result<Text, ParseError> {
-        if raw.form == Form::Plain {
-            return Ok(Text::from(raw.text));
-        }
-        decode_text(raw.text).map_err(|k| self.fail(k))
-    }
-
     /// Reads the `id` of a container element.
     fn id_only(
         &self,
@@ -2156,61 +2772,20 @@ fn scan_value(window: &[u8], from: usize) -> Option<(usize, bool)> {
 /// [`special_in_value`]).
 #[inline(never)]
 fn decode_value(raw: &str) -> Result<String, ParseErrorKind> {
-    if let Some(decoded) = decode_common(raw) {
-        return Ok(decoded);
+    let mut out = String::with_capacity(raw.len());
+    if decode_common(raw, &mut out) {
+        return Ok(out);
     }
     decode_any(raw)
 }
 
-/// [`decode_value`] straight into model text (most decoded values are
-/// short enough to be held inline: no allocation at all).
-#[inline(never)]
-fn decode_text(raw: &str) -> Result<Text, ParseErrorKind> {
-    if let Some(decoded) = decode_common(raw) {
-        return Ok(decoded);
-    }
-    decode_any(raw).map(Text::from)
-}
-
-/// The string types the decoder writes: `String` for borrowed events,
-/// [`Text`] for the model.
-trait Decoded: Sized {
-    fn with_capacity(n: usize) -> Self;
-    fn push_str(&mut self, s: &str);
-    fn push(&mut self, c: char);
-}
-
-impl Decoded for String {
-    fn with_capacity(n: usize) -> Self {
-        String::with_capacity(n)
-    }
-    fn push_str(&mut self, s: &str) {
-        String::push_str(self, s)
-    }
-    fn push(&mut self, c: char) {
-        String::push(self, c)
-    }
-}
-
-impl Decoded for Text {
-    fn with_capacity(n: usize) -> Self {
-        Text::with_capacity(n)
-    }
-    fn push_str(&mut self, s: &str) {
-        Text::push_str(self, s)
-    }
-    fn push(&mut self, c: char) {
-        Text::push(self, c)
-    }
-}
-
-/// Decodes the usual values in one pass: those whose only entities are
-/// the five XML predefines, with tabs and line breaks read as spaces (a
-/// CR LF pair as one). `None` for anything else (a character reference,
-/// an unknown or unterminated entity), which [`decode_any`] then handles
-/// with quick-xml's full rules and errors.
-fn decode_common<T: Decoded>(raw: &str) -> Option<T> {
-    let mut out = T::with_capacity(raw.len());
+/// Decodes the usual values in one pass, appending to `out`: those whose
+/// only entities are the five XML predefines, with tabs and line breaks
+/// read as spaces (a CR LF pair as one). `false` for anything else (a
+/// character reference, an unknown or unterminated entity; `out` then
+/// holds a part to cut off), which [`decode_any`] then handles with
+/// quick-xml's full rules and errors.
+fn decode_common(raw: &str, out: &mut String) -> bool {
     let mut rest = raw;
     loop {
         let Some(at) = rest
@@ -2218,7 +2793,7 @@ fn decode_common<T: Decoded>(raw: &str) -> Option<T> {
             .position(|b| matches!(b, b'&' | b'\t' | b'\n' | b'\r'))
         else {
             out.push_str(rest);
-            return Some(out);
+            return true;
         };
         out.push_str(&rest[..at]);
         let special = rest.as_bytes()[at];
@@ -2231,7 +2806,7 @@ fn decode_common<T: Decoded>(raw: &str) -> Option<T> {
                     [b'g', b't', b';', ..] => ('>', 3),
                     [b'q', b'u', b'o', b't', b';', ..] => ('"', 5),
                     [b'a', b'p', b'o', b's', b';', ..] => ('\'', 5),
-                    _ => return None,
+                    _ => return false,
                 };
                 out.push(ch);
                 rest = &rest[len..];
@@ -2413,11 +2988,12 @@ mod tests {
         let mut common = 0;
         for v in &values {
             let full = decode_any(v);
-            if let Some(fast) = decode_common::<String>(v) {
+            // Appending to what is there already.
+            let mut fast = String::from("before");
+            if decode_common(v, &mut fast) {
                 common += 1;
-                assert_eq!(Ok(fast), full, "{v:?}");
+                assert_eq!(fast.strip_prefix("before"), full.as_deref().ok(), "{v:?}");
             }
-            assert_eq!(decode_text(v), full.clone().map(Text::from), "{v:?}");
             assert_eq!(decode_value(v), full, "{v:?}");
         }
         // The fast path is taken often enough to be tested here.

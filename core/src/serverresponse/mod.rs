@@ -39,9 +39,9 @@ pub mod doc;
 pub mod http;
 
 pub use doc::{
-    events, parse, parse_with, Body, DocEvent, DocReader, Entry, EventRef, Events, Field, FieldRef,
-    Ignored, Lists, ParseConfig, ParseError, ParseErrorKind, Response, Row, Text, WriteError,
-    Writer,
+    events, parse, parse_with, Body, DocEvent, DocReader, Entries, Entry, EntryView, EventRef,
+    Events, Field, FieldRef, FieldView, Fields, Ignored, Lists, ListsView, ParseConfig, ParseError,
+    ParseErrorKind, Response, Row, RowView, Rows, Text, WriteError, Writer,
 };
 pub use http::{
     get, get_with, ClientError, Fault, GetOptions, Handler, Reply, Request, Server, ServerConfig,
