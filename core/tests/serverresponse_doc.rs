@@ -7,8 +7,8 @@ use std::io::{self, BufReader, Read, Write};
 
 use msgwire::serverresponse::{
     events, parse, parse_with, Body, DocEvent, DocReader, Entry, EntryView, EventRef, Events,
-    Field, Ignored, Lists, ParseConfig, ParseError, ParseErrorKind, Response, Row, WriteError,
-    Writer,
+    Field, FieldView, Ignored, Lists, ParseConfig, ParseError, ParseErrorKind, Response, Row,
+    WriteError, Writer,
 };
 use proptest::prelude::*;
 
@@ -786,4 +786,126 @@ proptest! {
         let _ = parse(&bytes);
         let _ = DocReader::new(&bytes[..]).into_response();
     }
+}
+
+#[test]
+fn a_response_reads_back_through_its_views_what_it_was_built_from() {
+    let entries = vec![
+        Entry::Result(Field::new("uptime", "42")),
+        Entry::Lists(Lists {
+            id: "t".into(),
+            rows: vec![
+                Row::new("r", vec![Field::flag("up", true), Field::number("n", -7)]),
+                Row::new("r", Vec::new()),
+                Row::new(
+                    "s",
+                    vec![Field::new("x", "a long value well past any inline size")],
+                ),
+            ],
+        }),
+        Entry::Lists(Lists {
+            id: "empty".into(),
+            rows: Vec::new(),
+        }),
+        Entry::Result(Field::new("", "")),
+    ];
+    let doc = Response::results("srv", "svc", entries.clone());
+    assert_eq!(
+        doc,
+        Response::new("srv", "svc", Body::Results(entries.clone()))
+    );
+    assert_eq!(doc.to_body(), Body::Results(entries.clone()));
+    assert!(!doc.is_fault());
+    assert_eq!(doc.fault_fields().len(), 0);
+
+    let mut e = doc.entries();
+    assert_eq!(e.len(), 4);
+    assert!(matches!(e.next_back(), Some(EntryView::Result(f)) if f.id.is_empty()));
+    assert_eq!(e.len(), 3);
+    let Some(EntryView::Lists(t)) = e.nth(1) else {
+        panic!("a table expected")
+    };
+    assert_eq!((t.id(), t.len(), t.is_empty()), ("t", 3, false));
+    let first = t.row(0).unwrap();
+    assert_eq!((first.id(), first.len()), ("r", 2));
+    assert_eq!(first.get("up"), Some("true"));
+    let cells: Vec<FieldView> = first.items().collect();
+    assert_eq!(cells[0].as_bool(), Some(true));
+    assert_eq!(cells[1].as_i64(), Some(-7));
+    assert_eq!(cells[1].as_u64(), None);
+    assert_eq!(cells[1].as_f64(), Some(-7.0));
+    assert!(t.row(1).unwrap().is_empty());
+    assert_eq!(t.row(3), None);
+    let ids: Vec<&str> = t.rows().rev().map(|r| r.id()).collect();
+    assert_eq!(ids, ["s", "r", "r"]);
+    assert_eq!(
+        t.rows().last().unwrap().items().next_back().unwrap().value,
+        "a long value well past any inline size"
+    );
+    assert_eq!(t.into_owned(), {
+        let Entry::Lists(l) = &entries[1] else {
+            unreachable!()
+        };
+        l.clone()
+    });
+    assert!(doc.lists("empty").unwrap().is_empty());
+    assert_eq!(doc.lists("empty").unwrap().rows().len(), 0);
+    assert_eq!(doc.lists("missing"), None);
+    assert_eq!(doc.find("uptime"), Some("42"));
+    assert_eq!(doc.find(""), Some(""));
+    // Debug shows the document, not its packing.
+    let shown = format!("{doc:?}");
+    assert!(shown.contains("Row { id: \"s\""), "{shown}");
+
+    let faults = Response::fault("srv", "http", 404, "Not Found");
+    assert!(faults.is_fault());
+    assert_eq!(faults.entries().len(), 0);
+    assert_eq!(faults.fault_fields().len(), 2);
+    assert_eq!(
+        (faults.fault_code(), faults.fault_text()),
+        (Some(404), Some("Not Found"))
+    );
+    assert_eq!(faults.find("text"), Some("Not Found"));
+    assert_eq!(
+        faults.to_body(),
+        Body::Faults(vec![
+            Field::new("code", "404"),
+            Field::new("text", "Not Found")
+        ])
+    );
+    // Equal documents are equal however they were made; different ones
+    // are not.
+    assert_eq!(parse(&doc.to_xml()).unwrap(), doc);
+    assert_eq!(parse(&faults.to_xml()).unwrap(), faults);
+    assert_ne!(faults, Response::fault("srv", "http", 404, "Not found"));
+    assert_ne!(doc, Response::results("srv", "svc", entries[..3].to_vec()));
+}
+
+#[test]
+fn decoded_values_are_packed_whole_beside_plain_ones() {
+    let xml = "<serverResponse><results server='a&amp;b' service='s'>\
+        <result id='k&lt;' value='1 &amp; 2&#x41;'/>\
+        <lists id='l'><list id='r'>\
+        <item id='plain' value='x'/><item id='tab' value='a\tb'/>\
+        <item id='ref' value='&#233;t&#xE9;'/><item id='after' value='y'/>\
+        </list></lists></results></serverResponse>";
+    let doc = parse(xml.as_bytes()).unwrap();
+    assert_eq!(doc.server, "a&b");
+    assert_eq!(doc.find("k<"), Some("1 & 2A"));
+    let row = doc.lists("l").unwrap().row(0).unwrap();
+    let got: Vec<(&str, &str)> = row.items().map(|f| (f.id, f.value)).collect();
+    assert_eq!(
+        got,
+        [
+            ("plain", "x"),
+            ("tab", "a b"),
+            ("ref", "été"),
+            ("after", "y")
+        ]
+    );
+    // The streaming reader builds the same document.
+    let streamed = DocReader::new(BufReader::with_capacity(2, xml.as_bytes()))
+        .into_response()
+        .unwrap();
+    assert_eq!(streamed, doc);
 }

@@ -5,6 +5,11 @@
 //!
 //! # The document
 //!
+//! Two forms: [`Response`], a whole document packed for reading (what the
+//! parser and the HTTP client return), and the owned model ([`Field`],
+//! [`Row`], [`Lists`], [`Entry`], [`Body`]) for building one piece by
+//! piece or receiving one row at a time ([`DocEvent`]).
+//!
 //! ```text
 //! <?xml version="1.0"?>
 //! <serverResponse>
@@ -42,10 +47,13 @@
 //!   (`Cow::Borrowed`); only a value holding an entity or a literal tab or
 //!   line break is decoded into an owned string. Nothing else is
 //!   allocated per element.
-//! * [`parse`]: the view collected into a [`Response`], one copy of each
-//!   string. Ids and values are [`Text`], which holds strings of up to 24
-//!   bytes inline, so a table costs one allocation per row, not two per
-//!   cell.
+//! * [`parse`]: the document collected into a [`Response`], which packs
+//!   every id and value into one string and the structure into small
+//!   index records: a table of any length costs a handful of allocations,
+//!   and each value is copied (or decoded) once, straight from the input.
+//!   It is read through borrowed views ([`EntryView`], [`ListsView`],
+//!   [`RowView`], [`FieldView`]) or copied out as the owned model
+//!   ([`Response::to_body`]).
 //! * [`DocReader`]: [`DocEvent`]s pulled from any [`BufRead`] (a socket),
 //!   one row at a time, so a long table is never held whole.
 //!
@@ -88,15 +96,15 @@ use crate::slices::range_within;
 
 // ------------------------------------------------------------------ model
 
-/// The string type of ids and values in the model: a [`String`]-like
-/// type (it derefs to `str`, compares with `&str` and `String`, and
-/// converts from both) that keeps strings of up to 24 bytes inline.
+/// The string type of ids and values in the owned model: a
+/// [`String`]-like type (it derefs to `str`, compares with `&str` and
+/// `String`, and converts from both) that keeps strings of up to 24 bytes
+/// inline.
 ///
 /// Almost every id and value of a serverResponse table is that short
-/// (`driver`, `sip`, `192.168.1.20`), so a parsed table costs one
-/// allocation per row (its cell vector) instead of one per id and one per
-/// value; allocation was most of the cost of [`parse`]. Longer strings
-/// live on the heap as a `String` would.
+/// (`driver`, `sip`, `192.168.1.20`), so a row streamed by [`DocReader`]
+/// costs one allocation (its cell vector) instead of one per id and one
+/// per value. Longer strings live on the heap as a `String` would.
 pub type Text = compact_str::CompactString;
 
 /// One `id`/`value` pair: a `<result>`, an `<item>` or a `<fault>`.
