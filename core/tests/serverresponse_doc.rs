@@ -839,7 +839,13 @@ fn a_response_reads_back_through_its_views_what_it_was_built_from() {
     let ids: Vec<&str> = t.rows().rev().map(|r| r.id()).collect();
     assert_eq!(ids, ["s", "r", "r"]);
     assert_eq!(
-        t.rows().next_back().unwrap().items().next_back().unwrap().value,
+        t.rows()
+            .next_back()
+            .unwrap()
+            .items()
+            .next_back()
+            .unwrap()
+            .value,
         "a long value well past any inline size"
     );
     assert_eq!(t.into_owned(), {

@@ -136,25 +136,32 @@ impl Field {
         Field::new(id, if value { "true" } else { "false" })
     }
 
-    /// The value as a signed integer (surrounding spaces allowed).
+    /// The field borrowed, as a [`Response`] shows its fields.
+    pub fn view(&self) -> FieldView<'_> {
+        FieldView {
+            id: &self.id,
+            value: &self.value,
+        }
+    }
+
+    /// The value as a signed integer (see [`FieldView::as_i64`]).
     pub fn as_i64(&self) -> Option<i64> {
-        self.value.trim().parse().ok()
+        self.view().as_i64()
     }
 
-    /// The value as an unsigned integer (surrounding spaces allowed).
+    /// The value as an unsigned integer (see [`FieldView::as_u64`]).
     pub fn as_u64(&self) -> Option<u64> {
-        self.value.trim().parse().ok()
+        self.view().as_u64()
     }
 
-    /// The value as a floating-point number (surrounding spaces allowed).
+    /// The value as a floating-point number (see [`FieldView::as_f64`]).
     pub fn as_f64(&self) -> Option<f64> {
-        self.value.trim().parse().ok()
+        self.view().as_f64()
     }
 
-    /// The value as a boolean: `true`/`yes`/`on`/`1` and
-    /// `false`/`no`/`off`/`0`, in any case; anything else is `None`.
+    /// The value as a boolean (see [`FieldView::as_bool`]).
     pub fn as_bool(&self) -> Option<bool> {
-        parse_flag(&self.value)
+        self.view().as_bool()
     }
 }
 
@@ -322,20 +329,24 @@ enum Slot {
     Lists(u32),
 }
 
-/// A `<lists>`: its id and its rows (`rows[start..end]`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct TableSlot {
+/// A `<lists>` (its rows are `rows[start..end]`) or a `<list>` (its
+/// items are `cells[start..end]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+struct Group {
     id: Span,
     start: u32,
     end: u32,
 }
 
-/// A `<list>`: its id and its items (`cells[start..end]`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct RowSlot {
-    id: Span,
-    start: u32,
-    end: u32,
+impl Group {
+    fn len(&self) -> usize {
+        (self.end - self.start) as usize
+    }
+
+    fn of<'p, T>(&self, all: &'p [T]) -> &'p [T] {
+        all.get(self.start as usize..self.end as usize)
+            .unwrap_or_default()
+    }
 }
 
 /// The body of a [`Response`], packed: every id and value in document
@@ -350,8 +361,8 @@ struct Packed {
     cells: Vec<Cell>,
     /// The `<results>` entries.
     entries: Vec<Slot>,
-    tables: Vec<TableSlot>,
-    rows: Vec<RowSlot>,
+    tables: Vec<Group>,
+    rows: Vec<Group>,
     /// More than 4 GiB of text: past what a [`Span`] can say.
     overflow: bool,
 }
@@ -412,7 +423,7 @@ impl Packed {
     fn begin_lists(&mut self, id: Span) {
         let at = Packed::index(self.tables.len());
         let rows = Packed::index(self.rows.len());
-        self.tables.push(TableSlot {
+        self.tables.push(Group {
             id,
             start: rows,
             end: rows,
@@ -430,7 +441,7 @@ impl Packed {
             return;
         }
         let cells = Packed::index(self.cells.len());
-        self.rows.push(RowSlot {
+        self.rows.push(Group {
             id,
             start: cells,
             end: cells,
@@ -504,12 +515,6 @@ impl Packed {
             value: self.get(c.value),
         }
     }
-
-    fn cells(&self, start: u32, end: u32) -> &[Cell] {
-        self.cells
-            .get(start as usize..end as usize)
-            .unwrap_or_default()
-    }
 }
 
 impl Response {
@@ -572,7 +577,7 @@ impl Response {
     pub fn entries(&self) -> Entries<'_> {
         Entries {
             packed: &self.packed,
-            slots: self.packed.entries.iter(),
+            inner: self.packed.entries.iter(),
         }
     }
 
@@ -585,7 +590,7 @@ impl Response {
         };
         Fields {
             packed: &self.packed,
-            cells: cells.iter(),
+            inner: cells.iter(),
         }
     }
 
@@ -703,7 +708,8 @@ impl<'r> FieldView<'r> {
         self.value.trim().parse().ok()
     }
 
-    /// The value as a boolean (see [`Field::as_bool`]).
+    /// The value as a boolean: `true`/`yes`/`on`/`1` and
+    /// `false`/`no`/`off`/`0`, in any case; anything else is `None`.
     pub fn as_bool(&self) -> Option<bool> {
         parse_flag(self.value)
     }
@@ -733,42 +739,75 @@ impl EntryView<'_> {
     }
 }
 
-/// A `<lists>` table of a [`Response`], borrowed.
-#[derive(Clone, Copy)]
-pub struct ListsView<'r> {
-    packed: &'r Packed,
-    table: TableSlot,
+/// The views of a [`Group`]: a table or a row, borrowed.
+macro_rules! group_view {
+    ($(#[$doc:meta])* $name:ident, $what:literal, $children:ident: $iter:ident of $all:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy)]
+        pub struct $name<'r> {
+            packed: &'r Packed,
+            group: Group,
+        }
+
+        impl<'r> $name<'r> {
+            #[doc = concat!("The ", $what, "'s id.")]
+            pub fn id(&self) -> &'r str {
+                self.packed.get(self.group.id)
+            }
+
+            #[doc = concat!("How many ", stringify!($children), " it has.")]
+            pub fn len(&self) -> usize {
+                self.group.len()
+            }
+
+            #[doc = concat!("Whether it has no ", stringify!($children), ".")]
+            pub fn is_empty(&self) -> bool {
+                self.len() == 0
+            }
+
+            #[doc = concat!("Its ", stringify!($children), " in order.")]
+            pub fn $children(&self) -> $iter<'r> {
+                $iter {
+                    packed: self.packed,
+                    inner: self.group.of(&self.packed.$all).iter(),
+                }
+            }
+        }
+
+        impl PartialEq for $name<'_> {
+            fn eq(&self, other: &Self) -> bool {
+                self.id() == other.id() && self.$children().eq(other.$children())
+            }
+        }
+
+        impl Eq for $name<'_> {}
+
+        impl fmt::Debug for $name<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($name))
+                    .field("id", &self.id())
+                    .field(stringify!($children), &self.$children().collect::<Vec<_>>())
+                    .finish()
+            }
+        }
+    };
 }
 
+group_view!(
+    /// A `<lists>` table of a [`Response`], borrowed.
+    ListsView,
+    "table",
+    rows: Rows of rows
+);
+
+group_view!(
+    /// A `<list>` row of a table, borrowed.
+    RowView,
+    "row",
+    items: Fields of cells
+);
+
 impl<'r> ListsView<'r> {
-    /// The table's id.
-    pub fn id(&self) -> &'r str {
-        self.packed.get(self.table.id)
-    }
-
-    /// How many rows it has.
-    pub fn len(&self) -> usize {
-        (self.table.end - self.table.start) as usize
-    }
-
-    /// Whether it has no rows.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Its rows in order.
-    pub fn rows(&self) -> Rows<'r> {
-        let rows = self
-            .packed
-            .rows
-            .get(self.table.start as usize..self.table.end as usize)
-            .unwrap_or_default();
-        Rows {
-            packed: self.packed,
-            rows: rows.iter(),
-        }
-    }
-
     /// The row at `index`.
     pub fn row(&self, index: usize) -> Option<RowView<'r>> {
         self.rows().nth(index)
@@ -783,54 +822,7 @@ impl<'r> ListsView<'r> {
     }
 }
 
-impl PartialEq for ListsView<'_> {
-    fn eq(&self, other: &Self) -> bool {
-        self.id() == other.id() && self.rows().eq(other.rows())
-    }
-}
-
-impl Eq for ListsView<'_> {}
-
-impl fmt::Debug for ListsView<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ListsView")
-            .field("id", &self.id())
-            .field("rows", &self.rows().collect::<Vec<_>>())
-            .finish()
-    }
-}
-
-/// A `<list>` row of a table, borrowed.
-#[derive(Clone, Copy)]
-pub struct RowView<'r> {
-    packed: &'r Packed,
-    row: RowSlot,
-}
-
 impl<'r> RowView<'r> {
-    /// The row's id.
-    pub fn id(&self) -> &'r str {
-        self.packed.get(self.row.id)
-    }
-
-    /// How many cells it has.
-    pub fn len(&self) -> usize {
-        (self.row.end - self.row.start) as usize
-    }
-
-    /// Whether it has no cells.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Its cells in order.
-    pub fn items(&self) -> Fields<'r> {
-        Fields {
-            packed: self.packed,
-            cells: self.packed.cells(self.row.start, self.row.end).iter(),
-        }
-    }
-
     /// The value of the first cell with this id.
     pub fn get(&self, id: &str) -> Option<&'r str> {
         self.items().find(|f| f.id == id).map(|f| f.value)
@@ -842,153 +834,86 @@ impl<'r> RowView<'r> {
     }
 }
 
-impl PartialEq for RowView<'_> {
-    fn eq(&self, other: &Self) -> bool {
-        self.id() == other.id() && self.items().eq(other.items())
-    }
-}
-
-impl Eq for RowView<'_> {}
-
-impl fmt::Debug for RowView<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RowView")
-            .field("id", &self.id())
-            .field("items", &self.items().collect::<Vec<_>>())
-            .finish()
-    }
-}
-
-/// The entries of a [`Response`] (see [`Response::entries`]).
-#[derive(Debug, Clone)]
-pub struct Entries<'r> {
-    packed: &'r Packed,
-    slots: std::slice::Iter<'r, Slot>,
-}
-
-impl<'r> Entries<'r> {
-    fn view(packed: &'r Packed, slot: &Slot) -> EntryView<'r> {
-        match *slot {
-            Slot::Result(i) => match packed.cells.get(i as usize) {
-                Some(c) => EntryView::Result(packed.field(c)),
-                None => EntryView::Result(FieldView { id: "", value: "" }),
-            },
-            Slot::Lists(i) => EntryView::Lists(ListsView {
-                packed,
-                table: packed.tables.get(i as usize).copied().unwrap_or(TableSlot {
-                    id: Span::default(),
-                    start: 0,
-                    end: 0,
-                }),
-            }),
+/// The iterators over the records of a [`Response`], each record turned
+/// into its view.
+macro_rules! view_iterator {
+    ($(#[$doc:meta])* $name:ident, $record:ty, $view:ident, $make:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        pub struct $name<'r> {
+            packed: &'r Packed,
+            inner: std::slice::Iter<'r, $record>,
         }
-    }
+
+        impl<'r> $name<'r> {
+            fn view(&self, record: &$record) -> $view<'r> {
+                let make: fn(&'r Packed, &$record) -> $view<'r> = $make;
+                make(self.packed, record)
+            }
+        }
+
+        impl<'r> Iterator for $name<'r> {
+            type Item = $view<'r>;
+
+            fn next(&mut self) -> Option<$view<'r>> {
+                let record = self.inner.next()?;
+                Some(self.view(record))
+            }
+
+            fn size_hint(&self) -> (usize, Option<usize>) {
+                self.inner.size_hint()
+            }
+
+            fn nth(&mut self, n: usize) -> Option<$view<'r>> {
+                let record = self.inner.nth(n)?;
+                Some(self.view(record))
+            }
+        }
+
+        impl DoubleEndedIterator for $name<'_> {
+            fn next_back(&mut self) -> Option<Self::Item> {
+                let record = self.inner.next_back()?;
+                Some(self.view(record))
+            }
+        }
+
+        impl ExactSizeIterator for $name<'_> {}
+    };
 }
 
-impl<'r> Iterator for Entries<'r> {
-    type Item = EntryView<'r>;
-
-    fn next(&mut self) -> Option<EntryView<'r>> {
-        let slot = self.slots.next()?;
-        Some(Entries::view(self.packed, slot))
+view_iterator!(
+    /// The entries of a [`Response`] (see [`Response::entries`]).
+    Entries,
+    Slot,
+    EntryView,
+    |packed, slot| match *slot {
+        Slot::Result(i) => match packed.cells.get(i as usize) {
+            Some(c) => EntryView::Result(packed.field(c)),
+            None => EntryView::Result(FieldView { id: "", value: "" }),
+        },
+        Slot::Lists(i) => EntryView::Lists(ListsView {
+            packed,
+            group: packed.tables.get(i as usize).copied().unwrap_or_default(),
+        }),
     }
+);
 
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.slots.size_hint()
-    }
+view_iterator!(
+    /// The rows of a table (see [`ListsView::rows`]).
+    Rows,
+    Group,
+    RowView,
+    |packed, row| RowView { packed, group: *row }
+);
 
-    fn nth(&mut self, n: usize) -> Option<EntryView<'r>> {
-        let slot = self.slots.nth(n)?;
-        Some(Entries::view(self.packed, slot))
-    }
-}
-
-impl DoubleEndedIterator for Entries<'_> {
-    fn next_back(&mut self) -> Option<Self::Item> {
-        let slot = self.slots.next_back()?;
-        Some(Entries::view(self.packed, slot))
-    }
-}
-
-impl ExactSizeIterator for Entries<'_> {}
-
-/// The rows of a table (see [`ListsView::rows`]).
-#[derive(Debug, Clone)]
-pub struct Rows<'r> {
-    packed: &'r Packed,
-    rows: std::slice::Iter<'r, RowSlot>,
-}
-
-impl<'r> Iterator for Rows<'r> {
-    type Item = RowView<'r>;
-
-    fn next(&mut self) -> Option<RowView<'r>> {
-        let row = *self.rows.next()?;
-        Some(RowView {
-            packed: self.packed,
-            row,
-        })
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.rows.size_hint()
-    }
-
-    fn nth(&mut self, n: usize) -> Option<RowView<'r>> {
-        let row = *self.rows.nth(n)?;
-        Some(RowView {
-            packed: self.packed,
-            row,
-        })
-    }
-}
-
-impl DoubleEndedIterator for Rows<'_> {
-    fn next_back(&mut self) -> Option<Self::Item> {
-        let row = *self.rows.next_back()?;
-        Some(RowView {
-            packed: self.packed,
-            row,
-        })
-    }
-}
-
-impl ExactSizeIterator for Rows<'_> {}
-
-/// The cells of a row, or the faults of a document (see
-/// [`RowView::items`], [`Response::fault_fields`]).
-#[derive(Debug, Clone)]
-pub struct Fields<'r> {
-    packed: &'r Packed,
-    cells: std::slice::Iter<'r, Cell>,
-}
-
-impl<'r> Iterator for Fields<'r> {
-    type Item = FieldView<'r>;
-
-    fn next(&mut self) -> Option<FieldView<'r>> {
-        let c = self.cells.next()?;
-        Some(self.packed.field(c))
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.cells.size_hint()
-    }
-
-    fn nth(&mut self, n: usize) -> Option<FieldView<'r>> {
-        let c = self.cells.nth(n)?;
-        Some(self.packed.field(c))
-    }
-}
-
-impl DoubleEndedIterator for Fields<'_> {
-    fn next_back(&mut self) -> Option<Self::Item> {
-        let c = self.cells.next_back()?;
-        Some(self.packed.field(c))
-    }
-}
-
-impl ExactSizeIterator for Fields<'_> {}
+view_iterator!(
+    /// The cells of a row, or the faults of a document (see
+    /// [`RowView::items`], [`Response::fault_fields`]).
+    Fields,
+    Cell,
+    FieldView,
+    |packed, cell| packed.field(cell)
+);
 
 // ----------------------------------------------------------------- writer
 
@@ -2047,7 +1972,7 @@ impl<'t> Builder<'t> {
         let Some(table) = self.packed.tables.last() else {
             return;
         };
-        let rows = (table.end - table.start) as usize;
+        let rows = table.len();
         if rows >= 2 {
             return;
         }
@@ -2066,11 +1991,7 @@ impl<'t> Builder<'t> {
             return;
         };
         let more = self.text.len().saturating_sub(at) / stride + 1;
-        let width = self
-            .packed
-            .rows
-            .last()
-            .map_or(0, |r| (r.end - r.start) as usize);
+        let width = self.packed.rows.last().map_or(0, Group::len);
         self.packed.rows.reserve(more);
         self.packed.cells.reserve(more * width);
     }
