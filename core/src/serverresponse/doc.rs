@@ -1333,7 +1333,8 @@ pub enum ParseErrorKind {
         /// The element.
         element: &'static str,
     },
-    /// The document exceeds [`ParseConfig::max_size`].
+    /// The document exceeds [`ParseConfig::max_size`] (or, collected
+    /// into a [`Response`], holds more than 4 GiB of ids and values).
     #[error("document larger than {0} bytes")]
     TooLarge(u64),
     /// Elements nest deeper than [`ParseConfig::max_depth`].
