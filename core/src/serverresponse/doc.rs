@@ -275,6 +275,10 @@ pub enum Ignored {
 /// Two documents are equal when they say the same: same server, service,
 /// results or faults, in the same order, and the same things ignored.
 ///
+/// A document holds at most 4 GiB of ids and values together: [`parse`]
+/// refuses more ([`ParseErrorKind::TooLarge`]); the constructors, which
+/// cannot fail, leave any string past that limit empty.
+///
 /// ```
 /// use msgwire::serverresponse::{parse, Entry, Field, Lists, Response, Row};
 ///
