@@ -265,8 +265,8 @@ impl Group {
 
 /// The body of a [`Response`], packed: every id and value in document
 /// order in one string, the structure as small index records. Built in
-/// document order by [`parse`](super::parse()) and by the owned constructors alike, so
-/// equal documents pack equally.
+/// document order by [`parse`](super::parse()) and by the owned
+/// constructors alike, so equal documents pack equally.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub(super) struct Packed {
     pub(super) faults: bool,
@@ -282,22 +282,23 @@ pub(super) struct Packed {
 }
 
 impl Packed {
+    /// Appends `s` to the text.
     #[inline(always)]
     pub(super) fn put(&mut self, s: &str) -> Span {
-        match (u32::try_from(self.text.len()), u32::try_from(s.len())) {
-            (Ok(at), Ok(len)) if at.checked_add(len).is_some() => {
-                self.text.push_str(s);
-                Span { at, len }
-            }
-            _ => {
-                self.overflow = true;
-                Span::default()
-            }
-        }
+        let start = self.text.len();
+        self.text.push_str(s);
+        self.appended(start)
+    }
+
+    /// Both strings of an id/value pair.
+    pub(super) fn put_pair(&mut self, id: &str, value: &str) -> (Span, Span) {
+        (self.put(id), self.put(value))
     }
 
     /// The span of what was appended to the text since it was `start`
-    /// bytes long.
+    /// bytes long; past 4 GiB, nothing (the text is cut back and the
+    /// overflow noted).
+    #[inline(always)]
     pub(super) fn appended(&mut self, start: usize) -> Span {
         match (u32::try_from(start), u32::try_from(self.text.len())) {
             (Ok(at), Ok(end)) => Span { at, len: end - at },
@@ -382,16 +383,12 @@ impl Packed {
         }
     }
 
-    pub(super) fn push_field(&mut self, f: &Field) -> (Span, Span) {
-        (self.put(&f.id), self.put(&f.value))
-    }
-
     fn from_entries(entries: &[Entry]) -> Packed {
         let mut p = Packed::default();
         for e in entries {
             match e {
                 Entry::Result(f) => {
-                    let (id, value) = p.push_field(f);
+                    let (id, value) = p.put_pair(&f.id, &f.value);
                     p.result(id, value);
                 }
                 Entry::Lists(l) => {
@@ -401,7 +398,7 @@ impl Packed {
                         let id = p.put(&r.id);
                         p.begin_row(id);
                         for f in &r.items {
-                            let (id, value) = p.push_field(f);
+                            let (id, value) = p.put_pair(&f.id, &f.value);
                             p.item(id, value);
                         }
                     }
@@ -417,7 +414,7 @@ impl Packed {
             ..Packed::default()
         };
         for f in faults {
-            let (id, value) = p.push_field(f);
+            let (id, value) = p.put_pair(&f.id, &f.value);
             p.fault(id, value);
         }
         p

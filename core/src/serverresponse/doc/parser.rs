@@ -681,8 +681,24 @@ impl<'t> Builder<'t> {
         self.packed.faults = faults;
     }
 
-    /// A borrowed event other than a leaf (those come through
-    /// [`Sink::field`]).
+    /// A leaf whose id and value are already in the packed text.
+    #[inline(always)]
+    fn place(&mut self, leaf: Leaf, id: Span, value: Span) {
+        match leaf {
+            Leaf::Item => self.packed.item(id, value),
+            Leaf::Result => self.packed.result(id, value),
+            Leaf::Fault => self.packed.fault(id, value),
+        }
+    }
+
+    /// A leaf from its id and value.
+    fn leaf(&mut self, leaf: Leaf, id: &str, value: &str) {
+        let (id, value) = self.packed.put_pair(id, value);
+        self.place(leaf, id, value);
+    }
+
+    /// A borrowed event. (The machine hands [`parse`]'s leaves to
+    /// [`Sink::field`] instead, as raw values.)
     fn push_ref(&mut self, ev: EventRef<'_>) {
         match ev {
             EventRef::BeginRow(id) => {
@@ -697,18 +713,9 @@ impl<'t> Builder<'t> {
                 let id = self.packed.put(&id);
                 self.packed.begin_lists(id);
             }
-            EventRef::Result(f) => {
-                let (id, value) = (self.packed.put(&f.id), self.packed.put(&f.value));
-                self.packed.result(id, value);
-            }
-            EventRef::Item(f) => {
-                let (id, value) = (self.packed.put(&f.id), self.packed.put(&f.value));
-                self.packed.item(id, value);
-            }
-            EventRef::Fault(f) => {
-                let (id, value) = (self.packed.put(&f.id), self.packed.put(&f.value));
-                self.packed.fault(id, value);
-            }
+            EventRef::Result(f) => self.leaf(Leaf::Result, &f.id, &f.value),
+            EventRef::Item(f) => self.leaf(Leaf::Item, &f.id, &f.value),
+            EventRef::Fault(f) => self.leaf(Leaf::Fault, &f.id, &f.value),
             EventRef::Begin {
                 faults,
                 server,
@@ -761,10 +768,7 @@ impl<'t> Builder<'t> {
                 server,
                 service,
             } => self.begin(faults, server, service),
-            DocEvent::Result(f) => {
-                let (id, value) = self.packed.push_field(&f);
-                self.packed.result(id, value);
-            }
+            DocEvent::Result(f) => self.leaf(Leaf::Result, &f.id, &f.value),
             DocEvent::BeginLists(id) => {
                 let id = self.packed.put(&id);
                 self.packed.begin_lists(id);
@@ -773,14 +777,10 @@ impl<'t> Builder<'t> {
                 let id = self.packed.put(&row.id);
                 self.packed.begin_row(id);
                 for f in &row.items {
-                    let (id, value) = self.packed.push_field(f);
-                    self.packed.item(id, value);
+                    self.leaf(Leaf::Item, &f.id, &f.value);
                 }
             }
-            DocEvent::Fault(f) => {
-                let (id, value) = self.packed.push_field(&f);
-                self.packed.fault(id, value);
-            }
+            DocEvent::Fault(f) => self.leaf(Leaf::Fault, &f.id, &f.value),
             DocEvent::Ignored(i) => self.ignored.push(i),
             DocEvent::EndLists | DocEvent::End => {}
         }
@@ -794,16 +794,17 @@ impl<'t> Builder<'t> {
             });
         }
         // Give back what was reserved beyond need.
+        fn trim<T>(v: &mut Vec<T>) {
+            if v.capacity() > v.len() + v.len() / 4 + 4 {
+                v.shrink_to_fit();
+            }
+        }
         let p = &mut self.packed;
         if p.text.capacity() > 2 * p.text.len() + 64 {
             p.text.shrink_to_fit();
         }
-        if p.rows.capacity() > p.rows.len() + p.rows.len() / 4 + 4 {
-            p.rows.shrink_to_fit();
-        }
-        if p.cells.capacity() > p.cells.len() + p.cells.len() / 4 + 4 {
-            p.cells.shrink_to_fit();
-        }
+        trim(&mut p.rows);
+        trim(&mut p.cells);
         Ok(Response {
             server: self.server,
             service: self.service,
@@ -829,11 +830,7 @@ impl<'s> Sink<'s> for Builder<'_> {
     ) -> Result<(), ParseError> {
         let id = self.put_raw(tag, id)?;
         let value = self.put_raw(tag, value)?;
-        match leaf {
-            Leaf::Item => self.packed.item(id, value),
-            Leaf::Result => self.packed.result(id, value),
-            Leaf::Fault => self.packed.fault(id, value),
-        }
+        self.place(leaf, id, value);
         Ok(())
     }
 }
