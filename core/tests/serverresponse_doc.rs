@@ -599,7 +599,7 @@ fn from_view(mut view: Events<'_>) -> Result<Response, ParseError> {
         Some(f) => Body::Faults(f),
         None => Body::Results(entries),
     };
-    let mut doc = Response::new(doc_server, doc_service, body);
+    let mut doc = Response::new(doc_server, doc_service, &body);
     doc.ignored = ignored;
     Ok(doc)
 }
@@ -812,9 +812,14 @@ fn a_response_reads_back_through_its_views_what_it_was_built_from() {
     let doc = Response::results("srv", "svc", entries.clone());
     assert_eq!(
         doc,
-        Response::new("srv", "svc", Body::Results(entries.clone()))
+        Response::new("srv", "svc", &Body::Results(entries.clone()))
     );
     assert_eq!(doc.to_body(), Body::Results(entries.clone()));
+    let body = doc.to_body();
+    assert_eq!(
+        (body.is_fault(), body.entries(), body.fault_fields()),
+        (false, &entries[..], &[][..])
+    );
     assert!(!doc.is_fault());
     assert_eq!(doc.fault_fields().len(), 0);
 
@@ -872,6 +877,9 @@ fn a_response_reads_back_through_its_views_what_it_was_built_from() {
         (Some(404), Some("Not Found"))
     );
     assert_eq!(faults.find("text"), Some("Not Found"));
+    let body = faults.to_body();
+    assert!(body.is_fault() && body.entries().is_empty());
+    assert_eq!(body.fault_fields()[1], Field::new("text", "Not Found"));
     assert_eq!(
         faults.to_body(),
         Body::Faults(vec![

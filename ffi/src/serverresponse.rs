@@ -75,27 +75,9 @@ struct Doc {
 }
 
 impl Doc {
-    fn is_fault(&self) -> bool {
-        matches!(self.body, Body::Faults(_))
-    }
-
-    fn entries(&self) -> &[Entry] {
-        match &self.body {
-            Body::Results(e) => e,
-            Body::Faults(_) => &[],
-        }
-    }
-
-    fn fault_fields(&self) -> &[Field] {
-        match &self.body {
-            Body::Results(_) => &[],
-            Body::Faults(f) => f,
-        }
-    }
-
     /// The document packed, for writing.
     fn response(&self) -> Response {
-        Response::new(self.server.clone(), self.service.clone(), self.body.clone())
+        Response::new(self.server.as_str(), self.service.as_str(), &self.body)
     }
 }
 
@@ -137,6 +119,7 @@ impl msgwire_sr_response {
             service: CText::new(&self.doc.service),
             entries: self
                 .doc
+                .body
                 .entries()
                 .iter()
                 .map(|e| match e {
@@ -153,7 +136,7 @@ impl msgwire_sr_response {
                     ),
                 })
                 .collect(),
-            faults: self.doc.fault_fields().iter().map(pair).collect(),
+            faults: self.doc.body.fault_fields().iter().map(pair).collect(),
         })
     }
 
@@ -639,7 +622,7 @@ pub extern "C" fn msgwire_sr_response_is_fault(
     guard(|| {
         // SAFETY: a live response and a writable out-pointer per the header.
         let (r, out) = unsafe { (arg_ref(response, "response")?, arg_out(out, "out")?) };
-        out.set(r.doc.is_fault());
+        out.set(r.doc.body.is_fault());
         Ok(())
     })
 }
@@ -654,7 +637,7 @@ pub extern "C" fn msgwire_sr_response_entry_count(
     guard(|| {
         // SAFETY: a live response and a writable out-pointer per the header.
         let (r, out) = unsafe { (arg_ref(response, "response")?, arg_out(out, "out")?) };
-        out.set(r.doc.entries().len());
+        out.set(r.doc.body.entries().len());
         Ok(())
     })
 }
@@ -809,7 +792,7 @@ pub extern "C" fn msgwire_sr_response_fault_count(
     guard(|| {
         // SAFETY: a live response and a writable out-pointer per the header.
         let (r, out) = unsafe { (arg_ref(response, "response")?, arg_out(out, "out")?) };
-        out.set(r.doc.fault_fields().len());
+        out.set(r.doc.body.fault_fields().len());
         Ok(())
     })
 }
@@ -864,7 +847,7 @@ pub extern "C" fn msgwire_sr_response_find(
             )
         };
         let v = r.view();
-        let hit = if r.doc.is_fault() {
+        let hit = if r.doc.body.is_fault() {
             v.faults
                 .iter()
                 .find(|(k, _)| k.as_bytes() == key.as_bytes())

@@ -62,5 +62,5 @@ fn writable(doc: Response) -> Response {
         ),
     };
     // Nothing is skipped any more: `new` starts with no ignored.
-    Response::new(clean(&doc.server), clean(&doc.service), body)
+    Response::new(clean(&doc.server), clean(&doc.service), &body)
 }

@@ -144,6 +144,29 @@ pub enum Body {
     Faults(Vec<Field>),
 }
 
+impl Body {
+    /// Whether this is `<faults>`.
+    pub fn is_fault(&self) -> bool {
+        matches!(self, Body::Faults(_))
+    }
+
+    /// The results entries (none for faults).
+    pub fn entries(&self) -> &[Entry] {
+        match self {
+            Body::Results(e) => e,
+            Body::Faults(_) => &[],
+        }
+    }
+
+    /// The fault entries (none for results).
+    pub fn fault_fields(&self) -> &[Field] {
+        match self {
+            Body::Results(_) => &[],
+            Body::Faults(f) => f,
+        }
+    }
+}
+
 /// Something the parser skipped because the dialect does not define it
 /// there. Positions are byte offsets into the document.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -435,12 +458,7 @@ impl Response {
         service: impl Into<String>,
         entries: Vec<Entry>,
     ) -> Response {
-        Response {
-            server: server.into(),
-            service: service.into(),
-            ignored: Vec::new(),
-            packed: Packed::from_entries(&entries),
-        }
+        Response::new(server, service, &Body::Results(entries))
     }
 
     /// A faults document.
@@ -449,19 +467,20 @@ impl Response {
         service: impl Into<String>,
         faults: Vec<Field>,
     ) -> Response {
+        Response::new(server, service, &Body::Faults(faults))
+    }
+
+    /// A document holding what `body` holds (packed from it: the owned
+    /// model is only read).
+    pub fn new(server: impl Into<String>, service: impl Into<String>, body: &Body) -> Response {
         Response {
             server: server.into(),
             service: service.into(),
             ignored: Vec::new(),
-            packed: Packed::from_faults(&faults),
-        }
-    }
-
-    /// A document holding `body`.
-    pub fn new(server: impl Into<String>, service: impl Into<String>, body: Body) -> Response {
-        match body {
-            Body::Results(entries) => Response::results(server, service, entries),
-            Body::Faults(faults) => Response::faults(server, service, faults),
+            packed: match body {
+                Body::Results(entries) => Packed::from_entries(entries),
+                Body::Faults(faults) => Packed::from_faults(faults),
+            },
         }
     }
 
