@@ -1031,19 +1031,17 @@ impl Machine {
                 Ctx::Leaf
             }
             (Ctx::Results, b"lists") => {
-                let id = tag.id_only("lists", emit)?;
-                emit.event(EventRef::BeginLists(id));
-                if empty {
-                    emit.event(EventRef::EndLists);
-                }
+                tag.container(
+                    "lists",
+                    EventRef::BeginLists,
+                    EventRef::EndLists,
+                    empty,
+                    emit,
+                )?;
                 Ctx::Lists
             }
             (Ctx::Lists, b"list") => {
-                let id = tag.id_only("list", emit)?;
-                emit.event(EventRef::BeginRow(id));
-                if empty {
-                    emit.event(EventRef::EndRow);
-                }
+                tag.container("list", EventRef::BeginRow, EventRef::EndRow, empty, emit)?;
                 Ctx::List
             }
             (Ctx::List, b"item") => {
@@ -1180,6 +1178,24 @@ impl<'s> Tag<'s> {
         let [id, value] = self.attributes(element, &[ID, VALUE], emit)?;
         let id = id.ok_or_else(|| self.fail(ParseErrorKind::MissingId { element }))?;
         emit.field(leaf, self, id, value.unwrap_or_default())
+    }
+
+    /// Opens a container element (a table or a row) with its `id`, and
+    /// closes it at once when it is written empty (`<list id="r"/>`).
+    fn container(
+        &self,
+        element: &'static str,
+        begin: fn(Cow<'s, str>) -> EventRef<'s>,
+        end: EventRef<'s>,
+        empty: bool,
+        emit: &mut impl Sink<'s>,
+    ) -> Result<(), ParseError> {
+        let id = self.id_only(element, emit)?;
+        emit.event(begin(id));
+        if empty {
+            emit.event(end);
+        }
+        Ok(())
     }
 
     /// Reads the `id` of a container element.
